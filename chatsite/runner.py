@@ -1,0 +1,213 @@
+"""``make run``: start and supervise everything Parley needs on one machine.
+
+Starts the embedded Redis (unless ``REDIS_URL`` is set), one Celery worker (thread pool: one
+process, one engine, many conversations), the ASGI server, and — when the offline
+responder is missing — its training in the background. A child that dies is restarted
+with backoff; Ctrl-C or SIGTERM stops them all. Children get SIGTERM if this process
+dies (PR_SET_PDEATHSIG), so nothing is left orphaned.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from chatsite import embedded_redis  # noqa: E402
+from chatsite.envutil import env_int, env_str  # noqa: E402
+from generation import offline, runtime  # noqa: E402
+
+PY = sys.executable
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    restart: bool = True
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = 0.0
+    done: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.argv,
+            env={**os.environ, **self.env},
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # our signal handler decides the shutdown order
+            preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
+        )
+        self.started_at = time.monotonic()
+        say(f"started {self.name} (pid {self.proc.pid})")
+
+    def stop(self, timeout: float) -> None:
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            say(f"{self.name} did not stop in {timeout:.0f}s; killing it")
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def say(message: str) -> None:
+    print(f"[parley] {message}", flush=True)
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.stopping = False
+        self.children: list[Child] = []
+        self.redis: subprocess.Popen[bytes] | None = None
+
+    def handle_signal(self, signum: int, frame: object) -> None:
+        if not self.stopping:
+            say(f"received {signal.Signals(signum).name}; stopping")
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self.handle_signal)
+        signal.signal(signal.SIGTERM, self.handle_signal)
+        host = env_str("HOST", "127.0.0.1")
+        port = env_int("PORT", 8000, minimum=1)
+        data_dir = Path(settings.DATA_DIR)
+        try:
+            if settings.REDIS_EMBEDDED:
+                self.redis = embedded_redis.start(data_dir)
+                say(f"embedded Redis on {settings.REDIS_URL}")
+            self.children = self.plan(host, port)
+            for child in self.children:
+                child.start()
+            self.supervise(f"http://{host}:{port}")
+        finally:
+            self.shutdown()
+        return 0
+
+    def plan(self, host: str, port: int) -> list[Child]:
+        children = []
+        if not settings.GENERATION_MODEL and not offline.is_ready(runtime.responder_path()):
+            say("the offline responder is missing: training it in the background")
+            children.append(
+                Child("trainer", [PY, "manage.py", "train_responder", "--if-missing"], restart=False)
+            )
+        children.append(
+            Child(
+                "worker",
+                [
+                    PY,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "chatsite",
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    str(settings.WORKER_CONCURRENCY),
+                    "--queues",
+                    "generation",
+                    "--loglevel",
+                    env_str("LOG_LEVEL", "INFO"),
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--hostname",
+                    f"parley-{os.getpid()}@%h",
+                ],
+            )
+        )
+        children.append(
+            Child(
+                "web",
+                [
+                    PY,
+                    "-m",
+                    "uvicorn",
+                    "chatsite.asgi:application",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    # per-message deflate doubles memory per websocket (~72 KB vs ~34 KB)
+                    "--ws-per-message-deflate",
+                    "false",
+                    "--lifespan",
+                    "off",
+                    "--no-access-log",
+                ],
+            )
+        )
+        return children
+
+    def supervise(self, url: str) -> None:
+        announced = False
+        while not self.stopping:
+            now = time.monotonic()
+            for child in self.children:
+                if child.done or child.proc is None:
+                    continue
+                code = child.proc.poll()
+                if code is None:
+                    if child.restarts and now - child.started_at > 60:
+                        child.restarts = 0  # it has been healthy a while
+                    continue
+                if not child.restart:
+                    child.done = True
+                    say(f"{child.name} finished (exit {code})")
+                    continue
+                if child.next_start == 0.0:
+                    delay = min(30.0, 2.0**child.restarts)
+                    child.next_start = now + delay
+                    say(f"{child.name} exited with {code}; restarting in {delay:.0f}s")
+                elif now >= child.next_start:
+                    child.restarts += 1
+                    child.next_start = 0.0
+                    child.start()
+            if not announced and _answers(url + "/healthz"):
+                announced = True
+                say(f"Parley is serving on {url}/  (admin: {url}/admin/, Ctrl-C stops everything)")
+            time.sleep(0.25)
+
+    def shutdown(self) -> None:
+        # Web first (no new messages), then the worker (finishes or re-queues its replies).
+        for child in sorted(self.children, key=lambda c: c.name != "web"):
+            child.stop(timeout=15 if child.name == "worker" else 8)
+        embedded_redis.stop(self.redis)
+        say("stopped")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def main() -> int:
+    return Supervisor().run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

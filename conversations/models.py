@@ -1,0 +1,106 @@
+"""Conversations and their messages: nothing a customer wrote is ever lost."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+from django.db import models
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        BOT = "bot", "Bot answering"
+        NEEDS_HUMAN = "needs_human", "Needs a human"
+        HUMAN = "human", "Human has it"
+        CLOSED = "closed", "Closed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # SHA-256 of the customer's bearer token; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOT)
+    # Highest seq handed out; bumped atomically by message_create.
+    last_seq = models.PositiveIntegerField(default=0, editable=False)
+    origin = models.CharField(max_length=300, blank=True, help_text="Page the widget ran on.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"Conversation {str(self.id)[:8]} ({self.get_status_display()})"
+
+    def token_matches(self, token: str) -> bool:
+        return hmac.compare_digest(self.token_hash, token_digest(token))
+
+    @property
+    def bot_answers(self) -> bool:
+        return self.status in (self.Status.BOT, self.Status.NEEDS_HUMAN)
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        CUSTOMER = "customer"
+        ASSISTANT = "assistant"
+        AGENT = "agent"
+        SYSTEM = "system"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        STREAMING = "streaming"
+        COMPLETE = "complete"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
+    client_id = models.UUIDField(null=True, blank=True)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Grounding
+    sources = models.JSONField(default=list, blank=True)
+    grounded = models.BooleanField(default=False)
+    handoff = models.BooleanField(default=False)
+
+    # Generation metadata (assistant messages)
+    model_name = models.CharField(max_length=300, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    queued_ms = models.PositiveIntegerField(null=True, blank=True)
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    generation_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=models.Q(client_id__isnull=False),
+                name="message_client_id_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "role"], name="message_status_role")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.role}: {self.text[:40]}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.COMPLETE, self.Status.FAILED)

@@ -1,0 +1,87 @@
+"""Typed shapes of every API payload, websocket frame and channel-layer event.
+
+Events cross Redis as msgpack, so everything here must be plain JSON-able data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+from conversations.models import Message
+
+
+class SourcePayload(TypedDict):
+    title: str
+    score: NotRequired[float]
+
+
+class MessagePayload(TypedDict):
+    id: str
+    seq: int
+    role: str
+    text: str
+    status: str
+    created_at: str
+    sources: list[SourcePayload]
+    grounded: bool
+    handoff: bool
+
+
+class ConversationCreated(TypedDict):
+    id: str
+    token: str
+    ws_url: str
+
+
+# --- websocket frames, server -> client -------------------------------------------------
+class AckFrame(TypedDict):
+    type: Literal["ack"]
+    client_id: str
+    message: MessagePayload
+
+
+class DeltaFrame(TypedDict):
+    type: Literal["delta"]
+    message_id: str
+    text: str
+    # Extension: where ``text`` starts in the reply, so a client that joined mid-stream can
+    # line deltas up with the text it fetched.
+    offset: int
+
+
+class MessageFrame(TypedDict):
+    type: Literal["message"]
+    message: MessagePayload
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    detail: str
+
+
+# --- channel-layer events (group of one conversation) -----------------------------------
+class MessageEvent(TypedDict):
+    type: Literal["conversation.message"]
+    message: MessagePayload
+
+
+class DeltaEvent(TypedDict):
+    type: Literal["conversation.delta"]
+    message_id: str
+    text: str
+    offset: int
+
+
+def message_payload(message: Message) -> MessagePayload:
+    return {
+        "id": str(message.id),
+        "seq": message.seq,
+        "role": message.role,
+        "text": message.text,
+        "status": message.status,
+        "created_at": message.created_at.isoformat(),
+        "sources": list(message.sources or []),
+        "grounded": message.grounded,
+        "handoff": message.handoff,
+    }

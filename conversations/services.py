@@ -1,0 +1,263 @@
+"""The one module that writes conversations and messages.
+
+Callers (consumer, API views, admin, Celery tasks) validate with ``check_*``, call one
+function here and forward its result. Every write is one transaction; events reach the
+conversation's channel-layer group only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from conversations import streaming
+from conversations.models import Conversation, Message, token_digest
+
+FAILED_REPLY_TEXT = (
+    "Sorry, I couldn't answer that just now. A member of our team will take over "
+    "this conversation and reply here."
+)
+
+
+class InvalidInput(ValueError):
+    """Input a client sent that we refuse; ``code`` is the websocket/HTTP error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class ConversationNotFound(LookupError):
+    pass
+
+
+class TokenInvalid(PermissionError):
+    pass
+
+
+# --- validation -----------------------------------------------------------------------------
+def check_customer_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput("invalid", "'text' must be a string.")
+    text = text.replace("\x00", "").strip()
+    if not text:
+        raise InvalidInput("invalid", "'text' must not be empty.")
+    limit = settings.MESSAGE_MAX_CHARS
+    if len(text) > limit:
+        raise InvalidInput("too_long", f"A message can be at most {limit} characters long.")
+    return text
+
+
+def check_client_id(value: object) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise InvalidInput("invalid", "'client_id' must be a UUID string.")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput("invalid", "'client_id' must be a UUID string.") from None
+
+
+def check_seq(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("invalid", "'after' must be a whole number of at least 0.")
+    return value
+
+
+# --- conversations ----------------------------------------------------------------------------
+def conversation_create(*, origin: str = "") -> tuple[Conversation, str]:
+    """A new conversation and its bearer token (returned once, stored only as a hash)."""
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation.objects.create(token_hash=token_digest(token), origin=origin[:300])
+    return conversation, token
+
+
+def conversation_authenticate(*, conversation_id: str, token: str) -> Conversation:
+    try:
+        conversation = Conversation.objects.get(pk=uuid.UUID(str(conversation_id)))
+    except (ValueError, Conversation.DoesNotExist):
+        raise ConversationNotFound(conversation_id) from None
+    if not token or not conversation.token_matches(token):
+        raise TokenInvalid(conversation_id)
+    return conversation
+
+
+def _allocate_seqs(conversation_id: uuid.UUID, count: int) -> int:
+    """Reserve ``count`` consecutive seqs inside the caller's transaction; returns the first.
+
+    The UPDATE takes the conversation's row lock (PostgreSQL) or the write lock (SQLite in
+    IMMEDIATE mode), so concurrent writers never get the same seq.
+    """
+    Conversation.objects.filter(pk=conversation_id).update(
+        last_seq=F("last_seq") + count, updated_at=timezone.now()
+    )
+    last = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_id)
+    return int(last) - count + 1
+
+
+@dataclass(frozen=True)
+class CustomerMessageResult:
+    message: Message
+    reply: Message | None
+    created: bool
+
+
+def customer_message_create(
+    *, conversation: Conversation, text: str, client_id: uuid.UUID
+) -> CustomerMessageResult:
+    """Store a customer message and, when the bot answers, its pending reply.
+
+    Idempotent on ``client_id``: resending returns the stored message and creates nothing.
+    Generation is enqueued only once the transaction has committed.
+    """
+    existing = _existing_by_client_id(conversation, client_id)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            conversation.refresh_from_db(fields=["status"])
+            bot_answers = conversation.bot_answers
+            first = _allocate_seqs(conversation.id, 2 if bot_answers else 1)
+            message = Message.objects.create(
+                conversation=conversation,
+                seq=first,
+                role=Message.Role.CUSTOMER,
+                text=text,
+                status=Message.Status.COMPLETE,
+                client_id=client_id,
+            )
+            reply = None
+            if bot_answers:
+                reply = Message.objects.create(
+                    conversation=conversation,
+                    seq=first + 1,
+                    role=Message.Role.ASSISTANT,
+                    status=Message.Status.PENDING,
+                    reply_to=message,
+                )
+                _enqueue_reply_on_commit(reply)
+            _publish_on_commit(message)
+    except IntegrityError:
+        # Lost a race with the same client_id: the other request stored it.
+        existing = _existing_by_client_id(conversation, client_id)
+        if existing is None:
+            raise
+        return existing
+    return CustomerMessageResult(message=message, reply=reply, created=True)
+
+
+def _publish_on_commit(message: Message) -> None:
+    # robust: the message is stored whatever happens to Redis; clients that miss the event
+    # get it by ``resume`` or by polling.
+    transaction.on_commit(lambda: streaming.publish_message(message), robust=True)
+
+
+def _existing_by_client_id(conversation: Conversation, client_id: uuid.UUID) -> CustomerMessageResult | None:
+    message = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+    if message is None:
+        return None
+    reply = message.replies.filter(role=Message.Role.ASSISTANT).first()
+    return CustomerMessageResult(message=message, reply=reply, created=False)
+
+
+def _enqueue_reply_on_commit(reply: Message) -> None:
+    from generation.tasks import generate_reply
+
+    reply_id = str(reply.id)
+    # robust: if the broker is down the reply stays pending and the sweeper re-enqueues it.
+    transaction.on_commit(lambda: generate_reply.delay(reply_id), robust=True)
+
+
+def messages_after(*, conversation: Conversation, after: int) -> list[Message]:
+    return list(Message.objects.filter(conversation=conversation, seq__gt=after).order_by("seq"))
+
+
+# --- replies (written by the generation task) ---------------------------------------------
+def reply_claim(*, message_id: str) -> Message | None:
+    """Take a pending reply for generation; ``None`` when it is done, taken, or gone.
+
+    A reply stuck in ``streaming`` longer than ``GENERATION_TIMEOUT`` (its worker died) may
+    be claimed again.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
+    claimed = Message.objects.filter(
+        Q(status=Message.Status.PENDING) | Q(status=Message.Status.STREAMING, claimed_at__lt=stale),
+        id=message_id,
+        role=Message.Role.ASSISTANT,
+    ).update(status=Message.Status.STREAMING, claimed_at=now, attempts=F("attempts") + 1)
+    if claimed == 0:
+        return None
+    return Message.objects.select_related("conversation", "reply_to").get(id=message_id)
+
+
+def reply_progress(*, message_id: str, text: str) -> None:
+    """Save the text streamed so far, so a client that reconnects mid-reply sees it."""
+    Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(text=text)
+
+
+class ReplyMeta(TypedDict, total=False):
+    model_name: str
+    prompt_tokens: int
+    completion_tokens: int
+    queued_ms: int
+    first_token_ms: int
+    generation_ms: int
+    sources: list[dict[str, Any]]
+    grounded: bool
+    handoff: bool
+
+
+def reply_complete(*, message_id: str, text: str, meta: ReplyMeta) -> Message | None:
+    """Store the final text; ``None`` if the reply is no longer streaming (e.g. cancelled)."""
+    with transaction.atomic():
+        updated = Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(
+            text=text, status=Message.Status.COMPLETE, error="", **meta
+        )
+        if not updated:
+            return None
+        message = Message.objects.get(id=message_id)
+        if meta.get("handoff"):
+            Conversation.objects.filter(pk=message.conversation_id, status=Conversation.Status.BOT).update(
+                status=Conversation.Status.NEEDS_HUMAN
+            )
+        _publish_on_commit(message)
+    return message
+
+
+def reply_release(*, message_id: str, error: str) -> None:
+    """Put a reply back to ``pending`` so a retry of its task can claim it."""
+    Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(
+        status=Message.Status.PENDING, text="", error=error[:2000]
+    )
+
+
+def reply_fail(*, message_id: str, error: str) -> Message | None:
+    """Give up on a reply: tell the customer in plain words and flag a human."""
+    with transaction.atomic():
+        updated = Message.objects.filter(
+            id=message_id,
+            status__in=[Message.Status.PENDING, Message.Status.STREAMING],
+        ).update(
+            status=Message.Status.FAILED,
+            text=FAILED_REPLY_TEXT,
+            handoff=True,
+            error=error[:2000],
+        )
+        if not updated:
+            return None
+        message = Message.objects.get(id=message_id)
+        Conversation.objects.filter(
+            pk=message.conversation_id,
+            status__in=[Conversation.Status.BOT, Conversation.Status.NEEDS_HUMAN],
+        ).update(status=Conversation.Status.NEEDS_HUMAN)
+        _publish_on_commit(message)
+    return message

@@ -1,0 +1,111 @@
+"""The one module that owns streaming: group names, event types and delta coalescing.
+
+Sync code (services, Celery tasks) publishes through one event loop that lives in a daemon
+thread of its process, so every send of every stream reuses that loop's Redis connections
+(``async_to_sync`` per send would open a connection each time: ~2.5 ms against ~0.44 ms).
+Each send is awaited before the next, which keeps a stream's deltas in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Coroutine
+from typing import Any, Final, TypeVar
+
+from channels.layers import get_channel_layer
+
+from conversations.models import Message
+from conversations.payloads import DeltaEvent, MessageEvent, message_payload
+
+T = TypeVar("T")
+
+EVENT_MESSAGE: Final = "conversation.message"
+EVENT_DELTA: Final = "conversation.delta"
+SEND_TIMEOUT_S = 10.0
+
+
+def group_name(conversation_id: uuid.UUID | str) -> str:
+    return f"conversation.{uuid.UUID(str(conversation_id)).hex}"
+
+
+class _LoopThread:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        import os
+
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="parley-publisher", daemon=True)
+                thread.start()
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+
+_publisher = _LoopThread()
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T], timeout: float = SEND_TIMEOUT_S) -> T:
+    """Run ``coro`` on the process's publisher loop and wait for its result."""
+    return asyncio.run_coroutine_threadsafe(coro, _publisher.loop()).result(timeout)
+
+
+def _group_send(conversation_id: uuid.UUID | str, event: MessageEvent | DeltaEvent) -> None:
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS is not configured"
+    run_coroutine(layer.group_send(group_name(conversation_id), dict(event)))
+
+
+def publish_message(message: Message) -> None:
+    event: MessageEvent = {"type": EVENT_MESSAGE, "message": message_payload(message)}
+    _group_send(message.conversation_id, event)
+
+
+def publish_delta(conversation_id: uuid.UUID | str, message_id: str, text: str, offset: int) -> None:
+    event: DeltaEvent = {
+        "type": EVENT_DELTA,
+        "message_id": message_id,
+        "text": text,
+        "offset": offset,
+    }
+    _group_send(conversation_id, event)
+
+
+class DeltaCoalescer:
+    """Gathers streamed pieces into deltas at most every ``interval_s`` seconds.
+
+    ``add`` returns the text to send now (or ``None`` to keep gathering); ``flush`` returns
+    whatever is left. ``offset`` is where the next returned text starts in the reply.
+    """
+
+    def __init__(self, interval_s: float, clock: Any = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self._clock = clock
+        self._pending: list[str] = []
+        self._last_flush = clock() - interval_s
+        self.offset = 0
+
+    def add(self, piece: str) -> tuple[str, int] | None:
+        if piece:
+            self._pending.append(piece)
+        if self._pending and self._clock() - self._last_flush >= self.interval_s:
+            return self._take()
+        return None
+
+    def flush(self) -> tuple[str, int] | None:
+        return self._take() if self._pending else None
+
+    def _take(self) -> tuple[str, int]:
+        text = "".join(self._pending)
+        self._pending.clear()
+        start = self.offset
+        self.offset += len(text)
+        self._last_flush = self._clock()
+        return text, start

@@ -1,0 +1,549 @@
+"""The generation engine: one per worker process, serving many conversations at once.
+
+Callers submit prompt token ids and get a ``TokenStream`` of text pieces. A scheduler thread
+owns the model and runs *continuous batching*: every active sequence shares each decode step;
+new requests join between steps (their prefill batched together), finished ones leave at
+once. The batch keeps one KV cache, left-padded so that every row has the same length, with
+an attention mask and explicit position ids per row, so a padded row decodes exactly as it
+would alone.
+
+Nothing outside ``generation/`` imports torch or transformers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers.cache_utils import DynamicCache, DynamicLayer
+from transformers.utils import logging as hf_logging
+
+logger = logging.getLogger(__name__)
+
+_END = object()
+
+
+class GenerationError(RuntimeError):
+    """A sequence failed; ``retryable`` says whether running it again can help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_new_tokens: int = 120
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    # Bans repeating any n-gram of the *generated* text (the prompt is exempt, so quoting a
+    # knowledge-base snippet stays possible).
+    no_repeat_ngram_size: int = 0
+    stop: tuple[str, ...] = ()
+    timeout_s: float = 120.0
+    seed: int | None = None
+
+
+@dataclass
+class StreamStats:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    submitted_at: float = 0.0
+    started_at: float | None = None
+    first_token_at: float | None = None
+    finished_at: float | None = None
+    finish_reason: str = ""
+
+
+class TokenStream:
+    """Text pieces of one generation, in order. Iterate it from any one thread."""
+
+    def __init__(self, prompt_ids: list[int], params: SamplingParams) -> None:
+        self.prompt_ids = prompt_ids
+        self.params = params
+        self.stats = StreamStats(prompt_tokens=len(prompt_ids), submitted_at=time.monotonic())
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._cancelled = threading.Event()
+        self.text = ""
+        self.token_ids: list[int] = []  # generated so far (written by the scheduler)
+
+    def __iter__(self) -> Iterator[str]:
+        deadline = self.stats.submitted_at + self.params.timeout_s + 30
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=max(remaining, 0.01))
+            except queue.Empty:
+                self.cancel()
+                raise GenerationError("the engine did not finish in time", retryable=True) from None
+            if item is _END:
+                return
+            if isinstance(item, GenerationError):
+                raise item
+            yield item
+
+    def cancel(self) -> None:
+        """Stop generating; the text produced so far stays in ``text``."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    # --- called by the scheduler thread ---------------------------------------------------
+    def _put(self, piece: str) -> None:
+        self.text += piece
+        self._queue.put(piece)
+
+    def _finish(self, reason: str, error: GenerationError | None = None) -> None:
+        self.stats.finished_at = time.monotonic()
+        self.stats.finish_reason = reason
+        self._queue.put(error if error is not None else _END)
+
+
+@dataclass
+class _Seq:
+    stream: TokenStream
+    generated: list[int] = field(default_factory=list)
+    next_token: int = 0
+    ngrams: dict[tuple[int, ...], set[int]] = field(default_factory=dict)
+    prefix_offset: int = 0
+    read_offset: int = 0
+    text: str = ""
+    emitted: int = 0
+    generator: torch.Generator | None = None
+    deadline: float = 0.0
+
+
+class Engine:
+    """Owns one causal LM and its tokenizer; thread-safe ``submit``."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        name: str,
+        max_batch: int = 16,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.max_batch = max_batch
+        self.device = next(model.parameters()).device
+        self.dtype = next(model.parameters()).dtype
+        self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
+        config = model.config
+        self.context_window = int(
+            getattr(config, "max_position_embeddings", None)
+            or getattr(config, "n_positions", None)
+            or min(getattr(tokenizer, "model_max_length", 1024), 4096)
+        )
+        eos = set()
+        for source in (getattr(model, "generation_config", None), config):
+            value = getattr(source, "eos_token_id", None) if source is not None else None
+            if isinstance(value, int):
+                eos.add(value)
+            elif isinstance(value, (list, tuple)):
+                eos.update(int(v) for v in value)
+        if tokenizer.eos_token_id is not None:
+            eos.add(int(tokenizer.eos_token_id))
+        self.eos_ids = frozenset(eos)
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        self._inbox: queue.Queue[TokenStream] = queue.Queue()
+        self._closed = threading.Event()
+        self._batching_ok = True
+        # Batch state, touched only by the scheduler thread.
+        self._seqs: list[_Seq] = []
+        self._cache: DynamicCache | None = None
+        self._mask: torch.Tensor | None = None
+        self.steps = 0
+        # transformers 5.x renames ``past_key_values`` to ``cache`` model by model.
+        params = inspect.signature(model.forward).parameters
+        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        self._thread = threading.Thread(target=self._run, name=f"engine:{name}", daemon=True)
+        self._thread.start()
+
+    # --- public API -------------------------------------------------------------------------
+    @classmethod
+    def load(cls, name: str, *, device: str = "auto", dtype: str = "auto", max_batch: int = 16) -> Engine:
+        """Load any causal LM by hub id or local path (``from_pretrained``)."""
+        hf_logging.disable_progress_bar()
+        torch_device = resolve_device(device)
+        torch_dtype = resolve_dtype(dtype, torch_device)
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=torch_dtype)
+        model.to(torch_device)  # type: ignore[arg-type]
+        model.eval()
+        logger.info("loaded %s on %s as %s", name, torch_device, torch_dtype)
+        return cls(model, tokenizer, name=name, max_batch=max_batch)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def submit(self, prompt_ids: list[int], params: SamplingParams) -> TokenStream:
+        if self._closed.is_set():
+            raise GenerationError("the engine is closed", retryable=True)
+        if not prompt_ids:
+            raise GenerationError("empty prompt", retryable=False)
+        limit = self.context_window - 1
+        if len(prompt_ids) > limit:
+            # The prompt builder trims to fit; this guards direct callers.
+            prompt_ids = prompt_ids[-limit:]
+        stream = TokenStream(list(prompt_ids), params)
+        self._inbox.put(stream)
+        return stream
+
+    def generate(self, prompt_ids: list[int], params: SamplingParams) -> str:
+        stream = self.submit(prompt_ids, params)
+        for _ in stream:
+            pass
+        return stream.text
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=10)
+
+    @property
+    def active(self) -> int:
+        return len(self._seqs)
+
+    @property
+    def waiting(self) -> int:
+        return self._inbox.qsize()
+
+    # --- scheduler ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        with torch.inference_mode():
+            while not self._closed.is_set():
+                try:
+                    self._tick()
+                except Exception:  # keep the thread alive: fail the batch, not the worker
+                    logger.exception("engine step failed; failing the active batch")
+                    self._fail_all(GenerationError("the model failed", retryable=True))
+        self._fail_all(GenerationError("the engine is closed", retryable=True))
+        while not self._inbox.empty():
+            self._inbox.get_nowait()._finish("closed", GenerationError("closed", retryable=True))
+
+    def _tick(self) -> None:
+        new = self._admit()
+        if new:
+            self._prefill(new)
+        if self._seqs:
+            self._decode_step()
+
+    def _admit(self) -> list[TokenStream]:
+        capacity = (self.max_batch if self._batching_ok else 1) - len(self._seqs)
+        new: list[TokenStream] = []
+        if capacity <= 0:
+            return new
+        if not self._seqs:
+            try:
+                new.append(self._inbox.get(timeout=0.1))
+            except queue.Empty:
+                return new
+        while len(new) < capacity:
+            try:
+                new.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return [s for s in new if not self._drop_if_cancelled(s)]
+
+    def _drop_if_cancelled(self, stream: TokenStream) -> bool:
+        if stream.cancelled:
+            stream._finish("cancelled")
+            return True
+        return False
+
+    def _prefill(self, streams: list[TokenStream]) -> None:
+        lengths = [len(s.prompt_ids) for s in streams]
+        width = max(lengths)
+        ids = torch.full((len(streams), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(streams), width), dtype=torch.long)
+        for row, stream in enumerate(streams):
+            ids[row, width - lengths[row] :] = torch.tensor(stream.prompt_ids)
+            mask[row, width - lengths[row] :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        now = time.monotonic()
+        out = self.model(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            use_cache=True,
+        )
+        cache = _output_cache(out)
+        if not isinstance(cache, DynamicCache) or not all(
+            type(layer) is DynamicLayer for layer in cache.layers
+        ):
+            # A cache we cannot splice (sliding windows, hybrid models): one at a time.
+            self._batching_ok = False
+            if len(streams) > 1:
+                raise RuntimeError("this model's cache cannot be batched")
+        seqs = []
+        for stream in streams:
+            seq = _Seq(stream=stream, deadline=now + stream.params.timeout_s)
+            if stream.params.seed is not None:
+                seq.generator = torch.Generator(device="cpu").manual_seed(stream.params.seed)
+            stream.stats.started_at = now
+            seqs.append(seq)
+        logits = out.logits[:, -1, :].float()
+        self._merge(seqs, cache, mask.to(self.device))
+        self._sample_and_emit(seqs, logits, first_row=len(self._seqs) - len(seqs))
+
+    def _merge(self, seqs: list[_Seq], cache: DynamicCache, mask: torch.Tensor) -> None:
+        if self._cache is None or self._mask is None or not self._seqs:
+            self._seqs, self._cache, self._mask = list(seqs), cache, mask
+            return
+        old_len, new_len = self._mask.shape[1], mask.shape[1]
+        width = max(old_len, new_len)
+        for old_layer, new_layer in zip(_layers(self._cache), _layers(cache), strict=True):
+            old_k, old_v = _kv(old_layer)
+            new_k, new_v = _kv(new_layer)
+            old_layer.keys = torch.cat([_left_pad(old_k, width), _left_pad(new_k, width)], dim=0)
+            old_layer.values = torch.cat([_left_pad(old_v, width), _left_pad(new_v, width)], dim=0)
+        self._mask = torch.cat([_left_pad_mask(self._mask, width), _left_pad_mask(mask, width)], dim=0)
+        self._seqs.extend(seqs)
+
+    def _decode_step(self) -> None:
+        assert self._cache is not None and self._mask is not None
+        self._evict([i for i, s in enumerate(self._seqs) if s.stream.cancelled], "cancelled")
+        if not self._seqs:
+            return
+        tokens = torch.tensor([[s.next_token] for s in self._seqs], device=self.device)
+        positions = self._mask.sum(-1, keepdim=True)
+        self._mask = torch.cat(
+            [self._mask, torch.ones((len(self._seqs), 1), dtype=self._mask.dtype, device=self.device)],
+            dim=1,
+        )
+        out = self.model(
+            input_ids=tokens,
+            attention_mask=self._mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self._cache_kwarg: self._cache},
+        )
+        self._cache = _output_cache(out)
+        self.steps += 1
+        self._sample_and_emit(list(self._seqs), out.logits[:, -1, :].float(), first_row=0)
+
+    def _sample_and_emit(self, seqs: list[_Seq], logits: torch.Tensor, *, first_row: int) -> None:
+        """Pick each sequence's next token, stream its text, and retire finished rows."""
+        finished: list[tuple[int, str, GenerationError | None]] = []
+        greedy = torch.argmax(logits, dim=-1).tolist()
+        now = time.monotonic()
+        for offset, seq in enumerate(seqs):
+            row = first_row + offset
+            try:
+                token = self._pick(seq, logits[offset], greedy[offset])
+                reason = self._accept(seq, token, now)
+            except Exception as exc:  # one bad sequence fails alone
+                logger.exception("sequence failed")
+                finished.append((row, "error", GenerationError(str(exc), retryable=False)))
+                continue
+            if reason:
+                finished.append((row, reason, None))
+        for row, reason, error in finished:
+            self._seqs[row].stream._finish(reason, error)
+        self._evict([row for row, _, _ in finished], None)
+
+    def _pick(self, seq: _Seq, logits: torch.Tensor, greedy: int) -> int:
+        params = seq.stream.params
+        n = params.no_repeat_ngram_size
+        banned: set[int] = set()
+        if n > 0 and len(seq.generated) >= n - 1:
+            banned = seq.ngrams.get(tuple(seq.generated[len(seq.generated) - n + 1 :]), set())
+        if params.temperature <= 0:
+            if greedy not in banned:
+                return greedy
+            logits = logits.clone()
+            logits[list(banned)] = float("-inf")
+            return int(torch.argmax(logits).item())
+        logits = logits / params.temperature
+        if banned:
+            logits = logits.clone()
+            logits[list(banned)] = float("-inf")
+        probs = torch.softmax(logits, dim=-1)
+        if params.top_p < 1.0:
+            sorted_probs, order = torch.sort(probs, descending=True)
+            keep = sorted_probs.cumsum(-1) - sorted_probs < params.top_p
+            sorted_probs = sorted_probs * keep
+            probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
+        return int(torch.multinomial(probs.cpu(), 1, generator=seq.generator).item())
+
+    def _accept(self, seq: _Seq, token: int, now: float) -> str | None:
+        """Record ``token``; returns a finish reason or ``None`` to go on."""
+        stream, params = seq.stream, seq.stream.params
+        if token < 0 or token >= self.model.config.vocab_size:
+            raise ValueError(f"token id {token} is outside the vocabulary")
+        if token in self.eos_ids:
+            self._emit(seq, final=True)
+            return "stop"
+        n = params.no_repeat_ngram_size
+        seq.generated.append(token)
+        stream.token_ids.append(token)
+        if n > 0 and len(seq.generated) >= n:
+            gram = tuple(seq.generated[-n:])
+            seq.ngrams.setdefault(gram[:-1], set()).add(gram[-1])
+        seq.next_token = token
+        stream.stats.completion_tokens = len(seq.generated)
+        if stream.stats.first_token_at is None:
+            stream.stats.first_token_at = now
+        piece = self._detokenize(seq)
+        if piece:
+            seq.text += piece
+            if self._check_stop(seq):
+                return "stop"
+            self._emit(seq, final=False)
+        if len(seq.generated) >= params.max_new_tokens:
+            self._emit(seq, final=True)
+            return "length"
+        if len(stream.prompt_ids) + len(seq.generated) >= self.context_window - 1:
+            self._emit(seq, final=True)
+            return "length"
+        if now > seq.deadline:
+            self._emit(seq, final=True)
+            return "timeout"
+        return None
+
+    def _detokenize(self, seq: _Seq) -> str:
+        """Incremental decoding that never splits a multi-byte character (as TGI does)."""
+        decode = self.tokenizer.decode
+        prefix = str(decode(seq.generated[seq.prefix_offset : seq.read_offset], skip_special_tokens=True))
+        full = str(decode(seq.generated[seq.prefix_offset :], skip_special_tokens=True))
+        if len(full) > len(prefix) and not full.endswith("\ufffd"):
+            seq.prefix_offset, seq.read_offset = seq.read_offset, len(seq.generated)
+            return full[len(prefix) :]
+        return ""
+
+    def _check_stop(self, seq: _Seq) -> bool:
+        stops = seq.stream.params.stop
+        if not stops:
+            return False
+        longest = max(len(s) for s in stops)
+        window_start = max(0, seq.emitted - longest)
+        hits = [i for i in (seq.text.find(s, window_start) for s in stops) if i >= 0]
+        if hits:
+            seq.text = seq.text[: min(hits)]
+            self._emit(seq, final=True)
+            return True
+        return False
+
+    def _emit(self, seq: _Seq, *, final: bool) -> None:
+        end = len(seq.text) if final else len(seq.text) - _held_back(seq.text, seq.stream.params.stop)
+        if final:
+            seq.text = seq.text.rstrip()
+            end = len(seq.text)
+        if end <= seq.emitted:
+            return
+        piece = seq.text[seq.emitted : end]
+        if not seq.stream.text:
+            piece = piece.lstrip()  # the reply starts at its first visible character
+            if not piece:
+                seq.emitted = end
+                return
+        seq.emitted = end
+        seq.stream._put(piece)
+
+    def _evict(self, rows: list[int], reason: str | None) -> None:
+        if not rows:
+            return
+        if reason:
+            for row in rows:
+                self._seqs[row].stream._finish(reason)
+        gone = set(rows)
+        keep = [i for i in range(len(self._seqs)) if i not in gone]
+        self._seqs = [self._seqs[i] for i in keep]
+        if not keep:
+            self._cache, self._mask = None, None
+            return
+        assert self._cache is not None and self._mask is not None
+        index = torch.tensor(keep, device=self.device)
+        mask = self._mask.index_select(0, index)
+        # Columns that are padding in every remaining row are dead weight: cut them.
+        live = torch.nonzero(mask.any(dim=0), as_tuple=False)
+        start = int(live[0].item()) if live.numel() else 0
+        self._mask = mask[:, start:]
+        for layer in _layers(self._cache):
+            keys, values = _kv(layer)
+            layer.keys = keys.index_select(0, index)[:, :, start:, :]
+            layer.values = values.index_select(0, index)[:, :, start:, :]
+
+    def _fail_all(self, error: GenerationError) -> None:
+        for seq in self._seqs:
+            seq.stream._finish("error", error)
+        self._seqs, self._cache, self._mask = [], None, None
+
+
+def _layers(cache: DynamicCache) -> list[DynamicLayer]:
+    """The cache's layers; ``_prefill`` has checked that they are all plain ``DynamicLayer``."""
+    return cast(list[DynamicLayer], cache.layers)
+
+
+def _kv(layer: DynamicLayer) -> tuple[torch.Tensor, torch.Tensor]:
+    assert layer.keys is not None and layer.values is not None
+    return layer.keys, layer.values
+
+
+def _output_cache(out: Any) -> Any:
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
+
+
+def _held_back(text: str, stops: tuple[str, ...]) -> int:
+    """How many trailing characters could still grow into a stop string."""
+    held = 0
+    for stop in stops:
+        for k in range(min(len(stop) - 1, len(text)), 0, -1):
+            if text.endswith(stop[:k]):
+                held = max(held, k)
+                break
+    return held
+
+
+def _left_pad(tensor: torch.Tensor, width: int) -> torch.Tensor:
+    missing = width - tensor.shape[2]
+    if missing <= 0:
+        return tensor
+    pad = torch.zeros(
+        (tensor.shape[0], tensor.shape[1], missing, tensor.shape[3]),
+        dtype=tensor.dtype,
+        device=tensor.device,
+    )
+    return torch.cat([pad, tensor], dim=2)
+
+
+def _left_pad_mask(mask: torch.Tensor, width: int) -> torch.Tensor:
+    missing = width - mask.shape[1]
+    if missing <= 0:
+        return mask
+    pad = torch.zeros((mask.shape[0], missing), dtype=mask.dtype, device=mask.device)
+    return torch.cat([pad, mask], dim=1)
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ValueError(f"GENERATION_DEVICE must be auto, cpu or cuda, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("GENERATION_DEVICE asks for CUDA but no GPU is visible")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if dtype not in table:
+        raise ValueError(f"GENERATION_DTYPE must be auto, float32, bfloat16 or float16, got {dtype!r}")
+    return table[dtype]

@@ -1,0 +1,67 @@
+"""``python manage.py train_responder``: build or refresh the offline responder."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from generation import dialogues, offline, runtime
+
+
+class Command(BaseCommand):
+    help = "Train the offline GPT-2 responder from the knowledge base and approved transcripts."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--steps", type=int, default=None, help="Training steps (default: by size).")
+        parser.add_argument("--out", default=None, help="Where to save (default: DATA_DIR/models/responder).")
+        parser.add_argument(
+            "--quick", action="store_true", help="A tiny model in seconds (for trying things out)."
+        )
+        parser.add_argument("--if-missing", action="store_true", help="Do nothing when a responder exists.")
+        parser.add_argument("--seed", type=int, default=1234)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        out = Path(options["out"]) if options["out"] else runtime.responder_path()
+        if options["if_missing"] and offline.is_ready(out):
+            self.stdout.write(f"responder already built at {out}")
+            return
+        steps = options["steps"]
+        if steps is not None and steps < 1:
+            raise CommandError("--steps must be at least 1")
+        examples = dialogues.smalltalk_examples(settings.COMPANY_NAME)
+        if options["quick"]:
+            spec = offline.ModelSpec(
+                n_layer=2, n_embd=96, n_head=2, vocab_size=1500, steps=steps or 200, seed=options["seed"]
+            )
+        else:
+            spec = offline.ModelSpec(steps=steps or 600, seed=options["seed"])
+        self.stdout.write(
+            f"training a {spec.n_layer}-layer, {spec.n_embd}-wide GPT-2 on {len(examples)} dialogues "
+            f"for {spec.steps} steps"
+        )
+        started = time.monotonic()
+        path = offline.build_model(out, examples, spec, progress=self._progress(started))
+        sys.stdout.write("\n")
+        self.stdout.write(
+            self.style.SUCCESS(f"responder saved to {path} in {time.monotonic() - started:.0f}s")
+        )
+
+    def _progress(self, started: float) -> offline.Progress:
+        width = 30
+
+        def show(step: int, total: int, loss: float) -> None:
+            if step != total and step % max(1, total // 100):
+                return
+            done = int(width * step / total)
+            elapsed = time.monotonic() - started
+            eta = elapsed / step * (total - step)
+            bar = "#" * done + "-" * (width - done)
+            self.stdout.write(f"\r[{bar}] {step}/{total} loss {loss:.3f} eta {eta:4.0f}s", ending="")
+            self.stdout.flush()
+
+        return show

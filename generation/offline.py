@@ -1,0 +1,192 @@
+"""Build a small GPT-2 offline: a byte-level BPE tokenizer trained with ``tokenizers`` and a
+``GPT2LMHeadModel`` trained on dialogues, saved with ``save_pretrained``.
+
+The result loads like any hub model (``Engine.load(path)``). The tests build their tiny
+models with this same code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tokenizers import ByteLevelBPETokenizer
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+EOS = "<|endoftext|>"
+READY_MARKER = "parley-model.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    n_layer: int = 4
+    n_embd: int = 256
+    n_head: int = 4
+    n_positions: int = 512
+    vocab_size: int = 4000
+    steps: int = 600
+    batch_size: int = 16
+    learning_rate: float = 2e-3
+    seed: int = 1234
+    bf16: bool = True
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training dialogue: ``prompt`` is context (no loss), ``answer`` is learnt."""
+
+    prompt: str
+    answer: str
+
+
+Progress = Callable[[int, int, float], None]
+
+
+def train_tokenizer(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        texts, vocab_size=vocab_size, min_frequency=2, special_tokens=[EOS], show_progress=False
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer, eos_token=EOS, bos_token=EOS, unk_token=EOS, pad_token=EOS
+    )
+    return tokenizer
+
+
+def _encode_examples(
+    tokenizer: PreTrainedTokenizerFast, examples: Sequence[Example], max_len: int
+) -> list[tuple[list[int], list[int]]]:
+    encoded = []
+    eos = tokenizer.eos_token_id
+    for example in examples:
+        prompt_ids = tokenizer(example.prompt, add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(example.answer, add_special_tokens=False)["input_ids"] + [eos]
+        ids = (prompt_ids + answer_ids)[-max_len:]
+        # Loss on the answer only: the model learns to reply, not to imitate customers.
+        labels = ([-100] * len(prompt_ids) + answer_ids)[-max_len:]
+        encoded.append((ids, labels))
+    return encoded
+
+
+def build_model(
+    out_dir: Path,
+    examples: Sequence[Example],
+    spec: ModelSpec,
+    *,
+    extra_texts: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> Path:
+    """Train and save a GPT-2 into ``out_dir`` (atomically: readers never see half a model)."""
+    if not examples:
+        raise ValueError("no training dialogues: add knowledge-base articles first")
+    random.seed(spec.seed)
+    torch.manual_seed(spec.seed)
+    started = time.monotonic()
+    texts = [e.prompt + " " + e.answer for e in examples] + list(extra_texts)
+    tokenizer = train_tokenizer(texts, spec.vocab_size)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=spec.n_positions,
+        n_embd=spec.n_embd,
+        n_layer=spec.n_layer,
+        n_head=spec.n_head,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+    )
+    model = GPT2LMHeadModel(config)
+    data = _encode_examples(tokenizer, examples, spec.n_positions)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.learning_rate, weight_decay=0.01)
+    warmup = max(1, spec.steps // 20)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, spec.steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
+    model.train()
+    order: list[int] = []
+    loss_value = float("nan")
+    for step in range(spec.steps):
+        if len(order) < spec.batch_size:
+            order += random.sample(range(len(data)), len(data))
+        batch = [data[order.pop()] for _ in range(min(spec.batch_size, len(data)))]
+        width = max(len(ids) for ids, _ in batch)
+        pad = tokenizer.eos_token_id
+        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec.bf16):
+            loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = float(loss.item())
+        if progress is not None:
+            progress(step + 1, spec.steps, loss_value)
+    model.eval()
+    return save_model(
+        out_dir,
+        model=model,
+        tokenizer=tokenizer,
+        spec=spec,
+        loss=loss_value,
+        seconds=time.monotonic() - started,
+    )
+
+
+def save_model(
+    out_dir: Path,
+    *,
+    model: GPT2LMHeadModel,
+    tokenizer: PreTrainedTokenizerFast,
+    spec: ModelSpec,
+    loss: float,
+    seconds: float,
+) -> Path:
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    info = {
+        "spec": asdict(spec),
+        "final_loss": loss,
+        "train_seconds": round(seconds, 1),
+        "built_at": time.time(),
+    }
+    (tmp / READY_MARKER).write_text(json.dumps(info, indent=2))
+    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+    if out_dir.exists():
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return out_dir
+
+
+def is_ready(path: Path) -> bool:
+    return (Path(path) / READY_MARKER).exists()
+
+
+def model_version(path: Path) -> float:
+    """Changes whenever a new model is saved at ``path`` (workers reload on change)."""
+    marker = Path(path) / READY_MARKER
+    try:
+        return marker.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0

@@ -1,0 +1,42 @@
+"""Celery tasks: thin, idempotent, id in, nothing out."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from conversations import services
+from generation import worker  # noqa: F401 - connects the worker's lifecycle signals
+from generation.engine import GenerationError
+from generation.replying import reply_generate
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 2
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def generate_reply(self, message_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Generate the assistant reply ``message_id``.
+
+    Idempotent: a reply that is complete, failed, or being generated elsewhere is left alone.
+    A retryable failure puts it back to pending and retries; the last failure marks it
+    failed, tells the customer, and flags the conversation for a human.
+    """
+    reply = services.reply_claim(message_id=message_id)
+    if reply is None:
+        return
+    try:
+        reply_generate(reply)
+    except (GenerationError, DatabaseError) as exc:
+        retryable = isinstance(exc, DatabaseError) or exc.retryable
+        logger.warning("reply %s failed (retryable=%s): %s", message_id, retryable, exc)
+        if retryable and self.request.retries < MAX_RETRIES:
+            services.reply_release(message_id=message_id, error=str(exc))
+            raise self.retry(countdown=2**self.request.retries) from exc
+        services.reply_fail(message_id=message_id, error=str(exc))
+    except Exception as exc:
+        logger.exception("reply %s failed", message_id)
+        services.reply_fail(message_id=message_id, error=f"{exc.__class__.__name__}: {exc}")

@@ -1,0 +1,120 @@
+"""Worker lifecycle: a heartbeat that ``/readyz`` reads, engine preload, and a sweeper that
+re-enqueues replies whose task was lost (broker down at enqueue, worker killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5
+HEARTBEAT_TTL_S = 15
+SWEEP_S = 30
+MAX_ATTEMPTS = 3
+
+_stop = threading.Event()
+_hostname = ""
+
+
+def _heartbeat(concurrency: int) -> None:
+    from chatsite.health import WORKER_KEY_PREFIX, redis_client
+    from generation import runtime
+
+    client = redis_client()
+    while not _stop.is_set():
+        engine = runtime.current_engine()
+        info = {
+            "pid": os.getpid(),
+            "concurrency": concurrency,
+            "model": runtime.model_location(),
+            "model_loaded": engine is not None,
+            "load_error": runtime.last_load_error,
+            "active": engine.active if engine else 0,
+            "waiting": engine.waiting if engine else 0,
+            "at": time.time(),
+        }
+        try:
+            client.set(WORKER_KEY_PREFIX + _hostname, json.dumps(info), ex=HEARTBEAT_TTL_S)
+        except Exception:  # Redis restarting: try again next beat
+            logger.warning("heartbeat failed", exc_info=True)
+        _stop.wait(HEARTBEAT_S)
+
+
+def sweep_stuck_replies() -> int:
+    """Re-enqueue replies that no task will finish; returns how many were touched."""
+    from conversations import services
+    from conversations.models import Message
+    from generation.tasks import generate_reply
+
+    now = timezone.now()
+    pending_cutoff = now - timedelta(seconds=60)
+    streaming_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
+    stuck = list(
+        Message.objects.filter(
+            role=Message.Role.ASSISTANT, status=Message.Status.PENDING, updated_at__lt=pending_cutoff
+        )
+        .values_list("id", "attempts")
+        .union(
+            Message.objects.filter(
+                role=Message.Role.ASSISTANT, status=Message.Status.STREAMING, claimed_at__lt=streaming_cutoff
+            ).values_list("id", "attempts")
+        )[:200]
+    )
+    for message_id, attempts in stuck:
+        if attempts >= MAX_ATTEMPTS:
+            services.reply_fail(message_id=str(message_id), error="gave up after repeated lost tasks")
+        else:
+            Message.objects.filter(id=message_id).update(updated_at=now)
+            generate_reply.delay(str(message_id))
+    return len(stuck)
+
+
+def _sweeper() -> None:
+    while not _stop.wait(SWEEP_S):
+        try:
+            count = sweep_stuck_replies()
+            if count:
+                logger.warning("re-enqueued %d stuck replies", count)
+        except Exception:
+            logger.warning("sweep failed", exc_info=True)
+
+
+def _preload() -> None:
+    from generation import runtime
+
+    try:
+        runtime.get_engine()
+    except Exception as exc:  # logged; replies will report it too
+        logger.warning("model not loaded at start: %s", exc)
+
+
+@worker_ready.connect
+def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
+    global _hostname
+    _hostname = getattr(sender, "hostname", "") or f"worker@{os.getpid()}"
+    concurrency = int(
+        getattr(getattr(sender, "controller", None), "concurrency", 0) or settings.WORKER_CONCURRENCY
+    )
+    for target, args in ((_heartbeat, (concurrency,)), (_sweeper, ()), (_preload, ())):
+        threading.Thread(target=target, args=args, daemon=True, name=target.__name__).start()
+
+
+@worker_shutdown.connect
+def on_worker_shutdown(**kwargs: Any) -> None:
+    from chatsite.health import WORKER_KEY_PREFIX, redis_client
+
+    _stop.set()
+    with contextlib.suppress(Exception):
+        redis_client().delete(WORKER_KEY_PREFIX + _hostname)

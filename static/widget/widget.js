@@ -1,0 +1,336 @@
+/*
+ * Parley chat widget. Embed with one tag:
+ *   <script src="https://support.example.com/static/widget/widget.js"
+ *           data-server="https://support.example.com" defer></script>
+ *
+ * Plain JavaScript, no build step. Message text only ever goes into textContent.
+ * The conversation (id + token) lives in localStorage, so a reload resumes it; unsent
+ * messages wait in an outbox (also in localStorage) until the server acknowledges them, and
+ * are resent with the same client_id after a reconnect, so nothing is lost or doubled.
+ */
+(function () {
+  "use strict";
+  if (window.__parleyWidget) return;
+  window.__parleyWidget = true;
+
+  var script = document.currentScript;
+  var server = ((script && script.dataset.server) || (script && new URL(script.src).origin) || location.origin).replace(/\/+$/, "");
+  var title = (script && script.dataset.title) || "Chat with us";
+  var MAX_CHARS = 4000;
+  var KEY = "parley:" + server;
+  var OUTBOX = KEY + ":outbox";
+  var TYPING_TIMEOUT_MS = 90000;
+
+  // ---- storage ---------------------------------------------------------------------------
+  function load(key, fallback) {
+    try { var v = localStorage.getItem(key); return v ? JSON.parse(v) : fallback; } catch (e) { return fallback; }
+  }
+  function save(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode: memory only */ }
+  }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16); crypto.getRandomValues(b);
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  var conv = load(KEY, null);          // {id, token}
+  var outbox = load(OUTBOX, []);       // [{client_id, text}]
+  var messages = {};                   // id -> {data, el, textEl}
+  var socket = null, backoff = 500, reconnectTimer = null, typingTimer = null, creating = null;
+
+  // ---- DOM ---------------------------------------------------------------------------------
+  var host = document.createElement("div");
+  host.id = "parley-widget";
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var css = document.createElement("style");
+  css.textContent = [
+    ":host{all:initial}",
+    "*{box-sizing:border-box;font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}",
+    ".launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#1a56db;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    ".launcher:focus-visible,button:focus-visible,textarea:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}",
+    ".panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);background:#fff;color:#111;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);display:flex;flex-direction:column;overflow:hidden;z-index:2147483000}",
+    ".panel[hidden]{display:none}",
+    ".head{background:#1a56db;color:#fff;padding:12px 14px;display:flex;align-items:center;justify-content:space-between}",
+    ".head h2{font-size:16px;margin:0}",
+    ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1}",
+    ".status{font-size:12px;padding:4px 14px;background:#fef3c7;color:#92400e}",
+    ".status:empty{display:none}",
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f9fafb}",
+    ".msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;font-size:14px;line-height:1.4}",
+    ".customer{align-self:flex-end;background:#1a56db;color:#fff;border-bottom-right-radius:3px}",
+    ".assistant,.agent{align-self:flex-start;background:#e5e7eb;color:#111;border-bottom-left-radius:3px}",
+    ".agent{background:#dcfce7}",
+    ".system{align-self:center;background:transparent;color:#6b7280;font-size:12px}",
+    ".who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}",
+    ".sending{opacity:.6}",
+    ".failed{border:1px solid #dc2626}",
+    ".sources{display:block;font-size:11px;margin-top:4px;color:#374151}",
+    ".typing{align-self:flex-start;color:#6b7280;font-size:13px;padding:2px 4px}",
+    ".typing[hidden]{display:none}",
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}",
+    "textarea{flex:1;resize:none;height:42px;padding:9px;border:1px solid #d1d5db;border-radius:8px;font-size:14px}",
+    ".send{background:#1a56db;color:#fff;border:0;border-radius:8px;padding:0 14px;font-size:14px;cursor:pointer}",
+    ".hint{font-size:11px;color:#b91c1c;padding:0 12px 6px}",
+    ".hint:empty{display:none}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
+  ].join("\n");
+  root.appendChild(css);
+
+  function el(tag, cls, attrs) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+
+  var launcher = el("button", "launcher", { type: "button", "aria-label": "Open chat", "aria-expanded": "false", "aria-controls": "parley-panel" });
+  launcher.textContent = "\uD83D\uDCAC";
+  var panel = el("section", "panel", { id: "parley-panel", role: "dialog", "aria-label": title });
+  panel.hidden = true;
+  var head = el("div", "head");
+  var h2 = el("h2"); h2.textContent = title;
+  var closeBtn = el("button", "close", { type: "button", "aria-label": "Close chat" });
+  closeBtn.textContent = "\u00D7";
+  head.appendChild(h2); head.appendChild(closeBtn);
+  var status = el("div", "status", { role: "status", "aria-live": "polite" });
+  var log = el("div", "log", { role: "log", "aria-live": "polite", "aria-relevant": "additions text", tabindex: "0", "aria-label": "Conversation" });
+  var typing = el("div", "typing", { "aria-label": "The assistant is typing" });
+  typing.textContent = "Assistant is typing\u2026";
+  typing.hidden = true;
+  var form = el("form", "", { "aria-label": "Send a message" });
+  var label = el("label", "sr", { for: "parley-input" }); label.textContent = "Your message";
+  var input = el("textarea", "", { id: "parley-input", rows: "1", maxlength: String(MAX_CHARS), placeholder: "Type your message\u2026" });
+  var send = el("button", "send", { type: "submit" }); send.textContent = "Send";
+  var hint = el("div", "hint", { role: "alert" });
+  form.appendChild(label); form.appendChild(input); form.appendChild(send);
+  panel.appendChild(head); panel.appendChild(status); panel.appendChild(log); panel.appendChild(hint); panel.appendChild(form);
+  log.appendChild(typing);
+  root.appendChild(launcher); root.appendChild(panel);
+
+  function mount() { document.body.appendChild(host); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+    if (open) { input.focus(); scrollDown(); if (conv) connect(); }
+    else launcher.focus();
+  }
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  closeBtn.addEventListener("click", function () { setOpen(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+  form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+
+  // ---- rendering --------------------------------------------------------------------------
+  var ROLE_NAMES = { customer: "You", assistant: "Assistant", agent: "Support team", system: "" };
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function render(m) {
+    var entry = messages[m.id];
+    if (!entry) {
+      var box = el("div", "msg " + m.role);
+      var who = el("span", "who"); who.textContent = ROLE_NAMES[m.role] || "";
+      var text = el("span", "text");
+      box.appendChild(who); box.appendChild(text);
+      entry = messages[m.id] = { data: m, el: box, textEl: text, sourcesEl: null };
+      place(entry);
+    }
+    entry.data = m;
+    entry.textEl.textContent = m.text;
+    entry.el.classList.toggle("failed", m.status === "failed");
+    entry.el.classList.toggle("sending", false);
+    entry.el.hidden = m.role === "assistant" && !m.text && (m.status === "pending" || m.status === "streaming");
+    if (m.sources && m.sources.length && m.status === "complete") {
+      if (!entry.sourcesEl) { entry.sourcesEl = el("span", "sources"); entry.el.appendChild(entry.sourcesEl); }
+      entry.sourcesEl.textContent = "Sources: " + m.sources.map(function (s) { return s.title; }).join(", ");
+    }
+    updateTyping();
+    scrollDown();
+    return entry;
+  }
+
+  function place(entry) {
+    // Keep the log in seq order; unsent messages and the typing indicator stay last.
+    var seq = entry.data.seq || Infinity;
+    var children = log.children;
+    for (var i = 0; i < children.length; i++) {
+      var c = children[i];
+      if (c === typing || c.dataset.pending || Number(c.dataset.seq) > seq) { log.insertBefore(entry.el, c); entry.el.dataset.seq = seq; return; }
+    }
+    entry.el.dataset.seq = seq;
+    log.appendChild(entry.el);
+  }
+
+  function renderOutbox() {
+    Array.prototype.slice.call(log.querySelectorAll("[data-pending]")).forEach(function (n) { n.remove(); });
+    outbox.forEach(function (item) {
+      var box = el("div", "msg customer sending", { "data-pending": item.client_id });
+      var who = el("span", "who"); who.textContent = "You \u00B7 sending\u2026";
+      var text = el("span", "text"); text.textContent = item.text;
+      box.appendChild(who); box.appendChild(text);
+      log.insertBefore(box, typing);
+    });
+    scrollDown();
+  }
+
+  function awaitingReply() {
+    for (var id in messages) {
+      var m = messages[id].data;
+      if (m.role === "assistant" && (m.status === "pending" || m.status === "streaming") && !m.text) return true;
+    }
+    return false;
+  }
+
+  function updateTyping() {
+    var show = awaitingReply();
+    typing.hidden = !show;
+    clearTimeout(typingTimer);
+    if (show) typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_TIMEOUT_MS);
+  }
+
+  function setStatus(text) { status.textContent = text; }
+
+  // ---- protocol -------------------------------------------------------------------------------
+  function lastFinalSeq() {
+    // Resume from before the first unfinished message, so its final version is replayed.
+    var max = 0, firstOpen = Infinity;
+    for (var id in messages) {
+      var m = messages[id].data;
+      if (m.status === "pending" || m.status === "streaming") firstOpen = Math.min(firstOpen, m.seq);
+      else max = Math.max(max, m.seq);
+    }
+    return firstOpen === Infinity ? max : firstOpen - 1;
+  }
+
+  function onFrame(frame) {
+    if (frame.type === "ack") {
+      outbox = outbox.filter(function (o) { return o.client_id !== frame.client_id; });
+      save(OUTBOX, outbox);
+      renderOutbox();
+      render(frame.message);
+      if (frame.reply_id && !messages[frame.reply_id]) {
+        render({ id: frame.reply_id, seq: frame.message.seq + 1, role: "assistant", text: "", status: "pending", sources: [] });
+      }
+    } else if (frame.type === "message") {
+      render(frame.message);
+    } else if (frame.type === "delta") {
+      var entry = messages[frame.message_id];
+      if (!entry) {
+        if (frame.offset !== 0) return; // joined mid-stream: the final message will fill it in
+        entry = render({ id: frame.message_id, seq: Infinity, role: "assistant", text: "", status: "streaming", sources: [] });
+      }
+      var current = entry.data.text || "";
+      var end = frame.offset + frame.text.length;
+      if (frame.offset <= current.length && end > current.length) {
+        var d = entry.data;
+        render({ id: d.id, seq: d.seq, role: d.role, text: current + frame.text.slice(current.length - frame.offset), status: "streaming", sources: d.sources || [], grounded: d.grounded, handoff: d.handoff, created_at: d.created_at });
+      }
+    } else if (frame.type === "error") {
+      if (frame.client_id) {
+        outbox = outbox.filter(function (o) { return o.client_id !== frame.client_id; });
+        save(OUTBOX, outbox);
+        renderOutbox();
+      }
+      hint.textContent = frame.detail || "Something went wrong.";
+    }
+  }
+
+  function ensureConversation() {
+    if (conv) return Promise.resolve(conv);
+    if (creating) return creating;
+    creating = fetch(server + "/api/conversations/", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ origin: location.href.slice(0, 300) })
+    }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (data) {
+      conv = { id: data.id, token: data.token };
+      save(KEY, conv);
+      creating = null;
+      return conv;
+    }, function (err) { creating = null; throw err; });
+    return creating;
+  }
+
+  function wsUrl() {
+    var base = server.replace(/^http/, "ws");
+    return base + "/ws/conversations/" + encodeURIComponent(conv.id) + "/?token=" + encodeURIComponent(conv.token);
+  }
+
+  function connect() {
+    if (!conv || (socket && socket.readyState <= 1)) return;
+    clearTimeout(reconnectTimer);
+    var ws = socket = new WebSocket(wsUrl());
+    ws.onopen = function () {
+      backoff = 500;
+      setStatus("");
+      ws.send(JSON.stringify({ type: "resume", after: lastFinalSeq() }));
+      outbox.forEach(function (o) { ws.send(JSON.stringify({ type: "message", text: o.text, client_id: o.client_id })); });
+    };
+    ws.onmessage = function (ev) {
+      var frame;
+      try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      onFrame(frame);
+    };
+    ws.onclose = function (ev) {
+      if (socket !== ws) return;
+      socket = null;
+      if (ev.code === 4401 || ev.code === 4404) {
+        // The conversation is gone (expired or deleted): start a new one, keep unsent text.
+        conv = null; save(KEY, null);
+        for (var id in messages) messages[id].el.remove();
+        messages = {};
+        if (outbox.length) ensureConversation().then(connect, retryLater);
+        return;
+      }
+      retryLater();
+    };
+  }
+
+  function retryLater() {
+    setStatus("Reconnecting\u2026 your messages are kept and will be sent.");
+    clearTimeout(reconnectTimer);
+    var delay = backoff * (0.75 + Math.random() * 0.5);
+    backoff = Math.min(backoff * 2, 15000);
+    reconnectTimer = setTimeout(function () {
+      if (conv) connect(); else ensureConversation().then(connect, retryLater);
+    }, delay);
+  }
+  window.addEventListener("online", function () { backoff = 500; if (conv) connect(); });
+
+  function submit() {
+    var text = input.value.trim();
+    hint.textContent = "";
+    if (!text) return;
+    if (text.length > MAX_CHARS) { hint.textContent = "Messages can be at most " + MAX_CHARS + " characters."; return; }
+    var item = { client_id: uuid(), text: text };
+    outbox.push(item);
+    save(OUTBOX, outbox);
+    input.value = "";
+    renderOutbox();
+    ensureConversation().then(function () {
+      if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "message", text: item.text, client_id: item.client_id }));
+      else connect();
+    }, retryLater);
+  }
+
+  // Expose a tiny API for the host page and for tests.
+  window.Parley = {
+    open: function () { setOpen(true); },
+    close: function () { setOpen(false); },
+    conversation: function () { return conv && conv.id; }
+  };
+
+  renderOutbox();
+  if (conv || outbox.length) ensureConversation().then(connect, retryLater);
+})();

@@ -1,0 +1,175 @@
+"""The engine against plain ``model.generate`` on a real (tiny) GPT-2."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from generation.engine import Engine, GenerationError, SamplingParams
+from generation.prompt import TRANSCRIPT_STOPS
+
+PROMPTS = [
+    "Customer: Hello, how are you?\nAgent:",
+    "Customer: hi\nAgent:",
+    "Customer: Can I speak to a person? I have waited for a long time and nobody answered my emails.\nAgent:",
+    "Customer: Thank you\nAgent:",
+    "Customer: Who are you?\nAgent:",
+]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_path: Path) -> Iterator[Engine]:
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=8)
+    yield engine
+    engine.close()
+
+
+def reference(engine: Engine, ids: list[int], max_new_tokens: int) -> str:
+    out = engine.model.generate(
+        torch.tensor([ids]),
+        attention_mask=torch.ones((1, len(ids)), dtype=torch.long),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        pad_token_id=engine.pad_id,
+    )
+    return str(engine.tokenizer.decode(out[0][len(ids) :], skip_special_tokens=True)).strip()
+
+
+def test_batched_greedy_output_equals_unbatched_generate(engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=24)
+    encoded = [engine.encode(p) for p in PROMPTS]
+    # Staggered arrivals: later requests join a batch that is already decoding.
+    streams = []
+    for ids in encoded:
+        streams.append(engine.submit(ids, params))
+        time.sleep(0.01)
+    texts = []
+    for stream in streams:
+        pieces = list(stream)
+        assert "".join(pieces) == stream.text
+        texts.append(stream.text)
+    assert texts == [reference(engine, ids, 24) for ids in encoded]
+    assert all(s.stats.finish_reason in ("stop", "length") for s in streams)
+
+
+def test_concurrent_requests_share_decode_steps(engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=20)
+    ids = engine.encode(PROMPTS[2])
+    before = engine.steps
+    streams = [engine.submit(ids, params) for _ in range(6)]
+    for stream in streams:
+        list(stream)
+    tokens = sum(s.stats.completion_tokens for s in streams)
+    # Six sequences of up to 20 tokens, decoded together: far fewer steps than tokens.
+    assert engine.steps - before < tokens / 2
+
+
+def test_stop_strings_end_the_reply_and_are_never_streamed(engine: Engine) -> None:
+    ids = engine.encode(PROMPTS[0])
+    free = engine.generate(ids, SamplingParams(max_new_tokens=40))
+    assert free, "the tiny model should say something"
+    word = free.split()[min(2, len(free.split()) - 1)]
+    stream = engine.submit(ids, SamplingParams(max_new_tokens=40, stop=(word,)))
+    text = "".join(stream)
+    assert word not in text
+    assert free.startswith(text.rstrip())
+    assert stream.stats.finish_reason == "stop"
+
+
+def test_max_new_tokens_is_honoured(engine: Engine) -> None:
+    stream = engine.submit(engine.encode(PROMPTS[1]), SamplingParams(max_new_tokens=3))
+    list(stream)
+    assert stream.stats.completion_tokens <= 3
+
+
+def test_cancel_keeps_partial_text_and_others_carry_on(engine: Engine) -> None:
+    slow = SamplingParams(max_new_tokens=200, stop=())
+    ids = engine.encode(PROMPTS[2])
+    victim = engine.submit(ids, slow)
+    other = engine.submit(ids, SamplingParams(max_new_tokens=30))
+    first = next(iter(victim))
+    victim.cancel()
+    rest = "".join(victim)
+    assert victim.text == first + rest
+    assert victim.stats.finish_reason in ("cancelled", "stop", "length")
+    list(other)
+    assert other.stats.finish_reason in ("stop", "length")
+
+
+def test_a_failing_sequence_fails_alone(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_pick = engine._pick
+    poison = SamplingParams(max_new_tokens=10, seed=666)
+
+    def pick(seq, logits, greedy):  # type: ignore[no-untyped-def]
+        if seq.stream.params is poison and len(seq.generated) == 2:
+            return -5  # an id outside the vocabulary
+        return real_pick(seq, logits, greedy)
+
+    monkeypatch.setattr(engine, "_pick", pick)
+    ids = engine.encode(PROMPTS[0])
+    bad = engine.submit(ids, poison)
+    good = engine.submit(ids, SamplingParams(max_new_tokens=10))
+    with pytest.raises(GenerationError):
+        list(bad)
+    list(good)
+    assert good.stats.finish_reason in ("stop", "length") and good.stats.completion_tokens > 0
+
+
+def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
+    ids = engine.encode(PROMPTS[0])
+    params = SamplingParams(max_new_tokens=16, temperature=1.0, top_p=0.9, seed=7)
+    assert engine.generate(ids, params) == engine.generate(ids, params)
+
+
+@pytest.fixture(scope="module")
+def untrained_engine(tiny_model_path: Path) -> Iterator[Engine]:
+    """Random weights: greedy decoding loops, which is what n-gram blocking is for."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_layer=1, n_embd=32, n_head=2)).eval()
+    engine = Engine(model, tokenizer, name="untrained")
+    yield engine
+    engine.close()
+
+
+def test_no_repeat_ngram_blocks_repeats_in_generated_text(untrained_engine: Engine) -> None:
+    engine = untrained_engine
+    ids = engine.encode("Customer: there there there there there\nAgent:")
+    stream = engine.submit(ids, SamplingParams(max_new_tokens=40, no_repeat_ngram_size=2))
+    list(stream)
+    unblocked = engine.submit(ids, SamplingParams(max_new_tokens=40))
+    list(unblocked)
+
+    def bigrams(tokens: list[int]) -> list[tuple[int, ...]]:
+        return [tuple(tokens[i : i + 2]) for i in range(len(tokens) - 1)]
+
+    assert len(bigrams(stream.token_ids)) == len(set(bigrams(stream.token_ids))) > 0
+    assert len(bigrams(unblocked.token_ids)) > len(set(bigrams(unblocked.token_ids))), "should loop unblocked"
+
+
+def test_transcript_stops_keep_the_bot_from_speaking_for_the_customer(engine: Engine) -> None:
+    ids = engine.encode(PROMPTS[0])
+    text = engine.generate(ids, SamplingParams(max_new_tokens=60, stop=TRANSCRIPT_STOPS))
+    assert "Customer:" not in text
+
+
+def test_many_threads_can_submit_at_once(engine: Engine) -> None:
+    results: dict[int, str] = {}
+    ids = engine.encode(PROMPTS[3])
+
+    def run(i: int) -> None:
+        results[i] = engine.generate(ids, SamplingParams(max_new_tokens=12))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 12 and len(set(results.values())) == 1
