@@ -2,6 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# The tests keep their database, embedded Redis and tiny models apart from `make run`'s.
+test: export DATA_DIR ?= $(CURDIR)/var/test
 
 .PHONY: run test lint format install clean-data flower
 
@@ -18,6 +20,7 @@ run: install
 	exec $(PY) -m chatsite.runner
 
 test: install
+	@mkdir -p $(DATA_DIR)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

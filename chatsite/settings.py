@@ -133,7 +133,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_DEFAULT_QUEUE = "generation"
+# The queue generation tasks go to; workers listen on it (the tests use their own).
+GENERATION_QUEUE = env_str("GENERATION_QUEUE", "generation")
+CELERY_TASK_DEFAULT_QUEUE = GENERATION_QUEUE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task whose worker died comes back after this many seconds (Redis broker semantics).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TASK_VISIBILITY_TIMEOUT", 300)}

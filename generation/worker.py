@@ -15,6 +15,7 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -62,15 +63,13 @@ def sweep_stuck_replies() -> int:
     pending_cutoff = now - timedelta(seconds=60)
     streaming_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
     stuck = list(
-        Message.objects.filter(
-            role=Message.Role.ASSISTANT, status=Message.Status.PENDING, updated_at__lt=pending_cutoff
+        Message.objects.filter(role=Message.Role.ASSISTANT)
+        .filter(
+            Q(status=Message.Status.PENDING, updated_at__lt=pending_cutoff)
+            | Q(status=Message.Status.STREAMING, claimed_at__lt=streaming_cutoff)
         )
-        .values_list("id", "attempts")
-        .union(
-            Message.objects.filter(
-                role=Message.Role.ASSISTANT, status=Message.Status.STREAMING, claimed_at__lt=streaming_cutoff
-            ).values_list("id", "attempts")
-        )[:200]
+        .order_by()
+        .values_list("id", "attempts")[:200]
     )
     for message_id, attempts in stuck:
         if attempts >= MAX_ATTEMPTS:

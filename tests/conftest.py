@@ -95,6 +95,7 @@ def service_env(model_path: Path, **extra: str) -> dict[str, str]:
         "GENERATION_MODEL": str(model_path),
         "GENERATION_MAX_NEW_TOKENS": "32",
         "STREAM_COALESCE_MS": "0",
+        "GENERATION_QUEUE": TEST_QUEUE,
         "PYTHONUNBUFFERED": "1",
     }
     env.update(extra)

@@ -136,3 +136,25 @@ def test_readyz_is_green_with_a_worker(
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["workers"]
+
+
+def test_a_reply_whose_task_was_lost_is_swept_up_and_answered() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generation.worker import sweep_stuck_replies
+
+    conv, _ = factories.conversation()
+    # As if the broker had been down when the message was stored: no task exists.
+    question = Message.objects.create(conversation=conv, seq=1, role="customer", text="Hello, how are you?")
+    reply = Message.objects.create(
+        conversation=conv, seq=2, role="assistant", status="pending", reply_to=question
+    )
+    Message.objects.filter(id=reply.id).update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert sweep_stuck_replies() == 1
+    deadline = time.monotonic() + 60
+    while Message.objects.get(id=reply.id).status != Message.Status.COMPLETE and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert Message.objects.get(id=reply.id).text
+    assert sweep_stuck_replies() == 0

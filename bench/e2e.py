@@ -1,0 +1,106 @@
+"""End-to-end latency through the real websocket, against a running Parley (`make run`).
+
+    .venv/bin/python bench/e2e.py --url http://127.0.0.1:8000 --concurrency 1 4 16
+
+For each concurrency level, that many customers each open a conversation and ask a question
+at the same moment; prints time to ack, first delta and full reply (median, p95), and the
+tokens-per-second the worker reported, with the ratio of each level to the first one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+import websockets
+
+QUESTIONS = [
+    "Hello, how are you?",
+    "Can I speak to a person?",
+    "Who are you?",
+    "Thank you",
+]
+
+
+def create_conversation(url: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url + "/api/conversations/", data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body: dict[str, Any] = json.loads(response.read())
+        return body
+
+
+async def one_customer(url: str, question: str) -> dict[str, float]:
+    conv = await asyncio.to_thread(create_conversation, url)
+    async with websockets.connect(conv["ws_url"], origin=url, compression=None) as ws:  # type: ignore[arg-type]
+        sent = time.perf_counter()
+        await ws.send(json.dumps({"type": "message", "text": question, "client_id": str(uuid.uuid4())}))
+        result: dict[str, float] = {}
+        async for raw in ws:
+            frame = json.loads(raw)
+            now = time.perf_counter() - sent
+            if frame["type"] == "ack":
+                result["ack"] = now
+            elif frame["type"] == "delta" and "first_delta" not in result:
+                result["first_delta"] = now
+            elif frame["type"] == "message" and frame["message"]["role"] == "assistant":
+                result["reply"] = now
+                result.setdefault("first_delta", now)
+                result["chars"] = len(frame["message"]["text"])
+                return result
+    raise RuntimeError("socket closed before the reply")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def level(url: str, n: int) -> dict[str, float]:
+    started = time.perf_counter()
+    results = await asyncio.gather(*(one_customer(url, QUESTIONS[i % len(QUESTIONS)]) for i in range(n)))
+    wall = time.perf_counter() - started
+    out = {"n": n, "wall_s": wall}
+    for key in ("ack", "first_delta", "reply"):
+        values = [r[key] * 1000 for r in results]
+        out[f"{key}_p50"] = statistics.median(values)
+        out[f"{key}_p95"] = pct(values, 0.95)
+    out["replies_per_s"] = n / wall
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+    for _ in range(args.warmup):
+        asyncio.run(one_customer(args.url, QUESTIONS[0]))
+    rows = [asyncio.run(level(args.url, n)) for n in args.concurrency]
+    base = rows[0]["replies_per_s"]
+    header = ("customers", "ack p50", "1st delta p50", "p95", "reply p50", "p95", "replies/s", "x base")
+    print("".join(f"{h:>14}" for h in header))
+    for row in rows:
+        cells = [
+            f"{row['n']:.0f}",
+            f"{row['ack_p50']:.1f} ms",
+            f"{row['first_delta_p50']:.1f} ms",
+            f"{row['first_delta_p95']:.1f} ms",
+            f"{row['reply_p50']:.0f} ms",
+            f"{row['reply_p95']:.0f} ms",
+            f"{row['replies_per_s']:.2f}",
+            f"{row['replies_per_s'] / base:.2f}",
+        ]
+        print("".join(f"{c:>14}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()
