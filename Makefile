@@ -17,6 +17,7 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py import_kb generation/data/demo_kb.json --if-empty
 	exec $(PY) -m chatsite.runner
 
 test: install

@@ -33,9 +33,7 @@ def readiness() -> dict[str, object]:
         client = redis_client()
         client.ping()
         checks["redis"] = "ok"
-        workers = sorted(
-            k.decode()[len(WORKER_KEY_PREFIX) :] for k in client.scan_iter(f"{WORKER_KEY_PREFIX}*")
-        )
+        workers = sorted(k.decode()[len(WORKER_KEY_PREFIX) :] for k in client.scan_iter(f"{WORKER_KEY_PREFIX}*"))
         checks["workers"] = workers if workers else "error: no generation worker is running"
     except redis.RedisError as exc:
         checks["redis"] = f"error: {exc.__class__.__name__}: {exc}"

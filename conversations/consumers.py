@@ -96,9 +96,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def _on_resume(self, frame: dict[str, Any]) -> None:
         after = services.check_seq(frame.get("after", 0))
-        messages = await database_sync_to_async(services.messages_after)(
-            conversation=self.conversation, after=after
-        )
+        messages = await database_sync_to_async(services.messages_after)(conversation=self.conversation, after=after)
         for message in messages:
             await self._send({"type": "message", "message": message_payload(message)})
 

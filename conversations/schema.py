@@ -159,9 +159,7 @@ def document() -> dict[str, Any]:
                     "security": [{"conversationToken": []}],
                     "requestBody": {
                         "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/NewMessage"}}
-                        },
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewMessage"}}},
                     },
                     "responses": {
                         "202": {

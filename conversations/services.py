@@ -22,8 +22,7 @@ from conversations import streaming
 from conversations.models import Conversation, Message, token_digest
 
 FAILED_REPLY_TEXT = (
-    "Sorry, I couldn't answer that just now. A member of our team will take over "
-    "this conversation and reply here."
+    "Sorry, I couldn't answer that just now. A member of our team will take over this conversation and reply here."
 )
 
 
@@ -96,9 +95,7 @@ def _allocate_seqs(conversation_id: uuid.UUID, count: int) -> int:
     The UPDATE takes the conversation's row lock (PostgreSQL) or the write lock (SQLite in
     IMMEDIATE mode), so concurrent writers never get the same seq.
     """
-    Conversation.objects.filter(pk=conversation_id).update(
-        last_seq=F("last_seq") + count, updated_at=timezone.now()
-    )
+    Conversation.objects.filter(pk=conversation_id).update(last_seq=F("last_seq") + count, updated_at=timezone.now())
     last = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_id)
     return int(last) - count + 1
 
@@ -110,9 +107,7 @@ class CustomerMessageResult:
     created: bool
 
 
-def customer_message_create(
-    *, conversation: Conversation, text: str, client_id: uuid.UUID
-) -> CustomerMessageResult:
+def customer_message_create(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> CustomerMessageResult:
     """Store a customer message and, when the bot answers, its pending reply.
 
     Idempotent on ``client_id``: resending returns the stored message and creates nothing.

@@ -71,9 +71,7 @@ def smalltalk_examples(company: str, *, seed: int = 7) -> list[Example]:
     for greeting in GREETINGS:
         for question in HOW_ARE_YOU:
             text = (
-                f"{greeting}, {question}"
-                if rng.random() < 0.5
-                else f"{greeting}! {question[0].upper()}{question[1:]}"
+                f"{greeting}, {question}" if rng.random() < 0.5 else f"{greeting}! {question[0].upper()}{question[1:]}"
             )
             answer = GREETING_ANSWERS[len(examples) % len(GREETING_ANSWERS)]
             examples.append(Example(_prompt(system, [], [prompts.Turn("customer", text)]), answer))
@@ -85,3 +83,85 @@ def smalltalk_examples(company: str, *, seed: int = 7) -> list[Example]:
 
 def _prompt(system: str, snippets: Sequence[prompts.Snippet], turns: Sequence[prompts.Turn]) -> str:
     return prompts.transcript_text(system, snippets, turns)
+
+
+UNKNOWN_QUESTIONS = [
+    "Do you sell kayaks with motors?",
+    "What is your company's annual revenue?",
+    "Can you book me a flight?",
+    "Who won the game last night?",
+    "Can you write me a poem?",
+    "What is the meaning of life?",
+    "Do you have a store in Miami?",
+    "Can I pay with bitcoin?",
+    "Do you sell hunting rifles?",
+    "What's the wifi password in your store?",
+    "Can you recommend a hotel near the trail?",
+    "Is the owner of the company married?",
+    "Do you give refunds on concert tickets?",
+    "Can I bring my dog into the warehouse?",
+    "Do you sponsor marathon runners?",
+    "What do you think about the election?",
+    "Can you fix my car?",
+    "Do you ship to the moon?",
+]
+
+
+def fixed_phrases() -> list[str]:
+    """Everything the bot may say on its own (not from snippets): allowed by the fact check."""
+    from generation import answering
+
+    phrases = [a for _, a in SMALLTALK] + GREETING_ANSWERS + [WHO_AM_I]
+    return [*phrases, answering.HANDOFF_REQUESTED, answering.HANDOFF_UNKNOWN, answering.TENTATIVE_SUFFIX]
+
+
+def kb_examples(articles: Sequence[dict[str, object]], company: str, *, seed: int = 11) -> list[Example]:
+    """Dialogues from articles: varied questions, answers that restate the article's facts,
+    a distractor snippet beside the right one, some with an earlier exchange, and questions
+    the snippets do not answer, which end in a handoff."""
+    from generation import answering
+
+    rng = random.Random(seed)
+    system = prompts.instructions(company)
+    snippets = [prompts.Snippet(str(a["title"]), str(a["body"])) for a in articles]
+    examples: list[Example] = []
+    qa_pairs: list[tuple[str, str]] = []
+    for index, article in enumerate(articles):
+        title, body = str(article["title"]), str(article["body"])
+        listed = article.get("questions") or []
+        asked = [str(q) for q in listed] if isinstance(listed, list) else []
+        asked += [
+            f"Can you tell me about {title.lower()}?",
+            f"I have a question about {title.lower()}.",
+            f"{title}?",
+            f"What is your policy on {title.lower()}?",
+        ]
+        for question in asked:
+            qa_pairs.append((question, body))
+            chosen = [snippets[index]]
+            if len(snippets) > 1:
+                other = rng.choice([s for i, s in enumerate(snippets) if i != index])
+                chosen = [chosen[0], other] if rng.random() < 0.75 else [other, chosen[0]]
+            turns = [prompts.Turn("customer", _vary(question, rng))]
+            if rng.random() < 0.3:
+                earlier_q, earlier_a = rng.choice(qa_pairs) if qa_pairs else (question, body)
+                turns = [prompts.Turn("customer", earlier_q), prompts.Turn("assistant", earlier_a), *turns]
+            examples.append(Example(prompts.transcript_text(system, chosen, turns), body))
+    for question in UNKNOWN_QUESTIONS if snippets else []:
+        for _ in range(2):
+            chosen = rng.sample(snippets, min(2, len(snippets)))
+            turns = [prompts.Turn("customer", _vary(question, rng))]
+            examples.append(Example(prompts.transcript_text(system, chosen, turns), answering.HANDOFF_UNKNOWN))
+    return examples
+
+
+def _vary(question: str, rng: random.Random) -> str:
+    """Light surface variation: case, punctuation, a greeting in front."""
+    roll = rng.random()
+    if roll < 0.15:
+        return question.lower().rstrip("?")
+    if roll < 0.3:
+        return f"{rng.choice(['Hi', 'Hello', 'Hey'])}, {question[0].lower()}{question[1:]}"
+    if roll < 0.4:
+        return question + " Thanks!"
+    return question

@@ -280,9 +280,7 @@ class Engine:
             use_cache=True,
         )
         cache = _output_cache(out)
-        if not isinstance(cache, DynamicCache) or not all(
-            type(layer) is DynamicLayer for layer in cache.layers
-        ):
+        if not isinstance(cache, DynamicCache) or not all(type(layer) is DynamicLayer for layer in cache.layers):
             # A cache we cannot splice (sliding windows, hybrid models): one at a time.
             self._batching_ok = False
             if len(streams) > 1:

@@ -1,4 +1,5 @@
-"""One reply, end to end: history -> prompt -> engine -> coalesced deltas -> stored message."""
+"""One reply, end to end: history -> responder (retrieval, prompt, engine) -> coalesced deltas
+-> stored message."""
 
 from __future__ import annotations
 
@@ -11,17 +12,11 @@ from django.utils import timezone
 from conversations import services, streaming
 from conversations.models import Message
 from generation import prompt as prompts
-from generation import runtime
-from generation.engine import SamplingParams
+from generation.answering import Answer, responder_for_worker
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_SAVE_S = 1.0
-NOT_READY_TEXT = (
-    "I'm still getting ready to answer questions here. A member of our team will take over "
-    "this conversation and reply shortly."
-)
-EMPTY_TEXT = "I'm not sure how to answer that. A member of our team will take over and reply here."
 
 
 def history_for(reply: Message) -> list[prompts.Turn]:
@@ -36,76 +31,67 @@ def history_for(reply: Message) -> list[prompts.Turn]:
     return [prompts.Turn(role=role, text=text) for role, text in rows if text]
 
 
-def sampling_params(stop: tuple[str, ...]) -> SamplingParams:
-    return SamplingParams(
-        max_new_tokens=settings.GENERATION_MAX_NEW_TOKENS,
-        temperature=settings.GENERATION_TEMPERATURE,
-        top_p=settings.GENERATION_TOP_P,
-        no_repeat_ngram_size=settings.GENERATION_NO_REPEAT_NGRAM,
-        stop=stop,
-        timeout_s=settings.GENERATION_TIMEOUT,
-    )
+class _Publisher:
+    """Coalesces streamed text into delta events and saves progress for late joiners."""
+
+    def __init__(self, reply: Message) -> None:
+        self.conversation_id = str(reply.conversation_id)
+        self.message_id = str(reply.id)
+        self.coalescer = streaming.DeltaCoalescer(settings.STREAM_COALESCE_MS / 1000)
+        self.text = ""
+        self.last_save = time.monotonic()
+
+    def __call__(self, piece: str) -> None:
+        if not piece:
+            return
+        if not self.text:
+            piece = piece.lstrip()
+        self.text += piece
+        self._send(self.coalescer.add(piece))
+        if time.monotonic() - self.last_save >= PROGRESS_SAVE_S:
+            services.reply_progress(message_id=self.message_id, text=self.text)
+            self.last_save = time.monotonic()
+
+    def flush(self) -> None:
+        self._send(self.coalescer.flush())
+
+    def _send(self, delta: tuple[str, int] | None) -> None:
+        if delta is None:
+            return
+        text, offset = delta
+        try:
+            streaming.publish_delta(self.conversation_id, self.message_id, text, offset)
+        except Exception:  # the final message is stored and sent regardless
+            logger.warning("could not publish a delta of %s", self.message_id, exc_info=True)
 
 
 def reply_generate(reply: Message) -> Message | None:
-    """Generate and store ``reply`` (already claimed). Raises ``GenerationError``."""
+    """Answer and store ``reply`` (already claimed). Raises ``GenerationError``."""
     started = time.monotonic()
     queued_ms = int((timezone.now() - reply.created_at).total_seconds() * 1000)
-    history = history_for(reply)
-    try:
-        engine = runtime.get_engine()
-    except runtime.ModelUnavailable:
-        return _store_direct(reply, NOT_READY_TEXT, handoff=True, queued_ms=queued_ms)
-    built = prompts.build_prompt(
-        tokenizer=engine.tokenizer,
-        context_window=engine.context_window,
-        max_new_tokens=settings.GENERATION_MAX_NEW_TOKENS,
-        system=prompts.instructions(settings.COMPANY_NAME),
-        snippets=[],
-        history=history,
+    publisher = _Publisher(reply)
+    responder = responder_for_worker()
+    answer = responder.answer(history_for(reply), forward=publisher)
+    publisher.flush()
+    return services.reply_complete(
+        message_id=str(reply.id), text=answer.text.strip(), meta=_meta(answer, responder, started, queued_ms)
     )
-    stream = engine.submit(built.ids, sampling_params(built.stop))
-    coalescer = streaming.DeltaCoalescer(settings.STREAM_COALESCE_MS / 1000)
-    conversation_id, message_id = reply.conversation_id, str(reply.id)
-    last_save = time.monotonic()
-    for piece in stream:
-        _send(conversation_id, message_id, coalescer.add(piece))
-        if time.monotonic() - last_save >= PROGRESS_SAVE_S:
-            services.reply_progress(message_id=message_id, text=stream.text)
-            last_save = time.monotonic()
-    _send(conversation_id, message_id, coalescer.flush())
-    text = stream.text.strip()
-    stats = stream.stats
+
+
+def _meta(answer: Answer, responder: object, started: float, queued_ms: int) -> services.ReplyMeta:
+    engine = getattr(responder, "engine", None)
     meta: services.ReplyMeta = {
-        "model_name": engine.name[-300:],
-        "prompt_tokens": stats.prompt_tokens,
-        "completion_tokens": stats.completion_tokens,
+        "model_name": (engine.name[-300:] if engine is not None and answer.stats else answer.mode),
         "queued_ms": queued_ms,
         "generation_ms": int((time.monotonic() - started) * 1000),
-        "grounded": False,
-        "handoff": False,
-        "sources": [],
+        "grounded": answer.grounded,
+        "handoff": answer.handoff,
+        "sources": answer.sources,
     }
-    if stats.first_token_at is not None:
-        meta["first_token_ms"] = int((stats.first_token_at - stats.submitted_at) * 1000)
-    if not text:
-        text, meta["handoff"] = EMPTY_TEXT, True
-    return services.reply_complete(message_id=message_id, text=text, meta=meta)
-
-
-def _store_direct(reply: Message, text: str, *, handoff: bool, queued_ms: int) -> Message | None:
-    return services.reply_complete(
-        message_id=str(reply.id),
-        text=text,
-        meta={"handoff": handoff, "queued_ms": queued_ms, "model_name": "", "grounded": False},
-    )
-
-
-def _send(conversation_id: object, message_id: str, delta: tuple[str, int] | None) -> None:
-    if delta is None:
-        return
-    text, offset = delta
-    try:
-        streaming.publish_delta(str(conversation_id), message_id, text, offset)
-    except Exception:  # the final message is stored and sent regardless
-        logger.warning("could not publish a delta of %s", message_id, exc_info=True)
+    stats = answer.stats
+    if stats is not None:
+        meta["prompt_tokens"] = stats.prompt_tokens
+        meta["completion_tokens"] = stats.completion_tokens
+        if stats.first_token_at is not None:
+            meta["first_token_ms"] = int((stats.first_token_at - stats.submitted_at) * 1000)
+    return meta

@@ -91,8 +91,12 @@ def _sweeper() -> None:
 
 
 def _preload() -> None:
-    from generation import runtime
+    from generation import retrieval, runtime
 
+    try:
+        retrieval.get_index()
+    except Exception:
+        logger.warning("knowledge index not built at start", exc_info=True)
     try:
         runtime.get_engine()
     except Exception as exc:  # logged; replies will report it too
@@ -103,9 +107,7 @@ def _preload() -> None:
 def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
     global _hostname
     _hostname = getattr(sender, "hostname", "") or f"worker@{os.getpid()}"
-    concurrency = int(
-        getattr(getattr(sender, "controller", None), "concurrency", 0) or settings.WORKER_CONCURRENCY
-    )
+    concurrency = int(getattr(getattr(sender, "controller", None), "concurrency", 0) or settings.WORKER_CONCURRENCY)
     for target, args in ((_heartbeat, (concurrency,)), (_sweeper, ()), (_preload, ())):
         threading.Thread(target=target, args=args, daemon=True, name=target.__name__).start()
 

@@ -20,9 +20,7 @@ WATCH_ASSISTANT = """
 """
 
 
-def test_customer_chats_sees_the_reply_stream_and_keeps_it_after_reload(
-    browser: Any, live_server_url: str
-) -> None:
+def test_customer_chats_sees_the_reply_stream_and_keeps_it_after_reload(browser: Any, live_server_url: str) -> None:
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -30,9 +30,7 @@ def test_create_returns_id_token_and_websocket_url(client: Client) -> None:
     assert Conversation.objects.filter(pk=body["id"]).exists()
 
 
-def test_post_message_is_stored_and_idempotent(
-    client: Client, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_post_message_is_stored_and_idempotent(client: Client, django_capture_on_commit_callbacks: Any) -> None:
     conv = create(client)
     url = f"/api/conversations/{conv['id']}/messages/"
     payload = json.dumps({"text": "Where is my order?", "client_id": str(uuid.uuid4())})
@@ -69,10 +67,7 @@ def test_wrong_or_missing_token_gets_401_and_unknown_conversation_404(client: Cl
     assert client.get(url).status_code == 401
     assert client.get(url, headers=auth(other["token"])).status_code == 401
     assert client.get(url, headers={"Authorization": f"Basic {conv['token']}"}).status_code == 401
-    assert (
-        client.get(f"/api/conversations/{uuid.uuid4()}/messages/", headers=auth(conv["token"])).status_code
-        == 404
-    )
+    assert client.get(f"/api/conversations/{uuid.uuid4()}/messages/", headers=auth(conv["token"])).status_code == 404
 
 
 @pytest.mark.parametrize(

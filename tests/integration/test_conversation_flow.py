@@ -58,9 +58,7 @@ async def test_reply_streams_over_the_websocket_and_deltas_add_up_to_the_stored_
     assert len(deltas) >= 2, "the reply should arrive in pieces"
     assert {d["message_id"] for d in deltas} == {final["id"]}
     assert "".join(d["text"] for d in deltas) == final["text"]
-    assert [d["offset"] for d in deltas] == [
-        sum(len(x["text"]) for x in deltas[:i]) for i in range(len(deltas))
-    ]
+    assert [d["offset"] for d in deltas] == [sum(len(x["text"]) for x in deltas[:i]) for i in range(len(deltas))]
     stored = await database_sync_to_async(Message.objects.get)(id=final["id"])
     assert stored.text == final["text"] and stored.status == Message.Status.COMPLETE
     assert stored.seq == ack["message"]["seq"] + 1
@@ -130,9 +128,7 @@ def test_a_completed_reply_is_never_generated_twice() -> None:
     assert again.text == done.text and again.attempts == 1 and again.updated_at == done.updated_at
 
 
-def test_readyz_is_green_with_a_worker(
-    client: Client, celery_worker_process: subprocess.Popen[bytes]
-) -> None:
+def test_readyz_is_green_with_a_worker(client: Client, celery_worker_process: subprocess.Popen[bytes]) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
     assert response.json()["checks"]["workers"]
@@ -148,9 +144,7 @@ def test_a_reply_whose_task_was_lost_is_swept_up_and_answered() -> None:
     conv, _ = factories.conversation()
     # As if the broker had been down when the message was stored: no task exists.
     question = Message.objects.create(conversation=conv, seq=1, role="customer", text="Hello, how are you?")
-    reply = Message.objects.create(
-        conversation=conv, seq=2, role="assistant", status="pending", reply_to=question
-    )
+    reply = Message.objects.create(conversation=conv, seq=2, role="assistant", status="pending", reply_to=question)
     Message.objects.filter(id=reply.id).update(updated_at=timezone.now() - timedelta(minutes=5))
     assert sweep_stuck_replies() == 1
     deadline = time.monotonic() + 60

@@ -19,11 +19,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--steps", type=int, default=None, help="Training steps (default: by size).")
         parser.add_argument("--out", default=None, help="Where to save (default: DATA_DIR/models/responder).")
-        parser.add_argument(
-            "--quick", action="store_true", help="A tiny model in seconds (for trying things out)."
-        )
+        parser.add_argument("--quick", action="store_true", help="A tiny model in seconds (for trying things out).")
         parser.add_argument("--if-missing", action="store_true", help="Do nothing when a responder exists.")
         parser.add_argument("--seed", type=int, default=1234)
+        parser.add_argument("--smalltalk-only", action="store_true", help="Train without a knowledge base.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         out = Path(options["out"]) if options["out"] else runtime.responder_path()
@@ -33,7 +32,18 @@ class Command(BaseCommand):
         steps = options["steps"]
         if steps is not None and steps < 1:
             raise CommandError("--steps must be at least 1")
-        examples = dialogues.smalltalk_examples(settings.COMPANY_NAME)
+        from generation import knowledge
+
+        articles = knowledge.kb_export()
+        if not articles and not options["smalltalk_only"]:
+            raise CommandError(
+                "the knowledge base is empty: import articles first "
+                "(python manage.py import_kb FILE), or pass --smalltalk-only"
+            )
+        examples = dialogues.kb_examples(articles, settings.COMPANY_NAME) + dialogues.smalltalk_examples(
+            settings.COMPANY_NAME
+        )
+        fingerprint = knowledge.kb_fingerprint()
         if options["quick"]:
             spec = offline.ModelSpec(
                 n_layer=2, n_embd=96, n_head=2, vocab_size=1500, steps=steps or 200, seed=options["seed"]
@@ -42,14 +52,21 @@ class Command(BaseCommand):
             spec = offline.ModelSpec(steps=steps or 600, seed=options["seed"])
         self.stdout.write(
             f"training a {spec.n_layer}-layer, {spec.n_embd}-wide GPT-2 on {len(examples)} dialogues "
+            f"from {len(articles)} articles "
             f"for {spec.steps} steps"
         )
         started = time.monotonic()
         path = offline.build_model(out, examples, spec, progress=self._progress(started))
         sys.stdout.write("\n")
-        self.stdout.write(
-            self.style.SUCCESS(f"responder saved to {path} in {time.monotonic() - started:.0f}s")
+        from django.utils import timezone
+
+        from generation.models import TrainingState
+
+        TrainingState.objects.update_or_create(
+            pk=1,
+            defaults={"trained_at": timezone.now(), "kb_fingerprint": fingerprint, "articles": len(articles)},
         )
+        self.stdout.write(self.style.SUCCESS(f"responder saved to {path} in {time.monotonic() - started:.0f}s"))
 
     def _progress(self, started: float) -> offline.Progress:
         width = 30

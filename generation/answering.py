@@ -1,0 +1,313 @@
+"""Grounded answers: decide whether and how to answer, generate, verify, and fall back.
+
+The policy, in order:
+1. "Ignore your instructions"-style messages get a fixed, polite decline.
+2. A customer who asks for a person gets a handoff at once.
+3. Small talk (greetings, thanks) is answered by the model without snippets.
+4. Retrieval confidence below ``RETRIEVAL_MIN_CONFIDENCE``: an honest handoff.
+5. Otherwise the model writes several candidates from the best snippets; the reply streams
+   word by word through a fact gate (no number, price, time, email or name that the snippets
+   do not contain ever reaches the customer); the best-supported candidate is kept, and if none
+   is supported the most relevant snippet sentences are quoted instead. Between the two
+   confidence thresholds the answer comes with a handoff, so a person checks it.
+When the offline responder is not built yet, step 5 quotes the snippets directly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from generation import facts
+from generation import prompt as prompts
+from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
+from generation.retrieval import Hit, KnowledgeIndex, confidence, split_sentences, tokenize
+
+HANDOFF_REQUESTED = "Of course. A member of our team will take over this conversation and reply here shortly."
+HANDOFF_UNKNOWN = (
+    "I'm sorry, I don't have a reliable answer to that. A member of our team will take over "
+    "this conversation and reply here shortly."
+)
+TENTATIVE_SUFFIX = (
+    " I'm not completely sure this answers your question, so a member of our team will also take a look and reply here."
+)
+EMPTY_HISTORY = "How can I help you today?"
+
+_HUMAN = re.compile(
+    r"\b(human|real person|a person|someone real|somebody|an? (?:agent|representative|operator|rep)|"
+    r"customer service (?:agent|person|rep)|live (?:agent|chat|person)|speak to (?:a|an|someone)|"
+    r"talk to (?:a|an|someone))\b",
+    re.IGNORECASE,
+)
+_INJECTION = re.compile(
+    r"(ignore|disregard|forget) (?:all |any |your |the |previous |prior |above |earlier )*"
+    r"(instructions|rules|prompt|guidelines)|system prompt|your (?:instructions|prompt|rules)|"
+    r"developer mode|jailbreak|you are now|pretend (?:to be|you are)|act as (?:an?|the) ",
+    re.IGNORECASE,
+)
+SMALLTALK_EXEMPLARS = [
+    "Hello",
+    "Hi there",
+    "Good morning",
+    "Hey, how are you?",
+    "Hello, how are you doing today?",
+    "Is anyone there?",
+    "Thank you",
+    "Thanks a lot, that helps",
+    "Great, thanks!",
+    "Goodbye",
+    "Bye, have a nice day",
+    "Who are you?",
+    "Are you a robot?",
+    "ok",
+    "cool",
+]
+SMALLTALK_MIN_COSINE = 0.62
+
+
+_smalltalk_cache: dict[str, np.ndarray] = {}
+
+
+def _smalltalk_vectors(embedder: Any) -> np.ndarray:
+    if embedder.name not in _smalltalk_cache:
+        _smalltalk_cache[embedder.name] = embedder.encode(SMALLTALK_EXEMPLARS)
+    return _smalltalk_cache[embedder.name]
+
+
+@dataclass
+class Answer:
+    text: str
+    mode: str  # model | quote | smalltalk | handoff | declined
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    grounded: bool = False
+    handoff: bool = False
+    confidence: float = 0.0
+    candidates: list[str] = field(default_factory=list)
+    stats: StreamStats | None = None
+    # False when the customer saw streamed text that the final message replaces.
+    stream_matches: bool = True
+
+
+Forward = Callable[[str], None]
+
+
+def responder_for_worker() -> Responder:
+    """The responder as the worker runs it: the live index and, once it is loaded, the engine."""
+    from django.conf import settings
+
+    from generation import retrieval, runtime
+
+    try:
+        engine: Engine | None = runtime.get_engine()
+    except runtime.ModelUnavailable:
+        engine = None  # quote the knowledge base until the responder is trained
+    return Responder(
+        index=retrieval.get_index(),
+        engine=engine,
+        company=settings.COMPANY_NAME,
+        min_confidence=settings.RETRIEVAL_MIN_CONFIDENCE,
+        sure_confidence=settings.RETRIEVAL_SURE_CONFIDENCE,
+        candidates=settings.GENERATION_CANDIDATES,
+        max_new_tokens=settings.GENERATION_MAX_NEW_TOKENS,
+        timeout_s=settings.GENERATION_TIMEOUT,
+    )
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _fixed(text: str, mode: str, forward: Forward, **fields: Any) -> Answer:
+    """A reply the bot writes itself; it streams like any other."""
+    forward(text)
+    return Answer(text, mode, **fields)
+
+
+class Responder:
+    """Answers one customer turn. Thread-safe: holds no per-call state."""
+
+    def __init__(
+        self,
+        *,
+        index: KnowledgeIndex,
+        engine: Engine | None,
+        company: str,
+        min_confidence: float,
+        sure_confidence: float,
+        candidates: int = 3,
+        max_new_tokens: int = 120,
+        snippets: int = 2,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.index = index
+        self.engine = engine
+        self.company = company
+        self.min_confidence = min_confidence
+        self.sure_confidence = sure_confidence
+        self.candidates = candidates
+        self.max_new_tokens = max_new_tokens
+        self.snippets = snippets
+        self.timeout_s = timeout_s
+        self._smalltalk = _smalltalk_vectors(index.embedder)
+
+    # --- policy ------------------------------------------------------------------------------
+    def answer(self, history: Sequence[prompts.Turn], forward: Forward = _noop) -> Answer:
+        question = history[-1].text if history else ""
+        if not question.strip():
+            return _fixed(EMPTY_HISTORY, "smalltalk", forward)
+        if _INJECTION.search(question):
+            text = (
+                f"I can only help with questions about {self.company}'s products, orders and "
+                "policies, and I can't share or change how I work. What can I help you with?"
+            )
+            return _fixed(text, "declined", forward)
+        if _HUMAN.search(question):
+            return _fixed(HANDOFF_REQUESTED, "handoff", forward, handoff=True)
+        hits = self.index.search(question, k=3)
+        conf = confidence(hits)
+        if self._is_smalltalk(question, conf):
+            return self._smalltalk_answer(history, forward)
+        if conf < self.min_confidence:
+            return _fixed(HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
+        chosen = [h for h in hits if h.score >= hits[0].score - 0.08][: self.snippets]
+        tentative = conf < self.sure_confidence
+        if self.engine is None:
+            answer = self._quote(question, chosen, forward)
+        else:
+            answer = self._generate(history, chosen, forward)
+        answer.confidence = conf
+        if tentative:
+            answer.handoff = True
+            answer.text += TENTATIVE_SUFFIX
+            if answer.stream_matches:
+                forward(TENTATIVE_SUFFIX)
+        return answer
+
+    def _is_smalltalk(self, question: str, conf: float) -> bool:
+        vector = self.index.embedder.encode([question])[0]
+        best = float(np.max(self._smalltalk @ vector)) if len(self._smalltalk) else 0.0
+        return best >= SMALLTALK_MIN_COSINE and best > conf - 0.1
+
+    # --- answering ------------------------------------------------------------------------------
+    def _smalltalk_answer(self, history: Sequence[prompts.Turn], forward: Forward) -> Answer:
+        if self.engine is None:
+            text = "Hello! I'm the virtual assistant. What can I help you with today?"
+            forward(text)
+            return Answer(text, "smalltalk")
+        support = self._support(history, [])
+        stream = self._submit(history, [], SamplingParams(max_new_tokens=60, timeout_s=self.timeout_s))
+        gate = facts.FactGate(support, forward)
+        for _ in stream:
+            gate.feed(stream.text)
+        text = stream.text.strip()
+        if text and gate.finish(stream.text):
+            return Answer(text, "smalltalk", stats=stream.stats)
+        text = "Hello! What can I help you with today?"
+        return Answer(text, "smalltalk", stats=stream.stats, stream_matches=gate.sent == 0)
+
+    def _generate(self, history: Sequence[prompts.Turn], hits: Sequence[Hit], forward: Forward) -> Answer:
+        snippets = [prompts.Snippet(h.title, h.body) for h in hits]
+        support = self._support(history, hits)
+        greedy = self._submit(history, snippets, self._params(None))
+        others = [self._submit(history, snippets, self._params(seed)) for seed in range(1, self.candidates)]
+        gate = facts.FactGate(support, forward)
+        for _ in greedy:
+            if not gate.feed(greedy.text):
+                greedy.cancel()  # an unsupported fact: stop streaming this one
+        gate.finish(greedy.text)
+        texts = [greedy.text.strip()]
+        for stream in others:
+            for _ in stream:
+                pass
+            texts.append(stream.text.strip())
+        sources = [{"title": h.title, "score": round(h.score, 3)} for h in hits]
+        best = self._best_supported(texts, support, hits)
+        if best is None:
+            quote = self._quote(history[-1].text, hits, _noop)
+            quote.candidates, quote.stats, quote.stream_matches = texts, greedy.stats, gate.sent == 0
+            if quote.stream_matches:
+                forward(quote.text)
+            return quote
+        handoff = "take over" in texts[best].lower()
+        return Answer(
+            texts[best],
+            "model",
+            sources=sources,
+            grounded=not handoff,
+            handoff=handoff,
+            candidates=texts,
+            stats=greedy.stats,
+            stream_matches=best == 0 and not gate.broken,
+        )
+
+    def _best_supported(self, texts: Sequence[str], support: facts.Support, hits: Sequence[Hit]) -> int | None:
+        """Index of the candidate best supported by the snippets (greedy wins ties)."""
+        vocabulary = set(tokenize(" ".join(h.body + " " + h.title for h in hits)))
+        best, best_score = None, -1.0
+        for i, text in enumerate(texts):
+            if not text or facts.unsupported_facts(text, support):
+                continue
+            words = tokenize(text)
+            score = sum(w in vocabulary for w in words) / max(1, len(words))
+            if score > best_score + 1e-9:
+                best, best_score = i, score
+        if best is not None and best_score < 0.5 and "take over" not in texts[best].lower():
+            return None  # mostly words the snippets don't use: not an answer from them
+        return best
+
+    def _quote(self, question: str, hits: Sequence[Hit], forward: Forward) -> Answer:
+        """The snippet sentences most relevant to the question, quoted."""
+        top = hits[0]
+        sentences = split_sentences(top.body) or [top.body]
+        vectors = self.index.embedder.encode(sentences)
+        query = self.index.embedder.encode([question])[0]
+        scores = vectors @ query
+        order = sorted(np.argsort(-scores)[:2].tolist())
+        picked = [sentences[i] for i in order if scores[i] >= scores.max() - 0.15]
+        text = f'From our help article "{top.title}": ' + " ".join(picked)
+        forward(text)
+        return Answer(
+            text,
+            "quote",
+            sources=[{"title": top.title, "score": round(top.score, 3)}],
+            grounded=True,
+        )
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _params(self, seed: int | None) -> SamplingParams:
+        if seed is None:
+            return SamplingParams(max_new_tokens=self.max_new_tokens, no_repeat_ngram_size=0, timeout_s=self.timeout_s)
+        return SamplingParams(
+            max_new_tokens=self.max_new_tokens,
+            temperature=0.7,
+            top_p=0.9,
+            seed=seed,
+            timeout_s=self.timeout_s,
+        )
+
+    def _submit(
+        self, history: Sequence[prompts.Turn], snippets: Sequence[prompts.Snippet], params: SamplingParams
+    ) -> TokenStream:
+        assert self.engine is not None
+        built = prompts.build_prompt(
+            tokenizer=self.engine.tokenizer,
+            context_window=self.engine.context_window,
+            max_new_tokens=params.max_new_tokens,
+            system=prompts.instructions(self.company),
+            snippets=snippets,
+            history=history,
+        )
+        params = SamplingParams(**{**params.__dict__, "stop": built.stop})
+        return self.engine.submit(built.ids, params)
+
+    def _support(self, history: Sequence[prompts.Turn], hits: Sequence[Hit]) -> facts.Support:
+        from generation.dialogues import fixed_phrases
+
+        parts = [h.title + " " + h.body for h in hits]
+        parts += [t.text for t in history if t.role == "customer"]
+        parts += [self.company, *fixed_phrases()]
+        return facts.Support("\n".join(parts))

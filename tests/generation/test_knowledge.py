@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from generation import knowledge
+from generation.models import Article
+
+pytestmark = pytest.mark.django_db
+
+ARTICLES: list[dict[str, object]] = [
+    {"title": "Shipping", "body": "Ships in 2 days.", "tags": ["shipping"]},
+    {"title": "Returns", "body": "Return within 30 days.", "tags": "returns, refunds"},
+]
+
+
+def write(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_json_import_creates_then_updates_by_title(tmp_path: Path) -> None:
+    path = write(tmp_path, "kb.json", json.dumps(ARTICLES))
+    call_command("import_kb", str(path))
+    assert Article.objects.get(title="Returns").tags == ["returns", "refunds"]
+    changed = [{**ARTICLES[0], "body": "Ships in 1 day."}, ARTICLES[1]]
+    result = knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb2.json", json.dumps(changed))))
+    assert (result.created, result.updated, result.unchanged, result.removed) == (0, 1, 1, 0)
+    assert Article.objects.get(title="Shipping").body == "Ships in 1 day."
+
+
+def test_replace_removes_articles_the_file_lacks(tmp_path: Path) -> None:
+    knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
+    result = knowledge.kb_import(
+        knowledge.parse_kb_file(write(tmp_path, "one.json", json.dumps(ARTICLES[:1]))), replace=True
+    )
+    assert result.removed == 1
+    assert list(Article.objects.values_list("title", flat=True)) == ["Shipping"]
+
+
+def test_csv_and_markdown_are_imported(tmp_path: Path) -> None:
+    csv_path = write(
+        tmp_path,
+        "kb.csv",
+        'title,body,tags,questions\nGift cards,"Never expire.",gifts;cards,Do they expire?|Validity?\n',
+    )
+    md_path = write(
+        tmp_path,
+        "kb.md",
+        "# Store hours\nTags: stores, hours\nQ: When are you open?\nOpen 10 am to 8 pm.\n\nClosed on holidays.\n# Repairs\nFrom $15.\n",
+    )
+    csv_items = knowledge.parse_kb_file(csv_path)
+    md_items = knowledge.parse_kb_file(md_path)
+    assert csv_items[0].tags == ["gifts", "cards"] and csv_items[0].questions == [
+        "Do they expire?",
+        "Validity?",
+    ]
+    assert [i.title for i in md_items] == ["Store hours", "Repairs"]
+    assert md_items[0].body == "Open 10 am to 8 pm.\n\nClosed on holidays."
+    assert md_items[0].tags == ["stores", "hours"] and md_items[0].questions == ["When are you open?"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("kb.json", '[{"title": "A", "body": "x"},\n {"title": "B" "body": "y"}]', "line 2"),
+        ("kb.json", json.dumps([{"title": "A", "body": "x"}, {"body": "y"}]), "item 2"),
+        (
+            "kb.json",
+            json.dumps([{"title": "A", "body": "x"}, {"title": "a", "body": "y"}]),
+            "item 2: the title 'a' is also used at item 1",
+        ),
+        ("kb.json", json.dumps([{"title": "A", "body": ""}]), "empty body"),
+        ("kb.json", json.dumps([{"title": "A", "body": "x", "colour": "red"}]), "unknown field"),
+        ("kb.json", "[]", "no articles"),
+        ("kb.json", "", "invalid JSON"),
+        ("kb.csv", "name,text\nA,b\n", "lacks the column(s) body, title"),
+        ("kb.csv", "title,body\nA,ok\n,missing title\n", "line 3: the title is empty"),
+        ("kb.md", "intro text\n# A\nbody\n", "line 1: text before"),
+        ("kb.txt", "whatever", "unknown format"),
+    ],
+)
+def test_bad_files_name_the_problem_and_change_nothing(tmp_path: Path, name: str, content: str, message: str) -> None:
+    Article.objects.create(title="Existing", body="keep me")
+    path = write(tmp_path, name, content)
+    with pytest.raises(CommandError) as info:
+        call_command("import_kb", str(path), "--replace")
+    assert message in str(info.value)
+    assert list(Article.objects.values_list("title", flat=True)) == ["Existing"]
+
+
+def test_huge_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "kb.json"
+    path.write_bytes(b"[" + b" " * (knowledge.MAX_FILE_BYTES + 1) + b"]")
+    with pytest.raises(knowledge.KBFormatError, match="more than"):
+        knowledge.parse_kb_file(path)
+
+
+def test_export_round_trips_through_import(tmp_path: Path) -> None:
+    knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
+    out = tmp_path / "export.json"
+    call_command("export_kb", str(out))
+    Article.objects.all().delete()
+    call_command("import_kb", str(out))
+    assert knowledge.kb_export() == json.loads(out.read_text())
+
+
+def test_demo_knowledge_base_imports_cleanly() -> None:
+    items = knowledge.parse_kb_file(Path(__file__).resolve().parents[2] / "generation/data/demo_kb.json")
+    assert len(items) >= 30 and all(i.questions for i in items)
+
+
+def test_training_on_an_empty_base_says_what_is_missing() -> None:
+    with pytest.raises(CommandError, match="knowledge base is empty"):
+        call_command("train_responder", "--quick", "--steps", "1")
