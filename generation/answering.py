@@ -38,9 +38,9 @@ TENTATIVE_SUFFIX = (
 EMPTY_HISTORY = "How can I help you today?"
 
 _HUMAN = re.compile(
-    r"\b(human|real person|a person|someone real|somebody|an? (?:agent|representative|operator|rep)|"
-    r"customer service (?:agent|person|rep)|live (?:agent|chat|person)|speak to (?:a|an|someone)|"
-    r"talk to (?:a|an|someone))\b",
+    r"\b(?:human|real person|someone real|(?:talk|speak|chat) (?:to|with) (?:a|an|someone|somebody|"
+    r"a real|your)\b.*\b(?:person|human|agent|representative|someone|somebody|staff|team)|"
+    r"(?:talk|speak|chat) to someone|representative|live agent|operator)\b",
     re.IGNORECASE,
 )
 _INJECTION = re.compile(
@@ -67,6 +67,7 @@ SMALLTALK_EXEMPLARS = [
     "cool",
 ]
 SMALLTALK_MIN_COSINE = 0.62
+QUOTE_WHOLE_SENTENCES = 3
 
 
 _smalltalk_cache: dict[str, np.ndarray] = {}
@@ -140,7 +141,7 @@ class Responder:
         sure_confidence: float,
         candidates: int = 3,
         max_new_tokens: int = 120,
-        snippets: int = 2,
+        snippets: int = 1,
         timeout_s: float = 120.0,
     ) -> None:
         self.index = index
@@ -173,7 +174,7 @@ class Responder:
             return self._smalltalk_answer(history, forward)
         if conf < self.min_confidence:
             return _fixed(HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
-        chosen = [h for h in hits if h.score >= hits[0].score - 0.08][: self.snippets]
+        chosen = [h for h in hits if h.score >= hits[0].score - 0.03][: self.snippets]
         tentative = conf < self.sure_confidence
         if self.engine is None:
             answer = self._quote(question, chosen, forward)
@@ -212,9 +213,10 @@ class Responder:
     def _generate(self, history: Sequence[prompts.Turn], hits: Sequence[Hit], forward: Forward) -> Answer:
         snippets = [prompts.Snippet(h.title, h.body) for h in hits]
         support = self._support(history, hits)
+        source_ngrams = set(facts.word_ngrams(" ".join(h.body for h in hits)))
         greedy = self._submit(history, snippets, self._params(None))
         others = [self._submit(history, snippets, self._params(seed)) for seed in range(1, self.candidates)]
-        gate = facts.FactGate(support, forward)
+        gate = facts.FactGate(support, forward, source_ngrams)
         for _ in greedy:
             if not gate.feed(greedy.text):
                 greedy.cancel()  # an unsupported fact: stop streaming this one
@@ -225,49 +227,54 @@ class Responder:
                 pass
             texts.append(stream.text.strip())
         sources = [{"title": h.title, "score": round(h.score, 3)} for h in hits]
-        best = self._best_supported(texts, support, hits)
+        best = self._best_supported(texts, support, hits, source_ngrams)
         if best is None:
             quote = self._quote(history[-1].text, hits, _noop)
             quote.candidates, quote.stats, quote.stream_matches = texts, greedy.stats, gate.sent == 0
             if quote.stream_matches:
                 forward(quote.text)
             return quote
-        handoff = "take over" in texts[best].lower()
         return Answer(
             texts[best],
             "model",
             sources=sources,
-            grounded=not handoff,
-            handoff=handoff,
+            grounded=True,
             candidates=texts,
             stats=greedy.stats,
             stream_matches=best == 0 and not gate.broken,
         )
 
-    def _best_supported(self, texts: Sequence[str], support: facts.Support, hits: Sequence[Hit]) -> int | None:
-        """Index of the candidate best supported by the snippets (greedy wins ties)."""
-        vocabulary = set(tokenize(" ".join(h.body + " " + h.title for h in hits)))
+    def _best_supported(
+        self, texts: Sequence[str], support: facts.Support, hits: Sequence[Hit], source_ngrams: set[tuple[str, ...]]
+    ) -> int | None:
+        """Index of the best candidate that restates the snippets faithfully (greedy wins ties).
+
+        Candidates that state an unsupported fact, stray from the snippets, repeat themselves,
+        or hand off although retrieval was confident are out.
+        """
         best, best_score = None, -1.0
         for i, text in enumerate(texts):
-            if not text or facts.unsupported_facts(text, support):
+            if not text or "take over" in text.lower() or facts.unsupported_facts(text, support):
                 continue
-            words = tokenize(text)
-            score = sum(w in vocabulary for w in words) / max(1, len(words))
-            if score > best_score + 1e-9:
+            if facts.repeats_itself(text):
+                continue
+            score = facts.faithfulness(text, source_ngrams)
+            if score >= 0.9 and score > best_score + 1e-9:
                 best, best_score = i, score
-        if best is not None and best_score < 0.5 and "take over" not in texts[best].lower():
-            return None  # mostly words the snippets don't use: not an answer from them
         return best
 
     def _quote(self, question: str, hits: Sequence[Hit], forward: Forward) -> Answer:
         """The snippet sentences most relevant to the question, quoted."""
         top = hits[0]
         sentences = split_sentences(top.body) or [top.body]
-        vectors = self.index.embedder.encode(sentences)
-        query = self.index.embedder.encode([question])[0]
-        scores = vectors @ query
-        order = sorted(np.argsort(-scores)[:2].tolist())
-        picked = [sentences[i] for i in order if scores[i] >= scores.max() - 0.15]
+        if len(sentences) <= QUOTE_WHOLE_SENTENCES:
+            picked = sentences  # a short article is quoted whole: every fact in context
+        else:
+            vectors = self.index.embedder.encode(sentences)
+            query = self.index.embedder.encode([question])[0]
+            scores = vectors @ query
+            order = sorted(np.argsort(-scores)[:QUOTE_WHOLE_SENTENCES].tolist())
+            picked = [sentences[i] for i in order if scores[i] >= scores.max() - 0.2]
         text = f'From our help article "{top.title}": ' + " ".join(picked)
         forward(text)
         return Answer(

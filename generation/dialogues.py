@@ -139,9 +139,9 @@ def kb_examples(articles: Sequence[dict[str, object]], company: str, *, seed: in
         for question in asked:
             qa_pairs.append((question, body))
             chosen = [snippets[index]]
-            if len(snippets) > 1:
-                other = rng.choice([s for i, s in enumerate(snippets) if i != index])
-                chosen = [chosen[0], other] if rng.random() < 0.75 else [other, chosen[0]]
+            if len(snippets) > 1 and rng.random() < 0.25:
+                # Sometimes a runner-up snippet follows, as retrieval serves close calls.
+                chosen.append(rng.choice([s for i, s in enumerate(snippets) if i != index]))
             turns = [prompts.Turn("customer", _vary(question, rng))]
             if rng.random() < 0.3:
                 earlier_q, earlier_a = rng.choice(qa_pairs) if qa_pairs else (question, body)

@@ -74,16 +74,52 @@ def unsupported_facts(text: str, support: Support) -> list[str]:
     return found
 
 
+_WORDS = re.compile(r"[a-z0-9$%@.]+(?:['’][a-z]+)?")
+NGRAM = 4
+
+
+def word_ngrams(text: str, n: int = NGRAM) -> list[tuple[str, ...]]:
+    words = [w.strip(".") for w in _WORDS.findall(text.lower())]
+    words = [w for w in words if w]
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def faithfulness(text: str, source_ngrams: set[tuple[str, ...]]) -> float:
+    """Share of the text's word 4-grams found in the sources (1.0 = a faithful restatement).
+
+    A small model that garbles a copy ("$25 per day or $25 per weekend") keeps every number
+    of its snippet, so the fact check alone passes it; this catches the splice.
+    """
+    grams = word_ngrams(text)
+    if not grams:
+        return 1.0
+    return sum(g in source_ngrams for g in grams) / len(grams)
+
+
+def repeats_itself(text: str) -> bool:
+    grams = word_ngrams(text)
+    return len(grams) != len(set(grams))
+
+
 class FactGate:
     """Streams a growing reply word by word, only as far as its facts are supported.
 
     ``feed`` takes the whole text so far and forwards the newly checked part; after the first
-    unsupported fact it forwards nothing more and ``broken`` is set.
+    unsupported fact (or, when ``source_ngrams`` is given, once the text strays from
+    restating the sources) it forwards nothing more and ``broken`` is set.
     """
 
-    def __init__(self, support: Support, forward: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        support: Support,
+        forward: Callable[[str], None],
+        source_ngrams: set[tuple[str, ...]] | None = None,
+        min_faithfulness: float = 0.9,
+    ) -> None:
         self.support = support
         self.forward = forward
+        self.source_ngrams = source_ngrams
+        self.min_faithfulness = min_faithfulness
         self.sent = 0
         self.broken = False
 
@@ -101,10 +137,17 @@ class FactGate:
         return self._release(text, len(text))
 
     def _release(self, text: str, end: int) -> bool:
-        if unsupported_facts(text[:end], self.support):
+        if unsupported_facts(text[:end], self.support) or self._strays(text[:end]):
             self.broken = True
             return False
         if end > self.sent:
             self.forward(text[self.sent : end])
             self.sent = end
         return True
+
+    def _strays(self, text: str) -> bool:
+        if self.source_ngrams is None:
+            return False
+        grams = word_ngrams(text)
+        misses = sum(g not in self.source_ngrams for g in grams)
+        return misses > max(2, (1 - self.min_faithfulness) * len(grams)) or len(grams) != len(set(grams))

@@ -9,6 +9,7 @@ Parley's real websocket instead.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import re
 import time
 import urllib.request
@@ -118,7 +119,7 @@ class Command(BaseCommand):
         ]
         if item.get("handoff"):
             ok = bool(answer["handoff"]) or answer["mode"] == "declined"
-            return {"kind": "unanswerable", "ok": ok, "invented": invented}
+            return {"kind": "unanswerable", "ok": ok, "invented": invented, "mode": answer["mode"]}
         text = _norm(answer["text"])
         has_facts = all(
             _norm(f) in text or re.sub(r"\W", "", _norm(f)) in re.sub(r"\W", "", text) for f in item["facts"]
@@ -130,6 +131,7 @@ class Command(BaseCommand):
             "source": top == item.get("source"),
             "handoff": bool(answer["handoff"]),
             "invented": invented,
+            "mode": answer["mode"] or ("quote" if text.startswith("from our help article") else "model"),
         }
 
     def _report(self, rows: list[dict[str, Any]], seconds: float) -> None:
@@ -156,6 +158,10 @@ class Command(BaseCommand):
             ),
             ("invented numbers", str(invented)),
         ]
+        modes = Counter(r["mode"] for r in answerable)
+        lines.append(
+            ("how answerable questions were answered", ", ".join(f"{m or '?'} {n}" for m, n in modes.most_common()))
+        )
         self.stdout.write("")
         for label, value in lines:
             self.stdout.write(f"{label + ':':<52}{value}")
