@@ -25,7 +25,7 @@ import numpy as np
 from generation import facts
 from generation import prompt as prompts
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
-from generation.retrieval import Hit, KnowledgeIndex, confidence, split_sentences, tokenize
+from generation.retrieval import Hit, KnowledgeIndex, confidence, split_sentences
 
 HANDOFF_REQUESTED = "Of course. A member of our team will take over this conversation and reply here shortly."
 HANDOFF_UNKNOWN = (

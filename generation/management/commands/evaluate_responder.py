@@ -9,11 +9,11 @@ Parley's real websocket instead.
 from __future__ import annotations
 
 import json
-from collections import Counter
 import re
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
