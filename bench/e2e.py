@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -76,12 +78,73 @@ async def level(url: str, n: int) -> dict[str, float]:
     return out
 
 
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def server_pid(port: int) -> int:
+    """The process listening on ``port`` (the ASGI server), found through /proc/net/tcp."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":
+                inodes.add(fields[9])
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(pid)
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on port {port}")
+
+
+async def idle_connections(url: str, count: int) -> None:
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    pid = server_pid(int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0]))
+    conversations = [await asyncio.to_thread(create_conversation, url) for _ in range(count)]
+    before = rss_kb(pid)
+    sockets = []
+    started = time.perf_counter()
+    for conv in conversations:
+        sockets.append(await websockets.connect(conv["ws_url"], origin=url, compression=None))  # type: ignore[arg-type]
+    opened = time.perf_counter() - started
+    await asyncio.sleep(2)
+    after = rss_kb(pid)
+    # Every socket must still be usable: each resumes and gets its (empty) history back.
+    alive = 0
+    for ws in sockets:
+        await ws.send(json.dumps({"type": "resume", "after": 0}))
+        await ws.send(json.dumps({"type": "shout"}))
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        alive += frame["type"] == "error"
+    for ws in sockets:
+        await ws.close()
+    print(f"idle websockets held by one ASGI process (pid {pid}): {alive}/{count} still answering")
+    print(
+        f"opened in {opened:.1f}s; server RSS {before / 1024:.1f} MB -> {after / 1024:.1f} MB, "
+        f"{(after - before) / count:.1f} KB per connection"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--idle", type=int, default=0, help="instead: hold this many idle websockets")
     args = parser.parse_args()
+    if args.idle:
+        asyncio.run(idle_connections(args.url, args.idle))
+        return
     for _ in range(args.warmup):
         asyncio.run(one_customer(args.url, QUESTIONS[0]))
     rows = [asyncio.run(level(args.url, n)) for n in args.concurrency]

@@ -204,6 +204,11 @@ def _answers(url: str) -> bool:
 
 
 def main() -> int:
+    import resource
+
+    # Each websocket is a file descriptor: let the ASGI server hold thousands.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return Supervisor().run()
 
 

@@ -70,8 +70,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 await self._on_message(frame)
             elif kind == "resume":
                 await self._on_resume(frame)
+            elif kind == "stop":
+                await database_sync_to_async(services.reply_stop)(conversation=self.conversation)
             else:
-                raise services.InvalidInput("invalid", "'type' must be one of: message, resume.")
+                raise services.InvalidInput("invalid", "'type' must be one of: message, resume, stop.")
         except services.InvalidInput as exc:
             client_id = frame.get("client_id")
             await self._error(exc.code, exc.detail, client_id if isinstance(client_id, str) else None)

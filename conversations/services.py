@@ -129,6 +129,9 @@ def customer_message_create(*, conversation: Conversation, text: str, client_id:
                 status=Message.Status.COMPLETE,
                 client_id=client_id,
             )
+            # One reply in flight per conversation: a newer message supersedes it, and the new
+            # reply answers with everything the customer has said.
+            _supersede_in_flight(conversation)
             reply = None
             if bot_answers:
                 reply = Message.objects.create(
@@ -147,6 +150,26 @@ def customer_message_create(*, conversation: Conversation, text: str, client_id:
             raise
         return existing
     return CustomerMessageResult(message=message, reply=reply, created=True)
+
+
+def _supersede_in_flight(conversation: Conversation) -> list[str]:
+    """Drop replies not started yet; ask streaming ones to stop (they keep their text)."""
+    in_flight = Message.objects.filter(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status__in=[Message.Status.PENDING, Message.Status.STREAMING],
+    )
+    Message.objects.filter(pk__in=[m.pk for m in in_flight if m.status == Message.Status.PENDING]).delete()
+    streaming_ids = [str(m.id) for m in in_flight if m.status == Message.Status.STREAMING]
+    for message_id in streaming_ids:
+        transaction.on_commit(lambda mid=message_id: streaming.request_stop(mid), robust=True)  # type: ignore[misc]
+    return streaming_ids
+
+
+def reply_stop(*, conversation: Conversation) -> list[str]:
+    """The customer pressed stop: the reply in flight ends with the text it has."""
+    with transaction.atomic():
+        return _supersede_in_flight(conversation)
 
 
 def _publish_on_commit(message: Message) -> None:

@@ -78,6 +78,31 @@ def publish_delta(conversation_id: uuid.UUID | str, message_id: str, text: str, 
     _group_send(conversation_id, event)
 
 
+# --- stop requests (customer pressed "stop", or a newer message superseded the reply) ----------
+STOP_TTL_S = 600
+_redis_lock = threading.Lock()
+_redis_client: Any = None
+
+
+def _redis() -> Any:
+    global _redis_client
+    with _redis_lock:
+        if _redis_client is None:
+            import redis
+            from django.conf import settings
+
+            _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        return _redis_client
+
+
+def request_stop(message_id: str) -> None:
+    _redis().set(f"parley:stop:{message_id}", 1, ex=STOP_TTL_S)
+
+
+def stop_requested(message_id: str) -> bool:
+    return bool(_redis().exists(f"parley:stop:{message_id}"))
+
+
 class DeltaCoalescer:
     """Gathers streamed pieces into deltas at most every ``interval_s`` seconds.
 

@@ -94,6 +94,7 @@ class Answer:
 
 
 Forward = Callable[[str], None]
+StopCheck = Callable[[], bool]
 
 
 def responder_for_worker() -> Responder:
@@ -120,6 +121,10 @@ def responder_for_worker() -> Responder:
 
 def _noop(_: str) -> None:
     return None
+
+
+def _never() -> bool:
+    return False
 
 
 def _fixed(text: str, mode: str, forward: Forward, **fields: Any) -> Answer:
@@ -156,7 +161,14 @@ class Responder:
         self._smalltalk = _smalltalk_vectors(index.embedder)
 
     # --- policy ------------------------------------------------------------------------------
-    def answer(self, history: Sequence[prompts.Turn], forward: Forward = _noop) -> Answer:
+    def answer(
+        self, history: Sequence[prompts.Turn], forward: Forward = _noop, should_stop: StopCheck = _never
+    ) -> Answer:
+        """Answer the last turn of ``history``; ``forward`` gets the text as it may be shown.
+
+        ``should_stop`` is polled while generating: when it says so, the reply ends with the
+        text shown so far (mode ``stopped``).
+        """
         question = history[-1].text if history else ""
         if not question.strip():
             return _fixed(EMPTY_HISTORY, "smalltalk", forward)
@@ -171,7 +183,7 @@ class Responder:
         hits = self.index.search(question, k=3)
         conf = confidence(hits)
         if self._is_smalltalk(question, conf):
-            return self._smalltalk_answer(history, forward)
+            return self._smalltalk_answer(history, forward, should_stop)
         if conf < self.min_confidence:
             return _fixed(HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
         chosen = [h for h in hits if h.score >= hits[0].score - 0.03][: self.snippets]
@@ -179,7 +191,9 @@ class Responder:
         if self.engine is None:
             answer = self._quote(question, chosen, forward)
         else:
-            answer = self._generate(history, chosen, forward)
+            answer = self._generate(history, chosen, forward, should_stop)
+            if answer.mode == "stopped":
+                return answer
         answer.confidence = conf
         if tentative:
             answer.handoff = True
@@ -194,7 +208,7 @@ class Responder:
         return best >= SMALLTALK_MIN_COSINE and best > conf - 0.1
 
     # --- answering ------------------------------------------------------------------------------
-    def _smalltalk_answer(self, history: Sequence[prompts.Turn], forward: Forward) -> Answer:
+    def _smalltalk_answer(self, history: Sequence[prompts.Turn], forward: Forward, should_stop: StopCheck) -> Answer:
         if self.engine is None:
             text = "Hello! I'm the virtual assistant. What can I help you with today?"
             forward(text)
@@ -204,13 +218,17 @@ class Responder:
         gate = facts.FactGate(support, forward)
         for _ in stream:
             gate.feed(stream.text)
+            if should_stop():
+                return self._stopped([stream], gate)
         text = stream.text.strip()
         if text and gate.finish(stream.text):
             return Answer(text, "smalltalk", stats=stream.stats)
         text = "Hello! What can I help you with today?"
         return Answer(text, "smalltalk", stats=stream.stats, stream_matches=gate.sent == 0)
 
-    def _generate(self, history: Sequence[prompts.Turn], hits: Sequence[Hit], forward: Forward) -> Answer:
+    def _generate(
+        self, history: Sequence[prompts.Turn], hits: Sequence[Hit], forward: Forward, should_stop: StopCheck
+    ) -> Answer:
         snippets = [prompts.Snippet(h.title, h.body) for h in hits]
         support = self._support(history, hits)
         source_ngrams = set(facts.word_ngrams(" ".join(h.body for h in hits)))
@@ -220,6 +238,8 @@ class Responder:
         for _ in greedy:
             if not gate.feed(greedy.text):
                 greedy.cancel()  # an unsupported fact: stop streaming this one
+            if should_stop():
+                return self._stopped([greedy, *others], gate)
         gate.finish(greedy.text)
         texts = [greedy.text.strip()]
         for stream in others:
@@ -243,6 +263,12 @@ class Responder:
             stats=greedy.stats,
             stream_matches=best == 0 and not gate.broken,
         )
+
+    def _stopped(self, streams: Sequence[TokenStream], gate: facts.FactGate) -> Answer:
+        for stream in streams:
+            stream.cancel()
+        text = streams[0].text[: gate.sent].strip() if gate.sent else ""
+        return Answer(text or "(stopped)", "stopped", stats=streams[0].stats, stream_matches=bool(text))
 
     def _best_supported(
         self, texts: Sequence[str], support: facts.Support, hits: Sequence[Hit], source_ngrams: set[tuple[str, ...]]

@@ -65,13 +65,32 @@ class _Publisher:
             logger.warning("could not publish a delta of %s", self.message_id, exc_info=True)
 
 
+class _StopCheck:
+    """Asks Redis whether this reply should stop, at most every 100 ms."""
+
+    def __init__(self, message_id: str) -> None:
+        self.message_id = message_id
+        self.checked = 0.0
+        self.stop = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self.stop and now - self.checked >= 0.1:
+            self.checked = now
+            try:
+                self.stop = streaming.stop_requested(self.message_id)
+            except Exception:  # Redis away: keep generating
+                logger.warning("could not check for a stop request", exc_info=True)
+        return self.stop
+
+
 def reply_generate(reply: Message) -> Message | None:
     """Answer and store ``reply`` (already claimed). Raises ``GenerationError``."""
     started = time.monotonic()
     queued_ms = int((timezone.now() - reply.created_at).total_seconds() * 1000)
     publisher = _Publisher(reply)
     responder = responder_for_worker()
-    answer = responder.answer(history_for(reply), forward=publisher)
+    answer = responder.answer(history_for(reply), forward=publisher, should_stop=_StopCheck(str(reply.id)))
     publisher.flush()
     return services.reply_complete(
         message_id=str(reply.id), text=answer.text.strip(), meta=_meta(answer, responder, started, queued_ms)

@@ -73,6 +73,8 @@
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}",
     "textarea{flex:1;resize:none;height:42px;padding:9px;border:1px solid #d1d5db;border-radius:8px;font-size:14px}",
     ".send{background:#1a56db;color:#fff;border:0;border-radius:8px;padding:0 14px;font-size:14px;cursor:pointer}",
+    ".stop{background:#fff;color:#1a56db;border:1px solid #1a56db;border-radius:8px;padding:0 10px;font-size:13px;cursor:pointer}",
+    ".stop[hidden]{display:none}",
     ".hint{font-size:11px;color:#b91c1c;padding:0 12px 6px}",
     ".hint:empty{display:none}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
@@ -104,8 +106,10 @@
   var label = el("label", "sr", { for: "parley-input" }); label.textContent = "Your message";
   var input = el("textarea", "", { id: "parley-input", rows: "1", maxlength: String(MAX_CHARS), placeholder: "Type your message\u2026" });
   var send = el("button", "send", { type: "submit" }); send.textContent = "Send";
+  var stop = el("button", "stop", { type: "button", "aria-label": "Stop generating" }); stop.textContent = "Stop";
+  stop.hidden = true;
   var hint = el("div", "hint", { role: "alert" });
-  form.appendChild(label); form.appendChild(input); form.appendChild(send);
+  form.appendChild(label); form.appendChild(input); form.appendChild(stop); form.appendChild(send);
   panel.appendChild(head); panel.appendChild(status); panel.appendChild(log); panel.appendChild(hint); panel.appendChild(form);
   log.appendChild(typing);
   root.appendChild(launcher); root.appendChild(panel);
@@ -127,6 +131,10 @@
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
   });
   form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+  stop.addEventListener("click", function () {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "stop" }));
+    input.focus();
+  });
 
   // ---- rendering --------------------------------------------------------------------------
   var ROLE_NAMES = { customer: "You", assistant: "Assistant", agent: "Support team", system: "" };
@@ -181,17 +189,18 @@
     scrollDown();
   }
 
-  function awaitingReply() {
+  function replyInFlight(emptyOnly) {
     for (var id in messages) {
       var m = messages[id].data;
-      if (m.role === "assistant" && (m.status === "pending" || m.status === "streaming") && !m.text) return true;
+      if (m.role === "assistant" && (m.status === "pending" || m.status === "streaming") && (!emptyOnly || !m.text)) return true;
     }
     return false;
   }
 
   function updateTyping() {
-    var show = awaitingReply();
+    var show = replyInFlight(true);
     typing.hidden = !show;
+    stop.hidden = !replyInFlight(false);
     clearTimeout(typingTimer);
     if (show) typingTimer = setTimeout(function () { typing.hidden = true; }, TYPING_TIMEOUT_MS);
   }
@@ -216,6 +225,13 @@
       save(OUTBOX, outbox);
       renderOutbox();
       render(frame.message);
+      // A newer message supersedes a reply that had not started: the server dropped it.
+      for (var id in messages) {
+        var m = messages[id].data;
+        if (m.role === "assistant" && m.status === "pending" && !m.text && id !== frame.reply_id) {
+          messages[id].el.remove(); delete messages[id];
+        }
+      }
       if (frame.reply_id && !messages[frame.reply_id]) {
         render({ id: frame.reply_id, seq: frame.message.seq + 1, role: "assistant", text: "", status: "pending", sources: [] });
       }

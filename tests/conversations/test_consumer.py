@@ -132,3 +132,23 @@ async def test_pages_of_other_sites_cannot_open_the_socket() -> None:
     connected, _ = await ours.connect()
     assert connected
     await ours.disconnect()
+
+
+@pytest.mark.slow
+async def test_an_idle_socket_survives_a_minute_and_still_gets_events() -> None:
+    """redis-py's socket timeouts once killed idle consumers every few seconds (channels_redis#422)."""
+    import asyncio
+
+    conv, token = await database_sync_to_async(factories.conversation)(status="human")
+    communicator = await connect(str(conv.id), token)
+    assert (await communicator.connect())[0]
+    await asyncio.sleep(65)
+    reply = await database_sync_to_async(Message.objects.create)(
+        conversation=conv, seq=1, role="assistant", status="streaming", text=""
+    )
+    await database_sync_to_async(services.reply_complete)(message_id=str(reply.id), text="Still here", meta={})
+    frame = await receive(communicator, timeout=10)
+    assert frame["type"] == "message" and frame["message"]["text"] == "Still here"
+    await communicator.send_to(text_data=json.dumps({"type": "message", "text": "hi", "client_id": str(uuid.uuid4())}))
+    assert (await receive(communicator))["type"] == "ack"
+    await communicator.disconnect()

@@ -32,10 +32,11 @@ def test_customer_message_gets_next_seq_and_a_pending_reply(django_capture_on_co
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         first = factories.customer_message(conv, "Hello")
         second = factories.customer_message(conv, "Are you there?")
-    assert [m.seq for m in factories.messages(conv)] == [1, 2, 3, 4]
     assert first.reply is not None and first.reply.status == Message.Status.PENDING
-    assert first.reply.reply_to == first.message
+    assert first.reply.reply_to == first.message and first.reply.seq == 2
     assert second.message.seq == 3
+    # The first reply had not started, so the second message superseded it.
+    assert [m.seq for m in factories.messages(conv)] == [1, 3, 4]
     # per message: publish the customer message + enqueue its reply
     assert len(callbacks) == 4
 
@@ -112,3 +113,36 @@ def test_messages_after_returns_seq_order() -> None:
     for text in ("one", "two", "three"):
         factories.customer_message(conv, text)
     assert [m.text for m in services.messages_after(conversation=conv, after=1)] == ["two", "three"]
+
+
+def test_a_new_message_supersedes_a_reply_not_started_yet(django_capture_on_commit_callbacks: Any) -> None:
+    conv, _ = factories.conversation()
+    with django_capture_on_commit_callbacks(execute=False):
+        first = factories.customer_message(conv, "hi")
+        second = factories.customer_message(conv, "where is my order?")
+    assert first.reply is not None and second.reply is not None
+    assert not Message.objects.filter(id=first.reply.id).exists()
+    assert [(m.role, m.text) for m in factories.messages(conv)] == [
+        ("customer", "hi"),
+        ("customer", "where is my order?"),
+        ("assistant", ""),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streaming_reply_is_asked_to_stop_by_a_newer_message_or_the_stop_button() -> None:
+    from conversations import streaming
+
+    conv, _ = factories.conversation()
+    first = factories.customer_message(conv, "hi")
+    assert first.reply is not None
+    services.reply_claim(message_id=str(first.reply.id))
+    assert not streaming.stop_requested(str(first.reply.id))
+    factories.customer_message(conv, "actually, one more thing")
+    assert streaming.stop_requested(str(first.reply.id))
+    assert Message.objects.get(id=first.reply.id).status == Message.Status.STREAMING  # keeps its text
+    third = factories.customer_message(conv, "and another")
+    assert third.reply is not None
+    # Stop: the still-streaming first reply is asked again, the pending newest one is dropped.
+    assert services.reply_stop(conversation=conv) == [str(first.reply.id)]
+    assert not Message.objects.filter(id=third.reply.id).exists()

@@ -100,3 +100,17 @@ def test_a_model_that_invents_facts_never_gets_them_to_the_customer(tiny_engine:
         assert unsupported_facts(streamed, support) == []
         assert answer.grounded and sources  # type: ignore[attr-defined]
         assert len(answer.candidates) == 3  # type: ignore[attr-defined]
+
+
+def test_stop_ends_the_reply_with_the_text_already_shown(tiny_engine: Engine) -> None:
+    shown: list[str] = []
+    checks = iter([False, False, False, False, True])
+
+    def should_stop() -> bool:
+        return next(checks, True)
+
+    answer = responder(tiny_engine).answer(
+        [Turn("customer", "Hello, how are you?")], forward=shown.append, should_stop=should_stop
+    )
+    assert answer.mode == "stopped"
+    assert answer.text == "".join(shown).strip() or answer.text == "(stopped)"

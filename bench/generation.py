@@ -1,0 +1,197 @@
+"""The engine's continuous batching against plain sequential ``model.generate``.
+
+    .venv/bin/python bench/generation.py [--model PATH] [--concurrency 1 4 16 64]
+
+N requests arrive at once. The baseline serves them one after another with
+``model.generate`` (greedy); the engine decodes them together. Printed per concurrency:
+aggregate tokens/s, time to first token p50/p95, time per output token, the speed-up over the
+baseline in the same run, and the share of this machine's measured matmul ceiling reached.
+Models: the offline responder (``--model``, default DATA_DIR/models/responder) and a
+GPT-2-small-sized model (124M parameters, random weights) with ``--gpt2-small``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
+from transformers.generation.streamers import BaseStreamer  # noqa: E402
+
+from generation import prompt as prompts  # noqa: E402
+from generation.engine import Engine, SamplingParams  # noqa: E402
+
+
+def matmul_ceiling(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - started)
+
+
+def demo_prompts(tokenizer: Any, count: int) -> list[list[int]]:
+    articles = json.loads((ROOT / "generation/data/demo_kb.json").read_text())
+    system = prompts.instructions("Tidewater Outfitters")
+    out = []
+    for i in range(count):
+        article = articles[i % len(articles)]
+        question = article["questions"][i % len(article["questions"])]
+        text = prompts.transcript_text(
+            system, [prompts.Snippet(article["title"], article["body"])], [prompts.Turn("customer", question)]
+        )
+        out.append(list(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    return out
+
+
+class FirstToken(BaseStreamer):
+    def __init__(self) -> None:
+        self.calls = 0
+        self.at: float | None = None
+
+    def put(self, value: Any) -> None:
+        self.calls += 1
+        if self.calls == 2 and self.at is None:  # the first call carries the prompt
+            self.at = time.perf_counter()
+
+    def end(self) -> None:
+        pass
+
+
+def baseline(model: Any, tokenizer: Any, requests: list[list[int]], max_new: int) -> dict[str, float]:
+    started = time.perf_counter()
+    ttft, tpot, tokens = [], [], 0
+    with torch.inference_mode():
+        for ids in requests:
+            streamer = FirstToken()
+            begin = time.perf_counter()
+            out = model.generate(
+                torch.tensor([ids], device=model.device),
+                attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=model.device),
+                max_new_tokens=max_new,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id or 0,
+                streamer=streamer,
+            )
+            end = time.perf_counter()
+            n = out.shape[1] - len(ids)
+            tokens += n
+            first = streamer.at or end
+            ttft.append(first - started)  # every request arrived at `started`
+            tpot.append((end - first) / max(1, n - 1))
+            _ = begin
+    wall = time.perf_counter() - started
+    return summarize(tokens, wall, ttft, tpot)
+
+
+def engine_run(engine: Engine, requests: list[list[int]], max_new: int) -> dict[str, float]:
+    params = SamplingParams(max_new_tokens=max_new, timeout_s=600)
+    started = time.perf_counter()
+    streams = [engine.submit(ids, params) for ids in requests]
+    for stream in streams:
+        for _ in stream:
+            pass
+    wall = time.perf_counter() - started
+    ttft, tpot, tokens = [], [], 0
+    for s in streams:
+        st = s.stats
+        n = st.completion_tokens
+        tokens += n
+        first = st.first_token_at or st.finished_at or 0.0
+        ttft.append(first - st.submitted_at)
+        tpot.append(((st.finished_at or first) - first) / max(1, n - 1))
+    return summarize(tokens, wall, ttft, tpot)
+
+
+def summarize(tokens: int, wall: float, ttft: list[float], tpot: list[float]) -> dict[str, float]:
+    ordered = sorted(ttft)
+    return {
+        "tokens": tokens,
+        "tok_s": tokens / wall,
+        "ttft_p50": statistics.median(ttft) * 1000,
+        "ttft_p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000,
+        "tpot": statistics.median(tpot) * 1000,
+    }
+
+
+def run_model(name: str, model: Any, tokenizer: Any, *, levels: list[int], max_new: int, ceiling: float) -> None:
+    model.eval()
+    params = sum(p.numel() for n, p in model.named_parameters() if "wte" not in n and "wpe" not in n)
+    engine = Engine(model, tokenizer, name=name, max_batch=max(levels))
+    requests_all = demo_prompts(tokenizer, max(levels))
+    engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))  # warm up
+    print(f"\n{name}: {params / 1e6:.1f}M non-embedding parameters, {max_new} new tokens per request")
+    header = (
+        "N",
+        "base tok/s",
+        "engine tok/s",
+        "x base",
+        "TTFT p50 base/eng ms",
+        "TTFT p95 base/eng",
+        "TPOT eng ms",
+        "% ceiling",
+    )
+    widths = (4, 11, 13, 7, 22, 20, 12, 10)
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
+    for n in levels:
+        requests = requests_all[:n]
+        base = baseline(model, tokenizer, requests, max_new)
+        eng = engine_run(engine, requests, max_new)
+        flops = eng["tok_s"] * 2 * params
+        print(
+            f"{n:>4} {base['tok_s']:>11.0f} {eng['tok_s']:>13.0f} {eng['tok_s'] / base['tok_s']:>7.2f} "
+            f"{base['ttft_p50']:>10.0f}/{eng['ttft_p50']:<11.0f} {base['ttft_p95']:>9.0f}/{eng['ttft_p95']:<10.0f} "
+            f"{eng['tpot']:>12.1f} {100 * flops / ceiling:>9.1f}%"
+        )
+    engine.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=str(Path(os.environ.get("DATA_DIR", ROOT / "var")) / "models" / "responder"))
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--gpt2-small", action="store_true", help="also run a 124M GPT-2 with random weights")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, dtype {dtype}")
+    if device.type == "cpu":
+        ceiling = matmul_ceiling(torch.float32)
+        print(f"matmul ceiling (2048^2 fp32): {ceiling / 1e9:.0f} GFLOP/s")
+    else:
+        ceiling = 790e12
+        print("matmul ceiling: taken as 790 TFLOP/s (H200 bf16 dense)")
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    if Path(args.model).exists():
+        model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype).to(device)  # type: ignore[arg-type]
+        run_model(
+            "offline responder", model, tokenizer, levels=args.concurrency, max_new=args.max_new_tokens, ceiling=ceiling
+        )
+    if args.gpt2_small:
+        torch.manual_seed(0)
+        big = GPT2LMHeadModel(GPT2Config(vocab_size=max(len(tokenizer), 50257))).to(dtype).to(device)  # type: ignore[arg-type]
+        run_model(
+            "GPT-2 small (124M, random weights)",
+            big,
+            tokenizer,
+            levels=args.concurrency,
+            max_new=min(32, args.max_new_tokens),
+            ceiling=ceiling,
+        )
+
+
+if __name__ == "__main__":
+    main()
