@@ -2,22 +2,161 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+import csv
+import io
+import json
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from conversations import services
 from conversations.models import Conversation, Message
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """Text a spreadsheet will not run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _export_rows(queryset: QuerySet[Conversation]) -> list[dict[str, object]]:
+    return [
+        {
+            "conversation": str(c.id),
+            "status": c.status,
+            "rating": c.rating,
+            "created_at": c.created_at.isoformat(),
+            "messages": [
+                {
+                    "seq": m.seq,
+                    "role": m.role,
+                    "status": m.status,
+                    "text": m.text,
+                    "created_at": m.created_at.isoformat(),
+                    "sources": [s.get("title") for s in m.sources],
+                    "grounded": m.grounded,
+                    "handoff": m.handoff,
+                    "feedback": m.feedback,
+                }
+                for m in c.messages.order_by("seq")
+            ],
+        }
+        for c in queryset
+    ]
+
+
+@admin.action(description="Export selected conversations as CSV")
+def export_csv(modeladmin: object, request: HttpRequest, queryset: QuerySet[Conversation]) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["conversation", "seq", "role", "status", "created_at", "text", "sources", "grounded", "handoff", "feedback"]
+    )
+    for conv in _export_rows(queryset):
+        for m in conv["messages"]:  # type: ignore[attr-defined]
+            writer.writerow(
+                [
+                    spreadsheet_safe(v)
+                    for v in (
+                        conv["conversation"],
+                        m["seq"],
+                        m["role"],
+                        m["status"],
+                        m["created_at"],
+                        m["text"],
+                        "; ".join(t or "" for t in m["sources"]),
+                        m["grounded"],
+                        m["handoff"],
+                        m["feedback"],
+                    )
+                ]
+            )
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="conversations.csv"'
+    return response
+
+
+@admin.action(description="Export selected conversations as JSON")
+def export_json(modeladmin: object, request: HttpRequest, queryset: QuerySet[Conversation]) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(_export_rows(queryset), indent=1, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="conversations.json"'
+    return response
+
+
+class HandoffFilter(admin.SimpleListFilter):
+    title = "handoff"
+    parameter_name = "handoff"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [("yes", "Bot handed off"), ("no", "No handoff")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
+        has = Q(messages__handoff=True)
+        if self.value() == "yes":
+            return queryset.filter(has).distinct()
+        if self.value() == "no":
+            return queryset.exclude(has)
+        return queryset
+
+
+class GroundedFilter(admin.SimpleListFilter):
+    title = "grounded answers"
+    parameter_name = "grounded"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [("yes", "Has grounded answers"), ("no", "No grounded answer")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
+        has = Q(messages__grounded=True)
+        if self.value() == "yes":
+            return queryset.filter(has).distinct()
+        if self.value() == "no":
+            return queryset.exclude(has)
+        return queryset
+
+
+def _feedback_line(message: Message) -> SafeString:
+    parts = [{1: "customer: thumbs up", -1: "customer: thumbs down"}.get(message.feedback or 0, "")]
+    if message.approved_for_training:
+        parts.append("approved for training")
+    text = " · ".join(p for p in parts if p)
+    return format_html('<div style="font-size:11px;color:#92400e">{}</div>', text) if text else SafeString("")
 
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin[Conversation]):
-    list_display = ("short_id", "status", "message_count", "first_message", "created_at", "updated_at")
-    list_filter = ("status", "created_at", "updated_at")
+    list_display = (
+        "short_id",
+        "status",
+        "agent",
+        "rating",
+        "message_count",
+        "first_message",
+        "created_at",
+        "updated_at",
+    )
+    list_filter = ("status", HandoffFilter, GroundedFilter, "rating", "created_at", "updated_at")
+    actions = [export_csv, export_json]
     search_fields = ("messages__text", "=id")
-    readonly_fields = ("id", "status", "origin", "created_at", "updated_at", "transcript")
-    fields = ("id", "status", "origin", "created_at", "updated_at", "transcript")
+    readonly_fields = (
+        "id",
+        "status",
+        "agent",
+        "rating",
+        "rating_comment",
+        "origin",
+        "created_at",
+        "updated_at",
+        "transcript",
+    )
+    fields = ("id", "status", "agent", "rating", "rating_comment", "origin", "created_at", "updated_at", "transcript")
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:
@@ -53,7 +192,7 @@ class ConversationAdmin(admin.ModelAdmin[Conversation]):
             "",
             '<div class="parley-msg parley-{}" style="margin:6px 0;padding:8px 10px;border-radius:8px;'
             'max-width:640px;background:{}"><div style="font-size:11px;color:#555">#{} {} · {} · {}{}</div>'
-            '<div style="white-space:pre-wrap">{}</div></div>',
+            '{}<div style="white-space:pre-wrap">{}</div></div>',
             (
                 (
                     m.role,
@@ -65,9 +204,49 @@ class ConversationAdmin(admin.ModelAdmin[Conversation]):
                     format_html(" · sources: {}", ", ".join(s.get("title", "") for s in m.sources))
                     if m.sources
                     else "",
+                    _feedback_line(m),
                     m.text,
                 )
                 for m in obj.messages.all()
             ),
         )
         return format_html('<div class="parley-transcript">{}</div>', rows)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin[Message]):
+    """Answers staff can approve as training material for ``train_responder``."""
+
+    list_display = (
+        "short_text",
+        "role",
+        "status",
+        "feedback",
+        "grounded",
+        "handoff",
+        "approved_for_training",
+        "created_at",
+    )
+    list_filter = ("role", "status", "feedback", "grounded", "handoff", "approved_for_training", "created_at")
+    search_fields = ("text",)
+    actions = ["approve", "unapprove"]
+    readonly_fields = [f.name for f in Message._meta.fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).filter(role__in=[Message.Role.ASSISTANT, Message.Role.AGENT])
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Text")
+    def short_text(self, obj: Message) -> str:
+        return obj.text[:100]
+
+    @admin.action(description="Approve for training")
+    def approve(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        count = services.messages_approve(message_ids=list(queryset.values_list("pk", flat=True)))
+        messages.success(request, f"{count} answers approved for training.")
+
+    @admin.action(description="Withdraw training approval")
+    def unapprove(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        services.messages_approve(message_ids=list(queryset.values_list("pk", flat=True)), approved=False)

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from chatsite.metrics import websocket_connections
 from conversations import services, streaming
 from conversations.models import Conversation, Message
 from conversations.payloads import DeltaEvent, MessageEvent, message_payload
@@ -46,9 +47,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.group = streaming.group_name(self.conversation.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        websocket_connections.labels("customer").inc()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
+            websocket_connections.labels("customer").dec()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -72,8 +75,16 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 await self._on_resume(frame)
             elif kind == "stop":
                 await database_sync_to_async(services.reply_stop)(conversation=self.conversation)
+            elif kind == "feedback":
+                await database_sync_to_async(services.message_feedback)(
+                    conversation=self.conversation, message_id=frame.get("message_id"), value=frame.get("value")
+                )
+            elif kind == "rate":
+                await database_sync_to_async(services.conversation_rate)(
+                    conversation=self.conversation, stars=frame.get("stars"), comment=frame.get("comment", "")
+                )
             else:
-                raise services.InvalidInput("invalid", "'type' must be one of: message, resume, stop.")
+                raise services.InvalidInput("invalid", "'type' must be one of: message, resume, stop, feedback, rate.")
         except services.InvalidInput as exc:
             client_id = frame.get("client_id")
             await self._error(exc.code, exc.detail, client_id if isinstance(client_id, str) else None)

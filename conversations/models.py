@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -27,6 +28,12 @@ class Conversation(models.Model):
     # Highest seq handed out; bumped atomically by message_create.
     last_seq = models.PositiveIntegerField(default=0, editable=False)
     origin = models.CharField(max_length=300, blank=True, help_text="Page the widget ran on.")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The customer's 1-5 rating when the conversation ends.
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating_comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -81,6 +88,12 @@ class Message(models.Model):
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
     generation_ms = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Customer feedback on a bot reply: 1 thumbs up, -1 thumbs down.
+    feedback = models.SmallIntegerField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_for_training = models.BooleanField(default=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
@@ -102,3 +115,18 @@ class Message(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in (self.Status.COMPLETE, self.Status.FAILED)
+
+
+class Note(models.Model):
+    """An internal note on a conversation: staff only, never sent to the customer."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.conversation_id}: {self.text[:40]}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
 
-from conversations.models import Message
+from conversations.models import Conversation, Message, Note
 
 
 class SourcePayload(TypedDict):
@@ -84,4 +84,58 @@ def message_payload(message: Message) -> MessagePayload:
         "sources": list(message.sources or []),
         "grounded": message.grounded,
         "handoff": message.handoff,
+    }
+
+
+class ConversationSummary(TypedDict):
+    id: str
+    status: str
+    needs_human: bool
+    agent: str | None
+    updated_at: str
+    created_at: str
+    last_message: str
+    last_role: str
+    rating: int | None
+
+
+class NotePayload(TypedDict):
+    id: int
+    author: str
+    text: str
+    created_at: str
+
+
+class InboxEvent(TypedDict):
+    type: Literal["inbox.update"]
+    conversation: ConversationSummary
+
+
+class NoteEvent(TypedDict):
+    type: Literal["staff.note"]
+    conversation_id: str
+    note: NotePayload
+
+
+def conversation_summary(conversation: Conversation) -> ConversationSummary:
+    last = conversation.messages.exclude(text="").order_by("-seq").first()
+    return {
+        "id": str(conversation.id),
+        "status": conversation.status,
+        "needs_human": conversation.status == Conversation.Status.NEEDS_HUMAN,
+        "agent": conversation.agent.get_username() if conversation.agent else None,
+        "updated_at": conversation.updated_at.isoformat(),
+        "created_at": conversation.created_at.isoformat(),
+        "last_message": last.text[:200] if last else "",
+        "last_role": last.role if last else "",
+        "rating": conversation.rating,
+    }
+
+
+def note_payload(note: Note) -> NotePayload:
+    return {
+        "id": note.pk,
+        "author": note.author.get_username() if note.author else "",
+        "text": note.text,
+        "created_at": note.created_at.isoformat(),
     }

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations import streaming
-from conversations.models import Conversation, Message, token_digest
+from conversations.models import Conversation, Message, Note, token_digest
 
 FAILED_REPLY_TEXT = (
     "Sorry, I couldn't answer that just now. A member of our team will take over this conversation and reply here."
@@ -176,6 +176,17 @@ def _publish_on_commit(message: Message) -> None:
     # robust: the message is stored whatever happens to Redis; clients that miss the event
     # get it by ``resume`` or by polling.
     transaction.on_commit(lambda: streaming.publish_message(message), robust=True)
+    _inbox_on_commit(message.conversation_id)
+
+
+def _inbox_on_commit(conversation_id: uuid.UUID) -> None:
+    """Tell the staff console that this conversation changed (after commit, best effort)."""
+
+    def send() -> None:
+        conversation = Conversation.objects.select_related("agent").get(pk=conversation_id)
+        streaming.publish_inbox(conversation)
+
+    transaction.on_commit(send, robust=True)
 
 
 def _existing_by_client_id(conversation: Conversation, client_id: uuid.UUID) -> CustomerMessageResult | None:
@@ -279,3 +290,90 @@ def reply_fail(*, message_id: str, error: str) -> Message | None:
         ).update(status=Conversation.Status.NEEDS_HUMAN)
         _publish_on_commit(message)
     return message
+
+
+# --- staff ------------------------------------------------------------------------------------------
+def check_staff_text(text: object, *, limit: int = 8000) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("invalid", "'text' must be a non-empty string.")
+    text = text.replace("\x00", "").strip()
+    if len(text) > limit:
+        raise InvalidInput("too_long", f"'text' can be at most {limit} characters long.")
+    return text
+
+
+def conversation_takeover(*, conversation: Conversation, user: Any) -> Conversation:
+    """A person takes the conversation: the bot stops answering (a reply in flight stops)."""
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(
+            status=Conversation.Status.HUMAN, agent=user, updated_at=timezone.now()
+        )
+        _supersede_in_flight(conversation)
+        _inbox_on_commit(conversation.pk)
+    conversation.refresh_from_db()
+    return conversation
+
+
+def conversation_handback(*, conversation: Conversation, user: Any) -> Conversation:
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(
+            status=Conversation.Status.BOT, agent=None, updated_at=timezone.now()
+        )
+        _inbox_on_commit(conversation.pk)
+    conversation.refresh_from_db()
+    return conversation
+
+
+def agent_message_create(*, conversation: Conversation, user: Any, text: str) -> Message:
+    """An agent's reply, pushed to the customer live. Replying takes the conversation over."""
+    with transaction.atomic():
+        if conversation.status != Conversation.Status.HUMAN or conversation.agent_id != user.pk:
+            Conversation.objects.filter(pk=conversation.pk).update(status=Conversation.Status.HUMAN, agent=user)
+            _supersede_in_flight(conversation)
+        seq = _allocate_seqs(conversation.id, 1)
+        message = Message.objects.create(
+            conversation=conversation, seq=seq, role=Message.Role.AGENT, text=text, author=user
+        )
+        _publish_on_commit(message)
+    conversation.refresh_from_db()
+    return message
+
+
+def note_create(*, conversation: Conversation, user: Any, text: str) -> Note:
+    note = Note.objects.create(conversation=conversation, author=user, text=text)
+    transaction.on_commit(lambda: streaming.publish_note(note), robust=True)
+    return note
+
+
+def message_feedback(*, conversation: Conversation, message_id: object, value: object) -> Message:
+    """Thumbs up (1) or down (-1) from the customer on one of the bot's replies."""
+    if value not in (1, -1) or isinstance(value, bool):
+        raise InvalidInput("invalid", "'value' must be 1 or -1.")
+    try:
+        message = Message.objects.get(
+            pk=uuid.UUID(str(message_id)), conversation=conversation, role=Message.Role.ASSISTANT
+        )
+    except (ValueError, Message.DoesNotExist):
+        raise InvalidInput("invalid", "'message_id' is not a reply of this conversation.") from None
+    Message.objects.filter(pk=message.pk).update(feedback=value)
+    message.feedback = 1 if value == 1 else -1
+    return message
+
+
+def conversation_rate(*, conversation: Conversation, stars: object, comment: object = "") -> Conversation:
+    if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise InvalidInput("invalid", "'stars' must be a whole number from 1 to 5.")
+    if not isinstance(comment, str) or len(comment) > 2000:
+        raise InvalidInput("invalid", "'comment' must be a string of at most 2000 characters.")
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(rating=stars, rating_comment=comment.strip())
+        _inbox_on_commit(conversation.pk)
+    conversation.refresh_from_db()
+    return conversation
+
+
+def messages_approve(*, message_ids: list[Any], approved: bool = True) -> int:
+    """Mark assistant and agent answers as training material for ``train_responder``."""
+    return Message.objects.filter(
+        pk__in=message_ids, role__in=[Message.Role.ASSISTANT, Message.Role.AGENT], status=Message.Status.COMPLETE
+    ).update(approved_for_training=approved)

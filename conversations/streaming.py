@@ -17,8 +17,16 @@ from typing import Any, Final, TypeVar
 
 from channels.layers import get_channel_layer
 
-from conversations.models import Message
-from conversations.payloads import DeltaEvent, MessageEvent, message_payload
+from conversations.models import Conversation, Message, Note
+from conversations.payloads import (
+    DeltaEvent,
+    InboxEvent,
+    MessageEvent,
+    NoteEvent,
+    conversation_summary,
+    message_payload,
+    note_payload,
+)
 
 T = TypeVar("T")
 
@@ -27,8 +35,18 @@ EVENT_DELTA: Final = "conversation.delta"
 SEND_TIMEOUT_S = 10.0
 
 
+STAFF_INBOX = "staff.inbox"
+EVENT_INBOX: Final = "inbox.update"
+EVENT_NOTE: Final = "staff.note"
+
+
 def group_name(conversation_id: uuid.UUID | str) -> str:
     return f"conversation.{uuid.UUID(str(conversation_id)).hex}"
+
+
+def staff_group_name(conversation_id: uuid.UUID | str) -> str:
+    """Staff-only events of one conversation (notes, suggestions): customers never join it."""
+    return f"staff.conversation.{uuid.UUID(str(conversation_id)).hex}"
 
 
 class _LoopThread:
@@ -61,6 +79,26 @@ def _group_send(conversation_id: uuid.UUID | str, event: MessageEvent | DeltaEve
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is not configured"
     run_coroutine(layer.group_send(group_name(conversation_id), dict(event)))
+
+
+def publish_inbox(conversation: Conversation) -> None:
+    event: InboxEvent = {"type": EVENT_INBOX, "conversation": conversation_summary(conversation)}
+    layer = get_channel_layer()
+    assert layer is not None
+    run_coroutine(layer.group_send(STAFF_INBOX, dict(event)))
+
+
+def publish_note(note: Note) -> None:
+    event: NoteEvent = {"type": EVENT_NOTE, "conversation_id": str(note.conversation_id), "note": note_payload(note)}
+    layer = get_channel_layer()
+    assert layer is not None
+    run_coroutine(layer.group_send(staff_group_name(note.conversation_id), dict(event)))
+
+
+def publish_staff(conversation_id: uuid.UUID | str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    run_coroutine(layer.group_send(staff_group_name(conversation_id), event))
 
 
 def publish_message(message: Message) -> None:

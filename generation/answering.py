@@ -25,7 +25,7 @@ import numpy as np
 from generation import facts
 from generation import prompt as prompts
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
-from generation.retrieval import Hit, KnowledgeIndex, confidence, split_sentences
+from generation.retrieval import Hit, KnowledgeIndex, confidence, split_sentences, tokenize
 
 HANDOFF_REQUESTED = "Of course. A member of our team will take over this conversation and reply here shortly."
 HANDOFF_UNKNOWN = (
@@ -116,6 +116,7 @@ def responder_for_worker() -> Responder:
         candidates=settings.GENERATION_CANDIDATES,
         max_new_tokens=settings.GENERATION_MAX_NEW_TOKENS,
         timeout_s=settings.GENERATION_TIMEOUT,
+        extractive=not settings.GENERATION_MODEL,
     )
 
 
@@ -148,6 +149,7 @@ class Responder:
         max_new_tokens: int = 120,
         snippets: int = 1,
         timeout_s: float = 120.0,
+        extractive: bool = True,
     ) -> None:
         self.index = index
         self.engine = engine
@@ -158,6 +160,9 @@ class Responder:
         self.max_new_tokens = max_new_tokens
         self.snippets = snippets
         self.timeout_s = timeout_s
+        # The small offline responder may only restate its snippet (it splices passages
+        # otherwise); a real instruct model may paraphrase, under the fact gate alone.
+        self.extractive = extractive
         self._smalltalk = _smalltalk_vectors(index.embedder)
 
     # --- policy ------------------------------------------------------------------------------
@@ -174,8 +179,8 @@ class Responder:
             return _fixed(EMPTY_HISTORY, "smalltalk", forward)
         if _INJECTION.search(question):
             text = (
-                f"I can only help with questions about {self.company}'s products, orders and "
-                "policies, and I can't share or change how I work. What can I help you with?"
+                f"I can only help with questions about {self.company}: our products, orders and "
+                "policies. I can't share or change how I work. What can I help you with?"
             )
             return _fixed(text, "declined", forward)
         if _HUMAN.search(question):
@@ -231,7 +236,7 @@ class Responder:
     ) -> Answer:
         snippets = [prompts.Snippet(h.title, h.body) for h in hits]
         support = self._support(history, hits)
-        source_ngrams = set(facts.word_ngrams(" ".join(h.body for h in hits)))
+        source_ngrams = set(facts.word_ngrams(" ".join(h.body for h in hits))) if self.extractive else None
         greedy = self._submit(history, snippets, self._params(None))
         others = [self._submit(history, snippets, self._params(seed)) for seed in range(1, self.candidates)]
         gate = facts.FactGate(support, forward, source_ngrams)
@@ -271,22 +276,33 @@ class Responder:
         return Answer(text or "(stopped)", "stopped", stats=streams[0].stats, stream_matches=bool(text))
 
     def _best_supported(
-        self, texts: Sequence[str], support: facts.Support, hits: Sequence[Hit], source_ngrams: set[tuple[str, ...]]
+        self,
+        texts: Sequence[str],
+        support: facts.Support,
+        hits: Sequence[Hit],
+        source_ngrams: set[tuple[str, ...]] | None,
     ) -> int | None:
-        """Index of the best candidate that restates the snippets faithfully (greedy wins ties).
+        """Index of the best candidate (greedy wins ties), or ``None``.
 
-        Candidates that state an unsupported fact, stray from the snippets, repeat themselves,
-        or hand off although retrieval was confident are out.
+        Out: candidates that state an unsupported fact, repeat themselves, hand off although
+        retrieval was confident, or (extractive mode) splice passages together. Among the
+        rest, the one whose words the snippets use most.
         """
+        vocabulary = set(tokenize(" ".join(h.title + " " + h.body for h in hits)))
         best, best_score = None, -1.0
         for i, text in enumerate(texts):
             if not text or "take over" in text.lower() or facts.unsupported_facts(text, support):
                 continue
             if facts.repeats_itself(text):
                 continue
-            score = facts.faithfulness(text, source_ngrams)
-            if score >= 0.9 and score > best_score + 1e-9:
+            if source_ngrams is not None and facts.novel_ngrams(text, source_ngrams) > 1:
+                continue
+            words = tokenize(text)
+            score = sum(w in vocabulary for w in words) / max(1, len(words))
+            if score > best_score + 1e-9:
                 best, best_score = i, score
+        if source_ngrams is None and best is not None and best_score < 0.5:
+            return None  # mostly words the snippets don't use: not an answer from them
         return best
 
     def _quote(self, question: str, hits: Sequence[Hit], forward: Forward) -> Answer:

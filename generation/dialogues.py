@@ -165,3 +165,24 @@ def _vary(question: str, rng: random.Random) -> str:
     if roll < 0.4:
         return question + " Thanks!"
     return question
+
+
+def approved_examples(company: str, articles: Sequence[dict[str, object]]) -> list[Example]:
+    """Staff-approved answers from real conversations, with personal data scrubbed."""
+    from conversations.models import Message
+    from conversations.redaction import redact
+
+    system = prompts.instructions(company)
+    by_title = {str(a["title"]): prompts.Snippet(str(a["title"]), str(a["body"])) for a in articles}
+    examples = []
+    approved = Message.objects.filter(approved_for_training=True, status=Message.Status.COMPLETE).order_by("created_at")
+    for answer in approved[:5000]:
+        earlier = Message.objects.filter(
+            conversation_id=answer.conversation_id, seq__lt=answer.seq, status=Message.Status.COMPLETE
+        ).order_by("-seq")[:6]
+        turns = [prompts.Turn(m.role, redact(m.text)) for m in reversed(earlier) if m.text and m.role != "system"]
+        if not turns or turns[-1].role != "customer":
+            continue
+        snippets = [by_title[s["title"]] for s in answer.sources[:1] if s.get("title") in by_title]
+        examples.append(Example(prompts.transcript_text(system, snippets, turns), redact(answer.text)))
+    return examples

@@ -84,6 +84,11 @@ def word_ngrams(text: str, n: int = NGRAM) -> list[tuple[str, ...]]:
     return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
+def novel_ngrams(text: str, source_ngrams: set[tuple[str, ...]]) -> int:
+    """Word 4-grams of ``text`` that the sources lack; each splice of two passages makes 1-3."""
+    return sum(g not in source_ngrams for g in word_ngrams(text))
+
+
 def faithfulness(text: str, source_ngrams: set[tuple[str, ...]]) -> float:
     """Share of the text's word 4-grams found in the sources (1.0 = a faithful restatement).
 
@@ -114,12 +119,12 @@ class FactGate:
         support: Support,
         forward: Callable[[str], None],
         source_ngrams: set[tuple[str, ...]] | None = None,
-        min_faithfulness: float = 0.9,
+        max_novel: int = 1,
     ) -> None:
         self.support = support
         self.forward = forward
         self.source_ngrams = source_ngrams
-        self.min_faithfulness = min_faithfulness
+        self.max_novel = max_novel
         self.sent = 0
         self.broken = False
 
@@ -148,6 +153,4 @@ class FactGate:
     def _strays(self, text: str) -> bool:
         if self.source_ngrams is None:
             return False
-        grams = word_ngrams(text)
-        misses = sum(g not in self.source_ngrams for g in grams)
-        return misses > max(2, (1 - self.min_faithfulness) * len(grams)) or len(grams) != len(set(grams))
+        return novel_ngrams(text, self.source_ngrams) > self.max_novel or repeats_itself(text)

@@ -40,3 +40,25 @@ def generate_reply(self, message_id: str) -> None:  # type: ignore[no-untyped-de
     except Exception as exc:
         logger.exception("reply %s failed", message_id)
         services.reply_fail(message_id=message_id, error=f"{exc.__class__.__name__}: {exc}")
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def suggest_replies(conversation_id: str) -> None:
+    """The bot's candidate answers to the last customer message, for staff to edit and send."""
+    from conversations import streaming
+    from conversations.models import Message
+    from generation.answering import responder_for_worker
+    from generation.prompt import Turn
+
+    rows = Message.objects.filter(conversation_id=conversation_id, status=Message.Status.COMPLETE).order_by("seq")
+    history = [Turn(m.role, m.text) for m in rows if m.text and m.role != Message.Role.SYSTEM]
+    while history and history[-1].role != "customer":
+        history.pop()
+    if not history:
+        return
+    answer = responder_for_worker().answer(history)
+    options = [answer.text, *[c for c in answer.candidates if c and c != answer.text]]
+    unique = list(dict.fromkeys(t.strip() for t in options if t.strip()))[:3]
+    streaming.publish_staff(
+        conversation_id, {"type": "staff.suggestions", "conversation_id": conversation_id, "suggestions": unique}
+    )

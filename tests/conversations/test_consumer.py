@@ -12,7 +12,7 @@ from channels.testing.websocket import WebsocketCommunicator
 
 from chatsite.asgi import application
 from conversations import services
-from conversations.models import Message
+from conversations.models import Conversation, Message
 from tests import factories
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -146,6 +146,7 @@ async def test_an_idle_socket_survives_a_minute_and_still_gets_events() -> None:
     reply = await database_sync_to_async(Message.objects.create)(
         conversation=conv, seq=1, role="assistant", status="streaming", text=""
     )
+    await database_sync_to_async(Conversation.objects.filter(pk=conv.pk).update)(last_seq=1)
     await database_sync_to_async(services.reply_complete)(message_id=str(reply.id), text="Still here", meta={})
     frame = await receive(communicator, timeout=10)
     assert frame["type"] == "message" and frame["message"]["text"] == "Still here"

@@ -103,7 +103,7 @@ class Command(BaseCommand):
                     frame = json.loads(ws.recv(timeout=120))
                     if frame["type"] == "message" and frame["message"]["role"] == "assistant":
                         m = frame["message"]
-                        declined = "can't share or change how i work" in m["text"].lower()
+                        declined = "can't share or change how i work" in m["text"].lower()  # the decline phrase
                         return {
                             "text": m["text"],
                             "sources": m["sources"],

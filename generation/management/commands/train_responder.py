@@ -40,8 +40,11 @@ class Command(BaseCommand):
                 "the knowledge base is empty: import articles first "
                 "(python manage.py import_kb FILE), or pass --smalltalk-only"
             )
-        examples = dialogues.kb_examples(articles, settings.COMPANY_NAME) + dialogues.smalltalk_examples(
-            settings.COMPANY_NAME
+        approved = dialogues.approved_examples(settings.COMPANY_NAME, articles)
+        examples = (
+            dialogues.kb_examples(articles, settings.COMPANY_NAME)
+            + dialogues.smalltalk_examples(settings.COMPANY_NAME)
+            + approved * 3  # real answers staff vouched for weigh more
         )
         fingerprint = knowledge.kb_fingerprint()
         if options["quick"]:
@@ -52,7 +55,7 @@ class Command(BaseCommand):
             spec = offline.ModelSpec(steps=steps or 600, seed=options["seed"])
         self.stdout.write(
             f"training a {spec.n_layer}-layer, {spec.n_embd}-wide GPT-2 on {len(examples)} dialogues "
-            f"from {len(articles)} articles "
+            f"from {len(articles)} articles and {len(approved)} approved answers "
             f"for {spec.steps} steps"
         )
         started = time.monotonic()

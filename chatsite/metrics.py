@@ -1,0 +1,123 @@
+"""``/metrics`` in Prometheus text format.
+
+Figures produced in worker processes (tokens, timings, outcomes) are stored on the reply rows
+and in Redis (worker heartbeats, queue), so a collector reads them at scrape time: whichever
+process serves the scrape reports the whole system. Websocket gauges are per ASGI process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+TTFT_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+REPLY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+registry = CollectorRegistry()
+websocket_connections = Gauge(
+    "parley_websocket_connections", "Open websockets on this ASGI process", ["kind"], registry=registry
+)
+
+
+def _histogram(name: str, doc: str, field: str, buckets: tuple[float, ...]) -> HistogramMetricFamily:
+    from conversations.models import Message
+
+    rows = Message.objects.filter(role=Message.Role.ASSISTANT, **{f"{field}__isnull": False})
+    aggregates: dict[str, Any] = {
+        f"le{i}": Count("id", filter=Q(**{f"{field}__lte": b * 1000})) for i, b in enumerate(buckets)
+    }
+    aggregates["count"] = Count("id")
+    aggregates["sum"] = Sum(field)
+    values = rows.aggregate(**aggregates)
+    cumulative = [(str(b), values[f"le{i}"]) for i, b in enumerate(buckets)] + [("+Inf", values["count"])]
+    family = HistogramMetricFamily(name, doc)
+    family.add_metric([], cumulative, sum_value=(values["sum"] or 0) / 1000)
+    return family
+
+
+def worker_heartbeats() -> list[dict[str, Any]]:
+    from chatsite.health import WORKER_KEY_PREFIX, redis_client
+
+    client = redis_client()
+    keys = list(client.scan_iter(f"{WORKER_KEY_PREFIX}*"))
+    beats = []
+    values: Any = client.mget(keys) if keys else []
+    for key, raw in zip(keys, values, strict=True):
+        if raw:
+            beat = json.loads(raw)
+            beat["name"] = key.decode()[len(WORKER_KEY_PREFIX) :]
+            beats.append(beat)
+    return beats
+
+
+def queue_depth() -> int:
+    from chatsite.health import redis_client
+
+    depth: Any = redis_client().llen(settings.GENERATION_QUEUE)
+    return int(depth)
+
+
+class ParleyCollector(Collector):
+    def collect(self) -> Iterator[Any]:
+        from conversations.models import Conversation, Message
+
+        replies = Message.objects.filter(role=Message.Role.ASSISTANT)
+        by_status = dict(replies.values_list("status").annotate(n=Count("id")).order_by())
+        counter = CounterMetricFamily("parley_replies", "Assistant replies by status", labels=["status"])
+        for status in Message.Status.values:
+            counter.add_metric([status], by_status.get(status, 0))
+        yield counter
+        totals = replies.aggregate(
+            tokens=Sum("completion_tokens"),
+            prompt=Sum("prompt_tokens"),
+            handoff=Count("id", filter=Q(handoff=True)),
+            retries=Sum("attempts"),
+        )
+        yield CounterMetricFamily("parley_generation_tokens", "Tokens generated", value=totals["tokens"] or 0)
+        yield CounterMetricFamily("parley_prompt_tokens", "Prompt tokens processed", value=totals["prompt"] or 0)
+        yield CounterMetricFamily(
+            "parley_handoffs", "Replies that handed over to a person", value=totals["handoff"] or 0
+        )
+        yield CounterMetricFamily(
+            "parley_generation_attempts", "Generation attempts, retries included", value=totals["retries"] or 0
+        )
+        yield _histogram(
+            "parley_generation_time_to_first_token_seconds",
+            "Time from claim to first token",
+            "first_token_ms",
+            TTFT_BUCKETS_S,
+        )
+        yield _histogram("parley_reply_seconds", "Time to produce a whole reply", "generation_ms", REPLY_BUCKETS_S)
+        in_flight = replies.filter(status__in=[Message.Status.PENDING, Message.Status.STREAMING]).count()
+        yield GaugeMetricFamily("parley_replies_in_flight", "Replies pending or streaming", value=in_flight)
+        waiting = Conversation.objects.filter(status=Conversation.Status.NEEDS_HUMAN).count()
+        yield GaugeMetricFamily("parley_conversations_needing_human", "Conversations waiting for staff", value=waiting)
+        try:
+            depth: float = queue_depth()
+            beats = worker_heartbeats()
+        except Exception:  # Redis away: say so rather than fail the scrape
+            depth, beats = float("nan"), []
+        yield GaugeMetricFamily("parley_generation_queue_depth", "Generation tasks waiting in the broker", value=depth)
+        yield GaugeMetricFamily("parley_workers", "Generation workers alive", value=len(beats))
+        concurrency = GaugeMetricFamily("parley_worker_concurrency", "Threads per worker", labels=["worker"])
+        active = GaugeMetricFamily("parley_worker_active_sequences", "Sequences decoding now", labels=["worker"])
+        for beat in beats:
+            concurrency.add_metric([beat["name"]], beat.get("concurrency", 0))
+            active.add_metric([beat["name"]], beat.get("active", 0))
+        yield concurrency
+        yield active
+
+
+registry.register(ParleyCollector())
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(generate_latest(registry), content_type="text/plain; version=0.0.4; charset=utf-8")

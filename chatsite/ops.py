@@ -1,0 +1,92 @@
+"""``/ops/``: the workers' health at a glance, for staff. Refreshes itself every 10 s."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from chatsite.metrics import queue_depth, worker_heartbeats
+
+MINUTES = 60
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def sparkline(values: list[float], *, width: int = 360, height: int = 60, label: str = "") -> SafeString:
+    """A small SVG line chart. Only numbers go into it, so it is safe to mark as such."""
+    top = max(values) if values and max(values) > 0 else 1.0
+    step = width / max(1, len(values) - 1)
+    points = " ".join(f"{i * step:.1f},{height - 4 - (v / top) * (height - 8):.1f}" for i, v in enumerate(values))
+    return mark_safe(
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{label}, last {len(values)} minutes, peak {top:.1f}">'
+        f'<rect width="{width}" height="{height}" fill="#f8fafc"/>'
+        f'<polyline fill="none" stroke="#1a56db" stroke-width="2" points="{points}"/></svg>'
+    )
+
+
+def snapshot() -> dict[str, Any]:
+    from conversations.models import Message
+
+    now = timezone.now()
+    since = now - timedelta(minutes=MINUTES)
+    rows = list(
+        Message.objects.filter(role=Message.Role.ASSISTANT, updated_at__gte=since).values_list(
+            "updated_at", "status", "first_token_ms", "generation_ms", "completion_tokens", "handoff", "attempts"
+        )
+    )
+    done = [r for r in rows if r[1] in (Message.Status.COMPLETE, Message.Status.FAILED)]
+    per_minute = [0.0] * MINUTES
+    tokens_per_minute = [0.0] * MINUTES
+    ttft_per_minute: list[list[float]] = [[] for _ in range(MINUTES)]
+    for updated, _status, ttft, _gen, tokens, _handoff, _attempts in done:
+        slot = min(MINUTES - 1, int((updated - since).total_seconds() // 60))
+        per_minute[slot] += 1
+        tokens_per_minute[slot] += tokens or 0
+        if ttft is not None:
+            ttft_per_minute[slot].append(ttft)
+    ttft_ms = [float(r[2]) for r in done if r[2] is not None]
+    reply_ms = [float(r[3]) for r in done if r[3] is not None]
+    try:
+        beats, depth, redis_error = worker_heartbeats(), queue_depth(), ""
+    except Exception as exc:
+        beats, depth, redis_error = [], None, f"{exc.__class__.__name__}: {exc}"
+    return {
+        "now": now,
+        "queue_depth": depth,
+        "redis_error": redis_error,
+        "workers": beats,
+        "in_flight": sum(1 for r in rows if r[1] in (Message.Status.PENDING, Message.Status.STREAMING)),
+        "replies": len(done),
+        "replies_per_min": len(done) / MINUTES,
+        "tokens_per_s": sum(r[4] or 0 for r in done) / (MINUTES * 60),
+        "ttft_p50": _pct(ttft_ms, 0.5),
+        "ttft_p95": _pct(ttft_ms, 0.95),
+        "reply_p50": _pct(reply_ms, 0.5),
+        "reply_p95": _pct(reply_ms, 0.95),
+        "failures": sum(1 for r in done if r[1] == Message.Status.FAILED),
+        "retries": sum(max(0, (r[6] or 0) - 1) for r in done),
+        "handoff_rate": (sum(1 for r in done if r[5]) / len(done)) if done else None,
+        "chart_replies": sparkline(per_minute, label="Replies per minute"),
+        "chart_tokens": sparkline([t / 60 for t in tokens_per_minute], label="Tokens per second"),
+        "chart_ttft": sparkline(
+            [statistics.median(v) if v else 0.0 for v in ttft_per_minute], label="Median time to first token in ms"
+        ),
+    }
+
+
+@staff_member_required
+def ops(request: HttpRequest) -> HttpResponse:
+    return render(request, "ops.html", snapshot())
