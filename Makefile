@@ -24,6 +24,11 @@ test: install
 	@mkdir -p $(DATA_DIR)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Flower, Celery's own monitor, against the same broker (http://127.0.0.1:5555/).
+# Start it while `make run` is up; with the embedded Redis it finds the broker through DATA_DIR.
+flower: install
+	$(PY) -m celery -A chatsite flower --address=127.0.0.1 --port=$${FLOWER_PORT:-5555}
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

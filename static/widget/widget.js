@@ -68,6 +68,9 @@
     ".sending{opacity:.6}",
     ".failed{border:1px solid #dc2626}",
     ".sources{display:block;font-size:11px;margin-top:4px;color:#374151}",
+    ".fb{display:block;margin-top:4px}.fb button{background:none;border:1px solid transparent;border-radius:6px;cursor:pointer;font-size:13px;padding:0 4px}",
+    ".fb button[aria-pressed=true]{border-color:#1a56db;background:#dbeafe}",
+    ".rate{align-self:center;font-size:12px;color:#374151;text-align:center}.rate button{background:none;border:0;font-size:18px;cursor:pointer;color:#f59e0b;padding:0 1px}",
     ".typing{align-self:flex-start;color:#6b7280;font-size:13px;padding:2px 4px}",
     ".typing[hidden]{display:none}",
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}",
@@ -156,6 +159,20 @@
     entry.el.classList.toggle("failed", m.status === "failed");
     entry.el.classList.toggle("sending", false);
     entry.el.hidden = m.role === "assistant" && !m.text && (m.status === "pending" || m.status === "streaming");
+    if (m.role === "assistant" && m.status === "complete" && m.text && !entry.fbEl) {
+      entry.fbEl = el("span", "fb");
+      [[1, "\uD83D\uDC4D", "Helpful"], [-1, "\uD83D\uDC4E", "Not helpful"]].forEach(function (f) {
+        var b = el("button", "", { type: "button", "aria-label": f[2], "aria-pressed": "false" });
+        b.textContent = f[1];
+        b.addEventListener("click", function () {
+          if (socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "feedback", message_id: m.id, value: f[0] }));
+          Array.prototype.forEach.call(entry.fbEl.children, function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+        });
+        entry.fbEl.appendChild(b);
+      });
+      entry.el.appendChild(entry.fbEl);
+    }
+    if (m.role !== "customer" && m.status === "complete") showRating();
     if (m.sources && m.sources.length && m.status === "complete") {
       if (!entry.sourcesEl) { entry.sourcesEl = el("span", "sources"); entry.el.appendChild(entry.sourcesEl); }
       entry.sourcesEl.textContent = "Sources: " + m.sources.map(function (s) { return s.title; }).join(", ");
@@ -165,13 +182,33 @@
     return entry;
   }
 
+  var rateEl = null;
+  function showRating() {
+    if (rateEl || !conv) return;
+    rateEl = el("div", "rate", { role: "group", "aria-label": "Rate this conversation" });
+    if (load(KEY + ":rated:" + conv.id, false)) { rateEl.textContent = "Thanks for your rating!"; log.insertBefore(rateEl, typing); return; }
+    rateEl.appendChild(document.createTextNode("How did we do? "));
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = el("button", "", { type: "button", "aria-label": n + " star" + (n > 1 ? "s" : "") });
+      b.textContent = "\u2605";
+      b.addEventListener("click", function () {
+        if (!socket || socket.readyState !== 1) return;
+        socket.send(JSON.stringify({ type: "rate", stars: n }));
+        save(KEY + ":rated:" + conv.id, true);
+        rateEl.textContent = "Thanks for your rating!";
+      });
+      rateEl.appendChild(b);
+    });
+    log.insertBefore(rateEl, typing);
+  }
+
   function place(entry) {
     // Keep the log in seq order; unsent messages and the typing indicator stay last.
     var seq = entry.data.seq || Infinity;
     var children = log.children;
     for (var i = 0; i < children.length; i++) {
       var c = children[i];
-      if (c === typing || c.dataset.pending || Number(c.dataset.seq) > seq) { log.insertBefore(entry.el, c); entry.el.dataset.seq = seq; return; }
+      if (c === typing || c === rateEl || c.dataset.pending || Number(c.dataset.seq) > seq) { log.insertBefore(entry.el, c); entry.el.dataset.seq = seq; return; }
     }
     entry.el.dataset.seq = seq;
     log.appendChild(entry.el);
@@ -306,6 +343,7 @@
         conv = null; save(KEY, null);
         for (var id in messages) messages[id].el.remove();
         messages = {};
+        if (rateEl) { rateEl.remove(); rateEl = null; }
         if (outbox.length) ensureConversation().then(connect, retryLater);
         return;
       }
