@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
 from generation import prompt as prompts  # noqa: E402
@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--gpt2-small", action="store_true", help="also run a 124M GPT-2 with random weights")
+    parser.add_argument("--gpt2-concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -176,18 +177,23 @@ def main() -> None:
         print("matmul ceiling: taken as 790 TFLOP/s (H200 bf16 dense)")
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if Path(args.model).exists():
-        model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype).to(device)  # type: ignore[arg-type]
+        loaded = Engine.load(args.model, device=str(device), dtype="auto")  # the engine's own loading
+        model = loaded.model
+        loaded.close()
         run_model(
             "offline responder", model, tokenizer, levels=args.concurrency, max_new=args.max_new_tokens, ceiling=ceiling
         )
     if args.gpt2_small:
         torch.manual_seed(0)
-        big = GPT2LMHeadModel(GPT2Config(vocab_size=max(len(tokenizer), 50257))).to(dtype).to(device)  # type: ignore[arg-type]
+        config = GPT2Config(vocab_size=max(len(tokenizer), 50257), activation_function="gelu_pytorch_tanh")
+        if device.type == "cpu":
+            config._attn_implementation = "eager"
+        big = GPT2LMHeadModel(config).to(dtype).to(device)  # type: ignore[arg-type]
         run_model(
             "GPT-2 small (124M, random weights)",
             big,
             tokenizer,
-            levels=args.concurrency,
+            levels=args.gpt2_concurrency,
             max_new=min(32, args.max_new_tokens),
             ceiling=ceiling,
         )

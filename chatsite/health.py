@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -15,6 +17,12 @@ WORKER_KEY_PREFIX = "parley:worker:"
 
 def redis_client(timeout: float = 2.0) -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+def _heartbeats(client: redis.Redis) -> dict[str, dict[str, Any]]:
+    keys = list(client.scan_iter(f"{WORKER_KEY_PREFIX}*"))
+    values: Any = client.mget(keys) if keys else []
+    return {k.decode()[len(WORKER_KEY_PREFIX) :]: json.loads(v) for k, v in zip(keys, values, strict=True) if v}
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -33,18 +41,30 @@ def readiness() -> dict[str, object]:
         client = redis_client()
         client.ping()
         checks["redis"] = "ok"
-        workers = sorted(k.decode()[len(WORKER_KEY_PREFIX) :] for k in client.scan_iter(f"{WORKER_KEY_PREFIX}*"))
+        beats = _heartbeats(client)
+        workers = sorted(beats)
         checks["workers"] = workers if workers else "error: no generation worker is running"
+        failed = [b["load_error"] for b in beats.values() if b.get("load_error")]
+        # Ready while at least one worker has a model (or is still loading it).
+        checks["model"] = (
+            f"error: the model failed to load: {failed[0]}" if workers and len(failed) == len(workers) else "ok"
+        )
     except redis.RedisError as exc:
         checks["redis"] = f"error: {exc.__class__.__name__}: {exc}"
         checks["workers"] = "unknown: Redis unreachable"
+        checks["model"] = "unknown: Redis unreachable"
     return checks
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
     started = time.monotonic()
     checks = readiness()
-    ok = checks["database"] == "ok" and checks["redis"] == "ok" and isinstance(checks["workers"], list)
+    ok = (
+        checks["database"] == "ok"
+        and checks["redis"] == "ok"
+        and isinstance(checks["workers"], list)
+        and checks.get("model") == "ok"
+    )
     return JsonResponse(
         {
             "status": "ok" if ok else "unavailable",

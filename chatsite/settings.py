@@ -49,6 +49,25 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Security headers; behind HTTPS set HTTPS=true for secure cookies, HSTS and redirects
+# (`DEBUG=false HTTPS=true SECRET_KEY=... python manage.py check --deploy` is clean).
+HTTPS = env_bool("HTTPS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+# Health and metrics stay reachable over plain HTTP for load balancers and Prometheus.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
 ROOT_URLCONF = "chatsite.urls"
 ASGI_APPLICATION = "chatsite.asgi.application"
 
@@ -137,6 +156,9 @@ CELERY_TASK_DEFAULT_QUEUE = GENERATION_QUEUE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task whose worker died comes back after this many seconds (Redis broker semantics).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TASK_VISIBILITY_TIMEOUT", 300)}
+# Every worker looks this often for replies no task will finish (lost tasks, dead workers):
+# pending ones idle for two periods are re-enqueued, streaming ones past 1.5 x GENERATION_TIMEOUT.
+REPLY_SWEEP_SECONDS = env_int("REPLY_SWEEP_SECONDS", 30, minimum=1)
 
 # --- Generation --------------------------------------------------------------------------
 # Empty means: the offline responder built into DATA_DIR/models/responder.
@@ -164,6 +186,20 @@ GENERATION_CANDIDATES = env_int("GENERATION_CANDIDATES", 3, minimum=1)
 
 # --- Conversations ------------------------------------------------------------------------
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 4000, minimum=1)
+# Privacy: personal data (emails, phone numbers, card numbers, IBANs) is always redacted
+# before text reaches the model, logs, exports and training data; REDACT_STORED=true also
+# stores customer messages redacted (the original is then never kept).
+REDACT_STORED = env_bool("REDACT_STORED", False)
+# Conversations idle for longer than this many days are deleted (0 keeps them forever).
+RETENTION_DAYS = env_int("RETENTION_DAYS", 365, minimum=0)
+CELERY_BEAT_SCHEDULE = {
+    "purge-old-conversations": {"task": "conversations.tasks.purge_old_conversations", "schedule": 3600.0},
+}
+# Rate limits (0 turns one off): messages per conversation and per client address each
+# minute, new conversations per client address each hour.
+RATE_LIMIT_MESSAGES_PER_CONVERSATION = env_int("RATE_LIMIT_MESSAGES_PER_CONVERSATION", 20, minimum=0)
+RATE_LIMIT_MESSAGES_PER_ADDRESS = env_int("RATE_LIMIT_MESSAGES_PER_ADDRESS", 60, minimum=0)
+RATE_LIMIT_CONVERSATIONS_PER_ADDRESS = env_int("RATE_LIMIT_CONVERSATIONS_PER_ADDRESS", 30, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/schema/", schema.openapi, name="api-schema"),
     path("api/staff/conversations/", staff_api.conversation_list, name="staff-conversations"),
     path("api/staff/conversations/<str:conversation_id>/", staff_api.conversation_detail, name="staff-conversation"),
+    path("api/staff/conversations/<str:conversation_id>/export/", staff_api.conversation_export, name="staff-export"),
     path("api/staff/conversations/<str:conversation_id>/takeover/", staff_api.takeover, name="staff-takeover"),
     path("api/staff/conversations/<str:conversation_id>/handback/", staff_api.handback, name="staff-handback"),
     path("api/staff/conversations/<str:conversation_id>/messages/", staff_api.agent_message, name="staff-messages"),

@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from conversations import services
-from conversations.models import Conversation, Message
+from conversations.models import AuditLog, Conversation, Message
+from conversations.redaction import redact
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,7 +37,7 @@ def _export_rows(queryset: QuerySet[Conversation]) -> list[dict[str, object]]:
                     "seq": m.seq,
                     "role": m.role,
                     "status": m.status,
-                    "text": m.text,
+                    "text": redact(m.text),
                     "created_at": m.created_at.isoformat(),
                     "sources": [s.get("title") for s in m.sources],
                     "grounded": m.grounded,
@@ -250,3 +251,19 @@ class MessageAdmin(admin.ModelAdmin[Message]):
     @admin.action(description="Withdraw training approval")
     def unapprove(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         services.messages_approve(message_ids=list(queryset.values_list("pk", flat=True)), approved=False)
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin[AuditLog]):
+    list_display = ("created_at", "actor", "action", "conversation_id", "detail")
+    list_filter = ("action", "created_at")
+    search_fields = ("actor", "=conversation_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from conversations import services
+from conversations import ratelimit, services
 from conversations.models import Conversation
 from conversations.origins import origin_allowed
 from conversations.payloads import ConversationCreated, message_payload
@@ -69,6 +69,16 @@ def _authenticate(request: HttpRequest, conversation_id: str) -> Conversation | 
         return _error(401, "unauthorized", "The token does not open this conversation.")
 
 
+def _address(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "")
+
+
+def _too_many(exc: ratelimit.RateLimited) -> JsonResponse:
+    response = _error(429, "rate_limited", f"Too many requests; retry in {exc.retry_after} seconds.")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def ws_url(request: HttpRequest, conversation_id: str, token: str) -> str:
     scheme = "wss" if request.is_secure() else "ws"
     return f"{scheme}://{request.get_host()}/ws/conversations/{conversation_id}/?token={token}"
@@ -85,6 +95,10 @@ def conversations_collection(request: HttpRequest) -> HttpResponse:
     origin = body.get("origin", "")
     if not isinstance(origin, str):
         return _error(400, "invalid", "'origin' must be a string.")
+    try:
+        ratelimit.hit("address_conversations", _address(request))
+    except ratelimit.RateLimited as exc:
+        return _too_many(exc)
     conversation, token = services.conversation_create(origin=origin)
     payload: ConversationCreated = {
         "id": str(conversation.id),
@@ -113,5 +127,12 @@ def conversation_messages(request: HttpRequest, conversation_id: str) -> HttpRes
         client_id = services.check_client_id(body.get("client_id"))
     except services.InvalidInput as exc:
         return _error(400, exc.code, exc.detail)
+    existing = services.customer_message_existing(conversation=conversation, client_id=client_id)
+    if existing is not None:  # a resend: answer as before, without counting it again
+        return JsonResponse({"message": message_payload(existing.message)}, status=202)
+    try:
+        ratelimit.check_message(conversation_id=str(conversation.id), address=_address(request))
+    except ratelimit.RateLimited as exc:
+        return _too_many(exc)
     result = services.customer_message_create(conversation=conversation, text=text, client_id=client_id)
     return JsonResponse({"message": message_payload(result.message)}, status=202)

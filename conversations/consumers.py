@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chatsite.metrics import websocket_connections
-from conversations import services, streaming
+from conversations import ratelimit, services, streaming
 from conversations.models import Conversation, Message
 from conversations.payloads import DeltaEvent, MessageEvent, message_payload
 
@@ -95,6 +95,25 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     async def _on_message(self, frame: dict[str, Any]) -> None:
         text = services.check_customer_text(frame.get("text"))
         client_id = services.check_client_id(frame.get("client_id"))
+        existing = await database_sync_to_async(services.customer_message_existing)(
+            conversation=self.conversation, client_id=client_id
+        )
+        try:
+            if existing is None:  # resends of a stored message are never limited
+                await database_sync_to_async(ratelimit.check_message)(
+                    conversation_id=str(self.conversation.id), address=(self.scope.get("client") or [""])[0] or ""
+                )
+        except ratelimit.RateLimited as exc:
+            await self._send(
+                {
+                    "type": "error",
+                    "code": "rate_limited",
+                    "detail": f"Too many messages; please wait {exc.retry_after} seconds.",
+                    "retry_after": exc.retry_after,
+                    "client_id": str(client_id),
+                }
+            )
+            return
         result = await database_sync_to_async(services.customer_message_create)(
             conversation=self.conversation, text=text, client_id=client_id
         )

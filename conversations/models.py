@@ -130,3 +130,24 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note on {self.conversation_id}: {self.text[:40]}"
+
+
+class AuditLog(models.Model):
+    """Who did what to whose data: data-subject exports and deletions, purges."""
+
+    class Action(models.TextChoices):
+        EXPORT = "export"
+        DELETE = "delete"
+        PURGE = "purge"
+
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.CharField(max_length=150, help_text="User name, or 'system' for scheduled purges.")
+    conversation_id = models.UUIDField(null=True, blank=True, db_index=True)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.conversation_id or ''}"

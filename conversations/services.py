@@ -15,11 +15,12 @@ from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from conversations import streaming
-from conversations.models import Conversation, Message, Note, token_digest
+from conversations.models import AuditLog, Conversation, Message, Note, token_digest
+from conversations.redaction import redact
 
 FAILED_REPLY_TEXT = (
     "Sorry, I couldn't answer that just now. A member of our team will take over this conversation and reply here."
@@ -125,7 +126,7 @@ def customer_message_create(*, conversation: Conversation, text: str, client_id:
                 conversation=conversation,
                 seq=first,
                 role=Message.Role.CUSTOMER,
-                text=text,
+                text=redact(text) if settings.REDACT_STORED else text,
                 status=Message.Status.COMPLETE,
                 client_id=client_id,
             )
@@ -187,6 +188,11 @@ def _inbox_on_commit(conversation_id: uuid.UUID) -> None:
         streaming.publish_inbox(conversation)
 
     transaction.on_commit(send, robust=True)
+
+
+def customer_message_existing(*, conversation: Conversation, client_id: uuid.UUID) -> CustomerMessageResult | None:
+    """The message already stored under ``client_id`` (a resend), if any."""
+    return _existing_by_client_id(conversation, client_id)
 
 
 def _existing_by_client_id(conversation: Conversation, client_id: uuid.UUID) -> CustomerMessageResult | None:
@@ -377,3 +383,49 @@ def messages_approve(*, message_ids: list[Any], approved: bool = True) -> int:
     return Message.objects.filter(
         pk__in=message_ids, role__in=[Message.Role.ASSISTANT, Message.Role.AGENT], status=Message.Status.COMPLETE
     ).update(approved_for_training=approved)
+
+
+# --- privacy: retention and data-subject requests ---------------------------------------------------
+def conversations_to_purge(*, older_than_days: int) -> QuerySet[Conversation]:
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return Conversation.objects.filter(updated_at__lt=cutoff)
+
+
+def conversations_purge(*, older_than_days: int, actor: str) -> int:
+    with transaction.atomic():
+        ids = list(conversations_to_purge(older_than_days=older_than_days).values_list("pk", flat=True)[:10000])
+        Conversation.objects.filter(pk__in=ids).delete()
+        if ids:
+            AuditLog.objects.create(
+                action=AuditLog.Action.PURGE,
+                actor=actor,
+                detail=f"{len(ids)} conversations idle over {older_than_days} days",
+            )
+    return len(ids)
+
+
+def conversation_export(*, conversation: Conversation, actor: str) -> dict[str, Any]:
+    """Everything stored about one conversation (a data-subject access request), audited."""
+    from conversations.payloads import message_payload, note_payload
+
+    AuditLog.objects.create(action=AuditLog.Action.EXPORT, actor=actor, conversation_id=conversation.pk)
+    return {
+        "conversation": {
+            "id": str(conversation.pk),
+            "status": conversation.status,
+            "origin": conversation.origin,
+            "created_at": conversation.created_at.isoformat(),
+            "rating": conversation.rating,
+            "rating_comment": conversation.rating_comment,
+        },
+        "messages": [dict(message_payload(m)) for m in conversation.messages.order_by("seq")],
+        "notes": [dict(note_payload(n)) for n in conversation.notes.all()],
+    }
+
+
+def conversation_delete(*, conversation: Conversation, actor: str) -> None:
+    """Erase a conversation and everything in it (a data-subject erasure request), audited."""
+    with transaction.atomic():
+        conversation_id = conversation.pk
+        conversation.delete()
+        AuditLog.objects.create(action=AuditLog.Action.DELETE, actor=actor, conversation_id=conversation_id)

@@ -67,11 +67,25 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"conversations": selectors.inbox(status)})
 
 
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "DELETE"])
 @staff_required
 @_with_conversation
 def conversation_detail(request: HttpRequest, conversation: Any) -> HttpResponse:
+    if request.method == "DELETE":  # a data-subject erasure request
+        services.conversation_delete(conversation=conversation, actor=request.user.get_username())
+        return HttpResponse(status=204)
     return JsonResponse(selectors.conversation_detail(str(conversation.id)))
+
+
+@require_http_methods(["GET"])
+@staff_required
+@_with_conversation
+def conversation_export(request: HttpRequest, conversation: Any) -> HttpResponse:
+    """Everything stored about the conversation, unredacted (a data-subject access request)."""
+    data = services.conversation_export(conversation=conversation, actor=request.user.get_username())
+    response = JsonResponse(data, json_dumps_params={"indent": 1, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="conversation-{conversation.id}.json"'
+    return response
 
 
 @require_http_methods(["POST"])

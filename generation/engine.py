@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 from transformers.cache_utils import DynamicCache, DynamicLayer
 from transformers.utils import logging as hf_logging
 
@@ -169,6 +169,9 @@ class Engine:
         # transformers 5.x renames ``past_key_values`` to ``cache`` model by model.
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        # Only the last position's logits are needed: skipping the LM head on the rest of a
+        # prompt saves most of the prefill on small models with large vocabularies.
+        self._last_logits: dict[str, Any] = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
         self._thread = threading.Thread(target=self._run, name=f"engine:{name}", daemon=True)
         self._thread.start()
 
@@ -180,7 +183,16 @@ class Engine:
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
         tokenizer = AutoTokenizer.from_pretrained(name)
-        model = AutoModelForCausalLM.from_pretrained(name, dtype=torch_dtype)
+        options: dict[str, Any] = {"dtype": torch_dtype}
+        if torch_device.type == "cpu":
+            # Measured here at 16 sequences: eager attention 8 ms a step against 11 for SDPA,
+            # which falls back to a slow path with a padding mask.
+            options["attn_implementation"] = "eager"
+        config = AutoConfig.from_pretrained(name)
+        if getattr(config, "activation_function", None) == "gelu_new":
+            # The same tanh approximation as one native kernel: prefill ~2x, decode ~1.3x faster.
+            options["activation_function"] = "gelu_pytorch_tanh"
+        model = AutoModelForCausalLM.from_pretrained(name, **options)
         model.to(torch_device)  # type: ignore[arg-type]
         model.eval()
         logger.info("loaded %s on %s as %s", name, torch_device, torch_dtype)
@@ -278,6 +290,7 @@ class Engine:
             attention_mask=mask.to(self.device),
             position_ids=positions.to(self.device),
             use_cache=True,
+            **self._last_logits,
         )
         cache = _output_cache(out)
         if not isinstance(cache, DynamicCache) or not all(type(layer) is DynamicLayer for layer in cache.layers):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from conversations import services, streaming
 from conversations.models import Message
+from conversations.redaction import redact
 from generation import prompt as prompts
 from generation.answering import Answer, responder_for_worker
 
@@ -28,7 +29,8 @@ def history_for(reply: Message) -> list[prompts.Turn]:
         .order_by("seq")
         .values_list("role", "text")
     )
-    return [prompts.Turn(role=role, text=text) for role, text in rows if text]
+    # Personal data never reaches the model.
+    return [prompts.Turn(role=role, text=redact(text)) for role, text in rows if text]
 
 
 class _Publisher:

@@ -47,11 +47,12 @@ def suggest_replies(conversation_id: str) -> None:
     """The bot's candidate answers to the last customer message, for staff to edit and send."""
     from conversations import streaming
     from conversations.models import Message
+    from conversations.redaction import redact
     from generation.answering import responder_for_worker
     from generation.prompt import Turn
 
     rows = Message.objects.filter(conversation_id=conversation_id, status=Message.Status.COMPLETE).order_by("seq")
-    history = [Turn(m.role, m.text) for m in rows if m.text and m.role != Message.Role.SYSTEM]
+    history = [Turn(m.role, redact(m.text)) for m in rows if m.text and m.role != Message.Role.SYSTEM]
     while history and history[-1].role != "customer":
         history.pop()
     if not history:

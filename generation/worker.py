@@ -22,7 +22,6 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5
 HEARTBEAT_TTL_S = 15
-SWEEP_S = 30
 MAX_ATTEMPTS = 3
 
 _stop = threading.Event()
@@ -60,7 +59,7 @@ def sweep_stuck_replies() -> int:
     from generation.tasks import generate_reply
 
     now = timezone.now()
-    pending_cutoff = now - timedelta(seconds=60)
+    pending_cutoff = now - timedelta(seconds=2 * settings.REPLY_SWEEP_SECONDS)
     streaming_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
     stuck = list(
         Message.objects.filter(role=Message.Role.ASSISTANT)
@@ -81,7 +80,7 @@ def sweep_stuck_replies() -> int:
 
 
 def _sweeper() -> None:
-    while not _stop.wait(SWEEP_S):
+    while not _stop.wait(settings.REPLY_SWEEP_SECONDS):
         try:
             count = sweep_stuck_replies()
             if count:

@@ -113,6 +113,10 @@ def _wait_for(predicate: Any, timeout: float, what: str, proc: subprocess.Popen[
     raise RuntimeError(f"{what} not ready after {timeout}s")
 
 
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    _stop(proc)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
@@ -122,17 +126,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(
-    django_db_setup: None, django_db_blocker: Any, tiny_model_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker (thread pool) generating with the tiny model against the test DB."""
+def start_worker(
+    env: dict[str, str], *, queue: str, name: str, concurrency: int = 8, wait_model: bool = True
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process (thread pool) on ``queue``; returns once its heartbeat shows."""
     from chatsite.health import WORKER_KEY_PREFIX, redis_client
 
-    name = f"test-{uuid.uuid4().hex[:6]}"
-    log = open(Path(settings.DATA_DIR) / "test-worker.log", "wb")  # noqa: SIM115
-    with django_db_blocker.unblock():
-        env = service_env(tiny_model_path)
+    log = open(Path(settings.DATA_DIR) / f"test-worker-{name}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -144,9 +144,9 @@ def celery_worker_process(
             "--pool",
             "threads",
             "--concurrency",
-            "8",
+            str(concurrency),
             "--queues",
-            TEST_QUEUE,
+            queue,
             "--hostname",
             f"{name}@%h",
             "--without-gossip",
@@ -155,7 +155,7 @@ def celery_worker_process(
             "INFO",
         ],
         cwd=ROOT,
-        env=env,
+        env={**env, "GENERATION_QUEUE": queue},
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
@@ -164,14 +164,31 @@ def celery_worker_process(
 
     def ready() -> bool:
         raw = cast(bytes | None, client.get(f"{WORKER_KEY_PREFIX}{name}@{socket.gethostname()}"))
-        return raw is not None and bool(json.loads(str(raw, "utf-8")).get("model_loaded", False))
+        if raw is None:
+            return False
+        beat = json.loads(str(raw, "utf-8"))
+        return bool(beat.get("model_loaded") or beat.get("load_error")) if wait_model else True
 
     try:
-        _wait_for(ready, 90, "celery worker", proc)
+        _wait_for(ready, 90, f"celery worker {name}", proc)
+    except Exception:
+        proc.kill()
+        raise
+    return proc
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    django_db_setup: None, django_db_blocker: Any, tiny_model_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker (thread pool) generating with the tiny model against the test DB."""
+    with django_db_blocker.unblock():
+        env = service_env(tiny_model_path)
+    proc = start_worker(env, queue=TEST_QUEUE, name=f"test-{uuid.uuid4().hex[:6]}")
+    try:
         yield proc
     finally:
         _stop(proc)
-        log.close()
 
 
 @pytest.fixture(scope="session")

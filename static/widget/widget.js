@@ -286,6 +286,12 @@
         var d = entry.data;
         render({ id: d.id, seq: d.seq, role: d.role, text: current + frame.text.slice(current.length - frame.offset), status: "streaming", sources: d.sources || [], grounded: d.grounded, handoff: d.handoff, created_at: d.created_at });
       }
+    } else if (frame.type === "error" && frame.code === "rate_limited") {
+      // Keep the message in the outbox and send it again once the limit has passed.
+      hint.textContent = frame.detail;
+      setTimeout(function () {
+        outbox.forEach(function (o) { if (o.client_id === frame.client_id && socket && socket.readyState === 1) socket.send(JSON.stringify({ type: "message", text: o.text, client_id: o.client_id })); });
+      }, (frame.retry_after || 5) * 1000);
     } else if (frame.type === "error") {
       if (frame.client_id) {
         outbox = outbox.filter(function (o) { return o.client_id !== frame.client_id; });

@@ -195,14 +195,19 @@ def test_csv_export_is_safe_to_open_in_a_spreadsheet(staff_client: Client) -> No
     User.objects.filter(username="sam").update(is_superuser=True)
     conv, _ = factories.conversation(status="human")
     factories.customer_message(conv, '=HYPERLINK("http://evil.example","click")')
-    factories.customer_message(conv, "+1 555 0100 <script>alert(1)</script>")
+    factories.customer_message(conv, "+SUM(A1:A3) <script>alert(1)</script>")
+    factories.customer_message(conv, "write me at jane.doe@mail.example or +1 (555) 010-0123")
     response = staff_client.post(
         "/admin/conversations/conversation/", {"action": "export_csv", "_selected_action": [str(conv.id)]}
     )
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     texts = [r[5] for r in rows[1:]]
-    assert texts == ['\'=HYPERLINK("http://evil.example","click")', "'+1 555 0100 <script>alert(1)</script>"]
+    assert texts == [
+        '\'=HYPERLINK("http://evil.example","click")',
+        "'+SUM(A1:A3) <script>alert(1)</script>",
+        "write me at [email] or [phone]",  # personal data never leaves in an export
+    ]
     exported = staff_client.post(
         "/admin/conversations/conversation/", {"action": "export_json", "_selected_action": [str(conv.id)]}
     )

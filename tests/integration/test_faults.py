@@ -1,0 +1,114 @@
+"""Faults on real processes: a worker SIGKILLed mid-reply, a model that will not load."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db.models import Count
+from django.test import Client
+
+from conversations import services
+from conversations.models import Conversation, Message
+from generation.tasks import generate_reply
+from tests import factories
+from tests.conftest import service_env, start_worker, stop_process
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def route_replies_to(monkeypatch: pytest.MonkeyPatch, queue: str) -> None:
+    def enqueue(reply: Message) -> None:
+        reply_id = str(reply.id)
+        from django.db import transaction
+
+        transaction.on_commit(lambda: generate_reply.apply_async(args=[reply_id], queue=queue))
+
+    monkeypatch.setattr(services, "_enqueue_reply_on_commit", enqueue)
+
+
+def wait_until_settled(reply_ids: list[str], timeout: float) -> list[Message]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = list(Message.objects.filter(id__in=reply_ids))
+        if all(r.status in (Message.Status.COMPLETE, Message.Status.FAILED) for r in rows):
+            return rows
+        time.sleep(0.25)
+    raise AssertionError(f"replies still open after {timeout}s: {[(r.seq, r.status) for r in rows]}")
+
+
+def test_a_worker_killed_mid_reply_loses_nothing(monkeypatch: pytest.MonkeyPatch, tiny_model_path: Path) -> None:
+    queue = f"fault-{uuid.uuid4().hex[:6]}"
+    env = service_env(
+        tiny_model_path,
+        TASK_VISIBILITY_TIMEOUT="4",
+        REPLY_SWEEP_SECONDS="2",
+        GENERATION_TIMEOUT="3",
+        GENERATION_MAX_NEW_TOKENS="200",
+    )
+    route_replies_to(monkeypatch, queue)
+    first = start_worker(env, queue=queue, name=f"doomed-{uuid.uuid4().hex[:4]}", concurrency=4)
+    pairs = [factories.conversation() for _ in range(8)]
+    results = [factories.customer_message(conv, "Hello, how are you?") for conv, _ in pairs]
+    time.sleep(0.15)
+    os.kill(first.pid, signal.SIGKILL)  # no warm shutdown, no acks
+    first.wait()
+    states = dict(Message.objects.filter(role="assistant").values_list("status").annotate(n=Count("id")).order_by())
+    second = start_worker(env, queue=queue, name=f"rescuer-{uuid.uuid4().hex[:4]}", concurrency=4)
+    try:
+        started = time.monotonic()
+        replies = wait_until_settled([str(r.reply.id) for r in results if r.reply], timeout=90)
+        recovery = time.monotonic() - started
+    finally:
+        stop_process(second)
+    print(f"states at the kill: {states}; all settled {recovery:.1f}s after the rescuer started")
+    assert len(replies) == 8
+    for reply in replies:
+        if reply.status == Message.Status.FAILED:
+            assert reply.handoff and "team will take over" in reply.text
+        else:
+            assert reply.text
+    # Every customer message survived.
+    assert Message.objects.filter(role="customer").count() == 8
+
+
+def test_a_model_that_fails_to_load_fails_replies_cleanly_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, tiny_model_path: Path, client: Client
+) -> None:
+    from chatsite.metrics import worker_heartbeats
+
+    queue = f"broken-{uuid.uuid4().hex[:6]}"
+    env = service_env(tiny_model_path, GENERATION_MODEL="/nonexistent/model-that-is-not-there")
+    route_replies_to(monkeypatch, queue)
+    monkeypatch.setattr("django.conf.settings.GENERATION_QUEUE", queue)
+    worker = start_worker(env, queue=queue, name=f"broken-{uuid.uuid4().hex[:4]}", concurrency=2)
+    try:
+        conv, _ = factories.conversation()
+        result = factories.customer_message(conv, "Hello, how are you?")
+        assert result.reply is not None
+        [reply] = wait_until_settled([str(result.reply.id)], timeout=60)
+        beats = [b for b in worker_heartbeats() if b["name"].startswith("broken-")]
+    finally:
+        stop_process(worker)
+    assert reply.status == Message.Status.FAILED and reply.handoff
+    assert "could not load model" in reply.error
+    conv.refresh_from_db()
+    assert conv.status == Conversation.Status.NEEDS_HUMAN
+    # The worker reports it on its heartbeat (the ops page and /readyz read it).
+    assert beats and "nonexistent" in beats[0]["load_error"]
+
+
+def test_readyz_fails_when_every_worker_failed_to_load_its_model(
+    monkeypatch: pytest.MonkeyPatch, client: Client
+) -> None:
+    from chatsite import health
+
+    monkeypatch.setattr(health, "_heartbeats", lambda c: {"w1@h": {"load_error": "OSError: no such model"}})
+    response = client.get("/readyz")
+    assert response.status_code == 503 and "failed to load" in response.json()["checks"]["model"]
+    monkeypatch.setattr(health, "_heartbeats", lambda c: {"w1@h": {"load_error": ""}})
+    assert client.get("/readyz").status_code == 200
