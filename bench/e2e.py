@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import time
 import urllib.request
 import uuid
@@ -39,12 +40,12 @@ def create_conversation(url: str) -> dict[str, Any]:
         return body
 
 
-async def one_customer(url: str, question: str) -> dict[str, float]:
+async def one_customer(url: str, question: str) -> dict[str, Any]:
     conv = await asyncio.to_thread(create_conversation, url)
     async with websockets.connect(conv["ws_url"], origin=url, compression=None) as ws:  # type: ignore[arg-type]
         sent = time.perf_counter()
         await ws.send(json.dumps({"type": "message", "text": question, "client_id": str(uuid.uuid4())}))
-        result: dict[str, float] = {}
+        result: dict[str, Any] = {}
         async for raw in ws:
             frame = json.loads(raw)
             now = time.perf_counter() - sent
@@ -54,6 +55,7 @@ async def one_customer(url: str, question: str) -> dict[str, float]:
                 result["first_delta"] = now
             elif frame["type"] == "message" and frame["message"]["role"] == "assistant":
                 result["reply"] = now
+                result["reply_id"] = frame["message"]["id"]
                 result.setdefault("first_delta", now)
                 result["chars"] = len(frame["message"]["text"])
                 return result
@@ -65,11 +67,26 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def level(url: str, n: int) -> dict[str, float]:
+def engine_first_token_ms(reply_ids: list[str]) -> list[float]:
+    """The engine's own time to first token for these replies, as the worker stored it."""
+    from conversations.models import Message
+
+    return [
+        float(v or 0)
+        for v in Message.objects.filter(id__in=reply_ids, first_token_ms__isnull=False).values_list(
+            "first_token_ms", flat=True
+        )
+    ]
+
+
+async def level(url: str, n: int, with_db: bool) -> dict[str, float]:
     started = time.perf_counter()
     results = await asyncio.gather(*(one_customer(url, QUESTIONS[i % len(QUESTIONS)]) for i in range(n)))
     wall = time.perf_counter() - started
     out = {"n": n, "wall_s": wall}
+    if with_db:
+        engine = await asyncio.to_thread(engine_first_token_ms, [str(r["reply_id"]) for r in results])
+        out["engine_ttft_p50"] = statistics.median(engine) if engine else float("nan")
     for key in ("ack", "first_delta", "reply"):
         values = [r[key] * 1000 for r in results]
         out[f"{key}_p50"] = statistics.median(values)
@@ -141,13 +158,21 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--idle", type=int, default=0, help="instead: hold this many idle websockets")
+    parser.add_argument("--data-dir", help="the server's DATA_DIR: also read the engine's own first-token times")
     args = parser.parse_args()
+    if args.data_dir:
+        import django
+
+        os.environ["DATA_DIR"] = args.data_dir
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        django.setup()
     if args.idle:
         asyncio.run(idle_connections(args.url, args.idle))
         return
     for _ in range(args.warmup):
         asyncio.run(one_customer(args.url, QUESTIONS[0]))
-    rows = [asyncio.run(level(args.url, n)) for n in args.concurrency]
+    rows = [asyncio.run(level(args.url, n, bool(args.data_dir))) for n in args.concurrency]
     base = rows[0]["replies_per_s"]
     header = ("customers", "ack p50", "1st delta p50", "p95", "reply p50", "p95", "replies/s", "x base")
     print("".join(f"{h:>14}" for h in header))
@@ -163,6 +188,13 @@ def main() -> None:
             f"{row['replies_per_s'] / base:.2f}",
         ]
         print("".join(f"{c:>14}" for c in cells))
+    if args.data_dir:
+        print("\nfirst delta through the websocket against the engine's own first token (median, same replies):")
+        for row in rows:
+            over = row["first_delta_p50"] - row["engine_ttft_p50"]
+            print(
+                f"  {row['n']:>3.0f} customers: engine {row['engine_ttft_p50']:.0f} ms, websocket {row['first_delta_p50']:.0f} ms, overhead {over:.0f} ms"
+            )
 
 
 if __name__ == "__main__":

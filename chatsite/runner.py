@@ -93,6 +93,9 @@ class Supervisor:
         host = env_str("HOST", "127.0.0.1")
         port = env_int("PORT", 8000, minimum=1)
         data_dir = Path(settings.DATA_DIR)
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)  # a server never runs on an old schema
         try:
             if settings.REDIS_EMBEDDED:
                 self.redis = embedded_redis.start(data_dir)

@@ -185,9 +185,10 @@ class Responder:
             return _fixed(text, "declined", forward)
         if _HUMAN.search(question):
             return _fixed(HANDOFF_REQUESTED, "handoff", forward, handoff=True)
-        hits = self.index.search(question, k=3)
+        vector = self.index.embedder.encode_query(question)  # once, for both uses
+        hits = self.index.search(question, k=3, vector=vector)
         conf = confidence(hits)
-        if self._is_smalltalk(question, conf):
+        if self._is_smalltalk(vector, conf):
             return self._smalltalk_answer(history, forward, should_stop)
         if conf < self.min_confidence:
             return _fixed(HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
@@ -207,8 +208,7 @@ class Responder:
                 forward(TENTATIVE_SUFFIX)
         return answer
 
-    def _is_smalltalk(self, question: str, conf: float) -> bool:
-        vector = self.index.embedder.encode([question])[0]
+    def _is_smalltalk(self, vector: np.ndarray, conf: float) -> bool:
         best = float(np.max(self._smalltalk @ vector)) if len(self._smalltalk) else 0.0
         return best >= SMALLTALK_MIN_COSINE and best > conf - 0.1
 
@@ -237,20 +237,25 @@ class Responder:
         snippets = [prompts.Snippet(h.title, h.body) for h in hits]
         support = self._support(history, hits)
         source_ngrams = set(facts.word_ngrams(" ".join(h.body for h in hits))) if self.extractive else None
-        greedy = self._submit(history, snippets, self._params(None))
-        others = [self._submit(history, snippets, self._params(seed)) for seed in range(1, self.candidates)]
+        built = self._prompt(history, snippets, self._params(None).max_new_tokens)
+        greedy = self._submit_built(built, self._params(None))
         gate = facts.FactGate(support, forward, source_ngrams)
         for _ in greedy:
             if not gate.feed(greedy.text):
                 greedy.cancel()  # an unsupported fact: stop streaming this one
             if should_stop():
-                return self._stopped([greedy, *others], gate)
+                return self._stopped([greedy], gate)
         gate.finish(greedy.text)
         texts = [greedy.text.strip()]
-        for stream in others:
-            for _ in stream:
-                pass
-            texts.append(stream.text.strip())
+        if self._best_supported(texts, support, hits, source_ngrams) is None and self.candidates > 1:
+            # Only when the streamed answer fails its checks are alternatives sampled (batched
+            # together): most replies cost one sequence, not ``candidates`` of them.
+            others = [self._submit_built(built, self._params(seed)) for seed in range(1, self.candidates)]
+            for stream in others:
+                for _ in stream:
+                    if should_stop():
+                        return self._stopped([greedy, *others], gate)
+                texts.append(stream.text.strip())
         sources = [{"title": h.title, "score": round(h.score, 3)} for h in hits]
         best = self._best_supported(texts, support, hits, source_ngrams)
         if best is None:
@@ -313,7 +318,7 @@ class Responder:
             picked = sentences  # a short article is quoted whole: every fact in context
         else:
             vectors = self.index.embedder.encode(sentences)
-            query = self.index.embedder.encode([question])[0]
+            query = self.index.embedder.encode_query(question)
             scores = vectors @ query
             order = sorted(np.argsort(-scores)[:QUOTE_WHOLE_SENTENCES].tolist())
             picked = [sentences[i] for i in order if scores[i] >= scores.max() - 0.2]
@@ -338,20 +343,27 @@ class Responder:
             timeout_s=self.timeout_s,
         )
 
-    def _submit(
-        self, history: Sequence[prompts.Turn], snippets: Sequence[prompts.Snippet], params: SamplingParams
-    ) -> TokenStream:
+    def _prompt(
+        self, history: Sequence[prompts.Turn], snippets: Sequence[prompts.Snippet], max_new_tokens: int
+    ) -> prompts.Prompt:
         assert self.engine is not None
-        built = prompts.build_prompt(
+        return prompts.build_prompt(
             tokenizer=self.engine.tokenizer,
             context_window=self.engine.context_window,
-            max_new_tokens=params.max_new_tokens,
+            max_new_tokens=max_new_tokens,
             system=prompts.instructions(self.company),
             snippets=snippets,
             history=history,
         )
-        params = SamplingParams(**{**params.__dict__, "stop": built.stop})
-        return self.engine.submit(built.ids, params)
+
+    def _submit_built(self, built: prompts.Prompt, params: SamplingParams) -> TokenStream:
+        assert self.engine is not None
+        return self.engine.submit(built.ids, SamplingParams(**{**params.__dict__, "stop": built.stop}))
+
+    def _submit(
+        self, history: Sequence[prompts.Turn], snippets: Sequence[prompts.Snippet], params: SamplingParams
+    ) -> TokenStream:
+        return self._submit_built(self._prompt(history, snippets, params.max_new_tokens), params)
 
     def _support(self, history: Sequence[prompts.Turn], hits: Sequence[Hit]) -> facts.Support:
         from generation.dialogues import fixed_phrases

@@ -74,6 +74,9 @@ def unsupported_facts(text: str, support: Support) -> list[str]:
     return found
 
 
+_HARMLESS_PARTIAL = re.compile(r"[a-z'’,;!?-]+")
+# At a sentence's start a capitalised word is not a name (see ``unsupported_facts``).
+_WORD_IN_PROGRESS = re.compile(r"[A-Za-z'’,;!?-]+")
 _WORDS = re.compile(r"[a-z0-9$%@.]+(?:['’][a-z]+)?")
 NGRAM = 4
 
@@ -131,18 +134,26 @@ class FactGate:
     def feed(self, text: str) -> bool:
         if self.broken:
             return False
-        cut = max(text.rfind(" "), text.rfind("\n"))
+        words_end = max(text.rfind(" "), text.rfind("\n"))
+        cut = words_end
+        tail = text[words_end + 1 :]
+        sentence_start = _sentence_initial(text, words_end + 1)
+        if tail and (_HARMLESS_PARTIAL.fullmatch(tail) or (sentence_start and _WORD_IN_PROGRESS.fullmatch(tail))):
+            # A lowercase word in progress can never turn into a fact (numbers, names and
+            # addresses need digits, capitals or '@'; an address is checked when complete).
+            cut = len(text)
         if cut <= self.sent:
             return True
-        return self._release(text, cut)
+        return self._release(text, cut, max(words_end, 0))
 
     def finish(self, text: str) -> bool:
         if self.broken:
             return False
-        return self._release(text, len(text))
+        return self._release(text, len(text), len(text))
 
-    def _release(self, text: str, end: int) -> bool:
-        if unsupported_facts(text[:end], self.support) or self._strays(text[:end]):
+    def _release(self, text: str, end: int, words_end: int) -> bool:
+        # Facts are checked on everything released; faithfulness on whole words only.
+        if unsupported_facts(text[:end], self.support) or self._strays(text[:words_end]):
             self.broken = True
             return False
         if end > self.sent:
