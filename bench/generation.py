@@ -29,7 +29,7 @@ from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E40
 from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
 from generation import prompt as prompts  # noqa: E402
-from generation.engine import Engine, SamplingParams  # noqa: E402
+from generation.engine import Engine, SamplingParams, cpu_prefers_bf16  # noqa: E402
 
 
 def matmul_ceiling(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
@@ -131,7 +131,8 @@ def run_model(name: str, model: Any, tokenizer: Any, *, levels: list[int], max_n
     engine = Engine(model, tokenizer, name=name, max_batch=max(levels))
     requests_all = demo_prompts(tokenizer, max(levels))
     engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))  # warm up
-    print(f"\n{name}: {params / 1e6:.1f}M non-embedding parameters, {max_new} new tokens per request")
+    dtype = next(model.parameters()).dtype
+    print(f"\n{name}: {params / 1e6:.1f}M non-embedding parameters, {dtype}, {max_new} new tokens per request")
     header = (
         "N",
         "base tok/s",
@@ -188,7 +189,10 @@ def main() -> None:
         config = GPT2Config(vocab_size=max(len(tokenizer), 50257), activation_function="gelu_pytorch_tanh")
         if device.type == "cpu":
             config._attn_implementation = "eager"
-        big = GPT2LMHeadModel(config).to(dtype).to(device)  # type: ignore[arg-type]
+        big = GPT2LMHeadModel(config)
+        if device.type == "cpu" and cpu_prefers_bf16(big):
+            big = big.to(torch.bfloat16)  # type: ignore[arg-type]  # the engine's CPU policy
+        big = big.to(dtype if device.type == "cuda" else big.dtype).to(device)  # type: ignore[arg-type]
         run_model(
             "GPT-2 small (124M, random weights)",
             big,

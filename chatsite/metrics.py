@@ -89,6 +89,18 @@ class ParleyCollector(Collector):
         yield CounterMetricFamily(
             "parley_generation_attempts", "Generation attempts, retries included", value=totals["retries"] or 0
         )
+        thumbs = dict(replies.filter(feedback__isnull=False).values_list("feedback").annotate(n=Count("id")).order_by())
+        feedback = CounterMetricFamily("parley_feedback", "Customer thumbs on bot replies", labels=["value"])
+        feedback.add_metric(["up"], thumbs.get(1, 0))
+        feedback.add_metric(["down"], thumbs.get(-1, 0))
+        yield feedback
+        rated = Conversation.objects.filter(rating__isnull=False).aggregate(n=Count("id"), total=Sum("rating"))
+        yield CounterMetricFamily(
+            "parley_conversation_ratings", "Conversations rated by the customer", value=rated["n"] or 0
+        )
+        yield CounterMetricFamily(
+            "parley_conversation_rating_stars", "Sum of the stars given", value=rated["total"] or 0
+        )
         yield _histogram(
             "parley_generation_time_to_first_token_seconds",
             "Time from claim to first token",

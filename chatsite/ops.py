@@ -59,6 +59,14 @@ def snapshot() -> dict[str, Any]:
             ttft_per_minute[slot].append(ttft)
     ttft_ms = [float(r[2]) for r in done if r[2] is not None]
     reply_ms = [float(r[3]) for r in done if r[3] is not None]
+    from django.db.models import Avg, Count, Q
+
+    from conversations.models import Conversation
+
+    feedback = Message.objects.filter(role=Message.Role.ASSISTANT, feedback__isnull=False).aggregate(
+        up=Count("id", filter=Q(feedback=1)), down=Count("id", filter=Q(feedback=-1))
+    )
+    ratings = Conversation.objects.filter(rating__isnull=False).aggregate(avg=Avg("rating"), n=Count("id"))
     try:
         beats, depth, redis_error = worker_heartbeats(), queue_depth(), ""
     except Exception as exc:
@@ -79,6 +87,10 @@ def snapshot() -> dict[str, Any]:
         "failures": sum(1 for r in done if r[1] == Message.Status.FAILED),
         "retries": sum(max(0, (r[6] or 0) - 1) for r in done),
         "handoff_rate": (sum(1 for r in done if r[5]) / len(done)) if done else None,
+        "thumbs_up": feedback["up"],
+        "thumbs_down": feedback["down"],
+        "rating_avg": ratings["avg"],
+        "ratings": ratings["n"],
         "chart_replies": sparkline(per_minute, label="Replies per minute"),
         "chart_tokens": sparkline([t / 60 for t in tokens_per_minute], label="Tokens per second"),
         "chart_ttft": sparkline(

@@ -91,36 +91,29 @@ def export_json(modeladmin: object, request: HttpRequest, queryset: QuerySet[Con
     return response
 
 
-class HandoffFilter(admin.SimpleListFilter):
-    title = "handoff"
-    parameter_name = "handoff"
+def message_flag_filter(field: str, title: str, yes: str, no: str) -> type[admin.SimpleListFilter]:
+    """A filter on conversations by whether any of their messages has ``field`` set."""
 
-    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
-        return [("yes", "Bot handed off"), ("no", "No handoff")]
+    class Filter(admin.SimpleListFilter):
+        parameter_name = field
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
-        has = Q(messages__handoff=True)
-        if self.value() == "yes":
-            return queryset.filter(has).distinct()
-        if self.value() == "no":
-            return queryset.exclude(has)
-        return queryset
+        def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+            return [("yes", yes), ("no", no)]
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
+            has = Q(**{f"messages__{field}": True})
+            if self.value() == "yes":
+                return queryset.filter(has).distinct()
+            if self.value() == "no":
+                return queryset.exclude(has)
+            return queryset
+
+    Filter.title = title
+    return Filter
 
 
-class GroundedFilter(admin.SimpleListFilter):
-    title = "grounded answers"
-    parameter_name = "grounded"
-
-    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
-        return [("yes", "Has grounded answers"), ("no", "No grounded answer")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
-        has = Q(messages__grounded=True)
-        if self.value() == "yes":
-            return queryset.filter(has).distinct()
-        if self.value() == "no":
-            return queryset.exclude(has)
-        return queryset
+HandoffFilter = message_flag_filter("handoff", "handoff", "Bot handed off", "No handoff")
+GroundedFilter = message_flag_filter("grounded", "grounded answers", "Has grounded answers", "No grounded answer")
 
 
 def _feedback_line(message: Message) -> SafeString:

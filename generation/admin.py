@@ -21,17 +21,6 @@ STALE = (
 )
 
 
-NOT_TRAINED = (
-    "The offline responder has not been trained on this knowledge base yet: run "
-    "`python manage.py train_responder`. Until then the bot quotes articles directly."
-)
-STALE = (
-    "Articles changed since the responder was trained ({when}). Run `python manage.py "
-    "train_responder` so it learns them; until then it may garble new articles, and the fact "
-    "check falls back to quoting them."
-)
-
-
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin[Article]):
     list_display = ("title", "active", "tag_list", "updated_at")

@@ -32,12 +32,9 @@ def test_customer_chats_sees_the_reply_stream_and_keeps_it_after_reload(browser:
     page.keyboard.press("Enter")
 
     page.wait_for_selector(".msg.customer:not(.sending) >> text=Hello, how are you?", timeout=15000)
-    page.wait_for_function(
-        "() => { const r = document.querySelector('#parley-widget').shadowRoot;"
-        " const a = [...r.querySelectorAll('.msg.assistant .text')].pop();"
-        " return a && a.textContent.length > 0 && r.querySelector('.typing').hidden; }",
-        timeout=60000,
-    )
+    # The thumbs appear once the reply is complete (the typing indicator hides at its first word).
+    page.wait_for_selector(".msg.assistant .fb button", timeout=60000)
+    assert page.locator(".typing").is_hidden()
     final = page.locator(".msg.assistant .text").last.text_content()
     assert final
     seen = [s for s in page.evaluate("window.__seen") if s]
@@ -52,6 +49,7 @@ def test_customer_chats_sees_the_reply_stream_and_keeps_it_after_reload(browser:
     assert page.locator(".msg.customer .text").all_text_contents() == ["Hello, how are you?"]
     assert page.locator(".msg.assistant .text").all_text_contents() == [final]
     assert page.evaluate("window.Parley.conversation()") == conversation
+    assert page.locator(".msg.assistant .fb button").count() == 2  # thumbs up/down on the reply
     assert not errors
     page.close()
 

@@ -152,3 +152,31 @@ def test_a_reply_whose_task_was_lost_is_swept_up_and_answered() -> None:
         time.sleep(0.2)
     assert Message.objects.get(id=reply.id).text
     assert sweep_stuck_replies() == 0
+
+
+@pytest.mark.asyncio
+async def test_staff_get_the_bots_suggested_replies_live() -> None:
+    from django.contrib.auth.models import User
+
+    staff = Client()
+    user = await database_sync_to_async(User.objects.create_user)("sam", password="pw-123456-long", is_staff=True)
+    await database_sync_to_async(staff.force_login)(user)
+    conv, _ = await database_sync_to_async(factories.conversation)(status="human")
+    await database_sync_to_async(factories.customer_message)(conv, "Hello, how are you?")
+    console = WebsocketCommunicator(
+        application, "/ws/staff/", headers=[(b"cookie", f"sessionid={staff.cookies['sessionid'].value}".encode())]
+    )
+    assert (await console.connect())[0]
+    await console.send_to(text_data=json.dumps({"type": "watch", "conversation_id": str(conv.id)}))
+    response = await database_sync_to_async(staff.post)(f"/api/staff/conversations/{conv.id}/suggestions/")
+    assert response.status_code == 202
+    deadline = time.monotonic() + 60
+    while True:
+        frame = json.loads(await console.receive_from(timeout=max(0.1, deadline - time.monotonic())))
+        if frame["type"] == "suggestions":
+            break
+    assert frame["conversation_id"] == str(conv.id)
+    assert frame["suggestions"] and all(isinstance(s, str) and s for s in frame["suggestions"])
+    # Suggestions are for staff only: nothing was sent to the customer.
+    assert await database_sync_to_async(Message.objects.filter(conversation=conv).count)() == 1
+    await console.disconnect()

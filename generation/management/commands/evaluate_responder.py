@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
@@ -24,6 +25,15 @@ from generation import facts
 
 def _norm(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split())
+
+
+def _mode_from_text(text: str) -> str:
+    """How a reply seen over the websocket was made (the final message carries no mode)."""
+    from generation.answering import HANDOFF_UNKNOWN
+
+    if text.startswith(HANDOFF_UNKNOWN):
+        return "handoff"
+    return "quote" if text.startswith("From our help article") else "model"
 
 
 class Command(BaseCommand):
@@ -95,8 +105,16 @@ class Command(BaseCommand):
         def ask(question: str) -> dict[str, Any]:
             request = urllib.request.Request(url + "/api/conversations/", data=b"{}", method="POST")
             request.add_header("Content-Type", "application/json")
-            with urllib.request.urlopen(request, timeout=10) as response:
-                conv = json.loads(response.read())
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    conv = json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                if exc.code == 429:
+                    raise CommandError(
+                        "the server rate-limited the evaluation: start it with "
+                        "RATE_LIMIT_CONVERSATIONS_PER_ADDRESS=0 RATE_LIMIT_MESSAGES_PER_ADDRESS=0"
+                    ) from None
+                raise
             with connect(conv["ws_url"], origin=Origin(url), open_timeout=10) as ws:
                 ws.send(json.dumps({"type": "message", "text": question, "client_id": str(uuid.uuid4())}))
                 while True:
@@ -131,7 +149,7 @@ class Command(BaseCommand):
             "source": top == item.get("source"),
             "handoff": bool(answer["handoff"]),
             "invented": invented,
-            "mode": answer["mode"] or ("quote" if text.startswith("from our help article") else "model"),
+            "mode": answer["mode"] or _mode_from_text(answer["text"]),
         }
 
     def _report(self, rows: list[dict[str, Any]], seconds: float) -> None:
