@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import ByteLevelBPETokenizer
@@ -59,9 +60,7 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> PreTrainedTokenize
     return tokenizer
 
 
-def _encode_examples(
-    tokenizer: PreTrainedTokenizerFast, examples: Sequence[Example], max_len: int
-) -> list[tuple[list[int], list[int]]]:
+def _encode_examples(tokenizer: Any, examples: Sequence[Example], max_len: int) -> list[tuple[list[int], list[int]]]:
     encoded = []
     eos = tokenizer.eos_token_id
     for example in examples:
@@ -148,11 +147,66 @@ def build_model(
     )
 
 
+def finetune_model(
+    out_dir: Path,
+    examples: Sequence[Example],
+    base: str,
+    *,
+    steps: int,
+    learning_rate: float = 5e-5,
+    batch_size: int = 8,
+    seed: int = 1234,
+    progress: Progress | None = None,
+) -> Path:
+    """Fine-tune any local causal LM (``from_pretrained`` path) on the dialogues, loss on the
+    answers only, and save it the same way (atomically, with the ready marker)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not examples:
+        raise ValueError("no training dialogues: add knowledge-base articles first")
+    random.seed(seed)
+    torch.manual_seed(seed)
+    started = time.monotonic()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    window: Any = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", 1024)
+    max_len = int(window)
+    data = _encode_examples(tokenizer, examples, min(max_len, 1024))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
+    model.train()
+    order: list[int] = []
+    loss_value = float("nan")
+    for step in range(steps):
+        if len(order) < batch_size:
+            order += random.sample(range(len(data)), len(data))
+        batch = [data[order.pop()] for _ in range(min(batch_size, len(data)))]
+        width = max(len(ids) for ids, _ in batch)
+        pad = int(tokenizer.pad_token_id)
+        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
+        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = float(loss.item())
+        if progress is not None:
+            progress(step + 1, steps, loss_value)
+    model.eval()
+    spec = ModelSpec(steps=steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed, bf16=False)
+    return save_model(
+        out_dir, model=model, tokenizer=tokenizer, spec=spec, loss=loss_value, seconds=time.monotonic() - started
+    )
+
+
 def save_model(
     out_dir: Path,
     *,
-    model: GPT2LMHeadModel,
-    tokenizer: PreTrainedTokenizerFast,
+    model: Any,
+    tokenizer: Any,
     spec: ModelSpec,
     loss: float,
     seconds: float,

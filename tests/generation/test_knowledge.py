@@ -117,3 +117,20 @@ def test_demo_knowledge_base_imports_cleanly() -> None:
 def test_training_on_an_empty_base_says_what_is_missing() -> None:
     with pytest.raises(CommandError, match="knowledge base is empty"):
         call_command("train_responder", "--quick", "--steps", "1")
+
+
+def test_base_fine_tunes_a_local_model_and_workers_can_load_it(tmp_path: Path, tiny_model_path: Path) -> None:
+    from generation import offline
+    from generation.engine import Engine, SamplingParams
+
+    knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
+    out = tmp_path / "tuned"
+    call_command("train_responder", "--base", str(tiny_model_path), "--steps", "3", "--out", str(out))
+    assert offline.is_ready(out)
+    engine = Engine.load(str(out), device="cpu")
+    try:
+        assert isinstance(engine.generate(engine.encode("Customer: hi\nAgent:"), SamplingParams(max_new_tokens=5)), str)
+    finally:
+        engine.close()
+    with pytest.raises(CommandError, match="not a loadable model"):
+        call_command("train_responder", "--base", str(tmp_path / "nothing-here"), "--steps", "1", "--out", str(out))

@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--if-missing", action="store_true", help="Do nothing when a responder exists.")
         parser.add_argument("--seed", type=int, default=1234)
         parser.add_argument("--smalltalk-only", action="store_true", help="Train without a knowledge base.")
+        parser.add_argument(
+            "--base", default=None, help="Fine-tune this local causal LM (a from_pretrained path) instead."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         out = Path(options["out"]) if options["out"] else runtime.responder_path()
@@ -47,6 +50,24 @@ class Command(BaseCommand):
             + approved * 3  # real answers staff vouched for weigh more
         )
         fingerprint = knowledge.kb_fingerprint()
+        if options["base"]:
+            base = options["base"]
+            try:
+                from transformers import AutoConfig
+
+                AutoConfig.from_pretrained(base)
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"--base {base}: not a loadable model ({exc})") from None
+            steps = steps or 200
+            self.stdout.write(f"fine-tuning {base} on {len(examples)} dialogues for {steps} steps")
+            started = time.monotonic()
+            path = offline.finetune_model(
+                out, examples, base, steps=steps, seed=options["seed"], progress=self._progress(started)
+            )
+            sys.stdout.write("\n")
+            self._record(fingerprint, len(articles))
+            self.stdout.write(self.style.SUCCESS(f"responder saved to {path} in {time.monotonic() - started:.0f}s"))
+            return
         if options["quick"]:
             spec = offline.ModelSpec(
                 n_layer=2, n_embd=96, n_head=2, vocab_size=1500, steps=steps or 200, seed=options["seed"]
@@ -61,15 +82,17 @@ class Command(BaseCommand):
         started = time.monotonic()
         path = offline.build_model(out, examples, spec, progress=self._progress(started))
         sys.stdout.write("\n")
+        self._record(fingerprint, len(articles))
+        self.stdout.write(self.style.SUCCESS(f"responder saved to {path} in {time.monotonic() - started:.0f}s"))
+
+    def _record(self, fingerprint: str, articles: int) -> None:
         from django.utils import timezone
 
         from generation.models import TrainingState
 
         TrainingState.objects.update_or_create(
-            pk=1,
-            defaults={"trained_at": timezone.now(), "kb_fingerprint": fingerprint, "articles": len(articles)},
+            pk=1, defaults={"trained_at": timezone.now(), "kb_fingerprint": fingerprint, "articles": articles}
         )
-        self.stdout.write(self.style.SUCCESS(f"responder saved to {path} in {time.monotonic() - started:.0f}s"))
 
     def _progress(self, started: float) -> offline.Progress:
         width = 30
