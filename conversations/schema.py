@@ -180,6 +180,7 @@ def document() -> dict[str, Any]:
                     },
                 },
             },
+            "/api/schema/": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             "/healthz": {"get": {"summary": "Process up", "responses": {"200": {"description": "Up"}}}},
             "/readyz": {
                 "get": {

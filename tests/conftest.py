@@ -127,10 +127,16 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def start_worker(
-    env: dict[str, str], *, queue: str, name: str, concurrency: int = 8, wait_model: bool = True
+    env: dict[str, str],
+    *,
+    queue: str,
+    name: str,
+    concurrency: int = 8,
+    wait_model: bool = True,
+    redis_url: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """A real Celery worker process (thread pool) on ``queue``; returns once its heartbeat shows."""
-    from chatsite.health import WORKER_KEY_PREFIX, redis_client
+    from chatsite.health import WORKER_KEY_PREFIX
 
     log = open(Path(settings.DATA_DIR) / f"test-worker-{name}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -160,7 +166,7 @@ def start_worker(
         stderr=subprocess.STDOUT,
         preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
     )
-    client = redis_client()
+    client = redis.Redis.from_url(redis_url or settings.REDIS_URL)
 
     def ready() -> bool:
         raw = cast(bytes | None, client.get(f"{WORKER_KEY_PREFIX}{name}@{socket.gethostname()}"))

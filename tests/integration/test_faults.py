@@ -112,3 +112,44 @@ def test_readyz_fails_when_every_worker_failed_to_load_its_model(
     assert response.status_code == 503 and "failed to load" in response.json()["checks"]["model"]
     monkeypatch.setattr(health, "_heartbeats", lambda c: {"w1@h": {"load_error": ""}})
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
+    tiny_model_path: Path, tmp_path: Path
+) -> None:
+    import shutil
+    import tempfile
+
+    from chatsite import embedded_redis
+    from chatsite.redisurl import embedded_url
+
+    data_dir = Path(tempfile.mkdtemp(prefix="pr-", dir="/tmp"))  # short: it holds a Unix socket
+    model = tmp_path / "model-of-the-restart-test"
+    shutil.copytree(tiny_model_path, model)
+    redis_proc = embedded_redis.start(data_dir)
+    assert redis_proc is not None
+    url = embedded_url(data_dir)
+    env = service_env(model, REDIS_URL=url, REPLY_SWEEP_SECONDS="2")
+    worker = start_worker(
+        env, queue=f"restart-{uuid.uuid4().hex[:6]}", name=f"survivor-{uuid.uuid4().hex[:4]}", redis_url=url
+    )
+    try:
+        os.kill(redis_proc.pid, signal.SIGKILL)  # Redis dies without a word
+        redis_proc.wait()
+        redis_proc = None
+        time.sleep(1)
+        # Accepted while Redis was down: stored, but no task could be enqueued.
+        conv, _ = factories.conversation()
+        question = Message.objects.create(conversation=conv, seq=1, role="customer", text="Hello, how are you?")
+        reply = Message.objects.create(conversation=conv, seq=2, role="assistant", status="pending", reply_to=question)
+        time.sleep(2)
+        redis_proc = embedded_redis.start(data_dir)
+        started = time.monotonic()
+        [done] = wait_until_settled([str(reply.id)], timeout=90)
+        print(f"answered {time.monotonic() - started:.1f}s after Redis came back")
+    finally:
+        stop_process(worker)
+        embedded_redis.stop(redis_proc)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert done.status == Message.Status.COMPLETE and done.text
+    assert done.model_name.endswith("model-of-the-restart-test")  # the reconnected worker answered it
