@@ -42,6 +42,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     embedded_redis.stop(_redis_proc)
 
 
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings: Any) -> None:
+    """Every test client comes from 127.0.0.1: limits are off unless a test sets its own."""
+    settings.RATE_LIMIT_MESSAGES_PER_CONVERSATION = 0
+    settings.RATE_LIMIT_MESSAGES_PER_ADDRESS = 0
+    settings.RATE_LIMIT_CONVERSATIONS_PER_ADDRESS = 0
+
+
 # --- tiny model -------------------------------------------------------------------------------
 TINY_SPEC_ARGS: dict[str, Any] = {
     "n_layer": 2,
@@ -95,6 +103,9 @@ def service_env(model_path: Path, **extra: str) -> dict[str, str]:
         "GENERATION_MODEL": str(model_path),
         "GENERATION_MAX_NEW_TOKENS": "32",
         "STREAM_COALESCE_MS": "0",
+        "RATE_LIMIT_MESSAGES_PER_CONVERSATION": "0",
+        "RATE_LIMIT_MESSAGES_PER_ADDRESS": "0",
+        "RATE_LIMIT_CONVERSATIONS_PER_ADDRESS": "0",
         "GENERATION_QUEUE": TEST_QUEUE,
         "PYTHONUNBUFFERED": "1",
     }

@@ -43,10 +43,7 @@ HYPOTHESIS = settings(
 
 
 @pytest.fixture
-def human_conversation(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> tuple[Conversation, str]:
-    from conversations import ratelimit
-
-    monkeypatch.setattr(ratelimit, "hit", lambda kind, key: None)
+def human_conversation(transactional_db: None) -> tuple[Conversation, str]:
     return factories.conversation(status="human")  # no bot replies: only customer messages get stored
 
 
