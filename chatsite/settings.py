@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chatsite.middleware.ServiceUnavailableMiddleware",
 ]
 
 # Security headers; behind HTTPS set HTTPS=true for secure cookies, HSTS and redirects

@@ -138,3 +138,29 @@ def test_data_subject_export_and_delete_are_staff_only_and_audited() -> None:
         ("export", "sam"),
         ("delete", "sam"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_database_outage_gives_a_clear_503_and_readyz_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    conv, token = factories.conversation()
+    client = Client(raise_request_exception=False)
+
+    def down(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("connection refused (test)")
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "cursor", down)
+    response = client.post(
+        f"/api/conversations/{conv.id}/messages/",
+        data=json.dumps({"text": "hello", "client_id": str(uuid.uuid4())}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"
+    assert response["Retry-After"] == "5"
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith("error: OperationalError")
+    monkeypatch.undo()
+    assert not Message.objects.exists()  # nothing half-written

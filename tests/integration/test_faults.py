@@ -7,6 +7,7 @@ import signal
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db.models import Count
@@ -153,3 +154,82 @@ def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
         shutil.rmtree(data_dir, ignore_errors=True)
     assert done.status == Message.Status.COMPLETE and done.text
     assert done.model_name.endswith("model-of-the-restart-test")  # the reconnected worker answered it
+
+
+def test_the_asgi_server_and_worker_serve_new_sockets_after_redis_restarts(tiny_model_path: Path) -> None:
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import urllib.request
+
+    from websockets.sync.client import connect
+
+    from chatsite import embedded_redis
+    from chatsite.redisurl import embedded_url
+    from tests.conftest import ROOT, _wait_for, free_port
+
+    data_dir = Path(tempfile.mkdtemp(prefix="pa-", dir="/tmp"))
+    redis_proc = embedded_redis.start(data_dir)
+    url = embedded_url(data_dir)
+    queue = f"asgi-restart-{uuid.uuid4().hex[:6]}"
+    env = {**service_env(tiny_model_path, REDIS_URL=url, REPLY_SWEEP_SECONDS="2"), "GENERATION_QUEUE": queue}
+    worker = start_worker(env, queue=queue, name=f"asgi-{uuid.uuid4().hex[:4]}", redis_url=url)
+    port = free_port()
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "chatsite.asgi:application",
+            "--port",
+            str(port),
+            "--ws-per-message-deflate",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def chat(text: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            base + "/api/conversations/", data=b"{}", method="POST", headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            conv = json.loads(response.read())
+        with connect(conv["ws_url"], open_timeout=10) as ws:
+            ws.send(json.dumps({"type": "message", "text": text, "client_id": str(uuid.uuid4())}))
+            while True:
+                frame = json.loads(ws.recv(timeout=60))
+                if frame["type"] == "message" and frame["message"]["role"] == "assistant":
+                    return frame["message"]
+
+    try:
+        _wait_for(up, 30, "uvicorn", web)
+        assert chat("Hello, how are you?")["status"] == "complete"
+        assert redis_proc is not None
+        os.kill(redis_proc.pid, signal.SIGKILL)
+        redis_proc.wait()
+        time.sleep(1)
+        redis_proc = embedded_redis.start(data_dir)
+        started = time.monotonic()
+        after = chat("Hello again, are you there?")
+        print(f"served a new socket end to end {time.monotonic() - started:.1f}s after Redis came back")
+    finally:
+        web.terminate()
+        web.wait()
+        stop_process(worker)
+        embedded_redis.stop(redis_proc)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert after["status"] == "complete" and after["text"]
