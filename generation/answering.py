@@ -247,7 +247,8 @@ class Responder:
                 return self._stopped([greedy], gate)
         gate.finish(greedy.text)
         texts = [greedy.text.strip()]
-        if self._best_supported(texts, support, hits, source_ngrams) is None and self.candidates > 1:
+        best = self._best_supported(texts, support, hits, source_ngrams)
+        if best is None and self.candidates > 1:
             # Only when the streamed answer fails its checks are alternatives sampled (batched
             # together): most replies cost one sequence, not ``candidates`` of them.
             others = [self._submit_built(built, self._params(seed)) for seed in range(1, self.candidates)]
@@ -256,8 +257,8 @@ class Responder:
                     if should_stop():
                         return self._stopped([greedy, *others], gate)
                 texts.append(stream.text.strip())
+            best = self._best_supported(texts, support, hits, source_ngrams)
         sources = [{"title": h.title, "score": round(h.score, 3)} for h in hits]
-        best = self._best_supported(texts, support, hits, source_ngrams)
         if best is None:
             quote = self._quote(history[-1].text, hits, _noop)
             quote.candidates, quote.stats, quote.stream_matches = texts, greedy.stats, gate.sent == 0

@@ -114,29 +114,17 @@ def build_model(
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, spec.steps - warmup)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    model.train()
-    order: list[int] = []
-    loss_value = float("nan")
-    for step in range(spec.steps):
-        if len(order) < spec.batch_size:
-            order += random.sample(range(len(data)), len(data))
-        batch = [data[order.pop()] for _ in range(min(spec.batch_size, len(data)))]
-        width = max(len(ids) for ids, _ in batch)
-        pad = tokenizer.eos_token_id
-        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
-        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
-        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=spec.bf16):
-            loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss_value = float(loss.item())
-        if progress is not None:
-            progress(step + 1, spec.steps, loss_value)
-    model.eval()
+    loss_value = _train_loop(
+        model,
+        data,
+        pad_id=int(tokenizer.eos_token_id),
+        steps=spec.steps,
+        batch_size=spec.batch_size,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        bf16=spec.bf16,
+        progress=progress,
+    )
     return save_model(
         out_dir,
         model=model,
@@ -145,6 +133,45 @@ def build_model(
         loss=loss_value,
         seconds=time.monotonic() - started,
     )
+
+
+def _train_loop(
+    model: Any,
+    data: list[tuple[list[int], list[int]]],
+    *,
+    pad_id: int,
+    steps: int,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any = None,
+    bf16: bool = False,
+    progress: Progress | None = None,
+) -> float:
+    """Shuffled, padded batches; loss on the labelled (answer) tokens; returns the last loss."""
+    model.train()
+    order: list[int] = []
+    loss_value = float("nan")
+    for step in range(steps):
+        if len(order) < batch_size:
+            order += random.sample(range(len(data)), len(data))
+        batch = [data[order.pop()] for _ in range(min(batch_size, len(data)))]
+        width = max(len(ids) for ids, _ in batch)
+        input_ids = torch.tensor([ids + [pad_id] * (width - len(ids)) for ids, _ in batch])
+        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
+        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = float(loss.item())
+        if progress is not None:
+            progress(step + 1, steps, loss_value)
+    model.eval()
+    return loss_value
 
 
 def finetune_model(
@@ -175,27 +202,15 @@ def finetune_model(
     max_len = int(window)
     data = _encode_examples(tokenizer, examples, min(max_len, 1024))
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
-    model.train()
-    order: list[int] = []
-    loss_value = float("nan")
-    for step in range(steps):
-        if len(order) < batch_size:
-            order += random.sample(range(len(data)), len(data))
-        batch = [data[order.pop()] for _ in range(min(batch_size, len(data)))]
-        width = max(len(ids) for ids, _ in batch)
-        pad = int(tokenizer.pad_token_id)
-        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in batch])
-        labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
-        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
-        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss_value = float(loss.item())
-        if progress is not None:
-            progress(step + 1, steps, loss_value)
-    model.eval()
+    loss_value = _train_loop(
+        model,
+        data,
+        pad_id=int(tokenizer.pad_token_id),
+        steps=steps,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        progress=progress,
+    )
     spec = ModelSpec(steps=steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed, bf16=False)
     return save_model(
         out_dir, model=model, tokenizer=tokenizer, spec=spec, loss=loss_value, seconds=time.monotonic() - started
