@@ -173,3 +173,35 @@ def test_many_threads_can_submit_at_once(engine: Engine) -> None:
     for t in threads:
         t.join(30)
     assert len(results) == 12 and len(set(results.values())) == 1
+
+
+SYSTEM = (
+    "You are the support assistant of a small outdoor shop. Answer briefly and politely, using only the "
+    "knowledge below. If it does not answer the question, say that a member of the team will take over.\n"
+)
+
+
+def test_shared_prompt_prefix_is_computed_once_and_outputs_stay_exact(engine: Engine) -> None:
+    """Prefix caching: prompts that start with the same instructions reuse their KV, and the
+    replies are still exactly what ``generate`` gives for each whole prompt."""
+    params = SamplingParams(max_new_tokens=16)
+    encoded = [engine.encode(SYSTEM + p) for p in PROMPTS]
+    assert len(engine.encode(SYSTEM)) > 16
+    builds, hits = engine.prefix_builds, engine.prefix_hits
+    first = [engine.submit(ids, params) for ids in encoded[:2]]
+    for stream in first:
+        list(stream)
+    later = []
+    for ids in encoded[2:]:  # later arrivals, one by one, reuse the cached prefix
+        later.append(engine.submit(ids, params))
+        time.sleep(0.01)
+    for stream in later:
+        list(stream)
+    assert engine.prefix_builds == builds + 1
+    assert engine.prefix_hits >= hits + len(encoded)
+    assert [s.text for s in first + later] == [reference(engine, ids, 16) for ids in encoded]
+
+
+def test_lean_gpt2_decode_is_used_for_the_responder_architecture(engine: Engine) -> None:
+    # The equality tests above run through it; this guards against silently losing it.
+    assert engine._fast_decode is not None
