@@ -68,6 +68,8 @@ SMALLTALK_EXEMPLARS = [
 ]
 SMALLTALK_MIN_COSINE = 0.62
 QUOTE_WHOLE_SENTENCES = 3
+# Articles whose retrieval scores are this close are treated as a tie (see ``_quote``).
+AMBIGUOUS_MARGIN = 0.03
 
 
 _smalltalk_cache: dict[str, np.ndarray] = {}
@@ -192,12 +194,14 @@ class Responder:
             return self._smalltalk_answer(history, forward, should_stop)
         if conf < self.min_confidence:
             return _fixed(HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
-        chosen = [h for h in hits if h.score >= hits[0].score - 0.03][: self.snippets]
+        close = [h for h in hits if h.score >= hits[0].score - AMBIGUOUS_MARGIN][:2]
         tentative = conf < self.sure_confidence
-        if self.engine is None:
-            answer = self._quote(question, chosen, forward)
+        if self.engine is None or (self.extractive and len(close) > 1):
+            # Two articles retrieval cannot tell apart: the offline responder would restate
+            # only one of them, so the sentences that answer best, from either, are quoted.
+            answer = self._quote(question, close, forward, vector)
         else:
-            answer = self._generate(history, chosen, forward, should_stop)
+            answer = self._generate(history, close[: max(1, self.snippets)], forward, should_stop, vector)
             if answer.mode == "stopped":
                 return answer
         answer.confidence = conf
@@ -232,7 +236,12 @@ class Responder:
         return Answer(text, "smalltalk", stats=stream.stats, stream_matches=gate.sent == 0)
 
     def _generate(
-        self, history: Sequence[prompts.Turn], hits: Sequence[Hit], forward: Forward, should_stop: StopCheck
+        self,
+        history: Sequence[prompts.Turn],
+        hits: Sequence[Hit],
+        forward: Forward,
+        should_stop: StopCheck,
+        vector: np.ndarray,
     ) -> Answer:
         snippets = [prompts.Snippet(h.title, h.body) for h in hits]
         support = self._support(history, hits)
@@ -260,7 +269,7 @@ class Responder:
             best = self._best_supported(texts, support, hits, source_ngrams)
         sources = [{"title": h.title, "score": round(h.score, 3)} for h in hits]
         if best is None:
-            quote = self._quote(history[-1].text, hits, _noop)
+            quote = self._quote(history[-1].text, hits, _noop, vector)
             quote.candidates, quote.stats, quote.stream_matches = texts, greedy.stats, gate.sent == 0
             if quote.stream_matches:
                 forward(quote.text)
@@ -311,24 +320,40 @@ class Responder:
             return None  # mostly words the snippets don't use: not an answer from them
         return best
 
-    def _quote(self, question: str, hits: Sequence[Hit], forward: Forward) -> Answer:
-        """The snippet sentences most relevant to the question, quoted."""
-        top = hits[0]
-        sentences = split_sentences(top.body) or [top.body]
-        if len(sentences) <= QUOTE_WHOLE_SENTENCES:
-            picked = sentences  # a short article is quoted whole: every fact in context
-        else:
-            vectors = self.index.embedder.encode(sentences)
-            query = self.index.embedder.encode_query(question)
-            scores = vectors @ query
-            order = sorted(np.argsort(-scores)[:QUOTE_WHOLE_SENTENCES].tolist())
-            picked = [sentences[i] for i in order if scores[i] >= scores.max() - 0.2]
-        text = f'From our help article "{top.title}": ' + " ".join(picked)
+    def _quote(self, question: str, hits: Sequence[Hit], forward: Forward, vector: np.ndarray) -> Answer:
+        """The knowledge-base sentences that answer the question best, quoted.
+
+        One article: a short one whole (every fact in context), a longer one by its sentences
+        closest to the question. Several near-tied articles: the best sentences from any of
+        them, each under its article's title, the article with the best sentence first.
+        """
+        scored: list[tuple[float, int, int, str]] = []  # (score, hit, position, sentence)
+        for rank, hit in enumerate(hits):
+            sentences, vectors = self.index.sentences(hit.article_id)
+            if not sentences or len(vectors) != len(sentences):
+                sentences = split_sentences(hit.body) or [hit.body]
+                vectors = self.index.embedder.encode(sentences)
+            scores = vectors @ vector
+            if len(hits) == 1 and len(sentences) <= QUOTE_WHOLE_SENTENCES:
+                scores = np.full(len(sentences), 1.0)  # quoted whole
+            scored += [(float(scores[i]), rank, i, sentences[i]) for i in range(len(sentences))]
+        best = max(score for score, *_ in scored)
+        picked = sorted(scored, key=lambda item: -item[0])[:QUOTE_WHOLE_SENTENCES]
+        picked = [item for item in picked if item[0] >= best - 0.2]
+        order = sorted({rank for _, rank, _, _ in picked}, key=lambda r: -max(s for s, k, _, _ in picked if k == r))
+        parts = []
+        for number, rank in enumerate(order):
+            lead = (
+                f'From our help article "{hits[rank].title}": ' if number == 0 else f'And from "{hits[rank].title}": '
+            )
+            chosen = sorted((i, text) for _, k, i, text in picked if k == rank)
+            parts.append(lead + " ".join(text for _, text in chosen))
+        text = " ".join(parts)
         forward(text)
         return Answer(
             text,
             "quote",
-            sources=[{"title": top.title, "score": round(top.score, 3)}],
+            sources=[{"title": hits[rank].title, "score": round(hits[rank].score, 3)} for rank in order],
             grounded=True,
         )
 

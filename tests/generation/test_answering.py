@@ -114,3 +114,22 @@ def test_stop_ends_the_reply_with_the_text_already_shown(tiny_engine: Engine) ->
     )
     assert answer.mode == "stopped"
     assert answer.text == "".join(shown).strip() or answer.text == "(stopped)"
+
+
+@pytest.mark.usefixtures("demo_kb")
+def test_when_two_articles_tie_the_best_sentences_of_both_are_quoted() -> None:
+    # Retrieval ranks "Missing package" a hair above "Shipping times" for this wording, and the
+    # answer is in "Shipping times": quoting only the top article would miss it.
+    question = "If I order now, how many days until the parcel is at my door?"
+    hits = retrieval.get_index().search(question, k=2)
+    assert hits[0].title == "Missing package" and hits[0].score - hits[1].score < 0.03, "the premise"
+    streamed, sources, answer = ask(responder(), question)
+    assert set(sources) == {"Missing package", "Shipping times"}
+    assert "3 to 5 business days" in answer.text  # type: ignore[attr-defined]
+    assert streamed == answer.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("demo_kb")
+def test_a_clear_winner_is_quoted_alone() -> None:
+    _, sources, answer = ask(responder(), "How long do I have to return something?")
+    assert len(sources) == 1 and "And from" not in answer.text  # type: ignore[attr-defined]
