@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
 from generation import prompt as prompts  # noqa: E402
@@ -126,7 +126,18 @@ def summarize(tokens: int, wall: float, ttft: list[float], tpot: list[float]) ->
     }
 
 
-def run_model(name: str, model: Any, tokenizer: Any, *, levels: list[int], max_new: int, ceiling: float) -> None:
+def run_model(
+    name: str,
+    model: Any,
+    tokenizer: Any,
+    *,
+    levels: list[int],
+    max_new: int,
+    ceiling: float,
+    plain: Any = None,
+) -> None:
+    """``plain``: the same weights as ``from_pretrained`` loads them by default (SDPA attention,
+    GPT-2's own GELU), for a second baseline; the first uses the engine's loading options."""
     model.eval()
     params = sum(p.numel() for n, p in model.named_parameters() if "wte" not in n and "wpe" not in n)
     requests_all = demo_prompts(tokenizer, max(levels))
@@ -141,8 +152,10 @@ def run_model(name: str, model: Any, tokenizer: Any, *, levels: list[int], max_n
         "TTFT p95 base/eng",
         "TPOT eng ms",
         "% ceiling",
+        "plain tok/s",
+        "x plain",
     )
-    widths = (4, 11, 13, 7, 22, 20, 12, 10)
+    widths = (4, 11, 13, 7, 22, 20, 12, 10, 12, 8)
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for n in levels:
         requests = requests_all[:n]
@@ -154,10 +167,14 @@ def run_model(name: str, model: Any, tokenizer: Any, *, levels: list[int], max_n
         eng = engine_run(engine, requests, max_new)
         engine.close()
         flops = eng["tok_s"] * 2 * params
+        plain_cols = ""
+        if plain is not None:
+            slow = in_thread(baseline, plain, tokenizer, requests, max_new)
+            plain_cols = f" {slow['tok_s']:>12.0f} {eng['tok_s'] / slow['tok_s']:>8.2f}"
         print(
             f"{n:>4} {base['tok_s']:>11.0f} {eng['tok_s']:>13.0f} {eng['tok_s'] / base['tok_s']:>7.2f} "
             f"{base['ttft_p50']:>10.0f}/{eng['ttft_p50']:<11.0f} {base['ttft_p95']:>9.0f}/{eng['ttft_p95']:<10.0f} "
-            f"{eng['tpot']:>12.1f} {100 * flops / ceiling:>9.1f}%"
+            f"{eng['tpot']:>12.1f} {100 * flops / ceiling:>9.1f}%{plain_cols}"
         )
 
 
@@ -192,8 +209,15 @@ def main() -> None:
         loaded = Engine.load(args.model, device=str(device), dtype="auto")  # the engine's own loading
         model = loaded.model
         loaded.close()
+        plain = in_thread(lambda: AutoModelForCausalLM.from_pretrained(args.model).to(device).eval())
         run_model(
-            "offline responder", model, tokenizer, levels=args.concurrency, max_new=args.max_new_tokens, ceiling=ceiling
+            "offline responder",
+            model,
+            tokenizer,
+            levels=args.concurrency,
+            max_new=args.max_new_tokens,
+            ceiling=ceiling,
+            plain=plain,
         )
     if args.gpt2_small:
         torch.manual_seed(0)

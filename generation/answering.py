@@ -32,6 +32,10 @@ HANDOFF_UNKNOWN = (
     "I'm sorry, I don't have a reliable answer to that. A member of our team will take over "
     "this conversation and reply here shortly."
 )
+HANDOFF_RECORD = (
+    "I can't look up individual orders, invoices or accounts myself. A member of our team will take "
+    "over this conversation and reply here shortly."
+)
 TENTATIVE_SUFFIX = (
     " I'm not completely sure this answers your question, so a member of our team will also take a look and reply here."
 )
@@ -49,6 +53,16 @@ _INJECTION = re.compile(
     r"developer mode|jailbreak|you are now|pretend (?:to be|you are)|act as (?:an?|the) ",
     re.IGNORECASE,
 )
+# An order, invoice, ticket or account number: "#4521", "INV-2291", "SO12345", "55123".
+# Money ("$300") and short numbers ("10 days") are not references.
+_RECORD = re.compile(r"(?<![\w$€£])(?:#\s?\d{3,}|[a-z]{1,5}-?\d{3,}|\d{5,})(?![\w.,]\d)", re.IGNORECASE)
+
+
+def record_references(text: str) -> list[str]:
+    """Identifiers of individual records in ``text`` (see ``_RECORD``)."""
+    return [match.replace(" ", "") for match in _RECORD.findall(text)]
+
+
 SMALLTALK_EXEMPLARS = [
     "Hello",
     "Hi there",
@@ -187,6 +201,9 @@ class Responder:
             return _fixed(text, "declined", forward)
         if _HUMAN.search(question):
             return _fixed(HANDOFF_REQUESTED, "handoff", forward, handoff=True)
+        if any(not self.index.mentions(code) for code in record_references(question)):
+            # "Where is order 55123?": about one customer's record, which only staff can look up.
+            return _fixed(HANDOFF_RECORD, "handoff", forward, handoff=True)
         vector = self.index.embedder.encode_query(question)  # once, for both uses
         hits = self.index.search(question, k=3, vector=vector)
         conf = confidence(hits)

@@ -215,9 +215,17 @@ class KnowledgeIndex:
                 text += " " + " ".join(a["questions"])
             docs.append(tokenize(text))
         self.bm25 = BM25(docs)
+        self._words: set[str] | None = None
 
     def __len__(self) -> int:
         return len(self.articles)
+
+    def mentions(self, token: str) -> bool:
+        """Whether any active article contains ``token`` (case-insensitive, as a word)."""
+        if self._words is None:
+            text = " ".join(f"{a['title']} {a['body']}" for a in self.articles).lower()
+            self._words = set(_IDENTIFIER_WORD.findall(text))
+        return token.lower() in self._words
 
     def sentences(self, article_id: int) -> tuple[list[str], np.ndarray]:
         """An article's body sentences with their (cached) vectors."""
@@ -248,6 +256,7 @@ class KnowledgeIndex:
         ]
 
 
+_IDENTIFIER_WORD = re.compile(r"[#a-z0-9][a-z0-9-]*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 

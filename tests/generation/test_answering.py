@@ -133,3 +133,25 @@ def test_when_two_articles_tie_the_best_sentences_of_both_are_quoted() -> None:
 def test_a_clear_winner_is_quoted_alone() -> None:
     _, sources, answer = ask(responder(), "How long do I have to return something?")
     assert len(sources) == 1 and "And from" not in answer.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("demo_kb")
+def test_questions_about_one_customers_record_go_to_a_person() -> None:
+    for question in ["Is my order number 55123 shipped yet?", "Why was invoice INV-2291 marked as unpaid?"]:
+        _, sources, answer = ask(responder(), question)
+        assert answer.handoff and not sources and "look up" in answer.text  # type: ignore[attr-defined]
+    # Prices and short numbers are not record numbers: this one is answered from the article.
+    _, sources, answer = ask(responder(), "What's the fee for delivery on a small order of $40?")
+    assert sources == ["Shipping costs"] and "$6.95" in answer.text  # type: ignore[attr-defined]
+
+
+def test_record_references_are_told_apart_from_prices_and_quantities() -> None:
+    from generation.answering import record_references
+
+    assert record_references("order #4521 and ticket SO12345, invoice INV-2291, parcel 55123") == [
+        "#4521",
+        "SO12345",
+        "INV-2291",
+        "55123",
+    ]
+    assert record_references("a $300 tent, 10 days, from 2015, 1,500 W, 1.25 kg, $12000") == []
