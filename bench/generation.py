@@ -209,7 +209,8 @@ def main() -> None:
         loaded = Engine.load(args.model, device=str(device), dtype="auto")  # the engine's own loading
         model = loaded.model
         loaded.close()
-        plain = in_thread(lambda: AutoModelForCausalLM.from_pretrained(args.model).to(device).eval())
+        plain: Any = in_thread(AutoModelForCausalLM.from_pretrained, args.model)
+        plain.to(device).eval()
         run_model(
             "offline responder",
             model,
