@@ -26,15 +26,11 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GPT2LM
 from transformers.cache_utils import DynamicCache, DynamicLayer
 from transformers.utils import logging as hf_logging
 
-logger = logging.getLogger(__name__)
+from generation.threads import intra_op_default
 
-# Intra-op threads for the engine's steps: PyTorch's default (one per core, or OMP_NUM_THREADS),
-# read at import, before any other thread changes it. PyTorch's OpenMP runtime keeps a thread
-# team per thread that runs parallel ops; once teams outnumber cores libgomp stops spinning and
-# each small op waits for a wake-up (a responder step at 16 sequences: 3.2 -> 5.0 ms here). So
-# the engine's thread is the only one with a full team: the embedder runs on one thread of its
-# own with one intra-op thread, and models load on a short-lived thread.
-INTRA_OP_THREADS = torch.get_num_threads()
+logger = logging.getLogger(__name__)
+intra_op_default()  # read PyTorch's default before any thread lowers its own
+
 # Prompt starts shorter than this are not worth a cached prefix.
 PREFIX_MIN_TOKENS = 16
 
@@ -199,7 +195,7 @@ class Engine:
 
         The loading runs on a short-lived thread: casting weights runs parallel ops, and a
         long-lived caller thread (a Celery pool thread) would keep its OpenMP team, which
-        slows every engine step (see ``INTRA_OP_THREADS``)."""
+        slows every engine step (see generation/threads.py)."""
         result: dict[str, Any] = {}
 
         def load() -> None:
@@ -274,8 +270,8 @@ class Engine:
 
     # --- scheduler ------------------------------------------------------------------------------
     def _run(self) -> None:
-        # This thread owns the intra-op thread team that every step uses (see ``INTRA_OP_THREADS``).
-        torch.set_num_threads(INTRA_OP_THREADS)
+        # This thread owns the intra-op thread team that every step uses (see generation/threads.py).
+        torch.set_num_threads(intra_op_default())
         with torch.inference_mode():
             while not self._closed.is_set():
                 try:

@@ -24,6 +24,8 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Count, Max
 
+from generation.threads import intra_op_default
+
 logger = logging.getLogger(__name__)
 
 STOPWORDS = frozenset(
@@ -81,13 +83,11 @@ class Embedder:
     """A sentence-transformers model, loaded once per process and run on one thread of its own.
 
     Every encode, from any caller thread, runs on the embedder's thread with one intra-op
-    thread. Why: PyTorch's OpenMP runtime keeps a thread team for every thread that ever ran a
-    parallel op, and once the teams outnumber the cores, libgomp stops spinning and every small
-    op of the generation engine waits for a futex wake-up. Measured here: the responder's
-    decode step at 16 sequences went 3.2 -> 5.0 ms while one other live thread had run a
-    matmul, and stayed 3.6 ms with that thread at one intra-op thread. One query costs
-    8.6 ms on one thread against 6.9 on two. Concurrent queries are batched into one forward
-    pass: 16 replies starting together cost one MiniLM call instead of 16.
+    thread, so that the engine's thread is the only one with an OpenMP team (see
+    generation/threads.py; the engine's step at 16 sequences stayed 3.6 ms with this against
+    5.0 with the embeddings on a two-thread team). One query costs 8.6 ms on one thread against
+    6.9 on two. Concurrent queries are batched into one forward pass: 16 replies starting
+    together cost one MiniLM call instead of 16.
     """
 
     _lock = threading.Lock()
@@ -113,6 +113,7 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        intra_op_default()  # read the default before lowering it for this thread
         torch.set_num_threads(1)
         try:
             self.model = SentenceTransformer(self.name, device="cpu")

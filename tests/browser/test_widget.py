@@ -8,13 +8,33 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# One timeline of what the page received and what it showed: every websocket frame (logged
+# before the widget handles it) and every change of the last assistant bubble's text.
+TIMELINE = """
+(() => {
+  window.__events = [];
+  const Native = window.WebSocket;
+  function Logged(url, protocols) {
+    const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    ws.addEventListener('message', (e) => {
+      try {
+        const f = JSON.parse(e.data);
+        window.__events.push({kind: f.type, role: f.message ? f.message.role : null, text: f.text || null});
+      } catch (err) {}
+    });
+    return ws;
+  }
+  Logged.prototype = Native.prototype;
+  Object.assign(Logged, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+  window.WebSocket = Logged;
+})();
+"""
 WATCH_ASSISTANT = """
 () => {
-  window.__seen = [];
   const root = document.querySelector('#parley-widget').shadowRoot;
   new MutationObserver(() => {
     const last = [...root.querySelectorAll('.msg.assistant .text')].pop();
-    if (last) window.__seen.push(last.textContent);
+    if (last) window.__events.push({kind: 'shown', text: last.textContent});
   }).observe(root, {subtree: true, childList: true, characterData: true});
 }
 """
@@ -22,6 +42,7 @@ WATCH_ASSISTANT = """
 
 def test_customer_chats_sees_the_reply_stream_and_keeps_it_after_reload(browser: Any, live_server_url: str) -> None:
     page = browser.new_page()
+    page.add_init_script(TIMELINE)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(live_server_url + "/")
@@ -37,9 +58,16 @@ def test_customer_chats_sees_the_reply_stream_and_keeps_it_after_reload(browser:
     assert page.locator(".typing").is_hidden()
     final = page.locator(".msg.assistant .text").last.text_content()
     assert final
-    seen = [s for s in page.evaluate("window.__seen") if s]
-    # Streamed: the text grew through intermediate states before the final one.
-    assert len(set(seen)) >= 2 and all(final.startswith(s) for s in seen)
+    events = page.evaluate("window.__events")
+    final_at = next(i for i, e in enumerate(events) if e["kind"] == "message" and e["role"] == "assistant")
+    first_delta = next(i for i, e in enumerate(events) if e["kind"] == "delta")
+    # Streamed: deltas arrived before the final message, and the bubble showed their text as
+    # they came (how many deltas depends on how fast the model is against the 40 ms coalescing).
+    shown = [e["text"] for e in events[first_delta:final_at] if e["kind"] == "shown" and e["text"]]
+    assert first_delta < final_at and shown
+    assert all(final.startswith(text) for text in shown)
+    deltas = "".join(e["text"] for e in events[:final_at] if e["kind"] == "delta")
+    assert shown[-1] == deltas.lstrip() or shown[-1] == deltas
     assert page.locator(".log").get_attribute("aria-live") == "polite"
     conversation = page.evaluate("window.Parley.conversation()")
 

@@ -205,3 +205,47 @@ def test_shared_prompt_prefix_is_computed_once_and_outputs_stay_exact(engine: En
 def test_lean_gpt2_decode_is_used_for_the_responder_architecture(engine: Engine) -> None:
     # The equality tests above run through it; this guards against silently losing it.
     assert engine._fast_decode is not None
+
+
+def test_engine_steps_keep_all_intra_op_threads_beside_the_embedder(tiny_model_path: Path) -> None:
+    """The embedder runs on one intra-op thread of its own; that must not lower the engine's
+    (``torch.set_num_threads`` also changes what later threads start with)."""
+    from generation.retrieval import Embedder, embedding_model_name
+    from generation.threads import intra_op_default
+
+    Embedder.get(embedding_model_name()).encode(["warm up the embedder's thread"])
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    seen: list[int] = []
+    decode = engine._fast_decode
+    assert decode is not None
+
+    def spy(*args: object) -> torch.Tensor:
+        seen.append(torch.get_num_threads())
+        return decode(*args)  # type: ignore[no-any-return]
+
+    engine._fast_decode = spy
+    try:
+        engine.generate(engine.encode(PROMPTS[0]), SamplingParams(max_new_tokens=3))
+    finally:
+        engine.close()
+    assert seen and set(seen) == {intra_op_default()}
+
+
+def test_growable_cache_layer_matches_concatenation_across_growth_and_adoption() -> None:
+    from generation.engine import GrowableLayer
+
+    torch.manual_seed(0)
+    keys, values = torch.randn(3, 2, 5, 4), torch.randn(3, 2, 5, 4)
+    layer = GrowableLayer(keys, values)
+    for step in range(80):  # well past the first buffer's spare room
+        rows = 3 if step <= 40 else 2
+        k, v = torch.randn(rows, 2, 1, 4), torch.randn(rows, 2, 1, 4)
+        got_k, got_v = layer.update(k, v)
+        keys, values = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+        assert torch.equal(got_k, keys) and torch.equal(got_v, values)
+        assert layer.get_seq_length() == 6 + step
+        if step == 40:  # an eviction hands the layer new tensors
+            keys, values = keys[[0, 2]], values[[0, 2]]
+            layer.adopt(keys, values)
+        if step > 40:
+            assert got_k.shape[0] == 2

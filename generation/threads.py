@@ -1,0 +1,27 @@
+"""PyTorch's intra-op thread count, as it was before any thread changed it.
+
+PyTorch's OpenMP runtime keeps a thread team for every thread that runs parallel ops; once the
+teams outnumber the cores, libgomp stops spinning and every small op waits for a wake-up
+(measured here: the responder's decode step at 16 sequences went 3.2 -> 5.0 ms while one other
+live thread had run a matmul). So the engine's scheduler thread is the only one with a full
+team: the embedder runs on one thread of its own with one intra-op thread, and models load on
+short-lived threads. ``torch.set_num_threads`` also changes what later threads start with, so
+the default is read once, before the embedder lowers its own.
+"""
+
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+_default: int | None = None
+
+
+def intra_op_default() -> int:
+    global _default
+    with _lock:
+        if _default is None:
+            import torch
+
+            _default = torch.get_num_threads()
+        return _default
