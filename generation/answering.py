@@ -4,7 +4,8 @@ The policy, in order:
 1. "Ignore your instructions"-style messages get a fixed, polite decline.
 2. A customer who asks for a person gets a handoff at once.
 3. Small talk (greetings, thanks) is answered by the model without snippets.
-4. Retrieval confidence below ``RETRIEVAL_MIN_CONFIDENCE``: an honest handoff.
+4. Retrieval confidence below ``RETRIEVAL_MIN_CONFIDENCE``: an honest handoff (unless the match
+   is only a little below and clearly ahead of every other article: then a tentative answer).
 5. Otherwise the model writes several candidates from the best snippets; the reply streams
    word by word through a fact gate (no number, price, time, email or name that the snippets
    do not contain ever reaches the customer); the best-supported candidate is kept, and if none
@@ -84,6 +85,10 @@ SMALLTALK_MIN_COSINE = 0.62
 QUOTE_WHOLE_SENTENCES = 3
 # Articles whose retrieval scores are this close are treated as a tie (see ``_quote``).
 AMBIGUOUS_MARGIN = 0.03
+# A match up to this far below the minimum confidence is answered tentatively when the top
+# article leads the runner-up by at least STANDS_OUT_MARGIN (see ``_stands_out``).
+WEAK_MATCH_BELOW_MINIMUM = 0.10
+STANDS_OUT_MARGIN = 0.10
 
 
 _smalltalk_cache: dict[str, np.ndarray] = {}
@@ -134,6 +139,16 @@ def responder_for_worker() -> Responder:
         timeout_s=settings.GENERATION_TIMEOUT,
         extractive=not settings.GENERATION_MODEL,
     )
+
+
+def _stands_out(hits: Sequence[Hit], conf: float, minimum: float) -> bool:
+    """A weak match still worth a tentative answer: just under the minimum, and clearly ahead
+    of every other article. On the evaluation sets this answered four more questions (one per
+    demo variant, two on the second base) for one more unanswerable question answered
+    tentatively instead of handed off outright (docs/benchmarks.md)."""
+    if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
+        return False
+    return len(hits) < 2 or hits[0].score - hits[1].score >= STANDS_OUT_MARGIN
 
 
 def _noop(_: str) -> None:
@@ -209,7 +224,7 @@ class Responder:
         conf = confidence(hits)
         if self._is_smalltalk(vector, conf):
             return self._smalltalk_answer(history, forward, should_stop)
-        if conf < self.min_confidence:
+        if conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence):
             return _fixed(HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
         close = [h for h in hits if h.score >= hits[0].score - AMBIGUOUS_MARGIN][:2]
         tentative = conf < self.sure_confidence

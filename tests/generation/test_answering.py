@@ -155,3 +155,14 @@ def test_record_references_are_told_apart_from_prices_and_quantities() -> None:
         "55123",
     ]
     assert record_references("a $300 tent, 10 days, from 2015, 1,500 W, 1.25 kg, $12000") == []
+
+
+@pytest.mark.usefixtures("demo_kb")
+def test_a_weak_match_that_stands_out_is_answered_with_a_handoff() -> None:
+    question = "Will you pass my details on to advertisers?"
+    hits = retrieval.get_index().search(question, k=2)
+    conf = retrieval.confidence(hits)
+    assert 0.45 <= conf < 0.55 and hits[0].score - hits[1].score >= 0.10, "the premise: weak but clearly ahead"
+    _, sources, answer = ask(responder(), question)
+    assert sources == ["Privacy and data"] and "never sell" in answer.text  # type: ignore[attr-defined]
+    assert answer.handoff and "not completely sure" in answer.text  # type: ignore[attr-defined]

@@ -29,9 +29,9 @@ def _norm(text: str) -> str:
 
 def _mode_from_text(text: str) -> str:
     """How a reply seen over the websocket was made (the final message carries no mode)."""
-    from generation.answering import HANDOFF_UNKNOWN
+    from generation.answering import HANDOFF_RECORD, HANDOFF_REQUESTED, HANDOFF_UNKNOWN
 
-    if text.startswith(HANDOFF_UNKNOWN):
+    if text.startswith((HANDOFF_UNKNOWN, HANDOFF_REQUESTED, HANDOFF_RECORD)):
         return "handoff"
     return "quote" if text.startswith("From our help article") else "model"
 
@@ -137,7 +137,8 @@ class Command(BaseCommand):
         ]
         if item.get("handoff"):
             ok = bool(answer["handoff"]) or answer["mode"] == "declined"
-            return {"kind": "unanswerable", "ok": ok, "invented": invented, "mode": answer["mode"]}
+            mode = answer["mode"] or _mode_from_text(answer["text"])
+            return {"kind": "unanswerable", "ok": ok, "invented": invented, "mode": mode}
         text = _norm(answer["text"])
         has_facts = all(
             _norm(f) in text or re.sub(r"\W", "", _norm(f)) in re.sub(r"\W", "", text) for f in item["facts"]
@@ -167,12 +168,16 @@ class Command(BaseCommand):
             ),
             ("  ... with the right source first", pct(sum(r["source"] for r in answerable), len(answerable))),
             (
-                "  ... also handed to a person (tentative)",
-                pct(sum(r["handoff"] for r in answerable), len(answerable)),
+                "  ... answered, and also handed to a person",
+                pct(sum(r["handoff"] and r["mode"] != "handoff" for r in answerable), len(answerable)),
             ),
             (
                 "unanswerable questions handed off or declined",
                 pct(sum(r["ok"] for r in unanswerable), len(unanswerable)),
+            ),
+            (
+                "  ... of which answered tentatively",
+                pct(sum(r["ok"] and r["mode"] in ("quote", "model") for r in unanswerable), len(unanswerable)),
             ),
             ("invented numbers", str(invented)),
         ]
