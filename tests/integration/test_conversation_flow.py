@@ -55,7 +55,10 @@ async def test_reply_streams_over_the_websocket_and_deltas_add_up_to_the_stored_
     assert ack["type"] == "ack" and ack["client_id"] == client_id
     deltas, final = await collect_reply(communicator)
     assert final["status"] == "complete" and final["text"]
-    assert len(deltas) >= 2, "the reply should arrive in pieces"
+    # Streamed: deltas before the final message. How many depends on the model's speed against
+    # the 40 ms coalescing (the tiny test model can finish inside one window; the coalescing
+    # itself is unit-tested in tests/conversations/test_streaming.py).
+    assert len(deltas) >= 1, "the reply should stream before the final message"
     assert {d["message_id"] for d in deltas} == {final["id"]}
     assert "".join(d["text"] for d in deltas) == final["text"]
     assert [d["offset"] for d in deltas] == [sum(len(x["text"]) for x in deltas[:i]) for i in range(len(deltas))]
