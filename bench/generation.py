@@ -17,7 +17,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
 from generation import prompt as prompts  # noqa: E402
 from generation.engine import Engine, SamplingParams, cpu_prefers_bf16  # noqa: E402
+from generation.threads import on_short_lived_thread  # noqa: E402
 
 
 def matmul_ceiling(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
@@ -161,7 +161,7 @@ def run_model(
         requests = requests_all[:n]
         # Each side runs alone, on a thread that ends with it: a live thread that has run
         # PyTorch ops keeps an OpenMP team, which slows the other side (generation/engine.py).
-        base = in_thread(baseline, model, tokenizer, requests, max_new)
+        base = on_short_lived_thread(baseline, model, tokenizer, requests, max_new)
         engine = Engine(model, tokenizer, name=name, max_batch=max(levels))
         engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))  # warm up
         eng = engine_run(engine, requests, max_new)
@@ -169,21 +169,13 @@ def run_model(
         flops = eng["tok_s"] * 2 * params
         plain_cols = ""
         if plain is not None:
-            slow = in_thread(baseline, plain, tokenizer, requests, max_new)
+            slow = on_short_lived_thread(baseline, plain, tokenizer, requests, max_new)
             plain_cols = f" {slow['tok_s']:>12.0f} {eng['tok_s'] / slow['tok_s']:>8.2f}"
         print(
             f"{n:>4} {base['tok_s']:>11.0f} {eng['tok_s']:>13.0f} {eng['tok_s'] / base['tok_s']:>7.2f} "
             f"{base['ttft_p50']:>10.0f}/{eng['ttft_p50']:<11.0f} {base['ttft_p95']:>9.0f}/{eng['ttft_p95']:<10.0f} "
             f"{eng['tpot']:>12.1f} {100 * flops / ceiling:>9.1f}%{plain_cols}"
         )
-
-
-def in_thread(function: Any, *args: Any) -> Any:
-    result: list[Any] = []
-    worker = threading.Thread(target=lambda: result.append(function(*args)))
-    worker.start()
-    worker.join()
-    return result[0]
 
 
 def main() -> None:
@@ -199,7 +191,7 @@ def main() -> None:
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, dtype {dtype}")
     if device.type == "cpu":
-        ceiling = in_thread(matmul_ceiling, torch.float32)
+        ceiling = on_short_lived_thread(matmul_ceiling, torch.float32)
         print(f"matmul ceiling (2048^2 fp32): {ceiling / 1e9:.0f} GFLOP/s")
     else:
         ceiling = 790e12
@@ -209,7 +201,7 @@ def main() -> None:
         loaded = Engine.load(args.model, device=str(device), dtype="auto")  # the engine's own loading
         model = loaded.model
         loaded.close()
-        plain: Any = in_thread(AutoModelForCausalLM.from_pretrained, args.model)
+        plain: Any = on_short_lived_thread(AutoModelForCausalLM.from_pretrained, args.model)
         plain.to(device).eval()
         run_model(
             "offline responder",

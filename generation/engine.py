@@ -26,7 +26,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GPT2LM
 from transformers.cache_utils import DynamicCache, DynamicLayer
 from transformers.utils import logging as hf_logging
 
-from generation.threads import intra_op_default
+from generation.threads import intra_op_default, on_short_lived_thread
 
 logger = logging.getLogger(__name__)
 intra_op_default()  # read PyTorch's default before any thread lowers its own
@@ -196,23 +196,10 @@ class Engine:
         The loading runs on a short-lived thread: casting weights runs parallel ops, and a
         long-lived caller thread (a Celery pool thread) would keep its OpenMP team, which
         slows every engine step (see generation/threads.py)."""
-        result: dict[str, Any] = {}
-
-        def load() -> None:
-            try:
-                result["engine"] = cls._load(name, device=device, dtype=dtype, max_batch=max_batch)
-            except BaseException as exc:  # re-raised in the caller
-                result["error"] = exc
-
-        loader = threading.Thread(target=load, name=f"load:{name}", daemon=True)
-        loader.start()
-        loader.join()
-        if "error" in result:
-            raise result["error"]
-        return cast(Engine, result["engine"])
+        return on_short_lived_thread(cls._load, name, device, dtype, max_batch)
 
     @classmethod
-    def _load(cls, name: str, *, device: str, dtype: str, max_batch: int) -> Engine:
+    def _load(cls, name: str, device: str, dtype: str, max_batch: int) -> Engine:
         hf_logging.disable_progress_bar()
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)

@@ -12,6 +12,10 @@ the default is read once, before the embedder lowers its own.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _default: int | None = None
@@ -25,3 +29,23 @@ def intra_op_default() -> int:
 
             _default = torch.get_num_threads()
         return _default
+
+
+def on_short_lived_thread(function: Callable[..., T], *args: object) -> T:
+    """``function(*args)`` on a thread that ends with it, so that its OpenMP team goes too
+    (loading a model, a benchmark's baseline); its exception is raised here."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(function(*args))
+        except BaseException as exc:  # re-raised in the caller
+            error.append(exc)
+
+    worker = threading.Thread(target=run, name=f"short-lived:{getattr(function, '__name__', 'call')}", daemon=True)
+    worker.start()
+    worker.join()
+    if error:
+        raise error[0]
+    return result[0]
