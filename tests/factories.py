@@ -22,3 +22,16 @@ def customer_message(conv: Conversation, text: str = "Hello") -> services.Custom
 
 def messages(conv: Conversation) -> list[Message]:
     return list(conv.messages.order_by("seq"))
+
+
+def bot_reply(conv: Conversation, seq: int, **fields: object) -> Message:
+    """An assistant message written straight to the database (for metrics and ops figures)."""
+    defaults: dict[str, object] = {"role": "assistant", "status": "complete", "text": "a"}
+    return Message.objects.create(conversation=conv, seq=seq, **{**defaults, **fields})
+
+
+def unqueued_reply(conv: Conversation, text: str = "Hello, how are you?") -> Message:
+    """A customer message and its pending reply stored without a task, as if the broker had
+    been down when the message came in."""
+    question = Message.objects.create(conversation=conv, seq=1, role="customer", text=text)
+    return Message.objects.create(conversation=conv, seq=2, role="assistant", status="pending", reply_to=question)

@@ -226,21 +226,10 @@ def test_transcripts_show_customer_text_as_text(staff_client: Client) -> None:
 @pytest.mark.django_db
 def test_metrics_report_worker_figures_from_the_database() -> None:
     conv, _ = factories.conversation()
-    Message.objects.create(
-        conversation=conv,
-        seq=1,
-        role="assistant",
-        status="complete",
-        text="a",
-        completion_tokens=17,
-        prompt_tokens=40,
-        first_token_ms=80,
-        generation_ms=400,
-        attempts=1,
+    factories.bot_reply(
+        conv, 1, completion_tokens=17, prompt_tokens=40, first_token_ms=80, generation_ms=400, attempts=1
     )
-    Message.objects.create(
-        conversation=conv, seq=2, role="assistant", status="failed", text="b", handoff=True, attempts=3
-    )
+    factories.bot_reply(conv, 2, status="failed", text="b", handoff=True, attempts=3)
     body = Client().get("/metrics").content.decode()
     for name in (
         "parley_generation_queue_depth",
@@ -258,17 +247,7 @@ def test_metrics_report_worker_figures_from_the_database() -> None:
 @pytest.mark.django_db
 def test_ops_page_shows_the_last_hour(staff_client: Client) -> None:
     conv, _ = factories.conversation()
-    Message.objects.create(
-        conversation=conv,
-        seq=1,
-        role="assistant",
-        status="complete",
-        text="a",
-        completion_tokens=30,
-        first_token_ms=120,
-        generation_ms=600,
-        attempts=2,
-    )
+    factories.bot_reply(conv, 1, completion_tokens=30, first_token_ms=120, generation_ms=600, attempts=2)
     html = staff_client.get("/ops/").content.decode()
     assert "Queue depth" in html and "120" in html and "<svg" in html
     assert "Failures / retries" in html and "0 / 1" in html

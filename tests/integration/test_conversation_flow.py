@@ -146,8 +146,7 @@ def test_a_reply_whose_task_was_lost_is_swept_up_and_answered() -> None:
 
     conv, _ = factories.conversation()
     # As if the broker had been down when the message was stored: no task exists.
-    question = Message.objects.create(conversation=conv, seq=1, role="customer", text="Hello, how are you?")
-    reply = Message.objects.create(conversation=conv, seq=2, role="assistant", status="pending", reply_to=question)
+    reply = factories.unqueued_reply(conv)
     Message.objects.filter(id=reply.id).update(updated_at=timezone.now() - timedelta(minutes=5))
     assert sweep_stuck_replies() == 1
     deadline = time.monotonic() + 60

@@ -141,8 +141,7 @@ def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
         time.sleep(1)
         # Accepted while Redis was down: stored, but no task could be enqueued.
         conv, _ = factories.conversation()
-        question = Message.objects.create(conversation=conv, seq=1, role="customer", text="Hello, how are you?")
-        reply = Message.objects.create(conversation=conv, seq=2, role="assistant", status="pending", reply_to=question)
+        reply = factories.unqueued_reply(conv)
         time.sleep(2)
         redis_proc = embedded_redis.start(data_dir)
         started = time.monotonic()
