@@ -26,7 +26,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GPT2LM
 from transformers.cache_utils import DynamicCache, DynamicLayer
 from transformers.utils import logging as hf_logging
 
-from generation.threads import intra_op_default, on_short_lived_thread
+from generation.threads import cpu_has_native_bf16, intra_op_default, on_short_lived_thread
 
 logger = logging.getLogger(__name__)
 intra_op_default()  # read PyTorch's default before any thread lowers its own
@@ -731,13 +731,14 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-# Measured here (2 cores): bf16 makes a 124M GPT-2's step at 16 sequences 2.9x faster
-# (151 -> 52 ms) but a 3M one no faster (per-op overhead dominates); fp32 below this size.
+# Measured on a 2-core CPU with native bf16 (AVX512-BF16): bf16 makes a 124M GPT-2's step at
+# 16 sequences 2.9x faster (151 -> 52 ms) but a 3M one no faster (per-op overhead dominates);
+# fp32 below this size, and always on CPUs that only emulate bf16 (see cpu_has_native_bf16).
 CPU_BF16_MIN_PARAMETERS = 50_000_000
 
 
 def cpu_prefers_bf16(model: Any) -> bool:
-    if not torch.backends.mkldnn.is_available():
+    if not cpu_has_native_bf16():
         return False
     return sum(p.numel() for p in model.parameters()) >= CPU_BF16_MIN_PARAMETERS
 

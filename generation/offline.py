@@ -22,6 +22,8 @@ import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from generation.threads import cpu_has_native_bf16
+
 EOS = "<|endoftext|>"
 READY_MARKER = "parley-model.json"
 
@@ -37,7 +39,7 @@ class ModelSpec:
     batch_size: int = 16
     learning_rate: float = 2e-3
     seed: int = 1234
-    bf16: bool = True
+    bf16: bool = True  # mixed precision where the CPU has native bf16 (fp32 elsewhere)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def build_model(
         batch_size=spec.batch_size,
         optimizer=optimizer,
         scheduler=scheduler,
-        bf16=spec.bf16,
+        bf16=spec.bf16 and cpu_has_native_bf16(),
         progress=progress,
     )
     return save_model(

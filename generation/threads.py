@@ -49,3 +49,17 @@ def on_short_lived_thread(function: Callable[..., T], *args: object) -> T:
     if error:
         raise error[0]
     return result[0]
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX). Without it PyTorch
+    emulates bf16: measured on an AVX2-only EPYC here, a 1024^2 bf16 matmul ran at 0.84
+    GFLOP/s against 103 for fp32, so training and inference must stay in fp32 there."""
+    import torch
+
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without the probe: assume not
+        return False
