@@ -6,6 +6,10 @@ N requests arrive at once. The baseline serves them one after another with
 ``model.generate`` (greedy); the engine decodes them together. Printed per concurrency:
 aggregate tokens/s, time to first token p50/p95, time per output token, the speed-up over the
 baseline in the same run, and the share of this machine's measured matmul ceiling reached.
+Beside them: the engine without speculative decoding (``draft_tokens=0``) and the share of
+draft tokens accepted; ``model.generate`` with transformers' own prompt lookup
+(``prompt_lookup_num_tokens``, one request at a time); and, for the responder, ``plain``: the
+model exactly as ``from_pretrained`` loads it.
 Models: the offline responder (``--model``, default DATA_DIR/models/responder) and a
 GPT-2-small-sized model (124M parameters, random weights) with ``--gpt2-small``.
 """
@@ -70,7 +74,7 @@ class FirstToken(BaseStreamer):
         pass
 
 
-def baseline(model: Any, tokenizer: Any, requests: list[list[int]], max_new: int) -> dict[str, float]:
+def baseline(model: Any, tokenizer: Any, requests: list[list[int]], max_new: int, lookup: int = 0) -> dict[str, float]:
     started = time.perf_counter()
     ttft, tpot, tokens = [], [], 0
     with torch.inference_mode():
@@ -84,6 +88,7 @@ def baseline(model: Any, tokenizer: Any, requests: list[list[int]], max_new: int
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id or 0,
                 streamer=streamer,
+                **({"prompt_lookup_num_tokens": lookup} if lookup else {}),
             )
             end = time.perf_counter()
             n = out.shape[1] - len(ids)
@@ -98,6 +103,7 @@ def baseline(model: Any, tokenizer: Any, requests: list[list[int]], max_new: int
 
 def engine_run(engine: Engine, requests: list[list[int]], max_new: int) -> dict[str, float]:
     params = SamplingParams(max_new_tokens=max_new, timeout_s=600)
+    drafted, accepted = engine.drafted, engine.accepted
     started = time.perf_counter()
     streams = [engine.submit(ids, params) for ids in requests]
     for stream in streams:
@@ -112,7 +118,9 @@ def engine_run(engine: Engine, requests: list[list[int]], max_new: int) -> dict[
         first = st.first_token_at or st.finished_at or 0.0
         ttft.append(first - st.submitted_at)
         tpot.append(((st.finished_at or first) - first) / max(1, n - 1))
-    return summarize(tokens, wall, ttft, tpot)
+    result = summarize(tokens, wall, ttft, tpot)
+    result["accepted"] = (engine.accepted - accepted) / max(1, engine.drafted - drafted)
+    return result
 
 
 def summarize(tokens: int, wall: float, ttft: list[float], tpot: list[float]) -> dict[str, float]:
@@ -134,6 +142,7 @@ def run_model(
     levels: list[int],
     max_new: int,
     ceiling: float,
+    draft_tokens: int,
     plain: Any = None,
 ) -> None:
     """``plain``: the same weights as ``from_pretrained`` loads them by default (SDPA attention,
@@ -152,20 +161,28 @@ def run_model(
         "TTFT p95 base/eng",
         "TPOT eng ms",
         "% ceiling",
+        "no-draft tok/s",
+        "x base",
+        "accepted",
+        "lookup tok/s",
         "plain tok/s",
         "x plain",
     )
-    widths = (4, 11, 13, 7, 22, 20, 12, 10, 12, 8)
+    widths = (4, 11, 13, 7, 22, 20, 12, 10, 15, 7, 9, 13, 12, 8)
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for n in levels:
         requests = requests_all[:n]
         # Each side runs alone, on a thread that ends with it: a live thread that has run
         # PyTorch ops keeps an OpenMP team, which slows the other side (generation/engine.py).
         base = on_short_lived_thread(baseline, model, tokenizer, requests, max_new)
-        engine = Engine(model, tokenizer, name=name, max_batch=max(levels))
-        engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))  # warm up
-        eng = engine_run(engine, requests, max_new)
-        engine.close()
+        runs = {}
+        for drafts in (draft_tokens, 0):
+            engine = Engine(model, tokenizer, name=name, max_batch=max(levels), draft_tokens=drafts)
+            engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))  # warm up
+            runs[drafts] = engine_run(engine, requests, max_new)
+            engine.close()
+        eng, undrafted = runs[draft_tokens], runs[0]
+        lookup = on_short_lived_thread(baseline, model, tokenizer, requests, max_new, draft_tokens or 4)
         flops = eng["tok_s"] * 2 * params
         plain_cols = ""
         if plain is not None:
@@ -174,7 +191,9 @@ def run_model(
         print(
             f"{n:>4} {base['tok_s']:>11.0f} {eng['tok_s']:>13.0f} {eng['tok_s'] / base['tok_s']:>7.2f} "
             f"{base['ttft_p50']:>10.0f}/{eng['ttft_p50']:<11.0f} {base['ttft_p95']:>9.0f}/{eng['ttft_p95']:<10.0f} "
-            f"{eng['tpot']:>12.1f} {100 * flops / ceiling:>9.1f}%{plain_cols}"
+            f"{eng['tpot']:>12.1f} {100 * flops / ceiling:>9.1f}% "
+            f"{undrafted['tok_s']:>15.0f} {undrafted['tok_s'] / base['tok_s']:>7.2f} {100 * eng['accepted']:>8.0f}% "
+            f"{lookup['tok_s']:>13.0f}{plain_cols}"
         )
 
 
@@ -183,6 +202,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(Path(os.environ.get("DATA_DIR", ROOT / "var")) / "models" / "responder"))
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--draft-tokens", type=int, default=4, help="the engine's speculative draft length")
     parser.add_argument("--gpt2-small", action="store_true", help="also run a 124M GPT-2 with random weights")
     parser.add_argument("--gpt2-concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -210,6 +230,7 @@ def main() -> None:
             levels=args.concurrency,
             max_new=args.max_new_tokens,
             ceiling=ceiling,
+            draft_tokens=args.draft_tokens,
             plain=plain,
         )
     if args.gpt2_small:
@@ -228,6 +249,7 @@ def main() -> None:
             levels=args.gpt2_concurrency,
             max_new=min(32, args.max_new_tokens),
             ceiling=ceiling,
+            draft_tokens=args.draft_tokens,
         )
 
 

@@ -121,11 +121,21 @@ class ParleyCollector(Collector):
         yield GaugeMetricFamily("parley_workers", "Generation workers alive", value=len(beats))
         concurrency = GaugeMetricFamily("parley_worker_concurrency", "Threads per worker", labels=["worker"])
         active = GaugeMetricFamily("parley_worker_active_sequences", "Sequences decoding now", labels=["worker"])
+        drafted = CounterMetricFamily(
+            "parley_worker_draft_tokens", "Draft tokens checked (speculative decoding)", labels=["worker"]
+        )
+        accepted = CounterMetricFamily(
+            "parley_worker_draft_tokens_accepted", "Draft tokens the model agreed with", labels=["worker"]
+        )
         for beat in beats:
             concurrency.add_metric([beat["name"]], beat.get("concurrency", 0))
             active.add_metric([beat["name"]], beat.get("active", 0))
+            drafted.add_metric([beat["name"]], beat.get("draft_tokens", 0))
+            accepted.add_metric([beat["name"]], beat.get("draft_accepted", 0))
         yield concurrency
         yield active
+        yield drafted
+        yield accepted
 
 
 registry.register(ParleyCollector())

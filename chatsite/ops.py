@@ -69,6 +69,9 @@ def snapshot() -> dict[str, Any]:
     ratings = Conversation.objects.filter(rating__isnull=False).aggregate(avg=Avg("rating"), n=Count("id"))
     try:
         beats, depth, redis_error = worker_heartbeats(), queue_depth(), ""
+        for beat in beats:
+            drafted = beat.get("draft_tokens") or 0
+            beat["draft_rate"] = beat.get("draft_accepted", 0) / drafted if drafted else None
     except Exception as exc:
         beats, depth, redis_error = [], None, f"{exc.__class__.__name__}: {exc}"
     return {

@@ -171,6 +171,8 @@ GENERATION_TEMPERATURE = env_float("GENERATION_TEMPERATURE", 0.0, minimum=0.0)
 GENERATION_TOP_P = env_float("GENERATION_TOP_P", 0.9, minimum=0.0)
 GENERATION_NO_REPEAT_NGRAM = env_int("GENERATION_NO_REPEAT_NGRAM", 0, minimum=0)
 GENERATION_MAX_BATCH = env_int("GENERATION_MAX_BATCH", 16, minimum=1)
+# Speculative decoding: tokens copied from the prompt (prompt lookup) checked per step; 0 = off.
+GENERATION_DRAFT_TOKENS = env_int("GENERATION_DRAFT_TOKENS", 4, minimum=0)
 GENERATION_TIMEOUT = env_float("GENERATION_TIMEOUT", 120.0, minimum=1.0)
 # Milliseconds of streamed text gathered into one delta event.
 STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 40, minimum=0)

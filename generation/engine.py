@@ -7,6 +7,12 @@ once. The batch keeps one KV cache, left-padded so that every row has the same l
 an attention mask and explicit position ids per row, so a padded row decodes exactly as it
 would alone.
 
+Speculative decoding with prompt lookup: a reply that quotes its prompt (a knowledge snippet)
+repeats n-grams the prompt already holds, so the tokens that followed such an n-gram there are
+a cheap guess at what comes next. A step feeds each row its next token plus up to
+``draft_tokens`` guessed ones and keeps the guesses the model agrees with: several tokens for
+one step's cost, and the same text as one token a step.
+
 Nothing outside ``generation/`` imports torch or transformers.
 """
 
@@ -33,6 +39,12 @@ intra_op_default()  # read PyTorch's default before any thread lowers its own
 
 # Prompt starts shorter than this are not worth a cached prefix.
 PREFIX_MIN_TOKENS = 16
+# Prompt-lookup drafting: the last this-many tokens are looked up in the prompt and the reply.
+DRAFT_NGRAM = 3
+# Rejected draft positions are squeezed out of the cache once they are this many and this
+# share (1/n) of it.
+COMPACT_MIN_HOLES = 64
+COMPACT_SHARE = 3
 
 _END = object()
 
@@ -127,6 +139,10 @@ class _Seq:
     emitted: int = 0
     generator: torch.Generator | None = None
     deadline: float = 0.0
+    # Prompt-lookup drafting: prompt + reply tokens, and where each n-gram last continued.
+    context: list[int] = field(default_factory=list)
+    continuations: dict[tuple[int, ...], int] = field(default_factory=dict)
+    draft_from: int | None = None
 
 
 class Engine:
@@ -139,11 +155,15 @@ class Engine:
         *,
         name: str,
         max_batch: int = 16,
+        draft_tokens: int = 4,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
         self.max_batch = max_batch
+        # Speculative decoding with prompt lookup: up to this many tokens copied from the
+        # prompt are checked in one step (0 turns it off); see ``_draft``.
+        self.draft_tokens = max(0, draft_tokens)
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
         self.has_chat_template = bool(getattr(tokenizer, "chat_template", None))
@@ -172,6 +192,9 @@ class Engine:
         self._cache: DynamicCache | None = None
         self._mask: torch.Tensor | None = None
         self.steps = 0
+        self.drafted = 0  # draft tokens checked
+        self.accepted = 0  # of which the model agreed with
+        self.compactions = 0
         # transformers 5.x renames ``past_key_values`` to ``cache`` model by model.
         params = inspect.signature(model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
@@ -190,16 +213,18 @@ class Engine:
 
     # --- public API -------------------------------------------------------------------------
     @classmethod
-    def load(cls, name: str, *, device: str = "auto", dtype: str = "auto", max_batch: int = 16) -> Engine:
+    def load(
+        cls, name: str, *, device: str = "auto", dtype: str = "auto", max_batch: int = 16, draft_tokens: int = 4
+    ) -> Engine:
         """Load any causal LM by hub id or local path (``from_pretrained``).
 
         The loading runs on a short-lived thread: casting weights runs parallel ops, and a
         long-lived caller thread (a Celery pool thread) would keep its OpenMP team, which
         slows every engine step (see generation/threads.py)."""
-        return on_short_lived_thread(cls._load, name, device, dtype, max_batch)
+        return on_short_lived_thread(cls._load, name, device, dtype, max_batch, draft_tokens)
 
     @classmethod
-    def _load(cls, name: str, device: str, dtype: str, max_batch: int) -> Engine:
+    def _load(cls, name: str, device: str, dtype: str, max_batch: int, draft_tokens: int) -> Engine:
         hf_logging.disable_progress_bar()
         torch_device = resolve_device(device)
         torch_dtype = resolve_dtype(dtype, torch_device)
@@ -219,7 +244,7 @@ class Engine:
         model.to(torch_device)  # type: ignore[arg-type]
         model.eval()
         logger.info("loaded %s on %s as %s", name, torch_device, torch_dtype)
-        return cls(model, tokenizer, name=name, max_batch=max_batch)
+        return cls(model, tokenizer, name=name, max_batch=max_batch, draft_tokens=draft_tokens)
 
     def encode(self, text: str) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -371,6 +396,8 @@ class Engine:
             if stream.params.seed is not None:
                 seq.generator = torch.Generator(device="cpu").manual_seed(stream.params.seed)
             stream.stats.started_at = now
+            if self.draft_tokens:
+                self._index_prompt(seq)
             seqs.append(seq)
         logits = out.logits[:, -1, :].float()
         self._merge(seqs, cache, mask.to(self.device))
@@ -399,14 +426,23 @@ class Engine:
         self._evict([i for i, s in enumerate(self._seqs) if s.stream.cancelled], "cancelled")
         if not self._seqs:
             return
-        tokens = torch.tensor([[s.next_token] for s in self._seqs], device=self.device)
-        positions = self._mask.sum(-1, keepdim=True)
-        self._mask = torch.cat(
-            [self._mask, torch.ones((len(self._seqs), 1), dtype=self._mask.dtype, device=self.device)],
-            dim=1,
+        drafts = [self._draft(s) for s in self._seqs]
+        width = 1 + max(len(d) for d in drafts)
+        tokens = torch.tensor(
+            [
+                [s.next_token, *d, *[self.pad_id] * (width - 1 - len(d))]
+                for s, d in zip(self._seqs, drafts, strict=True)
+            ],
+            device=self.device,
         )
+        # Each row feeds its next token and its draft; the padding after a short draft is masked.
+        columns = torch.arange(width, device=self.device)
+        positions = (self._mask.sum(-1, keepdim=True) + columns).clamp(max=self.context_window - 1)
+        lengths = torch.tensor([1 + len(d) for d in drafts], device=self.device)
+        block = (columns < lengths[:, None]).to(self._mask.dtype)
+        self._mask = torch.cat([self._mask, block], dim=1)
         if self._fast_decode is not None:
-            logits = self._fast_decode(tokens[:, 0], positions[:, 0], self._mask, _layers(self._cache))
+            logits = self._fast_decode(tokens, positions, self._mask, _layers(self._cache))
         else:
             out = self.model(
                 input_ids=tokens,
@@ -416,9 +452,18 @@ class Engine:
                 **{self._cache_kwarg: self._cache},
             )
             self._cache = _output_cache(out)
-            logits = out.logits[:, -1, :]
+            logits = out.logits
         self.steps += 1
-        self._sample_and_emit(list(self._seqs), logits.float(), first_row=0)
+        if width == 1:
+            self._sample_and_emit(list(self._seqs), logits[:, -1, :].float(), first_row=0)
+            return
+        kept = self._verify_and_emit(list(self._seqs), logits.float(), drafts)
+        if any(k < width for k in kept):
+            # Rejected draft positions stay in the cache as holes that the mask hides.
+            assert self._mask is not None
+            live = torch.tensor(kept, device=self.device)
+            self._mask[:, -width:] = (columns < live[:, None]).to(self._mask.dtype)
+            self._compact()
 
     def _sample_and_emit(self, seqs: list[_Seq], logits: torch.Tensor, *, first_row: int) -> None:
         """Pick each sequence's next token, stream its text, and retire finished rows."""
@@ -436,9 +481,88 @@ class Engine:
                 continue
             if reason:
                 finished.append((row, reason, None))
+        self._retire(finished)
+
+    def _verify_and_emit(self, seqs: list[_Seq], logits: torch.Tensor, drafts: list[list[int]]) -> list[int]:
+        """Speculative decoding's check: each row takes the model's own pick at every position
+        and goes on while that pick equals the next draft token, so the text is exactly what
+        one token a step would give (greedy, n-gram bans and seeded sampling alike: a sampled
+        token that equals the draft is a draw from the same distribution). Returns how many of
+        each row's new cache positions hold accepted tokens."""
+        finished: list[tuple[int, str, GenerationError | None]] = []
+        greedy = torch.argmax(logits, dim=-1).tolist()
+        now = time.monotonic()
+        kept = []
+        for row, (seq, draft) in enumerate(zip(seqs, drafts, strict=True)):
+            keep = 1
+            self.drafted += len(draft)
+            try:
+                for j in range(len(draft) + 1):
+                    token = self._pick(seq, logits[row, j], greedy[row][j])
+                    reason = self._accept(seq, token, now)
+                    if reason:
+                        finished.append((row, reason, None))
+                        break
+                    if j == len(draft) or token != draft[j]:
+                        break
+                    keep += 1
+                    self.accepted += 1
+            except Exception as exc:  # one bad sequence fails alone
+                logger.exception("sequence failed")
+                finished.append((row, "error", GenerationError(str(exc), retryable=False)))
+            kept.append(keep)
+        self._retire(finished)
+        gone = {row for row, _, _ in finished}
+        return [k for row, k in enumerate(kept) if row not in gone]
+
+    def _retire(self, finished: list[tuple[int, str, GenerationError | None]]) -> None:
         for row, reason, error in finished:
             self._seqs[row].stream._finish(reason, error)
         self._evict([row for row, _, _ in finished], None)
+
+    # --- prompt-lookup drafting ---------------------------------------------------------------
+    def _index_prompt(self, seq: _Seq) -> None:
+        seq.context = list(seq.stream.prompt_ids)
+        for end in range(DRAFT_NGRAM, len(seq.context) + 1):
+            seq.continuations[tuple(seq.context[end - DRAFT_NGRAM : end])] = end
+
+    def _observe(self, seq: _Seq, token: int) -> None:
+        """Add a generated token; remember where its n-gram went on before, if anywhere."""
+        seq.context.append(token)
+        end = len(seq.context)
+        if end < DRAFT_NGRAM:
+            return
+        gram = tuple(seq.context[end - DRAFT_NGRAM :])
+        seq.draft_from = seq.continuations.get(gram)
+        seq.continuations[gram] = end
+
+    def _draft(self, seq: _Seq) -> list[int]:
+        """The tokens that followed the reply's last n-gram where it occurred before (in the
+        prompt, typically a knowledge snippet being quoted): a guess the next step checks."""
+        if not self.draft_tokens or seq.draft_from is None:
+            return []
+        room = min(
+            self.draft_tokens,
+            seq.stream.params.max_new_tokens - len(seq.generated) - 1,
+            self.context_window - 2 - len(seq.context),
+        )
+        return seq.context[seq.draft_from : seq.draft_from + room] if room > 0 else []
+
+    def _compact(self) -> None:
+        """Squeeze out the cache columns that rejected drafts left, once they are many."""
+        assert self._cache is not None and self._mask is not None
+        used = int(self._mask.sum(-1).max().item())
+        total = self._mask.shape[1]
+        if total - used < max(COMPACT_MIN_HOLES, total // COMPACT_SHARE):
+            return
+        self.compactions += 1
+        # A stable sort puts each row's unused columns first, in order, and its used ones last.
+        order = torch.sort(self._mask, dim=1, stable=True).indices[:, total - used :]
+        self._mask = self._mask.gather(1, order)
+        for layer in _layers(self._cache):
+            keys, values = _kv(layer)
+            index = order[:, None, :, None].expand(keys.shape[0], keys.shape[1], used, keys.shape[3])
+            _adopt(layer, keys.gather(2, index), values.gather(2, index))
 
     def _pick(self, seq: _Seq, logits: torch.Tensor, greedy: int) -> int:
         params = seq.stream.params
@@ -475,6 +599,8 @@ class Engine:
         n = params.no_repeat_ngram_size
         seq.generated.append(token)
         stream.token_ids.append(token)
+        if self.draft_tokens:
+            self._observe(seq, token)
         if n > 0 and len(seq.generated) >= n:
             gram = tuple(seq.generated[-n:])
             seq.ngrams.setdefault(gram[:-1], set()).add(gram[-1])
@@ -633,24 +759,34 @@ def gpt2_decoder(model: Any) -> Any:
     ):
         return None
     transformer: Any = model.transformer
-    width, heads = config.n_embd, config.n_head
-    head_dim = width // heads
+    dim, heads = config.n_embd, config.n_head
+    head_dim = dim // heads
     scale = head_dim**-0.5
 
     def decode(
         tokens: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor, layers: list[DynamicLayer]
     ) -> torch.Tensor:
-        rows = tokens.shape[0]
+        """Logits for ``tokens`` (rows x width new positions) after the cached ones."""
+        rows, width = tokens.shape
         hidden = transformer.wte(tokens) + transformer.wpe(positions)
-        # The additive mask HF's eager attention uses: 0 where attended, the dtype's minimum on padding.
-        bias = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+        # The additive mask HF's eager attention uses: 0 where attended, the dtype's minimum
+        # on padding and, among the new positions, on later ones (causal).
+        allowed = mask[:, None, None, :].bool()
+        if width > 1:
+            total = mask.shape[1]
+            causal = torch.ones((width, total), dtype=torch.bool, device=mask.device).tril(total - width)
+            allowed = allowed & causal
+        bias = (~allowed).to(hidden.dtype) * torch.finfo(hidden.dtype).min
         for block, layer in zip(transformer.h, layers, strict=True):
             qkv = block.attn.c_attn(block.ln_1(hidden))
-            query, key, value = qkv.view(rows, 3, heads, 1, head_dim).unbind(1)
+            if width == 1:
+                query, key, value = qkv.view(rows, 3, heads, 1, head_dim).unbind(1)
+            else:
+                query, key, value = qkv.view(rows, width, 3, heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
             keys, values = layer.update(key, value)
             weights = torch.matmul(query, keys.transpose(-1, -2)) * scale + bias
-            attended = torch.matmul(torch.softmax(weights, dim=-1), values).reshape(rows, width)
-            hidden = hidden + block.attn.c_proj(attended)
+            attended = torch.matmul(torch.softmax(weights, dim=-1), values)
+            hidden = hidden + block.attn.c_proj(attended.transpose(1, 2).reshape(rows, width, dim))
             hidden = hidden + block.mlp.c_proj(block.mlp.act(block.mlp.c_fc(block.ln_2(hidden))))
         return cast(torch.Tensor, model.lm_head(transformer.ln_f(hidden)))
 

@@ -59,6 +59,7 @@ def get_engine() -> Engine:
                 device=settings.GENERATION_DEVICE,
                 dtype=settings.GENERATION_DTYPE,
                 max_batch=settings.GENERATION_MAX_BATCH,
+                draft_tokens=settings.GENERATION_DRAFT_TOKENS,
             )
         except Exception as exc:
             last_load_error = f"{exc.__class__.__name__}: {exc}"

@@ -43,6 +43,8 @@ def _heartbeat(concurrency: int) -> None:
             "load_error": runtime.last_load_error,
             "active": engine.active if engine else 0,
             "waiting": engine.waiting if engine else 0,
+            "draft_tokens": engine.drafted if engine else 0,
+            "draft_accepted": engine.accepted if engine else 0,
             "at": time.time(),
         }
         try:

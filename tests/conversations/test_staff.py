@@ -254,6 +254,26 @@ def test_ops_page_shows_the_last_hour(staff_client: Client) -> None:
 
 
 @pytest.mark.django_db
+def test_ops_page_and_metrics_show_each_workers_draft_acceptance(staff_client: Client) -> None:
+    from chatsite.health import WORKER_KEY_PREFIX, redis_client
+
+    name = f"draft-test-{uuid.uuid4().hex[:6]}"
+    beat = {"concurrency": 4, "active": 2, "waiting": 0, "model": "m", "model_loaded": True}
+    redis_client().set(
+        WORKER_KEY_PREFIX + name, json.dumps({**beat, "draft_tokens": 400, "draft_accepted": 300}), ex=15
+    )
+    try:
+        html = staff_client.get("/ops/").content.decode()
+        row = html[html.index(name) :].split("</tr>")[0]
+        assert "75% of 400" in row
+        body = Client().get("/metrics").content.decode()
+        assert f'parley_worker_draft_tokens_total{{worker="{name}"}} 400.0' in body
+        assert f'parley_worker_draft_tokens_accepted_total{{worker="{name}"}} 300.0' in body
+    finally:
+        redis_client().delete(WORKER_KEY_PREFIX + name)
+
+
+@pytest.mark.django_db
 def test_notes_are_stored_apart_from_messages(staff_client: Client) -> None:
     conv, token = factories.conversation()
     staff_client.post(

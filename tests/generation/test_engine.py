@@ -249,3 +249,83 @@ def test_growable_cache_layer_matches_concatenation_across_growth_and_adoption()
             layer.adopt(keys, values)
         if step > 40:
             assert got_k.shape[0] == 2
+
+
+# --- speculative decoding with prompt lookup ------------------------------------------------------
+def random_engine(tiny_model_path: Path, *, lean: bool, draft_tokens: int = 4) -> Engine:
+    """Random weights: greedy replies loop, so their n-grams recur and drafts get accepted."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
+    config = GPT2Config(vocab_size=len(tokenizer), n_layer=2, n_embd=32, n_head=2)
+    config._attn_implementation = "eager" if lean else "sdpa"
+    model = GPT2LMHeadModel(config).eval()
+    return Engine(model, tokenizer, name="random", max_batch=8, draft_tokens=draft_tokens)
+
+
+LOOPING = [*PROMPTS, "Customer: there there there there there\nAgent:"]
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean-step", "model-forward"])
+def test_drafted_tokens_are_checked_and_the_text_is_exactly_generates(tiny_model_path: Path, lean: bool) -> None:
+    engine = random_engine(tiny_model_path, lean=lean)
+    try:
+        assert (engine._fast_decode is not None) == lean
+        encoded = [engine.encode(p) for p in LOOPING]
+        streams = []
+        for ids in encoded:  # staggered: rows join a batch that is already drafting
+            streams.append(engine.submit(ids, SamplingParams(max_new_tokens=60)))
+            time.sleep(0.005)
+        texts = ["".join(s) for s in streams]
+        assert texts == [reference(engine, ids, 60) for ids in encoded]
+        tokens = sum(s.stats.completion_tokens for s in streams)
+        assert engine.accepted > 0, "looping replies should copy their own earlier tokens"
+        # Accepted drafts mean more than one token per row in some steps.
+        assert engine.steps < tokens / len(streams) + len(streams)
+    finally:
+        engine.close()
+
+
+def test_drafting_keeps_seeded_sampling_and_ngram_bans_exact(tiny_model_path: Path) -> None:
+    """A sampled token that equals the draft is a draw from the same distribution, and bans see
+    every accepted token: the same seed gives the same reply with drafting on or off."""
+    plain = random_engine(tiny_model_path, lean=True, draft_tokens=0)
+    drafting = random_engine(tiny_model_path, lean=True)
+    try:
+        # Random weights give nearly flat logits: low temperatures still sample, and loop.
+        cases = [
+            SamplingParams(max_new_tokens=50, temperature=0.02, seed=11),
+            SamplingParams(max_new_tokens=50, temperature=0.05, top_p=0.9, seed=5),
+            SamplingParams(max_new_tokens=50, no_repeat_ngram_size=3),
+        ]
+        for params in cases:
+            accepted = drafting.accepted
+            for prompt in LOOPING:
+                ids = plain.encode(prompt)
+                assert drafting.generate(ids, params) == plain.generate(ids, params), (params, prompt)
+            if params.temperature:
+                assert drafting.accepted > accepted, params
+        assert plain.drafted == 0
+    finally:
+        plain.close()
+        drafting.close()
+
+
+def test_rejected_draft_positions_are_squeezed_out_and_the_text_stays_exact(
+    tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generation.engine
+
+    monkeypatch.setattr(generation.engine, "COMPACT_MIN_HOLES", 1)
+    monkeypatch.setattr(generation.engine, "COMPACT_SHARE", 10_000)
+    engine = random_engine(tiny_model_path, lean=True)
+    try:
+        encoded = [engine.encode(p) for p in LOOPING]
+        streams = [engine.submit(ids, SamplingParams(max_new_tokens=120)) for ids in encoded]
+        texts = ["".join(s) for s in streams]
+        assert engine.compactions > 0
+        assert engine.drafted > engine.accepted  # some drafts were rejected, leaving holes
+        assert texts == [reference(engine, ids, 120) for ids in encoded]
+    finally:
+        engine.close()
