@@ -3,8 +3,10 @@
     .venv/bin/python bench/e2e.py --url http://127.0.0.1:8000 --concurrency 1 4 16
 
 For each concurrency level, that many customers each open a conversation and ask a question
-at the same moment; prints time to ack, first delta and full reply (median, p95), and the
-tokens-per-second the worker reported, with the ratio of each level to the first one.
+at the same moment (``--rounds`` times over); prints time to ack, first delta and full reply
+(median, p95) and replies per second, with the ratio of each level to the first one. With
+``--data-dir`` (the server's DATA_DIR) it also reads what the worker stored: the engine's own
+time to first token, and how long each reply waited for a worker.
 """
 
 from __future__ import annotations
@@ -67,31 +69,33 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def engine_first_token_ms(reply_ids: list[str]) -> list[float]:
-    """The engine's own time to first token for these replies, as the worker stored it."""
+def worker_figures(reply_ids: list[str]) -> tuple[list[float], list[float]]:
+    """As the worker stored them for these replies: the engine's own time to first token, and
+    the time each reply waited for a worker (stored -> claimed)."""
     from conversations.models import Message
 
-    return [
-        float(v or 0)
-        for v in Message.objects.filter(id__in=reply_ids, first_token_ms__isnull=False).values_list(
-            "first_token_ms", flat=True
-        )
-    ]
+    rows = Message.objects.filter(id__in=reply_ids).values_list("first_token_ms", "queued_ms")
+    return [float(t) for t, _ in rows if t is not None], [float(q) for _, q in rows if q is not None]
 
 
-async def level(url: str, n: int, with_db: bool) -> dict[str, float]:
-    started = time.perf_counter()
-    results = await asyncio.gather(*(one_customer(url, QUESTIONS[i % len(QUESTIONS)]) for i in range(n)))
-    wall = time.perf_counter() - started
+async def level(url: str, n: int, with_db: bool, rounds: int = 1) -> dict[str, float]:
+    """``n`` customers at once, ``rounds`` times over; figures pooled over the rounds."""
+    results: list[dict[str, Any]] = []
+    wall = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        results += await asyncio.gather(*(one_customer(url, QUESTIONS[i % len(QUESTIONS)]) for i in range(n)))
+        wall += time.perf_counter() - started
     out = {"n": n, "wall_s": wall}
     if with_db:
-        engine = await asyncio.to_thread(engine_first_token_ms, [str(r["reply_id"]) for r in results])
+        engine, queued = await asyncio.to_thread(worker_figures, [str(r["reply_id"]) for r in results])
         out["engine_ttft_p50"] = statistics.median(engine) if engine else float("nan")
+        out["queued_p50"] = statistics.median(queued) if queued else float("nan")
     for key in ("ack", "first_delta", "reply"):
         values = [r[key] * 1000 for r in results]
         out[f"{key}_p50"] = statistics.median(values)
         out[f"{key}_p95"] = pct(values, 0.95)
-    out["replies_per_s"] = n / wall
+    out["replies_per_s"] = n * rounds / wall
     return out
 
 
@@ -157,6 +161,7 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1, help="run each level this many times (pooled figures)")
     parser.add_argument("--idle", type=int, default=0, help="instead: hold this many idle websockets")
     parser.add_argument("--data-dir", help="the server's DATA_DIR: also read the engine's own first-token times")
     args = parser.parse_args()
@@ -172,7 +177,7 @@ def main() -> None:
         return
     for _ in range(args.warmup):
         asyncio.run(one_customer(args.url, QUESTIONS[0]))
-    rows = [asyncio.run(level(args.url, n, bool(args.data_dir))) for n in args.concurrency]
+    rows = [asyncio.run(level(args.url, n, bool(args.data_dir), args.rounds)) for n in args.concurrency]
     base = rows[0]["replies_per_s"]
     header = ("customers", "ack p50", "1st delta p50", "p95", "reply p50", "p95", "replies/s", "x base")
     print("".join(f"{h:>14}" for h in header))
@@ -193,7 +198,9 @@ def main() -> None:
         for row in rows:
             over = row["first_delta_p50"] - row["engine_ttft_p50"]
             print(
-                f"  {row['n']:>3.0f} customers: engine {row['engine_ttft_p50']:.0f} ms, websocket {row['first_delta_p50']:.0f} ms, overhead {over:.0f} ms"
+                f"  {row['n']:>3.0f} customers: engine {row['engine_ttft_p50']:.0f} ms, websocket "
+                f"{row['first_delta_p50']:.0f} ms, overhead {over:.0f} ms, of which waiting for a "
+                f"worker {row['queued_p50']:.0f} ms"
             )
 
 
