@@ -329,3 +329,51 @@ def test_rejected_draft_positions_are_squeezed_out_and_the_text_stays_exact(
         assert texts == [reference(engine, ids, 120) for ids in encoded]
     finally:
         engine.close()
+
+
+def test_a_sequence_failing_inside_a_draft_check_fails_alone(
+    tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = random_engine(tiny_model_path, lean=True)
+    try:
+        real_pick = engine._pick
+        poison = SamplingParams(max_new_tokens=60, seed=666)  # greedy: the seed only marks it
+
+        def pick(seq, logits, greedy):  # type: ignore[no-untyped-def]
+            if seq.stream.params is poison and len(seq.generated) == 20:
+                return -5  # an id outside the vocabulary, once drafts are flowing
+            return real_pick(seq, logits, greedy)
+
+        monkeypatch.setattr(engine, "_pick", pick)
+        ids = engine.encode(LOOPING[-1])
+        good_ids = [engine.encode(p) for p in LOOPING[:3]]
+        bad = engine.submit(ids, poison)
+        good = [engine.submit(g, SamplingParams(max_new_tokens=60)) for g in good_ids]
+        with pytest.raises(GenerationError):
+            list(bad)
+        assert len(bad.token_ids) == 20
+        assert ["".join(s) for s in good] == [reference(engine, g, 60) for g in good_ids]
+        assert engine.accepted > 0
+    finally:
+        engine.close()
+
+
+def test_drafts_that_keep_failing_stop_being_checked_and_the_text_stays_exact(tiny_model_path: Path) -> None:
+    """A model that does not quote its prompt: its drafts are wrong, so checking them would
+    only cost. The engine learns each row's acceptance and stops widening its steps."""
+    engine = random_engine(tiny_model_path, lean=True)
+
+    def wrong(seq):  # type: ignore[no-untyped-def]
+        return [(seq.next_token + k) % 500 + 1 for k in range(1, 5)]
+
+    engine._draft = wrong  # type: ignore[method-assign]
+    try:
+        encoded = [engine.encode(p) for p in PROMPTS[:4]]
+        streams = [engine.submit(ids, SamplingParams(max_new_tokens=60)) for ids in encoded]
+        texts = ["".join(s) for s in streams]
+        assert texts == [reference(engine, ids, 60) for ids in encoded]
+        assert engine.drafted > 0, "drafts are tried at first"
+        # Four draft tokens a row every step without this; well under one a row with it.
+        assert engine.drafted < engine.steps * len(streams) / 2
+    finally:
+        engine.close()
