@@ -9,7 +9,8 @@ baseline in the same run, and the share of this machine's measured matmul ceilin
 Beside them: the engine without speculative decoding (``draft_tokens=0``) and the share of
 draft tokens accepted; ``model.generate`` with transformers' own prompt lookup
 (``prompt_lookup_num_tokens``, one request at a time); and, for the responder, ``plain``: the
-model exactly as ``from_pretrained`` loads it.
+model exactly as ``from_pretrained`` loads it. ``--wrong-drafts`` adds the engine with every
+draft wrong: the cost of speculation for a model that never quotes its prompt.
 Models: the offline responder (``--model``, default DATA_DIR/models/responder) and a
 GPT-2-small-sized model (124M parameters, random weights) with ``--gpt2-small``.
 """
@@ -123,6 +124,15 @@ def engine_run(engine: Engine, requests: list[list[int]], max_new: int) -> dict[
     return result
 
 
+def wrong_drafts(engine: Engine) -> None:
+    """Make every draft wrong: what a model that never quotes its prompt would cost."""
+
+    def draft(seq: Any) -> list[int]:
+        return [(seq.next_token + k) % 500 + 1 for k in range(1, engine.draft_tokens + 1)]
+
+    engine._draft = draft  # type: ignore[method-assign]
+
+
 def summarize(tokens: int, wall: float, ttft: list[float], tpot: list[float]) -> dict[str, float]:
     ordered = sorted(ttft)
     return {
@@ -144,6 +154,7 @@ def run_model(
     ceiling: float,
     draft_tokens: int,
     plain: Any = None,
+    adversarial: bool = False,
 ) -> None:
     """``plain``: the same weights as ``from_pretrained`` loads them by default (SDPA attention,
     GPT-2's own GELU), for a second baseline; the first uses the engine's loading options."""
@@ -195,6 +206,16 @@ def run_model(
             f"{undrafted['tok_s']:>15.0f} {undrafted['tok_s'] / base['tok_s']:>7.2f} {100 * eng['accepted']:>8.0f}% "
             f"{lookup['tok_s']:>13.0f}{plain_cols}"
         )
+        if adversarial and draft_tokens:
+            engine = Engine(model, tokenizer, name=name, max_batch=max(levels), draft_tokens=draft_tokens)
+            wrong_drafts(engine)
+            engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))
+            wrong = engine_run(engine, requests, max_new)
+            engine.close()
+            print(
+                f"     always-wrong drafts: {wrong['tok_s']:.0f} tok/s ({wrong['tok_s'] / base['tok_s']:.2f}x base, "
+                f"{wrong['tok_s'] / undrafted['tok_s']:.2f}x no-draft), {100 * wrong['accepted']:.0f}% accepted"
+            )
 
 
 def main() -> None:
@@ -203,6 +224,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--draft-tokens", type=int, default=4, help="the engine's speculative draft length")
+    parser.add_argument(
+        "--wrong-drafts", action="store_true", help="also run the engine with every draft wrong (the worst case)"
+    )
     parser.add_argument("--gpt2-small", action="store_true", help="also run a 124M GPT-2 with random weights")
     parser.add_argument("--gpt2-concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -232,6 +256,7 @@ def main() -> None:
             ceiling=ceiling,
             draft_tokens=args.draft_tokens,
             plain=plain,
+            adversarial=args.wrong_drafts,
         )
     if args.gpt2_small:
         torch.manual_seed(0)
