@@ -432,7 +432,8 @@ class Engine:
         self._evict([i for i, s in enumerate(self._seqs) if s.stream.cancelled], "cancelled")
         if not self._seqs:
             return
-        drafts = [self._draft(s) for s in self._seqs]
+        # Drafts leave holes in the cache, which only the batchable (DynamicLayer) caches take.
+        drafts = [self._draft(s) if self._batching_ok else [] for s in self._seqs]
         width = self._draft_width(drafts)
         for seq, draft in zip(self._seqs, drafts, strict=True):
             if draft and width == 1 and seq.draft_rate < DRAFT_PRIOR:
