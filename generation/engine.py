@@ -405,9 +405,9 @@ class Engine:
             if self.draft_tokens:
                 self._index_prompt(seq)
             seqs.append(seq)
-        logits = out.logits[:, -1, :].float()
+        logits = out.logits[:, -1:, :].float()
         self._merge(seqs, cache, mask.to(self.device))
-        self._sample_and_emit(seqs, logits, first_row=len(self._seqs) - len(seqs))
+        self._emit_picks(seqs, logits, [[] for _ in seqs], first_row=len(self._seqs) - len(seqs))
 
     def _merge(self, seqs: list[_Seq], cache: DynamicCache, mask: torch.Tensor) -> None:
         if self._cache is None or self._mask is None or not self._seqs:
@@ -467,10 +467,7 @@ class Engine:
             self._cache = _output_cache(out)
             logits = out.logits
         self.steps += 1
-        if width == 1:
-            self._sample_and_emit(list(self._seqs), logits[:, -1, :].float(), first_row=0)
-            return
-        kept = self._verify_and_emit(list(self._seqs), logits.float(), drafts)
+        kept = self._emit_picks(list(self._seqs), logits.float(), drafts)
         if any(k < width for k in kept):
             # Rejected draft positions stay in the cache as holes that the mask hides.
             assert self._mask is not None
@@ -478,40 +475,28 @@ class Engine:
             self._mask[:, -width:] = (columns < live[:, None]).to(self._mask.dtype)
             self._compact()
 
-    def _sample_and_emit(self, seqs: list[_Seq], logits: torch.Tensor, *, first_row: int) -> None:
-        """Pick each sequence's next token, stream its text, and retire finished rows."""
-        finished: list[tuple[int, str, GenerationError | None]] = []
-        greedy = torch.argmax(logits, dim=-1).tolist()
-        now = time.monotonic()
-        for offset, seq in enumerate(seqs):
-            row = first_row + offset
-            try:
-                token = self._pick(seq, logits[offset], greedy[offset])
-                reason = self._accept(seq, token, now)
-            except Exception as exc:  # one bad sequence fails alone
-                logger.exception("sequence failed")
-                finished.append((row, "error", GenerationError(str(exc), retryable=False)))
-                continue
-            if reason:
-                finished.append((row, reason, None))
-        self._retire(finished)
+    def _emit_picks(
+        self, seqs: list[_Seq], logits: torch.Tensor, drafts: list[list[int]], *, first_row: int = 0
+    ) -> list[int]:
+        """Pick each sequence's next tokens from ``logits`` (rows x positions x vocabulary),
+        stream their text, and retire finished rows (``seqs`` start at row ``first_row``).
 
-    def _verify_and_emit(self, seqs: list[_Seq], logits: torch.Tensor, drafts: list[list[int]]) -> list[int]:
-        """Speculative decoding's check: each row takes the model's own pick at every position
-        and goes on while that pick equals the next draft token, so the text is exactly what
-        one token a step would give (greedy, n-gram bans and seeded sampling alike: a sampled
-        token that equals the draft is a draw from the same distribution). Returns how many of
-        each row's new cache positions hold accepted tokens."""
+        With drafts, this is speculative decoding's check: each row takes the model's own pick
+        at every position and goes on while that pick equals the next draft token, so the text
+        is exactly what one token a step would give (greedy, n-gram bans and seeded sampling
+        alike: a sampled token that equals the draft is a draw from the same distribution).
+        Returns how many of each remaining row's new cache positions hold accepted tokens."""
         finished: list[tuple[int, str, GenerationError | None]] = []
         greedy = torch.argmax(logits, dim=-1).tolist()
         now = time.monotonic()
         kept = []
-        for row, (seq, draft) in enumerate(zip(seqs, drafts, strict=True)):
+        for offset, (seq, draft) in enumerate(zip(seqs, drafts, strict=True)):
+            row = first_row + offset
             keep = 1
             self.drafted += len(draft)
             try:
                 for j in range(len(draft) + 1):
-                    token = self._pick(seq, logits[row, j], greedy[row][j])
+                    token = self._pick(seq, logits[offset, j], greedy[offset][j])
                     reason = self._accept(seq, token, now)
                     if reason:
                         finished.append((row, reason, None))
@@ -528,14 +513,11 @@ class Engine:
                 observed = 1.0 if accepted == len(draft) else accepted / (accepted + 1)
                 seq.draft_rate = 0.7 * seq.draft_rate + 0.3 * observed
             kept.append(keep)
-        self._retire(finished)
-        gone = {row for row, _, _ in finished}
-        return [k for row, k in enumerate(kept) if row not in gone]
-
-    def _retire(self, finished: list[tuple[int, str, GenerationError | None]]) -> None:
         for row, reason, error in finished:
             self._seqs[row].stream._finish(reason, error)
         self._evict([row for row, _, _ in finished], None)
+        gone = {row - first_row for row, _, _ in finished}
+        return [k for offset, k in enumerate(kept) if offset not in gone]
 
     # --- prompt-lookup drafting ---------------------------------------------------------------
     def _index_prompt(self, seq: _Seq) -> None:
@@ -574,12 +556,11 @@ class Engine:
             return 1
         rows = len(drafts)
         best_width, best_value = 1, 1.0  # one position a row: one token a row per unit
+        expected = float(rows)
         for width in range(2, longest + 2):
-            expected = rows + sum(
-                seq.draft_rate ** (j + 1)
-                for seq, draft in zip(self._seqs, drafts, strict=True)
-                for j in range(min(len(draft), width - 1))
-            )
+            # Draft token j (from 1) is kept with probability rate**j: the j-1 before it must be.
+            depth = width - 1
+            expected += sum(seq.draft_rate**depth for seq, d in zip(self._seqs, drafts, strict=True) if len(d) >= depth)
             value = expected / (rows * (1 + DRAFT_POSITION_COST * (width - 1)))
             if value > best_value:
                 best_width, best_value = width, value
