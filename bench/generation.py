@@ -133,6 +133,20 @@ def wrong_drafts(engine: Engine) -> None:
     engine._draft = draft  # type: ignore[method-assign]
 
 
+def engine_side(
+    model: Any, tokenizer: Any, requests: list[list[int]], max_new: int, *, draft_tokens: int, wrong: bool = False
+) -> dict[str, float]:
+    """A fresh engine, warmed up, serving ``requests`` at once (every draft wrong if ``wrong``)."""
+    engine = Engine(model, tokenizer, name="bench", max_batch=len(requests), draft_tokens=draft_tokens)
+    if wrong:
+        wrong_drafts(engine)
+    try:
+        engine.generate(requests[0], SamplingParams(max_new_tokens=4))  # warm up
+        return engine_run(engine, requests, max_new)
+    finally:
+        engine.close()
+
+
 def summarize(tokens: int, wall: float, ttft: list[float], tpot: list[float]) -> dict[str, float]:
     ordered = sorted(ttft)
     return {
@@ -186,13 +200,8 @@ def run_model(
         # Each side runs alone, on a thread that ends with it: a live thread that has run
         # PyTorch ops keeps an OpenMP team, which slows the other side (generation/engine.py).
         base = on_short_lived_thread(baseline, model, tokenizer, requests, max_new)
-        runs = {}
-        for drafts in (draft_tokens, 0):
-            engine = Engine(model, tokenizer, name=name, max_batch=max(levels), draft_tokens=drafts)
-            engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))  # warm up
-            runs[drafts] = engine_run(engine, requests, max_new)
-            engine.close()
-        eng, undrafted = runs[draft_tokens], runs[0]
+        eng = engine_side(model, tokenizer, requests, max_new, draft_tokens=draft_tokens)
+        undrafted = engine_side(model, tokenizer, requests, max_new, draft_tokens=0)
         lookup = on_short_lived_thread(baseline, model, tokenizer, requests, max_new, draft_tokens or 4)
         flops = eng["tok_s"] * 2 * params
         plain_cols = ""
@@ -207,11 +216,7 @@ def run_model(
             f"{lookup['tok_s']:>13.0f}{plain_cols}"
         )
         if adversarial and draft_tokens:
-            engine = Engine(model, tokenizer, name=name, max_batch=max(levels), draft_tokens=draft_tokens)
-            wrong_drafts(engine)
-            engine.generate(requests_all[0], SamplingParams(max_new_tokens=4))
-            wrong = engine_run(engine, requests, max_new)
-            engine.close()
+            wrong = engine_side(model, tokenizer, requests, max_new, draft_tokens=draft_tokens, wrong=True)
             print(
                 f"     always-wrong drafts: {wrong['tok_s']:.0f} tok/s ({wrong['tok_s'] / base['tok_s']:.2f}x base, "
                 f"{wrong['tok_s'] / undrafted['tok_s']:.2f}x no-draft), {100 * wrong['accepted']:.0f}% accepted"
