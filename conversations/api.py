@@ -127,12 +127,10 @@ def conversation_messages(request: HttpRequest, conversation_id: str) -> HttpRes
         client_id = services.check_client_id(body.get("client_id"))
     except services.InvalidInput as exc:
         return _error(400, exc.code, exc.detail)
-    existing = services.customer_message_existing(conversation=conversation, client_id=client_id)
-    if existing is not None:  # a resend: answer as before, without counting it again
-        return JsonResponse({"message": message_payload(existing.message)}, status=202)
-    try:
-        ratelimit.check_message(conversation_id=str(conversation.id), address=_address(request))
+    try:  # a resend is answered as before, without counting it again
+        result = services.customer_message_receive(
+            conversation=conversation, text=text, client_id=client_id, address=_address(request)
+        )
     except ratelimit.RateLimited as exc:
         return _too_many(exc)
-    result = services.customer_message_create(conversation=conversation, text=text, client_id=client_id)
     return JsonResponse({"message": message_payload(result.message)}, status=202)

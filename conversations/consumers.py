@@ -95,14 +95,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     async def _on_message(self, frame: dict[str, Any]) -> None:
         text = services.check_customer_text(frame.get("text"))
         client_id = services.check_client_id(frame.get("client_id"))
-        existing = await database_sync_to_async(services.customer_message_existing)(
-            conversation=self.conversation, client_id=client_id
-        )
         try:
-            if existing is None:  # resends of a stored message are never limited
-                await database_sync_to_async(ratelimit.check_message)(
-                    conversation_id=str(self.conversation.id), address=(self.scope.get("client") or [""])[0] or ""
-                )
+            # One database hop: the resend check, the rate limits and the store.
+            result = await database_sync_to_async(services.customer_message_receive)(
+                conversation=self.conversation,
+                text=text,
+                client_id=client_id,
+                address=(self.scope.get("client") or [""])[0] or "",
+            )
         except ratelimit.RateLimited as exc:
             await self._send(
                 {
@@ -114,9 +114,6 @@ class ConversationConsumer(AsyncWebsocketConsumer):
                 }
             )
             return
-        result = await database_sync_to_async(services.customer_message_create)(
-            conversation=self.conversation, text=text, client_id=client_id
-        )
         ack: dict[str, Any] = {
             "type": "ack",
             "client_id": str(client_id),

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from conversations import streaming
+from conversations import ratelimit, streaming
 from conversations.models import AuditLog, Conversation, Message, Note, token_digest
 from conversations.redaction import redact
 
@@ -117,6 +117,23 @@ def customer_message_create(*, conversation: Conversation, text: str, client_id:
     existing = _existing_by_client_id(conversation, client_id)
     if existing is not None:
         return existing
+    return _customer_message_store(conversation=conversation, text=text, client_id=client_id)
+
+
+def customer_message_receive(
+    *, conversation: Conversation, text: str, client_id: uuid.UUID, address: str
+) -> CustomerMessageResult:
+    """A message as a customer sends it (socket or HTTP), in one call: a resend returns what
+    was stored and is never counted; a new message passes the rate limits (raises
+    ``ratelimit.RateLimited``), then is stored like ``customer_message_create``."""
+    existing = _existing_by_client_id(conversation, client_id)
+    if existing is not None:
+        return existing
+    ratelimit.check_message(conversation_id=str(conversation.id), address=address)
+    return _customer_message_store(conversation=conversation, text=text, client_id=client_id)
+
+
+def _customer_message_store(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> CustomerMessageResult:
     try:
         with transaction.atomic():
             conversation.refresh_from_db(fields=["status"])
@@ -188,11 +205,6 @@ def _inbox_on_commit(conversation_id: uuid.UUID) -> None:
         streaming.publish_inbox(conversation)
 
     transaction.on_commit(send, robust=True)
-
-
-def customer_message_existing(*, conversation: Conversation, client_id: uuid.UUID) -> CustomerMessageResult | None:
-    """The message already stored under ``client_id`` (a resend), if any."""
-    return _existing_by_client_id(conversation, client_id)
 
 
 def _existing_by_client_id(conversation: Conversation, client_id: uuid.UUID) -> CustomerMessageResult | None:
