@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Case, IntegerField, Value, When
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Message
 from conversations.payloads import conversation_summary, message_payload, note_payload
 
 INBOX_SIZE = 100
@@ -42,3 +42,15 @@ def conversation_detail(conversation_id: str) -> dict[str, Any]:
         ],
         "notes": [dict(note_payload(n)) for n in conversation.notes.select_related("author")],
     }
+
+
+def pending_reply_question(message_id: str) -> str:
+    """The customer's text that the pending reply ``message_id`` answers ("" when the reply is
+    not pending, or answers no customer message). Read before the reply is claimed, so that
+    the worker can start on the question while it claims."""
+    rows = Message.objects.filter(
+        replies__id=message_id,
+        replies__status=Message.Status.PENDING,
+        role=Message.Role.CUSTOMER,
+    ).values_list("text", flat=True)[:1]
+    return next(iter(rows), "")

@@ -118,6 +118,16 @@ Forward = Callable[[str], None]
 StopCheck = Callable[[], bool]
 
 
+def prefetch_query(question: str) -> None:
+    """Start embedding the customer's ``question`` before ``Responder.answer`` asks for its
+    vector: a worker calls this as soon as it has claimed the reply, and reads the index and
+    the history meanwhile. Questions declined or handed off before retrieval are left alone."""
+    from generation.retrieval import Embedder
+
+    if question.strip() and not _INJECTION.search(question) and not _HUMAN.search(question):
+        Embedder.get().encode_query_soon(question)
+
+
 def responder_for_worker() -> Responder:
     """The responder as the worker runs it: the live index and, once it is loaded, the engine."""
     from django.conf import settings

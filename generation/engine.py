@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -190,7 +190,9 @@ class Engine:
             eos.add(int(tokenizer.eos_token_id))
         self.eos_ids = frozenset(eos)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
-        self._inbox: queue.Queue[TokenStream] = queue.Queue()
+        # Streams to admit; ``None`` only wakes an idle scheduler for a ``call_soon``.
+        self._inbox: queue.Queue[TokenStream | None] = queue.Queue()
+        self._calls: queue.Queue[Callable[[], None]] = queue.Queue()
         self._closed = threading.Event()
         self._batching_ok = True
         # Batch state, touched only by the scheduler thread.
@@ -274,6 +276,19 @@ class Engine:
             pass
         return stream.text
 
+    def call_soon(self, function: Callable[[], None]) -> None:
+        """Run ``function`` on the scheduler thread before its next step (a query embedding:
+        there it uses the thread's intra-op team, and no second team competes with the
+        steps; see generation/threads.py). Its exceptions are logged, not raised."""
+        if self._closed.is_set():
+            raise GenerationError("the engine is closed", retryable=True)
+        self._calls.put(function)
+        self._inbox.put(None)
+
+    @property
+    def thread(self) -> threading.Thread:
+        return self._thread
+
     def close(self) -> None:
         self._closed.set()
         self._thread.join(timeout=10)
@@ -284,7 +299,8 @@ class Engine:
 
     @property
     def waiting(self) -> int:
-        return self._inbox.qsize()
+        with self._inbox.mutex:
+            return sum(item is not None for item in self._inbox.queue)
 
     # --- scheduler ------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -298,10 +314,25 @@ class Engine:
                     logger.exception("engine step failed; failing the active batch")
                     self._fail_all(GenerationError("the model failed", retryable=True))
         self._fail_all(GenerationError("the engine is closed", retryable=True))
+        self._run_calls()
         while not self._inbox.empty():
-            self._inbox.get_nowait()._finish("closed", GenerationError("closed", retryable=True))
+            stream = self._inbox.get_nowait()
+            if stream is not None:
+                stream._finish("closed", GenerationError("closed", retryable=True))
+
+    def _run_calls(self) -> None:
+        while True:
+            try:
+                function = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                function()
+            except Exception:
+                logger.exception("a call on the engine's thread failed")
 
     def _tick(self) -> None:
+        self._run_calls()
         new = self._admit()
         if new:
             self._prefill(new)
@@ -315,14 +346,19 @@ class Engine:
             return new
         if not self._seqs:
             try:
-                new.append(self._inbox.get(timeout=0.1))
+                first = self._inbox.get(timeout=0.1)
             except queue.Empty:
                 return new
+            if first is None:
+                return new  # a call to run: the next tick runs it
+            new.append(first)
         while len(new) < capacity:
             try:
-                new.append(self._inbox.get_nowait())
+                stream = self._inbox.get_nowait()
             except queue.Empty:
                 break
+            if stream is not None:
+                new.append(stream)
         return [s for s in new if not self._drop_if_cancelled(s)]
 
     def _drop_if_cancelled(self, stream: TokenStream) -> bool:

@@ -14,8 +14,9 @@ import math
 import queue
 import re
 import threading
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,11 @@ from django.db.models import Count, Max
 from generation.threads import intra_op_default
 
 logger = logging.getLogger(__name__)
+
+# Up to this many texts are encoded by the model's forward directly (see ``Embedder._vectors``).
+SMALL_BATCH = 16
+ENCODE_TIMEOUT_S = 300
+PREFETCH_KEEP_S = 60
 
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being am
@@ -80,14 +86,20 @@ class BM25:
 
 
 class Embedder:
-    """A sentence-transformers model, loaded once per process and run on one thread of its own.
+    """A sentence-transformers model, loaded once per process, run off the caller's thread.
 
-    Every encode, from any caller thread, runs on the embedder's thread with one intra-op
-    thread, so that the engine's thread is the only one with an OpenMP team (see
-    generation/threads.py; the engine's step at 16 sequences stayed 3.6 ms with this against
-    5.0 with the embeddings on a two-thread team). One query costs 8.6 ms on one thread against
-    6.9 on two. Concurrent queries are batched into one forward pass: 16 replies starting
-    together cost one MiniLM call instead of 16.
+    Every encode, from any caller thread, runs either on the embedder's own thread, with one
+    intra-op thread, or, in a worker whose engine runs on the CPU, on the engine's scheduler
+    thread between two decode steps (``run_on``), with that thread's full intra-op team. Either
+    way the engine's thread is the only one with an OpenMP team (see generation/threads.py;
+    the engine's step at 16 sequences stayed 3.6 ms with this against 5.0 with the embeddings
+    on a second two-thread team). Measured here for one query: 7.3 ms on two threads against
+    10 on one.
+
+    The linear layers are prepacked for oneDNN (generation/packing.py; 9.8 against 15-18 ms a
+    query), and small batches skip ``SentenceTransformer.encode``'s per-call bookkeeping (8.5
+    against 10.0 ms, the same vectors). Concurrent queries are batched into one forward pass:
+    16 replies starting together cost one MiniLM call instead of 16.
     """
 
     _lock = threading.Lock()
@@ -96,6 +108,11 @@ class Embedder:
     def __init__(self, name: str) -> None:
         self.name = name
         self._jobs: queue.Queue[tuple[list[str], Future[np.ndarray]]] = queue.Queue()
+        self._wake: queue.Queue[None] = queue.Queue()
+        self._host: Callable[[Callable[[], None]], None] | None = None
+        self._host_thread: threading.Thread | None = None
+        self._prefetch_lock = threading.Lock()
+        self._prefetched: dict[str, tuple[Future[np.ndarray], float]] = {}
         loaded: Future[None] = Future()
         self._thread = threading.Thread(target=self._serve, args=(loaded,), name=f"embedder:{name}", daemon=True)
         self._thread.start()
@@ -109,6 +126,12 @@ class Embedder:
                 cls._instances[name] = cls(name)
             return cls._instances[name]
 
+    def run_on(self, call_soon: Callable[[Callable[[], None]], None] | None, thread: threading.Thread | None) -> None:
+        """Encode on ``thread`` from now on: ``call_soon(fn)`` must run ``fn`` there soon (an
+        engine's ``call_soon``). ``None`` brings the work back to the embedder's own thread."""
+        self._host, self._host_thread = call_soon, thread
+        self._wake.put(None)  # jobs already waiting are not left behind
+
     def _serve(self, loaded: Future[None]) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -121,22 +144,30 @@ class Embedder:
                 getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
             )
             self.dim = int(dimension() or 384)
+            self.packed = self._pack()
         except BaseException as exc:
             loaded.set_exception(exc)
             return
         loaded.set_result(None)
         while True:
-            jobs = [self._jobs.get()]
+            self._wake.get()
+            self._drain()
+
+    def _drain(self) -> None:
+        """Encode every job waiting (up to 64 at once), on the calling thread."""
+        while True:
+            jobs: list[tuple[list[str], Future[np.ndarray]]] = []
             while len(jobs) < 64:
                 try:
                     jobs.append(self._jobs.get_nowait())
                 except queue.Empty:
                     break
             jobs = [job for job in jobs if job[1].set_running_or_notify_cancel()]
+            if not jobs:
+                return
             try:
                 texts = [text for job_texts, _ in jobs for text in job_texts]
-                vectors = self.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-                vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+                vectors = self._vectors(texts)
             except Exception as exc:  # every waiting caller hears of it
                 for _, future in jobs:
                     future.set_exception(exc)
@@ -146,15 +177,87 @@ class Embedder:
                 future.set_result(vectors[start : start + len(job_texts)])
                 start += len(job_texts)
 
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        if len(texts) <= SMALL_BATCH:
+            # The model's own forward: what ``encode`` runs, less its per-call bookkeeping. One
+            # or two queries run on one intra-op thread even on the engine's thread: then the
+            # other core stays free for the database work that runs meanwhile, where a two-thread
+            # team would wait on whichever of its threads that work preempts.
+            team = torch.get_num_threads()
+            torch.set_num_threads(1 if len(texts) <= 2 else team)
+            try:
+                with torch.inference_mode():
+                    out = self.model(self.model.preprocess(texts))["sentence_embedding"]
+                    vectors = torch.nn.functional.normalize(out.float(), dim=-1).numpy()
+            finally:
+                torch.set_num_threads(team)
+        else:  # large batches: ``encode`` sorts by length, so padding costs less
+            vectors = self.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _pack(self) -> int:
+        """Prepack the model's linear layers for oneDNN (generation/packing.py), where that
+        leaves its vectors as they were."""
+        from generation import packing
+
+        probe = ["Hello", "How many days does delivery take to Canada?"]
+        packed = packing.pack_linears(
+            self.model, lambda: self.model.encode(probe, normalize_embeddings=True, convert_to_tensor=True)
+        )
+        logger.info("embedder %s: %d linear layers prepacked", self.name, packed)
+        return packed
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        return self._wait(self._submit(list(texts)))
+
+    def _submit(self, texts: list[str]) -> Future[np.ndarray]:
         future: Future[np.ndarray] = Future()
-        self._jobs.put((list(texts), future))
-        return future.result(timeout=300)
+        self._jobs.put((texts, future))
+        host = self._host
+        if host is not None and threading.current_thread() is self._host_thread:
+            self._drain()  # already on the host's thread: waiting for it would never end
+        elif host is not None:
+            try:
+                host(self._drain)
+            except Exception:  # the host went away (its engine closed): back to our thread
+                logger.warning("embedder host gone; encoding on the embedder's thread", exc_info=True)
+                self.run_on(None, None)
+        else:
+            self._wake.put(None)
+        return future
+
+    def _wait(self, future: Future[np.ndarray]) -> np.ndarray:
+        deadline = time.monotonic() + ENCODE_TIMEOUT_S
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                thread = self._host_thread
+                if thread is not None and not thread.is_alive():  # its engine closed meanwhile
+                    self.run_on(None, None)
+                if time.monotonic() > deadline:
+                    raise
+
+    def encode_query_soon(self, text: str) -> None:
+        """Start encoding ``text``; the next ``encode_query(text)`` takes the result. Unclaimed
+        starts are forgotten after ``PREFETCH_KEEP_S``."""
+        now = time.monotonic()
+        future = self._submit([text])
+        with self._prefetch_lock:
+            for key in [k for k, (_, at) in self._prefetched.items() if now - at > PREFETCH_KEEP_S]:
+                del self._prefetched[key]
+            self._prefetched[text] = (future, now)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query's vector (batched with whatever other queries are waiting)."""
+        with self._prefetch_lock:
+            started = self._prefetched.pop(text, None)
+        if started is not None:
+            return self._wait(started[0])[0]
         return self.encode([text])[0]
 
 

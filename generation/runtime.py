@@ -66,6 +66,11 @@ def get_engine() -> Engine:
             logger.exception("could not load model %s", location)
             raise GenerationError(f"could not load model {location}: {exc}", retryable=False) from exc
         last_load_error = ""
+        if engine.device.type == "cpu":
+            # Query embeddings run between the engine's steps, on its thread (see Embedder).
+            from generation.retrieval import Embedder
+
+            Embedder.get().run_on(engine.call_soon, engine.thread)
         old, _engine, _key = _engine, engine, key
         if old is not None:
             # Let the old engine's streams finish before it goes.

@@ -7,8 +7,10 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from conversations import services
+from conversations import selectors, services
+from conversations.redaction import redact
 from generation import worker  # noqa: F401 - connects the worker's lifecycle signals
+from generation.answering import prefetch_query
 from generation.engine import GenerationError
 from generation.replying import reply_generate
 
@@ -25,6 +27,7 @@ def generate_reply(self, message_id: str) -> None:  # type: ignore[no-untyped-de
     A retryable failure puts it back to pending and retries; the last failure marks it
     failed, tells the customer, and flags the conversation for a human.
     """
+    _prefetch(message_id)
     reply = services.reply_claim(message_id=message_id)
     if reply is None:
         return
@@ -40,6 +43,17 @@ def generate_reply(self, message_id: str) -> None:  # type: ignore[no-untyped-de
     except Exception as exc:
         logger.exception("reply %s failed", message_id)
         services.reply_fail(message_id=message_id, error=f"{exc.__class__.__name__}: {exc}")
+
+
+def _prefetch(message_id: str) -> None:
+    """Start embedding the question while the reply is claimed and its history read (the
+    embedding is on the first token's path; see ``prefetch_query``). Never fails the task."""
+    try:
+        question = selectors.pending_reply_question(message_id)
+        if question:
+            prefetch_query(redact(question))  # what the model will see of it
+    except Exception:
+        logger.warning("could not prefetch the question of reply %s", message_id, exc_info=True)
 
 
 @shared_task(acks_late=True, ignore_result=True)

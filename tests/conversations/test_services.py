@@ -151,3 +151,18 @@ def test_a_streaming_reply_is_asked_to_stop_by_a_newer_message_or_the_stop_butto
     # Stop: the still-streaming first reply is asked again, the pending newest one is dropped.
     assert services.reply_stop(conversation=conv) == [str(first.reply.id)]
     assert not Message.objects.filter(id=third.reply.id).exists()
+
+
+def test_a_pending_replys_question_is_readable_until_the_reply_is_claimed(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from conversations import selectors
+
+    conv, _ = factories.conversation()
+    with django_capture_on_commit_callbacks(execute=False):
+        reply = factories.customer_message(conv, "Where do you ship to?").reply
+    assert reply is not None
+    assert selectors.pending_reply_question(str(reply.id)) == "Where do you ship to?"
+    assert services.reply_claim(message_id=str(reply.id)) is not None
+    assert selectors.pending_reply_question(str(reply.id)) == ""
+    assert selectors.pending_reply_question(str(uuid.uuid4())) == ""

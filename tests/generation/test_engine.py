@@ -377,3 +377,80 @@ def test_drafts_that_keep_failing_stop_being_checked_and_the_text_stays_exact(ti
         assert engine.drafted < engine.steps * len(streams) / 2
     finally:
         engine.close()
+
+
+def test_calls_run_on_the_engine_thread_between_steps_and_leave_replies_alone(engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=24)
+    encoded = [engine.encode(p) for p in PROMPTS]
+    streams = [engine.submit(ids, params) for ids in encoded]
+    seen: list[tuple[bool, int]] = []
+    done = threading.Event()
+
+    def call() -> None:
+        seen.append((threading.current_thread() is engine.thread, engine.active))
+        done.set()
+
+    def broken() -> None:
+        raise RuntimeError("a failing call must not stop the engine")
+
+    engine.call_soon(broken)
+    engine.call_soon(call)
+    assert done.wait(10)
+    texts = []
+    for stream in streams:
+        list(stream)
+        texts.append(stream.text)
+    assert texts == [reference(engine, ids, 24) for ids in encoded]
+    assert seen[0][0], "the call ran on another thread"
+
+
+def test_a_closed_engine_takes_no_calls(tiny_model_path: Path) -> None:
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    engine.close()
+    with pytest.raises(GenerationError):
+        engine.call_soon(lambda: None)
+
+
+def test_query_embeddings_on_the_engine_thread_match_and_outlive_the_engine(tiny_model_path: Path) -> None:
+    """The worker hosts query embeddings on its engine's thread: the vectors are the same,
+    the engine's steps keep all their intra-op threads, and when that engine closes the
+    embedder goes back to its own thread instead of waiting for ever."""
+    import numpy as np
+
+    from generation.retrieval import Embedder, embedding_model_name
+    from generation.threads import intra_op_default
+
+    embedder = Embedder.get(embedding_model_name())
+    texts = ["Hi", "How long does shipping to Canada take?", "Can I return shoes I have worn?"]
+    own = embedder.encode(texts)
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    where: list[bool] = []
+    threads: list[int] = []
+    vectors = embedder._vectors
+    decode = engine._fast_decode
+    assert decode is not None
+
+    def spy_vectors(batch: list[str]) -> np.ndarray:
+        where.append(threading.current_thread() is engine.thread)
+        return vectors(batch)
+
+    def spy_decode(*args: object) -> torch.Tensor:
+        threads.append(torch.get_num_threads())
+        return decode(*args)  # type: ignore[no-any-return]
+
+    embedder._vectors = spy_vectors  # type: ignore[method-assign,assignment]
+    engine._fast_decode = spy_decode
+    try:
+        embedder.run_on(engine.call_soon, engine.thread)
+        hosted = embedder.encode(texts)
+        single = embedder.encode_query(texts[1])
+        engine.generate(engine.encode(PROMPTS[0]), SamplingParams(max_new_tokens=3))
+        engine.close()
+        after = embedder.encode(texts)
+    finally:
+        embedder.run_on(None, None)
+        del embedder._vectors
+    assert where[:2] == [True, True] and where[-1] is False
+    assert np.allclose(hosted, own, atol=1e-5) and np.allclose(after, own, atol=1e-5)
+    assert np.allclose(single, own[1], atol=1e-5)
+    assert threads and set(threads) == {intra_op_default()}

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from generation import knowledge
+from generation import knowledge, packing
 from generation.models import Article
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +136,62 @@ def test_base_fine_tunes_a_local_model_and_workers_can_load_it(tmp_path: Path, t
         engine.close()
     with pytest.raises(CommandError, match="not a loadable model"):
         call_command("train_responder", "--base", str(tmp_path / "nothing-here"), "--steps", "1", "--out", str(out))
+
+
+def test_the_prepacked_embedder_gives_the_vectors_of_the_plain_model() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from generation.retrieval import Embedder, embedding_model_name
+
+    name = embedding_model_name()
+    embedder = Embedder.get(name)
+    texts = ["Hi", "How long does shipping to Canada take?", "My parcel arrived damaged, what can I do?"] * 3
+    plain = SentenceTransformer(name, device="cpu").encode(texts, normalize_embeddings=True)
+    if packing.available():
+        assert embedder.packed > 0
+    assert np.allclose(embedder.encode(texts), plain, atol=1e-5)
+
+
+def test_packing_is_undone_when_it_would_change_the_output() -> None:
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+    x = torch.randn(3, 8)
+    expected = model(x).detach()
+    if not packing.available():
+        pytest.skip("this PyTorch build has no oneDNN linear")
+    assert packing.pack_linears(model, lambda: model(x)) == 2
+    assert isinstance(model[0], packing.PackedLinear)
+    assert torch.allclose(model(x), expected, atol=1e-5)
+
+    fresh = torch.nn.Sequential(torch.nn.Linear(8, 4))
+    calls = iter([torch.ones(3, 4), -torch.ones(3, 4)])  # a probe whose output "changes"
+    assert packing.pack_linears(fresh, lambda: next(calls)) == 0
+    assert isinstance(fresh[0], torch.nn.Linear)
+
+
+def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    from generation import retrieval
+
+    embedder = retrieval.Embedder.get(retrieval.embedding_model_name())
+    question = "How long does shipping to Canada take?"
+    expected = embedder.encode([question])[0]
+    batches: list[list[str]] = []
+    vectors = embedder._vectors
+
+    def spy(texts: list[str]) -> np.ndarray:
+        batches.append(list(texts))
+        return vectors(texts)
+
+    monkeypatch.setattr(embedder, "_vectors", spy)
+    embedder.encode_query_soon(question)
+    assert np.allclose(embedder.encode_query(question), expected, atol=1e-5)
+    assert batches == [[question]]
+    assert question not in embedder._prefetched
+
+    monkeypatch.setattr(retrieval, "PREFETCH_KEEP_S", 0.0)
+    embedder.encode_query_soon("a question nobody asks for")
+    time.sleep(0.01)
+    embedder.encode_query_soon("the next customer's question")
+    assert list(embedder._prefetched) == ["the next customer's question"]
+    embedder._prefetched.clear()
