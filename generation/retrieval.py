@@ -90,14 +90,15 @@ class Embedder:
 
     Every encode, from any caller thread, runs either on the embedder's own thread, with one
     intra-op thread, or, in a worker whose engine runs on the CPU, on the engine's scheduler
-    thread between two decode steps (``run_on``), with that thread's full intra-op team. Either
-    way the engine's thread is the only one with an OpenMP team (see generation/threads.py;
-    the engine's step at 16 sequences stayed 3.6 ms with this against 5.0 with the embeddings
-    on a second two-thread team). Measured here for one query: 7.3 ms on two threads against
-    10 on one.
+    thread between two decode steps (``run_on``). Either way the engine's thread is the only
+    one with an OpenMP team (see generation/threads.py; the engine's step at 16 sequences
+    stayed 3.6 ms with this against 5.0 with the embeddings on a second two-thread team). On
+    the engine's thread, one or two queries still run on one intra-op thread, leaving the other
+    core to the database work of the same replies; larger batches use the whole team.
 
-    The linear layers are prepacked for oneDNN (generation/packing.py; 9.8 against 15-18 ms a
-    query), and small batches skip ``SentenceTransformer.encode``'s per-call bookkeeping (8.5
+    The linear layers are prepacked for oneDNN (generation/packing.py): 9.8 against 15-18 ms a
+    query, and 6.8 in bf16 where the CPU computes it natively (vectors within cosine 0.9999 of
+    fp32's). Small batches skip ``SentenceTransformer.encode``'s per-call bookkeeping (8.5
     against 10.0 ms, the same vectors). Concurrent queries are batched into one forward pass:
     16 replies starting together cost one MiniLM call instead of 16.
     """
@@ -130,7 +131,8 @@ class Embedder:
         """Encode on ``thread`` from now on: ``call_soon(fn)`` must run ``fn`` there soon (an
         engine's ``call_soon``). ``None`` brings the work back to the embedder's own thread."""
         self._host, self._host_thread = call_soon, thread
-        self._wake.put(None)  # jobs already waiting are not left behind
+        if call_soon is None:
+            self._wake.put(None)  # jobs left with a host that went away are not left behind
 
     def _serve(self, loaded: Future[None]) -> None:
         import torch
@@ -198,15 +200,30 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def _pack(self) -> int:
-        """Prepack the model's linear layers for oneDNN (generation/packing.py), where that
-        leaves its vectors as they were."""
-        from generation import packing
+        """Prepack the model's linear layers for oneDNN (generation/packing.py), in bf16 where
+        the CPU computes it natively and the vectors stay within ``BF16_OUTPUT_COSINE`` of
+        fp32's, else in fp32 where that leaves them as they were."""
+        import torch
 
-        probe = ["Hello", "How many days does delivery take to Canada?"]
-        packed = packing.pack_linears(
-            self.model, lambda: self.model.encode(probe, normalize_embeddings=True, convert_to_tensor=True)
-        )
-        logger.info("embedder %s: %d linear layers prepacked", self.name, packed)
+        from generation import packing
+        from generation.threads import cpu_has_native_bf16
+
+        probe = [
+            "Hello",
+            "How many days does delivery take to Canada?",
+            "Can I return shoes I have already worn outside?",
+            "My parcel arrived damaged and the box was open.",
+        ]
+
+        def vectors() -> Any:
+            return self.model.encode(probe, normalize_embeddings=True, convert_to_tensor=True)
+
+        self.packed_dtype = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+        packed = packing.pack_linears(self.model, vectors, self.packed_dtype)
+        if not packed and self.packed_dtype != torch.float32:
+            self.packed_dtype = torch.float32
+            packed = packing.pack_linears(self.model, vectors)
+        logger.info("embedder %s: %d linear layers prepacked (%s)", self.name, packed, self.packed_dtype)
         return packed
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
