@@ -120,8 +120,9 @@ StopCheck = Callable[[], bool]
 
 def prefetch_query(question: str) -> None:
     """Start embedding the customer's ``question`` before ``Responder.answer`` asks for its
-    vector: a worker calls this as soon as it has claimed the reply, and reads the index and
-    the history meanwhile. Questions declined or handed off before retrieval are left alone."""
+    vector: a worker calls this as soon as it takes the task, and claims the reply and reads
+    the index and the history meanwhile. Questions declined or handed off before retrieval
+    are left alone."""
     from generation.retrieval import Embedder
 
     if question.strip() and not _INJECTION.search(question) and not _HUMAN.search(question):

@@ -278,8 +278,8 @@ class Engine:
 
     def call_soon(self, function: Callable[[], None]) -> None:
         """Run ``function`` on the scheduler thread before its next step (a query embedding:
-        there it uses the thread's intra-op team, and no second team competes with the
-        steps; see generation/threads.py). Its exceptions are logged, not raised."""
+        there no second OpenMP team competes with the steps; see generation/threads.py and
+        ``Embedder``). Its exceptions are logged, not raised."""
         if self._closed.is_set():
             raise GenerationError("the engine is closed", retryable=True)
         self._calls.put(function)
