@@ -50,6 +50,11 @@ COMPACT_SHARE = 3
 DRAFT_POSITION_COST = 0.25
 # What a new sequence's drafts are expected to be worth: the share of draft tokens accepted.
 DRAFT_PRIOR = 0.6
+# After a step that gave a reply its first piece, a batch of at most this many rows pauses
+# this long, so that the piece reaches the customer before the next step takes both cores
+# (see ``Engine._yield_to_first_pieces``).
+FIRST_PIECE_PAUSE_S = 0.003
+FIRST_PIECE_PAUSE_MAX_ROWS = 2
 
 _END = object()
 
@@ -192,6 +197,7 @@ class Engine:
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         # Streams to admit; ``None`` only wakes an idle scheduler for a ``call_soon``.
         self._inbox: queue.Queue[TokenStream | None] = queue.Queue()
+        self._first_pieces = 0  # replies that got their first piece in this step
         self._calls: queue.Queue[Callable[[], None]] = queue.Queue()
         self._closed = threading.Event()
         self._batching_ok = True
@@ -336,8 +342,22 @@ class Engine:
         new = self._admit()
         if new:
             self._prefill(new)
+            self._yield_to_first_pieces()
         if self._seqs:
             self._decode_step()
+            self._yield_to_first_pieces()
+
+    def _yield_to_first_pieces(self) -> None:
+        """Pause briefly after a step that gave some reply its first piece, while the batch is
+        small. Otherwise the next step's two-thread team keeps both cores busy, and the task
+        thread that takes the piece, the publisher thread and the web process's relay each
+        wait for a core: measured here, one customer's first delta came 4-5 ms sooner with a
+        3 ms pause (alternating runs). A large batch is not paused: there the steps are the
+        work, and a pause would cost every reply in it. On a GPU the steps leave the cores
+        free, so there is no pause."""
+        if self._first_pieces and 0 < len(self._seqs) <= FIRST_PIECE_PAUSE_MAX_ROWS and self.device.type == "cpu":
+            time.sleep(FIRST_PIECE_PAUSE_S)
+        self._first_pieces = 0
 
     def _admit(self) -> list[TokenStream]:
         capacity = (self.max_batch if self._batching_ok else 1) - len(self._seqs)
@@ -716,6 +736,8 @@ class Engine:
                 seq.emitted = end
                 return
         seq.emitted = end
+        if not seq.stream.text:
+            self._first_pieces += 1
         seq.stream._put(piece)
 
     def _evict(self, rows: list[int], reason: str | None) -> None:
