@@ -94,7 +94,8 @@ class Embedder:
     one with an OpenMP team (see generation/threads.py; the engine's step at 16 sequences
     stayed 3.6 ms with this against 5.0 with the embeddings on a second two-thread team). On
     the engine's thread, one or two queries still run on one intra-op thread, leaving the other
-    core to the database work of the same replies; larger batches use the whole team.
+    core to the database work of the same replies; up to ``SMALL_BATCH`` texts use the whole
+    team, and larger batches (an index rebuild) stay on the embedder's own thread.
 
     The linear layers are prepacked for oneDNN (generation/packing.py): 9.8 against 15-18 ms a
     query, and 6.8 in bf16 where the CPU computes it natively (vectors within cosine 0.9999 of
@@ -108,7 +109,9 @@ class Embedder:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        # Jobs for the embedder's own thread, and small ones for the host's (see ``run_on``).
         self._jobs: queue.Queue[tuple[list[str], Future[np.ndarray]]] = queue.Queue()
+        self._hosted: queue.Queue[tuple[list[str], Future[np.ndarray]]] = queue.Queue()
         self._wake: queue.Queue[None] = queue.Queue()
         self._host: Callable[[Callable[[], None]], None] | None = None
         self._host_thread: threading.Thread | None = None
@@ -128,8 +131,10 @@ class Embedder:
             return cls._instances[name]
 
     def run_on(self, call_soon: Callable[[Callable[[], None]], None] | None, thread: threading.Thread | None) -> None:
-        """Encode on ``thread`` from now on: ``call_soon(fn)`` must run ``fn`` there soon (an
-        engine's ``call_soon``). ``None`` brings the work back to the embedder's own thread."""
+        """Encode queries on ``thread`` from now on: ``call_soon(fn)`` must run ``fn`` there soon
+        (an engine's ``call_soon``). Batches of more than ``SMALL_BATCH`` texts (an index
+        rebuild) stay on the embedder's own thread, so they never stall the engine's steps.
+        ``None`` brings all the work back to the embedder's own thread."""
         self._host, self._host_thread = call_soon, thread
         if call_soon is None:
             self._wake.put(None)  # jobs left with a host that went away are not left behind
@@ -153,15 +158,19 @@ class Embedder:
         loaded.set_result(None)
         while True:
             self._wake.get()
-            self._drain()
+            self._drain(self._jobs)
+            self._drain(self._hosted)  # left with a host that went away
 
-    def _drain(self) -> None:
-        """Encode every job waiting (up to 64 at once), on the calling thread."""
+    def _drain_hosted(self) -> None:
+        self._drain(self._hosted)
+
+    def _drain(self, waiting: queue.Queue[tuple[list[str], Future[np.ndarray]]]) -> None:
+        """Encode every job in ``waiting`` (up to 64 at once), on the calling thread."""
         while True:
             jobs: list[tuple[list[str], Future[np.ndarray]]] = []
             while len(jobs) < 64:
                 try:
-                    jobs.append(self._jobs.get_nowait())
+                    jobs.append(waiting.get_nowait())
                 except queue.Empty:
                     break
             jobs = [job for job in jobs if job[1].set_running_or_notify_cancel()]
@@ -233,18 +242,20 @@ class Embedder:
 
     def _submit(self, texts: list[str]) -> Future[np.ndarray]:
         future: Future[np.ndarray] = Future()
-        self._jobs.put((texts, future))
-        host = self._host
-        if host is not None and threading.current_thread() is self._host_thread:
-            self._drain()  # already on the host's thread: waiting for it would never end
-        elif host is not None:
-            try:
-                host(self._drain)
-            except Exception:  # the host went away (its engine closed): back to our thread
-                logger.warning("embedder host gone; encoding on the embedder's thread", exc_info=True)
-                self.run_on(None, None)
-        else:
+        host = self._host if len(texts) <= SMALL_BATCH else None
+        if host is None:
+            self._jobs.put((texts, future))
             self._wake.put(None)
+            return future
+        self._hosted.put((texts, future))
+        if threading.current_thread() is self._host_thread:
+            self._drain(self._hosted)  # already on the host's thread: waiting for it would never end
+            return future
+        try:
+            host(self._drain_hosted)
+        except Exception:  # the host went away (its engine closed): back to our thread
+            logger.warning("embedder host gone; encoding on the embedder's thread", exc_info=True)
+            self.run_on(None, None)
         return future
 
     def _wait(self, future: Future[np.ndarray]) -> np.ndarray:

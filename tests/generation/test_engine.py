@@ -454,3 +454,31 @@ def test_query_embeddings_on_the_engine_thread_match_and_outlive_the_engine(tiny
     assert np.allclose(hosted, own, atol=1e-5) and np.allclose(after, own, atol=1e-5)
     assert np.allclose(single, own[1], atol=1e-5)
     assert threads and set(threads) == {intra_op_default()}
+
+
+def test_an_index_rebuild_never_runs_on_the_engine_thread(tiny_model_path: Path) -> None:
+    """Large batches (an index rebuild after a knowledge-base edit) would stall every reply's
+    steps for their whole length: they stay on the embedder's own thread."""
+    import numpy as np
+
+    from generation.retrieval import SMALL_BATCH, Embedder, embedding_model_name
+
+    embedder = Embedder.get(embedding_model_name())
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    where: list[bool] = []
+    vectors = embedder._vectors
+
+    def spy_vectors(batch: list[str]) -> np.ndarray:
+        where.append(threading.current_thread() is engine.thread)
+        return vectors(batch)
+
+    embedder._vectors = spy_vectors  # type: ignore[method-assign,assignment]
+    try:
+        embedder.run_on(engine.call_soon, engine.thread)
+        embedder.encode([f"article {i}" for i in range(SMALL_BATCH + 1)])
+        embedder.encode(["a customer's question"])
+    finally:
+        embedder.run_on(None, None)
+        del embedder._vectors
+        engine.close()
+    assert where == [False, True]
