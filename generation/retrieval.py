@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -27,11 +27,21 @@ from django.db.models import Count, Max
 
 from generation.threads import intra_op_default
 
+if TYPE_CHECKING:
+    from generation.encoders import LeanBert
+
 logger = logging.getLogger(__name__)
 
 # Up to this many texts are encoded by the model's forward directly (see ``Embedder._vectors``).
 SMALL_BATCH = 16
 ENCODE_TIMEOUT_S = 300
+# Texts of several lengths: the embedder's speed-ups must give their vectors as the model does.
+PROBE = (
+    "Hello",
+    "How many days does delivery take to Canada?",
+    "Can I return shoes I have already worn outside?",
+    "My parcel arrived damaged and the box was open.",
+)
 PREFETCH_KEEP_S = 60
 
 STOPWORDS = frozenset(
@@ -200,8 +210,11 @@ class Embedder:
             torch.set_num_threads(1 if len(texts) <= 2 else team)
             try:
                 with torch.inference_mode():
-                    out = self.model(self.model.preprocess(texts))["sentence_embedding"]
-                    vectors = torch.nn.functional.normalize(out.float(), dim=-1).numpy()
+                    if self.lean is not None:
+                        vectors = self.lean(texts)
+                    else:
+                        out = self.model(self.model.preprocess(texts))["sentence_embedding"]
+                        vectors = torch.nn.functional.normalize(out.float(), dim=-1).numpy()
             finally:
                 torch.set_num_threads(team)
         else:  # large batches: ``encode`` sorts by length, so padding costs less
@@ -211,22 +224,17 @@ class Embedder:
     def _pack(self) -> int:
         """Prepack the model's linear layers for oneDNN (generation/packing.py), in bf16 where
         the CPU computes it natively and the vectors stay within ``BF16_OUTPUT_COSINE`` of
-        fp32's, else in fp32 where that leaves them as they were."""
+        fp32's, else in fp32 where that leaves them as they were. Before that, the lean forward
+        for small batches is built from the plain weights (``_lean``)."""
         import torch
 
         from generation import packing
         from generation.threads import cpu_has_native_bf16
 
-        probe = [
-            "Hello",
-            "How many days does delivery take to Canada?",
-            "Can I return shoes I have already worn outside?",
-            "My parcel arrived damaged and the box was open.",
-        ]
-
         def vectors() -> Any:
-            return self.model.encode(probe, normalize_embeddings=True, convert_to_tensor=True)
+            return self.model.encode(list(PROBE), normalize_embeddings=True, convert_to_tensor=True)
 
+        self.lean = self._lean(np.asarray(vectors()), cpu_has_native_bf16())
         self.packed_dtype = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
         packed = packing.pack_linears(self.model, vectors, self.packed_dtype)
         if not packed and self.packed_dtype != torch.float32:
@@ -234,6 +242,29 @@ class Embedder:
             packed = packing.pack_linears(self.model, vectors)
         logger.info("embedder %s: %d linear layers prepacked (%s)", self.name, packed, self.packed_dtype)
         return packed
+
+    def _lean(self, reference: np.ndarray, bf16: bool) -> LeanBert | None:
+        """The lean forward (generation/encoders.py) where the model is a plain BERT encoder and
+        the probe's vectors, alone and padded in one batch, come out as the model's: bf16
+        where the CPU has it, else fp32; ``None`` otherwise."""
+        import torch
+
+        from generation import packing
+        from generation.encoders import LeanBert
+
+        for dtype, floor in ((torch.bfloat16, packing.BF16_OUTPUT_COSINE), (torch.float32, packing.SAME_OUTPUT_COSINE)):
+            if dtype == torch.bfloat16 and not bf16:
+                continue
+            lean = LeanBert.build(self.model, dtype)
+            if lean is None:
+                return None
+            with torch.inference_mode():
+                got = np.vstack([lean(list(PROBE)), *(lean([text]) for text in PROBE)])
+            same = np.sum(got * np.vstack([reference, reference]), axis=1)
+            if bool((same > floor).all()):
+                logger.info("embedder %s: lean forward (%s)", self.name, dtype)
+                return lean
+        return None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -151,10 +152,37 @@ def test_the_prepacked_embedder_gives_the_vectors_of_the_plain_model() -> None:
     if packing.available():
         assert embedder.packed > 0
     vectors = embedder.encode(texts)
-    if embedder.packed and embedder.packed_dtype != torch.float32:  # bf16 where the CPU has it
+    lean_dtype = embedder.lean.dtype if embedder.lean is not None else torch.float32
+    if torch.bfloat16 in (embedder.packed_dtype, lean_dtype):  # bf16 where the CPU has it
         assert (np.sum(vectors * plain, axis=1) > packing.BF16_OUTPUT_COSINE).all()
     else:
-        assert np.allclose(vectors, plain, atol=1e-5)
+        assert (np.sum(vectors * plain, axis=1) > packing.SAME_OUTPUT_COSINE).all()
+
+
+def test_the_lean_forward_embeds_padded_batches_as_the_model_does_and_refuses_other_models() -> None:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from generation.encoders import LeanBert
+    from generation.retrieval import embedding_model_name
+
+    model = SentenceTransformer(embedding_model_name(), device="cpu")
+    texts = ["Hi", "How long does shipping to Canada take?", "My parcel arrived damaged, what can I do?"]
+    plain = model.encode(texts, normalize_embeddings=True)
+    lean = LeanBert.build(model)
+    if not packing.available():
+        assert lean is None
+        pytest.skip("this PyTorch build has no oneDNN linear")
+    assert lean is not None
+    with torch.inference_mode():
+        together = lean(texts)  # padded to the longest
+        alone = np.vstack([lean([text]) for text in texts])
+    assert (np.sum(together * plain, axis=1) > packing.SAME_OUTPUT_COSINE).all()
+    assert (np.sum(alone * plain, axis=1) > packing.SAME_OUTPUT_COSINE).all()
+
+    pooling: Any = model[1]
+    pooling.pooling_mode = "max"  # not what the lean forward computes
+    assert LeanBert.build(model) is None
 
 
 def test_packing_is_undone_when_it_would_change_the_output() -> None:
