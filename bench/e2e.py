@@ -82,13 +82,14 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def worker_figures(reply_ids: list[str]) -> dict[str, tuple[int | None, int | None]]:
-    """As the worker stored them for these replies: the engine's own time to first token, and
-    the time each reply waited for a worker (stored -> claimed), by reply id."""
+def worker_figures(reply_ids: list[str]) -> dict[str, tuple[int | None, int | None, int | None]]:
+    """As the worker stored them for these replies, by reply id: the engine's own time to first
+    token, the time the reply waited for a worker (stored -> claimed), and the time from the
+    customer's message stored to the first delta sent."""
     from conversations.models import Message
 
-    rows = Message.objects.filter(id__in=reply_ids).values_list("id", "first_token_ms", "queued_ms")
-    return {str(pk): (first, queued) for pk, first, queued in rows}
+    rows = Message.objects.filter(id__in=reply_ids).values_list("id", "first_token_ms", "queued_ms", "first_delta_ms")
+    return {str(pk): (first, queued, delta) for pk, first, queued, delta in rows}
 
 
 async def level(url: str, n: int, with_db: bool, asked: list[str], rounds: int = 1) -> dict[str, float]:
@@ -104,17 +105,22 @@ async def level(url: str, n: int, with_db: bool, asked: list[str], rounds: int =
     if with_db:
         stored = await asyncio.to_thread(worker_figures, [str(r["reply_id"]) for r in results])
         engine: list[tuple[dict[str, Any], float]] = []
+        split: list[tuple[float, float]] = []  # (worker side, web side) of each reply's overhead
         for result in results:
-            first = stored.get(result["reply_id"], (None, None))[0]
+            first, _, sent = stored.get(result["reply_id"], (None, None, None))
             if first is not None:
                 engine.append((result, float(first)))
-        queued = [float(q) for _, q in stored.values() if q is not None]
+                if sent is not None:
+                    split.append((sent - first, result["first_delta"] * 1000 - sent))
+        queued = [float(q) for _, q, _ in stored.values() if q is not None]
         nan = float("nan")
         out["engine_replies"] = len(engine)
         out["engine_ttft_p50"] = statistics.median(t for _, t in engine) if engine else nan
         out["ws_first_p50"] = statistics.median(r["first_delta"] * 1000 for r, _ in engine) if engine else nan
         out["overhead_p50"] = statistics.median(r["first_delta"] * 1000 - t for r, t in engine) if engine else nan
         out["queued_p50"] = statistics.median(queued) if queued else nan
+        out["worker_side_p50"] = statistics.median(w for w, _ in split) if split else nan
+        out["web_side_p50"] = statistics.median(w for _, w in split) if split else nan
     for key in ("ack", "first_delta", "reply"):
         values = [r[key] * 1000 for r in results]
         out[f"{key}_p50"] = statistics.median(values)
@@ -227,6 +233,14 @@ def main() -> None:
                 f"  {row['n']:>3.0f} customers ({row['engine_replies']:.0f} replies): engine "
                 f"{row['engine_ttft_p50']:.0f} ms, websocket {row['ws_first_p50']:.0f} ms, overhead "
                 f"{row['overhead_p50']:.0f} ms, of which waiting for a worker {row['queued_p50']:.0f} ms"
+            )
+        print("the overhead split where the worker stored its first delta's time (medians): worker side =")
+        print("message stored -> first delta sent, less the engine's first token; web side = the rest")
+        print("(frame received, message stored, delta relayed):")
+        for row in rows:
+            print(
+                f"  {row['n']:>3.0f} customers: worker side {row['worker_side_p50']:.1f} ms, "
+                f"web side {row['web_side_p50']:.1f} ms"
             )
 
 

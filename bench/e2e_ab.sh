@@ -21,8 +21,8 @@ for _ in $(seq "$reps"); do
       nohup "$here/.venv/bin/python" -m chatsite.runner >/tmp/parley-ab-server.log 2>&1 &)
     for _ in $(seq 90); do sleep 1; curl -sf http://127.0.0.1:8011/readyz >/dev/null && break; done
     sleep 3
-    line=$("$here/.venv/bin/python" "$here/bench/e2e.py" --url http://127.0.0.1:8011 --concurrency 1 \
-      --rounds "$rounds" --data-dir "$data" --questions "$questions" | tail -1)
-    echo "$dir: $line"
+    "$here/.venv/bin/python" "$here/bench/e2e.py" --url http://127.0.0.1:8011 --concurrency 1 \
+      --rounds "$rounds" --data-dir "$data" --questions "$questions" | grep -E "overhead|worker side" |
+      sed "s|^ *|$dir: |"
   done
 done

@@ -103,8 +103,14 @@ class ParleyCollector(Collector):
         )
         yield _histogram(
             "parley_generation_time_to_first_token_seconds",
-            "Time from claim to first token",
+            "Time from the engine taking a request to its first token",
             "first_token_ms",
+            TTFT_BUCKETS_S,
+        )
+        yield _histogram(
+            "parley_first_delta_seconds",
+            "Time from the customer's message stored to the reply's first text sent",
+            "first_delta_ms",
             TTFT_BUCKETS_S,
         )
         yield _histogram("parley_reply_seconds", "Time to produce a whole reply", "generation_ms", REPLY_BUCKETS_S)

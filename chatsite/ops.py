@@ -44,14 +44,21 @@ def snapshot() -> dict[str, Any]:
     since = now - timedelta(minutes=MINUTES)
     rows = list(
         Message.objects.filter(role=Message.Role.ASSISTANT, updated_at__gte=since).values_list(
-            "updated_at", "status", "first_token_ms", "generation_ms", "completion_tokens", "handoff", "attempts"
+            "updated_at",
+            "status",
+            "first_token_ms",
+            "generation_ms",
+            "completion_tokens",
+            "handoff",
+            "attempts",
+            "first_delta_ms",
         )
     )
     done = [r for r in rows if r[1] in (Message.Status.COMPLETE, Message.Status.FAILED)]
     per_minute = [0.0] * MINUTES
     tokens_per_minute = [0.0] * MINUTES
     ttft_per_minute: list[list[float]] = [[] for _ in range(MINUTES)]
-    for updated, _status, ttft, _gen, tokens, _handoff, _attempts in done:
+    for updated, _status, ttft, _gen, tokens, _handoff, _attempts, _first in done:
         slot = min(MINUTES - 1, int((updated - since).total_seconds() // 60))
         per_minute[slot] += 1
         tokens_per_minute[slot] += tokens or 0
@@ -59,6 +66,7 @@ def snapshot() -> dict[str, Any]:
             ttft_per_minute[slot].append(ttft)
     ttft_ms = [float(r[2]) for r in done if r[2] is not None]
     reply_ms = [float(r[3]) for r in done if r[3] is not None]
+    first_delta_ms = [float(r[7]) for r in done if r[7] is not None]
     from django.db.models import Avg, Count, Q
 
     from conversations.models import Conversation
@@ -85,6 +93,8 @@ def snapshot() -> dict[str, Any]:
         "tokens_per_s": sum(r[4] or 0 for r in done) / (MINUTES * 60),
         "ttft_p50": _pct(ttft_ms, 0.5),
         "ttft_p95": _pct(ttft_ms, 0.95),
+        "first_delta_p50": _pct(first_delta_ms, 0.5),
+        "first_delta_p95": _pct(first_delta_ms, 0.95),
         "reply_p50": _pct(reply_ms, 0.5),
         "reply_p95": _pct(reply_ms, 0.95),
         "failures": sum(1 for r in done if r[1] == Message.Status.FAILED),

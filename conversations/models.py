@@ -86,6 +86,8 @@ class Message(models.Model):
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     queued_ms = models.PositiveIntegerField(null=True, blank=True)
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    # From the customer's message stored to the reply's first text sent to the customer.
+    first_delta_ms = models.PositiveIntegerField(null=True, blank=True)
     generation_ms = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Customer feedback on a bot reply: 1 thumbs up, -1 thumbs down.

@@ -257,6 +257,7 @@ class ReplyMeta(TypedDict, total=False):
     completion_tokens: int
     queued_ms: int
     first_token_ms: int
+    first_delta_ms: int
     generation_ms: int
     sources: list[dict[str, Any]]
     grounded: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -42,6 +43,7 @@ class _Publisher:
         self.coalescer = streaming.DeltaCoalescer(settings.STREAM_COALESCE_MS / 1000)
         self.text = ""
         self.last_save = time.monotonic()
+        self.first_sent_at: datetime | None = None  # when the first delta went out
 
     def __call__(self, piece: str) -> None:
         if not piece:
@@ -63,6 +65,8 @@ class _Publisher:
         text, offset = delta
         try:
             streaming.publish_delta(self.conversation_id, self.message_id, text, offset)
+            if self.first_sent_at is None:
+                self.first_sent_at = timezone.now()
         except Exception:  # the final message is stored and sent regardless
             logger.warning("could not publish a delta of %s", self.message_id, exc_info=True)
 
@@ -94,9 +98,10 @@ def reply_generate(reply: Message) -> Message | None:
     responder = responder_for_worker()
     answer = responder.answer(history_for(reply), forward=publisher, should_stop=_StopCheck(str(reply.id)))
     publisher.flush()
-    return services.reply_complete(
-        message_id=str(reply.id), text=answer.text.strip(), meta=_meta(answer, responder, started, queued_ms)
-    )
+    meta = _meta(answer, responder, started, queued_ms)
+    if publisher.first_sent_at is not None:
+        meta["first_delta_ms"] = max(0, int((publisher.first_sent_at - reply.created_at).total_seconds() * 1000))
+    return services.reply_complete(message_id=str(reply.id), text=answer.text.strip(), meta=meta)
 
 
 def _meta(answer: Answer, responder: object, started: float, queued_ms: int) -> services.ReplyMeta:

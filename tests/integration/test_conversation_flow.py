@@ -67,6 +67,8 @@ async def test_reply_streams_over_the_websocket_and_deltas_add_up_to_the_stored_
     assert stored.seq == ack["message"]["seq"] + 1
     assert stored.model_name and stored.completion_tokens and stored.prompt_tokens
     assert stored.first_token_ms is not None and stored.generation_ms is not None
+    # Stored -> first delta sent spans the engine's own first token and the work around it.
+    assert stored.first_delta_ms is not None and stored.first_delta_ms >= stored.first_token_ms
     await communicator.disconnect()
 
     # A reload: a new socket resumes from 0 and gets the whole conversation back.
