@@ -109,9 +109,10 @@ class Embedder:
 
     The linear layers are prepacked for oneDNN (generation/packing.py): 9.8 against 15-18 ms a
     query, and 6.8 in bf16 where the CPU computes it natively (vectors within cosine 0.9999 of
-    fp32's). Small batches skip ``SentenceTransformer.encode``'s per-call bookkeeping (8.5
-    against 10.0 ms, the same vectors). Concurrent queries are batched into one forward pass:
-    16 replies starting together cost one MiniLM call instead of 16.
+    fp32's). Up to ``SMALL_BATCH`` texts skip ``SentenceTransformer.encode``: a BERT model runs
+    the lean forward of generation/encoders.py (4.3 against 8-10 ms a query), any other its own
+    forward. Concurrent queries are batched into one forward pass: 16 replies starting together
+    cost one MiniLM call instead of 16.
     """
 
     _lock = threading.Lock()
@@ -202,7 +203,8 @@ class Embedder:
         import torch
 
         if len(texts) <= SMALL_BATCH:
-            # The model's own forward: what ``encode`` runs, less its per-call bookkeeping. One
+            # The lean forward, or the model's own: what ``encode`` runs, less its per-call
+            # bookkeeping. One
             # or two queries run on one intra-op thread even on the engine's thread: then the
             # other core stays free for the database work that runs meanwhile, where a two-thread
             # team would wait on whichever of its threads that work preempts.
