@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Up to this many texts are encoded by the model's forward directly (see ``Embedder._vectors``).
+# Up to this many texts skip ``encode``: the lean forward or the model's own (``Embedder._vectors``).
 SMALL_BATCH = 16
 ENCODE_TIMEOUT_S = 300
 # Texts of several lengths: the embedder's speed-ups must give their vectors as the model does.
@@ -204,10 +204,9 @@ class Embedder:
 
         if len(texts) <= SMALL_BATCH:
             # The lean forward, or the model's own: what ``encode`` runs, less its per-call
-            # bookkeeping. One
-            # or two queries run on one intra-op thread even on the engine's thread: then the
-            # other core stays free for the database work that runs meanwhile, where a two-thread
-            # team would wait on whichever of its threads that work preempts.
+            # bookkeeping. One or two queries run on one intra-op thread even on the engine's
+            # thread: then the other core stays free for the database work that runs meanwhile,
+            # where a two-thread team would wait on whichever of its threads that work preempts.
             team = torch.get_num_threads()
             torch.set_num_threads(1 if len(texts) <= 2 else team)
             try:
