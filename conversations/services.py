@@ -192,8 +192,10 @@ def reply_stop(*, conversation: Conversation) -> list[str]:
 
 def _publish_on_commit(message: Message) -> None:
     # robust: the message is stored whatever happens to Redis; clients that miss the event
-    # get it by ``resume`` or by polling.
-    transaction.on_commit(lambda: streaming.publish_message(message), robust=True)
+    # get it by ``resume`` or by polling. Through the outbox: the caller (a customer waiting
+    # for ``ack``, a worker finishing a reply) does not wait on the group send, and the
+    # events still go out in order, after any delta this process sent before.
+    transaction.on_commit(lambda: streaming.publish_message_soon(message), robust=True)
     _inbox_on_commit(message.conversation_id)
 
 
@@ -202,7 +204,7 @@ def _inbox_on_commit(conversation_id: uuid.UUID) -> None:
 
     def send() -> None:
         conversation = Conversation.objects.select_related("agent").get(pk=conversation_id)
-        streaming.publish_inbox(conversation)
+        streaming.publish_inbox_soon(conversation)
 
     transaction.on_commit(send, robust=True)
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
+
+import pytest
 
 from conversations.streaming import DeltaCoalescer, group_name
 
@@ -53,3 +57,40 @@ def test_group_names_are_valid_channel_names_and_stable() -> None:
     name = group_name(conversation_id)
     assert name == group_name(str(conversation_id))
     assert len(name) < 100 and name.replace(".", "").replace("-", "").replace("_", "").isalnum()
+
+
+@pytest.mark.django_db
+def test_outbox_sends_whole_messages_in_order_without_the_caller_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from conversations import streaming
+    from tests import factories
+
+    conv, _ = factories.conversation()
+    messages = [factories.bot_reply(conv, seq, text=f"reply {seq}") for seq in range(1, 31)]
+    layer = get_channel_layer()
+    assert layer is not None
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group_name(conv.id), channel)
+
+    # While the layer is stuck, every publish returns (a customer's ack does not wait for it).
+    release = threading.Event()
+    sent: list[str] = []
+    group_send = layer.group_send
+
+    async def stuck_group_send(group: str, message: dict[str, object]) -> None:
+        await asyncio.to_thread(release.wait, 2)
+        await group_send(group, message)
+        sent.append(group)
+
+    monkeypatch.setattr(layer, "group_send", stuck_group_send)
+    for message in messages:
+        streaming.publish_message_soon(message)
+    assert sent == []
+    release.set()
+
+    async def receive_all() -> list[str]:
+        return [(await asyncio.wait_for(layer.receive(channel), 10))["message"]["text"] for _ in messages]
+
+    assert async_to_sync(receive_all)() == [m.text for m in messages]
