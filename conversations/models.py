@@ -21,6 +21,9 @@ class Conversation(models.Model):
         HUMAN = "human", "Human has it"
         CLOSED = "closed", "Closed"
 
+    # The statuses in which the bot answers customer messages.
+    BOT_ANSWERS: tuple[str, ...] = (Status.BOT, Status.NEEDS_HUMAN)
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # SHA-256 of the customer's bearer token; the token itself is never stored.
     token_hash = models.CharField(max_length=64, editable=False)
@@ -48,7 +51,7 @@ class Conversation(models.Model):
 
     @property
     def bot_answers(self) -> bool:
-        return self.status in (self.Status.BOT, self.Status.NEEDS_HUMAN)
+        return self.status in self.BOT_ANSWERS
 
 
 class Message(models.Model):

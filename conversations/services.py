@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -101,6 +101,31 @@ def _allocate_seqs(conversation_id: uuid.UUID, count: int) -> int:
     return int(last) - count + 1
 
 
+def _reserve_customer_seqs(conversation: Conversation) -> int:
+    """``_allocate_seqs`` for a customer message and, when the bot answers the conversation,
+    its reply, in one statement: the status is read under the same lock (and set on
+    ``conversation``). Returns the first seq. Two queries fewer than reading the status, then
+    updating and reading the counter (``UPDATE ... RETURNING``: SQLite 3.35+, PostgreSQL)."""
+    quote = connection.ops.quote_name
+    pk = Conversation._meta.pk
+    assert pk is not None
+    now = Conversation._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    answers = ", ".join(["%s"] * len(Conversation.BOT_ANSWERS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Conversation._meta.db_table)} "
+            f"SET {quote('last_seq')} = {quote('last_seq')} + "
+            f"(CASE WHEN {quote('status')} IN ({answers}) THEN 2 ELSE 1 END), {quote('updated_at')} = %s "
+            f"WHERE {quote(pk.column)} = %s RETURNING {quote('last_seq')}, {quote('status')}",
+            [*Conversation.BOT_ANSWERS, now, pk.get_db_prep_value(conversation.pk, connection)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(conversation.pk)
+    conversation.status = row[1]
+    return int(row[0]) - (2 if conversation.bot_answers else 1) + 1
+
+
 @dataclass(frozen=True)
 class CustomerMessageResult:
     message: Message
@@ -136,9 +161,8 @@ def customer_message_receive(
 def _customer_message_store(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> CustomerMessageResult:
     try:
         with transaction.atomic():
-            conversation.refresh_from_db(fields=["status"])
+            first = _reserve_customer_seqs(conversation)
             bot_answers = conversation.bot_answers
-            first = _allocate_seqs(conversation.id, 2 if bot_answers else 1)
             message = Message.objects.create(
                 conversation=conversation,
                 seq=first,

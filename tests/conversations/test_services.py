@@ -63,6 +63,21 @@ def test_no_reply_is_queued_while_a_human_holds_the_conversation(
     assert [m.role for m in factories.messages(conv)] == ["customer"]
 
 
+def test_a_takeover_the_socket_has_not_seen_yet_still_stops_the_bot(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    conv, _ = factories.conversation()  # the socket's copy says the bot answers
+    Conversation.objects.filter(pk=conv.pk).update(status=Conversation.Status.HUMAN)  # staff took it
+    with django_capture_on_commit_callbacks(execute=False):
+        first = factories.customer_message(conv, "Hello?")
+    assert first.reply is None and conv.status == Conversation.Status.HUMAN
+    Conversation.objects.filter(pk=conv.pk).update(status=Conversation.Status.BOT)  # handed back
+    with django_capture_on_commit_callbacks(execute=False):
+        second = factories.customer_message(conv, "Still there?")
+    assert second.reply is not None
+    assert [(m.seq, m.role) for m in factories.messages(conv)] == [(1, "customer"), (2, "customer"), (3, "assistant")]
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [(None, "invalid"), (42, "invalid"), ("", "invalid"), ("   \n", "invalid"), ("x" * 4001, "too_long")],
