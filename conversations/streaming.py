@@ -112,7 +112,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T], timeout: float = SEND_TIMEOUT_S)
     return asyncio.run_coroutine_threadsafe(coro, _publisher.loop()).result(timeout)
 
 
-def _group_send(conversation_id: uuid.UUID | str, event: MessageEvent | DeltaEvent) -> None:
+def _group_send(conversation_id: uuid.UUID | str, event: DeltaEvent) -> None:
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is not configured"
     run_coroutine(layer.group_send(group_name(conversation_id), dict(event)))
@@ -131,13 +131,9 @@ def publish_staff(conversation_id: uuid.UUID | str, event: dict[str, Any]) -> No
     run_coroutine(layer.group_send(staff_group_name(conversation_id), event))
 
 
-def publish_message(message: Message) -> None:
-    event: MessageEvent = {"type": EVENT_MESSAGE, "message": message_payload(message)}
-    _group_send(message.conversation_id, event)
-
-
 def publish_message_soon(message: Message) -> None:
-    """``publish_message`` through the outbox: returns at once; sent after what was put before."""
+    """Send a whole message to its conversation's group through the outbox: returns at once;
+    sent after what this process put there before, and after any delta it sent before."""
     event: MessageEvent = {"type": EVENT_MESSAGE, "message": message_payload(message)}
     _outbox.put(group_name(message.conversation_id), dict(event))
 
