@@ -90,22 +90,17 @@ def conversation_authenticate(*, conversation_id: str, token: str) -> Conversati
     return conversation
 
 
-def _allocate_seqs(conversation_id: uuid.UUID, count: int) -> int:
-    """Reserve ``count`` consecutive seqs inside the caller's transaction; returns the first.
+def _allocate_seqs(conversation_id: uuid.UUID, count: int, *, more_if_bot: int = 0) -> tuple[int, str]:
+    """Reserve ``count`` consecutive seqs, ``more_if_bot`` more when the bot answers the
+    conversation, inside the caller's transaction; returns the first and the conversation's
+    status, read under the same lock.
 
-    The UPDATE takes the conversation's row lock (PostgreSQL) or the write lock (SQLite in
-    IMMEDIATE mode), so concurrent writers never get the same seq.
+    One ``UPDATE ... RETURNING`` (SQLite 3.35+, PostgreSQL): it takes the conversation's row
+    lock (PostgreSQL) or the write lock (SQLite in IMMEDIATE mode), so concurrent writers
+    never get the same seq, and a customer message learns whether its reply is due in the
+    same statement (7 queries to store one, against 9 when the status and the counter were
+    read apart).
     """
-    Conversation.objects.filter(pk=conversation_id).update(last_seq=F("last_seq") + count, updated_at=timezone.now())
-    last = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation_id)
-    return int(last) - count + 1
-
-
-def _reserve_customer_seqs(conversation: Conversation) -> int:
-    """``_allocate_seqs`` for a customer message and, when the bot answers the conversation,
-    its reply, in one statement: the status is read under the same lock (and set on
-    ``conversation``). Returns the first seq. Two queries fewer than reading the status, then
-    updating and reading the counter (``UPDATE ... RETURNING``: SQLite 3.35+, PostgreSQL)."""
     quote = connection.ops.quote_name
     pk = Conversation._meta.pk
     assert pk is not None
@@ -114,16 +109,16 @@ def _reserve_customer_seqs(conversation: Conversation) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(Conversation._meta.db_table)} "
-            f"SET {quote('last_seq')} = {quote('last_seq')} + "
-            f"(CASE WHEN {quote('status')} IN ({answers}) THEN 2 ELSE 1 END), {quote('updated_at')} = %s "
+            f"SET {quote('last_seq')} = {quote('last_seq')} + %s + "
+            f"(CASE WHEN {quote('status')} IN ({answers}) THEN %s ELSE 0 END), {quote('updated_at')} = %s "
             f"WHERE {quote(pk.column)} = %s RETURNING {quote('last_seq')}, {quote('status')}",
-            [*Conversation.BOT_ANSWERS, now, pk.get_db_prep_value(conversation.pk, connection)],
+            [count, *Conversation.BOT_ANSWERS, more_if_bot, now, pk.get_db_prep_value(conversation_id, connection)],
         )
         row = cursor.fetchone()
     if row is None:
-        raise Conversation.DoesNotExist(conversation.pk)
-    conversation.status = row[1]
-    return int(row[0]) - (2 if conversation.bot_answers else 1) + 1
+        raise Conversation.DoesNotExist(conversation_id)
+    last, status = int(row[0]), str(row[1])
+    return last - count - (more_if_bot if status in Conversation.BOT_ANSWERS else 0) + 1, status
 
 
 @dataclass(frozen=True)
@@ -161,7 +156,8 @@ def customer_message_receive(
 def _customer_message_store(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> CustomerMessageResult:
     try:
         with transaction.atomic():
-            first = _reserve_customer_seqs(conversation)
+            # The message's seq, and its reply's when the bot answers.
+            first, conversation.status = _allocate_seqs(conversation.id, 1, more_if_bot=1)
             bot_answers = conversation.bot_answers
             message = Message.objects.create(
                 conversation=conversation,
@@ -375,7 +371,7 @@ def agent_message_create(*, conversation: Conversation, user: Any, text: str) ->
         if conversation.status != Conversation.Status.HUMAN or conversation.agent_id != user.pk:
             Conversation.objects.filter(pk=conversation.pk).update(status=Conversation.Status.HUMAN, agent=user)
             _supersede_in_flight(conversation)
-        seq = _allocate_seqs(conversation.id, 1)
+        seq, _ = _allocate_seqs(conversation.id, 1)
         message = Message.objects.create(
             conversation=conversation, seq=seq, role=Message.Role.AGENT, text=text, author=user
         )
