@@ -82,13 +82,13 @@ class _Outbox:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] | None = None
-        self._pid = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def put(self, group: str, event: dict[str, Any]) -> None:
-        loop = _publisher.loop()
+        loop = _publisher.loop()  # a new one in a forked child: the queue follows it
         with self._lock:
-            if self._queue is None or self._pid != os.getpid():
-                self._queue, self._pid = asyncio.Queue(), os.getpid()
+            if self._queue is None or self._loop is not loop:
+                self._queue, self._loop = asyncio.Queue(), loop
                 asyncio.run_coroutine_threadsafe(self._drain(self._queue), loop)
             queue = self._queue
         loop.call_soon_threadsafe(queue.put_nowait, (group, event))
