@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
 import redis
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-# Workers refresh this key every few seconds (generation.worker); it expires when they stop.
-WORKER_KEY_PREFIX = "parley:worker:"
-
-
-def redis_client(timeout: float = 2.0) -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout)
-
-
-def _heartbeats(client: redis.Redis) -> dict[str, dict[str, Any]]:
-    keys = list(client.scan_iter(f"{WORKER_KEY_PREFIX}*"))
-    values: Any = client.mget(keys) if keys else []
-    return {k.decode()[len(WORKER_KEY_PREFIX) :]: json.loads(v) for k, v in zip(keys, values, strict=True) if v}
+from conversations.redis_client import redis_client
+from generation import heartbeat
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -38,13 +25,12 @@ def readiness() -> dict[str, object]:
     except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}: {exc}"
     try:
-        client = redis_client()
-        client.ping()
+        redis_client().ping()
         checks["redis"] = "ok"
-        beats = _heartbeats(client)
-        workers = sorted(beats)
+        beats = heartbeat.beats()
+        workers = sorted(b["name"] for b in beats)
         checks["workers"] = workers if workers else "error: no generation worker is running"
-        failed = [b["load_error"] for b in beats.values() if b.get("load_error")]
+        failed = [b["load_error"] for b in beats if b.get("load_error")]
         # Ready while at least one worker has a model (or is still loading it).
         checks["model"] = (
             f"error: the model failed to load: {failed[0]}" if workers and len(failed) == len(workers) else "ok"

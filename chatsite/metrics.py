@@ -7,29 +7,29 @@ process serves the scrape reports the whole system. Websocket gauges are per ASG
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+from conversations.gauges import websocket_connections
+from conversations.models import Conversation, Message
+from conversations.redis_client import redis_client
+from generation import heartbeat
 
 TTFT_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REPLY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 registry = CollectorRegistry()
-websocket_connections = Gauge(
-    "parley_websocket_connections", "Open websockets on this ASGI process", ["kind"], registry=registry
-)
+registry.register(websocket_connections)
 
 
 def _histogram(name: str, doc: str, field: str, buckets: tuple[float, ...]) -> HistogramMetricFamily:
-    from conversations.models import Message
-
     rows = Message.objects.filter(role=Message.Role.ASSISTANT, **{f"{field}__isnull": False})
     aggregates: dict[str, Any] = {
         f"le{i}": Count("id", filter=Q(**{f"{field}__lte": b * 1000})) for i, b in enumerate(buckets)
@@ -43,32 +43,14 @@ def _histogram(name: str, doc: str, field: str, buckets: tuple[float, ...]) -> H
     return family
 
 
-def worker_heartbeats() -> list[dict[str, Any]]:
-    from chatsite.health import WORKER_KEY_PREFIX, redis_client
-
-    client = redis_client()
-    keys = list(client.scan_iter(f"{WORKER_KEY_PREFIX}*"))
-    beats = []
-    values: Any = client.mget(keys) if keys else []
-    for key, raw in zip(keys, values, strict=True):
-        if raw:
-            beat = json.loads(raw)
-            beat["name"] = key.decode()[len(WORKER_KEY_PREFIX) :]
-            beats.append(beat)
-    return beats
-
-
 def queue_depth() -> int:
-    from chatsite.health import redis_client
-
+    """Generation tasks waiting in the broker (the queue is a Redis list named after it)."""
     depth: Any = redis_client().llen(settings.GENERATION_QUEUE)
     return int(depth)
 
 
 class ParleyCollector(Collector):
     def collect(self) -> Iterator[Any]:
-        from conversations.models import Conversation, Message
-
         replies = Message.objects.filter(role=Message.Role.ASSISTANT)
         by_status = dict(replies.values_list("status").annotate(n=Count("id")).order_by())
         counter = CounterMetricFamily("parley_replies", "Assistant replies by status", labels=["status"])
@@ -120,7 +102,7 @@ class ParleyCollector(Collector):
         yield GaugeMetricFamily("parley_conversations_needing_human", "Conversations waiting for staff", value=waiting)
         try:
             depth: float = queue_depth()
-            beats = worker_heartbeats()
+            beats = heartbeat.beats()
         except Exception:  # Redis away: say so rather than fail the scrape
             depth, beats = float("nan"), []
         yield GaugeMetricFamily("parley_generation_queue_depth", "Generation tasks waiting in the broker", value=depth)

@@ -7,12 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Avg, Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from chatsite.metrics import queue_depth, worker_heartbeats
+from chatsite.metrics import queue_depth
+from conversations.models import Conversation, Message
+from generation import heartbeat
 
 MINUTES = 60
 
@@ -38,8 +41,6 @@ def sparkline(values: list[float], *, width: int = 360, height: int = 60, label:
 
 
 def snapshot() -> dict[str, Any]:
-    from conversations.models import Message
-
     now = timezone.now()
     since = now - timedelta(minutes=MINUTES)
     rows = list(
@@ -67,16 +68,12 @@ def snapshot() -> dict[str, Any]:
     ttft_ms = [float(r[2]) for r in done if r[2] is not None]
     reply_ms = [float(r[3]) for r in done if r[3] is not None]
     first_delta_ms = [float(r[7]) for r in done if r[7] is not None]
-    from django.db.models import Avg, Count, Q
-
-    from conversations.models import Conversation
-
     feedback = Message.objects.filter(role=Message.Role.ASSISTANT, feedback__isnull=False).aggregate(
         up=Count("id", filter=Q(feedback=1)), down=Count("id", filter=Q(feedback=-1))
     )
     ratings = Conversation.objects.filter(rating__isnull=False).aggregate(avg=Avg("rating"), n=Count("id"))
     try:
-        beats, depth, redis_error = worker_heartbeats(), queue_depth(), ""
+        beats, depth, redis_error = heartbeat.beats(), queue_depth(), ""
         for beat in beats:
             drafted = beat.get("draft_tokens") or 0
             beat["draft_rate"] = beat.get("draft_accepted", 0) / drafted if drafted else None

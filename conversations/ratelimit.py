@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from conversations.redis_client import key, redis_client
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,17 +39,15 @@ def limits() -> dict[str, Limit]:
     }
 
 
-def hit(kind: str, key: str) -> None:
-    """Count one event for ``key``; raises ``RateLimited`` past the limit (0 = no limit)."""
+def hit(kind: str, subject: str) -> None:
+    """Count one event for ``subject``; raises ``RateLimited`` past the limit (0 = no limit)."""
     limit = limits()[kind]
     if limit.count <= 0:
         return
-    from conversations.streaming import _redis
-
     window = int(time.time()) // limit.window_s
-    redis_key = f"parley:rl:{limit.name}:{key}:{window}"
+    redis_key = key("rl", limit.name, subject, str(window))
     try:
-        pipe = _redis().pipeline()
+        pipe = redis_client().pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, limit.window_s + 1)
         count = int(pipe.execute()[0])

@@ -5,7 +5,6 @@ re-enqueues replies whose task was lost (broker down at enqueue, worker killed).
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -18,10 +17,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from generation import heartbeat
+
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_S = 5
-HEARTBEAT_TTL_S = 15
 MAX_ATTEMPTS = 3
 
 _stop = threading.Event()
@@ -29,10 +28,8 @@ _hostname = ""
 
 
 def _heartbeat(concurrency: int) -> None:
-    from chatsite.health import WORKER_KEY_PREFIX, redis_client
     from generation import runtime
 
-    client = redis_client()
     while not _stop.is_set():
         engine = runtime.current_engine()
         info = {
@@ -48,10 +45,10 @@ def _heartbeat(concurrency: int) -> None:
             "at": time.time(),
         }
         try:
-            client.set(WORKER_KEY_PREFIX + _hostname, json.dumps(info), ex=HEARTBEAT_TTL_S)
+            heartbeat.beat_write(_hostname, info)
         except Exception:  # Redis restarting: try again next beat
             logger.warning("heartbeat failed", exc_info=True)
-        _stop.wait(HEARTBEAT_S)
+        _stop.wait(heartbeat.HEARTBEAT_S)
 
 
 def sweep_stuck_replies() -> int:
@@ -115,8 +112,6 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
 
 @worker_shutdown.connect
 def on_worker_shutdown(**kwargs: Any) -> None:
-    from chatsite.health import WORKER_KEY_PREFIX, redis_client
-
     _stop.set()
     with contextlib.suppress(Exception):
-        redis_client().delete(WORKER_KEY_PREFIX + _hostname)
+        heartbeat.beat_delete(_hostname)

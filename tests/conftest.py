@@ -147,7 +147,7 @@ def start_worker(
     redis_url: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """A real Celery worker process (thread pool) on ``queue``; returns once its heartbeat shows."""
-    from chatsite.health import WORKER_KEY_PREFIX
+    from generation import heartbeat
 
     log = open(Path(settings.DATA_DIR) / f"test-worker-{name}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -180,7 +180,7 @@ def start_worker(
     client = redis.Redis.from_url(redis_url or settings.REDIS_URL)
 
     def ready() -> bool:
-        raw = cast(bytes | None, client.get(f"{WORKER_KEY_PREFIX}{name}@{socket.gethostname()}"))
+        raw = cast(bytes | None, client.get(heartbeat.beat_key(f"{name}@{socket.gethostname()}")))
         if raw is None:
             return False
         beat = json.loads(str(raw, "utf-8"))

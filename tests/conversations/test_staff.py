@@ -16,6 +16,7 @@ from django.test import Client
 
 from chatsite.asgi import application
 from conversations.models import Conversation, Message, Note
+from generation import heartbeat
 from tests import factories
 
 
@@ -267,13 +268,9 @@ def test_ops_page_shows_the_last_hour(staff_client: Client) -> None:
 
 @pytest.mark.django_db
 def test_ops_page_and_metrics_show_each_workers_draft_acceptance(staff_client: Client) -> None:
-    from chatsite.health import WORKER_KEY_PREFIX, redis_client
-
     name = f"draft-test-{uuid.uuid4().hex[:6]}"
     beat = {"concurrency": 4, "active": 2, "waiting": 0, "model": "m", "model_loaded": True}
-    redis_client().set(
-        WORKER_KEY_PREFIX + name, json.dumps({**beat, "draft_tokens": 400, "draft_accepted": 300}), ex=15
-    )
+    heartbeat.beat_write(name, {**beat, "draft_tokens": 400, "draft_accepted": 300})
     try:
         html = staff_client.get("/ops/").content.decode()
         row = html[html.index(name) :].split("</tr>")[0]
@@ -282,7 +279,7 @@ def test_ops_page_and_metrics_show_each_workers_draft_acceptance(staff_client: C
         assert f'parley_worker_draft_tokens_total{{worker="{name}"}} 400.0' in body
         assert f'parley_worker_draft_tokens_accepted_total{{worker="{name}"}} 300.0' in body
     finally:
-        redis_client().delete(WORKER_KEY_PREFIX + name)
+        heartbeat.beat_delete(name)
 
 
 @pytest.mark.django_db

@@ -80,7 +80,7 @@ def test_a_worker_killed_mid_reply_loses_nothing(monkeypatch: pytest.MonkeyPatch
 def test_a_model_that_fails_to_load_fails_replies_cleanly_and_says_so(
     monkeypatch: pytest.MonkeyPatch, tiny_model_path: Path, client: Client
 ) -> None:
-    from chatsite.metrics import worker_heartbeats
+    from generation import heartbeat
 
     queue = f"broken-{uuid.uuid4().hex[:6]}"
     env = service_env(tiny_model_path, GENERATION_MODEL="/nonexistent/model-that-is-not-there")
@@ -92,7 +92,7 @@ def test_a_model_that_fails_to_load_fails_replies_cleanly_and_says_so(
         result = factories.customer_message(conv, "Hello, how are you?")
         assert result.reply is not None
         [reply] = wait_until_settled([str(result.reply.id)], timeout=60)
-        beats = [b for b in worker_heartbeats() if b["name"].startswith("broken-")]
+        beats = [b for b in heartbeat.beats() if b["name"].startswith("broken-")]
     finally:
         stop_process(worker)
     assert reply.status == Message.Status.FAILED and reply.handoff
@@ -108,10 +108,10 @@ def test_readyz_fails_when_every_worker_failed_to_load_its_model(
 ) -> None:
     from chatsite import health
 
-    monkeypatch.setattr(health, "_heartbeats", lambda c: {"w1@h": {"load_error": "OSError: no such model"}})
+    monkeypatch.setattr(health.heartbeat, "beats", lambda: [{"name": "w1@h", "load_error": "OSError: no such model"}])
     response = client.get("/readyz")
     assert response.status_code == 503 and "failed to load" in response.json()["checks"]["model"]
-    monkeypatch.setattr(health, "_heartbeats", lambda c: {"w1@h": {"load_error": ""}})
+    monkeypatch.setattr(health.heartbeat, "beats", lambda: [{"name": "w1@h", "load_error": ""}])
     assert client.get("/readyz").status_code == 200
 
 
