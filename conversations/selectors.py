@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import Case, IntegerField, Value, When
+from django.conf import settings
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from conversations.payloads import conversation_summary, message_payload, note_payload
@@ -44,6 +47,18 @@ def conversation_detail(conversation_id: str) -> dict[str, Any]:
     }
 
 
+def conversation_turns(conversation_id: uuid.UUID | str, *, before_seq: int | None = None) -> list[tuple[str, str]]:
+    """The finished turns of a conversation as ``(role, text)`` in seq order (before
+    ``before_seq`` when given): complete messages with text, system notices left out. Callers
+    redact the text before a model sees it."""
+    rows = Message.objects.filter(conversation_id=conversation_id, status=Message.Status.COMPLETE).exclude(
+        role=Message.Role.SYSTEM
+    )
+    if before_seq is not None:
+        rows = rows.filter(seq__lt=before_seq)
+    return [(role, text) for role, text in rows.order_by("seq").values_list("role", "text") if text]
+
+
 def pending_reply_question(message_id: str) -> str:
     """The customer's text that the pending reply ``message_id`` answers ("" when the reply is
     not pending, or answers no customer message). Read before the reply is claimed, so that
@@ -54,3 +69,22 @@ def pending_reply_question(message_id: str) -> str:
         role=Message.Role.CUSTOMER,
     ).values_list("text", flat=True)[:1]
     return next(iter(rows), "")
+
+
+def replies_stuck(*, limit: int = 200) -> list[tuple[str, int]]:
+    """Replies that no task will finish, as ``(id, attempts)``: pending and untouched for two
+    sweep periods (their task was lost: broker down at enqueue), or streaming longer than
+    1.5 x ``GENERATION_TIMEOUT`` (their worker died)."""
+    now = timezone.now()
+    pending_cutoff = now - timedelta(seconds=2 * settings.REPLY_SWEEP_SECONDS)
+    streaming_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
+    rows = (
+        Message.objects.filter(role=Message.Role.ASSISTANT)
+        .filter(
+            Q(status=Message.Status.PENDING, updated_at__lt=pending_cutoff)
+            | Q(status=Message.Status.STREAMING, claimed_at__lt=streaming_cutoff)
+        )
+        .order_by()
+        .values_list("id", "attempts")[:limit]
+    )
+    return [(str(message_id), attempts) for message_id, attempts in rows]

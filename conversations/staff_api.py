@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
-from conversations import selectors, services
+from conversations import dispatch, selectors, services
 from conversations.payloads import conversation_summary, message_payload, note_payload
 
 MAX_BODY_BYTES = 64 * 1024
@@ -126,7 +126,5 @@ def note(request: HttpRequest, conversation: Any) -> HttpResponse:
 @staff_required
 @_with_conversation
 def suggestions(request: HttpRequest, conversation: Any) -> HttpResponse:
-    from generation.tasks import suggest_replies
-
-    suggest_replies.delay(str(conversation.id))
+    dispatch.replies_suggest(str(conversation.id))
     return JsonResponse({"status": "queued"}, status=202)

@@ -1,4 +1,8 @@
-"""Celery tasks: thin, idempotent, id in, nothing out."""
+"""Celery tasks: thin, idempotent, id in, nothing out.
+
+``conversations`` enqueues them by name (conversations/dispatch.py): the names here are the
+contract between the web side and the workers.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from conversations import selectors, services
+from conversations import selectors, services, streaming
 from conversations.redaction import redact
 from generation import worker  # noqa: F401 - connects the worker's lifecycle signals
-from generation.answering import prefetch_query
+from generation.answering import prefetch_query, responder_for_worker
 from generation.engine import GenerationError
+from generation.prompt import Turn
 from generation.replying import reply_generate
 
 logger = logging.getLogger(__name__)
@@ -19,7 +24,13 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 2
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(
+    name="generation.tasks.generate_reply",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+)
 def generate_reply(self, message_id: str) -> None:  # type: ignore[no-untyped-def]
     """Generate the assistant reply ``message_id``.
 
@@ -56,17 +67,10 @@ def _prefetch(message_id: str) -> None:
         logger.warning("could not prefetch the question of reply %s", message_id, exc_info=True)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name="generation.tasks.suggest_replies", acks_late=True, ignore_result=True)
 def suggest_replies(conversation_id: str) -> None:
     """The bot's candidate answers to the last customer message, for staff to edit and send."""
-    from conversations import streaming
-    from conversations.models import Message
-    from conversations.redaction import redact
-    from generation.answering import responder_for_worker
-    from generation.prompt import Turn
-
-    rows = Message.objects.filter(conversation_id=conversation_id, status=Message.Status.COMPLETE).order_by("seq")
-    history = [Turn(m.role, redact(m.text)) for m in rows if m.text and m.role != Message.Role.SYSTEM]
+    history = [Turn(role, redact(text)) for role, text in selectors.conversation_turns(conversation_id)]
     while history and history[-1].role != "customer":
         history.pop()
     if not history:

@@ -9,27 +9,21 @@ import logging
 import os
 import threading
 import time
-from datetime import timedelta
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
 
-from generation import heartbeat
+from conversations import services
+from generation import heartbeat, retrieval, runtime
 
 logger = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 3
 
 _stop = threading.Event()
 _hostname = ""
 
 
 def _heartbeat(concurrency: int) -> None:
-    from generation import runtime
-
     while not _stop.is_set():
         engine = runtime.current_engine()
         info = {
@@ -53,29 +47,7 @@ def _heartbeat(concurrency: int) -> None:
 
 def sweep_stuck_replies() -> int:
     """Re-enqueue replies that no task will finish; returns how many were touched."""
-    from conversations import services
-    from conversations.models import Message
-    from generation.tasks import generate_reply
-
-    now = timezone.now()
-    pending_cutoff = now - timedelta(seconds=2 * settings.REPLY_SWEEP_SECONDS)
-    streaming_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
-    stuck = list(
-        Message.objects.filter(role=Message.Role.ASSISTANT)
-        .filter(
-            Q(status=Message.Status.PENDING, updated_at__lt=pending_cutoff)
-            | Q(status=Message.Status.STREAMING, claimed_at__lt=streaming_cutoff)
-        )
-        .order_by()
-        .values_list("id", "attempts")[:200]
-    )
-    for message_id, attempts in stuck:
-        if attempts >= MAX_ATTEMPTS:
-            services.reply_fail(message_id=str(message_id), error="gave up after repeated lost tasks")
-        else:
-            Message.objects.filter(id=message_id).update(updated_at=now)
-            generate_reply.delay(str(message_id))
-    return len(stuck)
+    return services.replies_sweep()
 
 
 def _sweeper() -> None:
@@ -89,8 +61,6 @@ def _sweeper() -> None:
 
 
 def _preload() -> None:
-    from generation import retrieval, runtime
-
     try:
         retrieval.get_index()
     except Exception:

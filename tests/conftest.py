@@ -35,6 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.REDIS_EMBEDDED:
         _redis_proc = embedded_redis.start(Path(settings.DATA_DIR))
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    settings.GENERATION_QUEUE = TEST_QUEUE
     celery_app.conf.task_default_queue = TEST_QUEUE
 
 

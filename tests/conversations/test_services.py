@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from conversations import services
+from conversations import dispatch, services
 from conversations.models import Conversation, Message
 from tests import factories
 
@@ -151,7 +151,7 @@ def test_a_streaming_reply_is_asked_to_stop_by_a_newer_message_or_the_stop_butto
     from conversations import streaming
 
     # No task: a worker the session may be running must not claim these replies.
-    monkeypatch.setattr(services, "_enqueue_reply_on_commit", lambda reply: None)
+    monkeypatch.setattr(dispatch, "reply_generate", lambda reply_id: None)
 
     conv, _ = factories.conversation()
     first = factories.customer_message(conv, "hi")

@@ -13,9 +13,7 @@ import pytest
 from django.db.models import Count
 from django.test import Client
 
-from conversations import services
 from conversations.models import Conversation, Message
-from generation.tasks import generate_reply
 from tests import factories
 from tests.conftest import service_env, start_worker, stop_process
 
@@ -23,13 +21,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def route_replies_to(monkeypatch: pytest.MonkeyPatch, queue: str) -> None:
-    def enqueue(reply: Message) -> None:
-        reply_id = str(reply.id)
-        from django.db import transaction
-
-        transaction.on_commit(lambda: generate_reply.apply_async(args=[reply_id], queue=queue))
-
-    monkeypatch.setattr(services, "_enqueue_reply_on_commit", enqueue)
+    """Send this test's generation tasks to its own workers' ``queue``."""
+    monkeypatch.setattr("django.conf.settings.GENERATION_QUEUE", queue)
 
 
 def wait_until_settled(reply_ids: list[str], timeout: float) -> list[Message]:
@@ -85,7 +78,6 @@ def test_a_model_that_fails_to_load_fails_replies_cleanly_and_says_so(
     queue = f"broken-{uuid.uuid4().hex[:6]}"
     env = service_env(tiny_model_path, GENERATION_MODEL="/nonexistent/model-that-is-not-there")
     route_replies_to(monkeypatch, queue)
-    monkeypatch.setattr("django.conf.settings.GENERATION_QUEUE", queue)
     worker = start_worker(env, queue=queue, name=f"broken-{uuid.uuid4().hex[:4]}", concurrency=2)
     try:
         conv, _ = factories.conversation()

@@ -1,0 +1,97 @@
+"""The one place that writes conversations and messages, by domain.
+
+Callers (consumer, API views, admin, Celery tasks) validate with ``check_*``, call one
+function here and forward its result: ``from conversations import services;
+services.customer_message_receive(...)``. Every write is one transaction; events reach the
+conversation's channel-layer group only after that transaction commits.
+
+- ``messages``: conversations and what customers send (with the pending reply);
+- ``replies``: the bot's replies, from enqueue to complete, failed or swept up;
+- ``staff``: takeover, agent replies, notes, training approval;
+- ``privacy``: retention and data-subject requests;
+- ``common``: errors, validation, the seq allocator, events after commit.
+"""
+
+from __future__ import annotations
+
+from conversations.services.common import (
+    ConversationNotFound,
+    InvalidInput,
+    TokenInvalid,
+    check_client_id,
+    check_customer_text,
+    check_seq,
+    check_staff_text,
+)
+from conversations.services.messages import (
+    CustomerMessageResult,
+    conversation_authenticate,
+    conversation_create,
+    conversation_rate,
+    customer_message_create,
+    customer_message_receive,
+    message_feedback,
+    messages_after,
+)
+from conversations.services.privacy import (
+    conversation_delete,
+    conversation_export,
+    conversations_purge,
+    conversations_to_purge,
+)
+from conversations.services.replies import (
+    FAILED_REPLY_TEXT,
+    ReplyMeta,
+    replies_sweep,
+    reply_claim,
+    reply_complete,
+    reply_fail,
+    reply_progress,
+    reply_release,
+    reply_requeue,
+    reply_stop,
+)
+from conversations.services.staff import (
+    agent_message_create,
+    conversation_handback,
+    conversation_takeover,
+    messages_approve,
+    note_create,
+)
+
+__all__ = [
+    "FAILED_REPLY_TEXT",
+    "ConversationNotFound",
+    "CustomerMessageResult",
+    "InvalidInput",
+    "ReplyMeta",
+    "TokenInvalid",
+    "agent_message_create",
+    "check_client_id",
+    "check_customer_text",
+    "check_seq",
+    "check_staff_text",
+    "conversation_authenticate",
+    "conversation_create",
+    "conversation_delete",
+    "conversation_export",
+    "conversation_handback",
+    "conversation_rate",
+    "conversation_takeover",
+    "conversations_purge",
+    "conversations_to_purge",
+    "customer_message_create",
+    "customer_message_receive",
+    "message_feedback",
+    "messages_after",
+    "messages_approve",
+    "note_create",
+    "replies_sweep",
+    "reply_claim",
+    "reply_complete",
+    "reply_fail",
+    "reply_progress",
+    "reply_release",
+    "reply_requeue",
+    "reply_stop",
+]

@@ -1,0 +1,122 @@
+"""What every service module shares: the errors callers catch, the ``check_*`` validators,
+the seq allocator, and the events sent once a write has committed."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from conversations import streaming
+from conversations.models import Conversation, Message
+
+
+class InvalidInput(ValueError):
+    """Input a client sent that we refuse; ``code`` is the websocket/HTTP error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class ConversationNotFound(LookupError):
+    pass
+
+
+class TokenInvalid(PermissionError):
+    pass
+
+
+# --- validation -----------------------------------------------------------------------------
+def check_customer_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidInput("invalid", "'text' must be a string.")
+    text = text.replace("\x00", "").strip()
+    if not text:
+        raise InvalidInput("invalid", "'text' must not be empty.")
+    limit = settings.MESSAGE_MAX_CHARS
+    if len(text) > limit:
+        raise InvalidInput("too_long", f"A message can be at most {limit} characters long.")
+    return text
+
+
+def check_client_id(value: object) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise InvalidInput("invalid", "'client_id' must be a UUID string.")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput("invalid", "'client_id' must be a UUID string.") from None
+
+
+def check_seq(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput("invalid", "'after' must be a whole number of at least 0.")
+    return value
+
+
+def check_staff_text(text: object, *, limit: int = 8000) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("invalid", "'text' must be a non-empty string.")
+    text = text.replace("\x00", "").strip()
+    if len(text) > limit:
+        raise InvalidInput("too_long", f"'text' can be at most {limit} characters long.")
+    return text
+
+
+# --- seqs -----------------------------------------------------------------------------------------
+def seqs_allocate(conversation_id: uuid.UUID, count: int, *, more_if_bot: int = 0) -> tuple[int, str]:
+    """Reserve ``count`` consecutive seqs, ``more_if_bot`` more when the bot answers the
+    conversation, inside the caller's transaction; returns the first and the conversation's
+    status, read under the same lock.
+
+    One ``UPDATE ... RETURNING`` (SQLite 3.35+, PostgreSQL): it takes the conversation's row
+    lock (PostgreSQL) or the write lock (SQLite in IMMEDIATE mode), so concurrent writers
+    never get the same seq, and a customer message learns whether its reply is due in the
+    same statement.
+    """
+    quote = connection.ops.quote_name
+    pk = Conversation._meta.pk
+    assert pk is not None
+    now = Conversation._meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    answers = ", ".join(["%s"] * len(Conversation.BOT_ANSWERS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Conversation._meta.db_table)} "
+            f"SET {quote('last_seq')} = {quote('last_seq')} + %s + "
+            f"(CASE WHEN {quote('status')} IN ({answers}) THEN %s ELSE 0 END), {quote('updated_at')} = %s "
+            f"WHERE {quote(pk.column)} = %s RETURNING {quote('last_seq')}, {quote('status')}",
+            [count, *Conversation.BOT_ANSWERS, more_if_bot, now, pk.get_db_prep_value(conversation_id, connection)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist(conversation_id)
+    last, status = int(row[0]), str(row[1])
+    return last - count - (more_if_bot if status in Conversation.BOT_ANSWERS else 0) + 1, status
+
+
+# --- events after commit ----------------------------------------------------------------------
+def publish_on_commit(message: Message) -> None:
+    """Send ``message`` to its conversation's group, and tell the staff inbox, once the caller's
+    transaction commits.
+
+    Robust: the message is stored whatever happens to Redis; clients that miss the event get
+    it by ``resume`` or by polling. Through the outbox: the caller (a customer waiting for
+    ``ack``, a worker finishing a reply) does not wait on the group send, and the events still
+    go out in order, after any delta this process sent before.
+    """
+    transaction.on_commit(lambda: streaming.publish_message_soon(message), robust=True)
+    inbox_on_commit(message.conversation_id)
+
+
+def inbox_on_commit(conversation_id: uuid.UUID) -> None:
+    """Tell the staff console that this conversation changed (after commit, best effort)."""
+
+    def send() -> None:
+        conversation = Conversation.objects.select_related("agent").get(pk=conversation_id)
+        streaming.publish_inbox_soon(conversation)
+
+    transaction.on_commit(send, robust=True)

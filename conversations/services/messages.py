@@ -1,0 +1,149 @@
+"""Conversations and the messages customers send: a new conversation and its token, a message
+with its pending reply (in one transaction), resends, feedback and ratings."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from conversations import ratelimit
+from conversations.models import Conversation, Message, token_digest
+from conversations.redaction import redact
+from conversations.services.common import (
+    ConversationNotFound,
+    InvalidInput,
+    TokenInvalid,
+    inbox_on_commit,
+    publish_on_commit,
+    seqs_allocate,
+)
+from conversations.services.replies import replies_supersede, reply_enqueue_on_commit
+
+
+@dataclass(frozen=True)
+class CustomerMessageResult:
+    message: Message
+    reply: Message | None
+    created: bool
+
+
+def conversation_create(*, origin: str = "") -> tuple[Conversation, str]:
+    """A new conversation and its bearer token (returned once, stored only as a hash)."""
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation.objects.create(token_hash=token_digest(token), origin=origin[:300])
+    return conversation, token
+
+
+def conversation_authenticate(*, conversation_id: str, token: str) -> Conversation:
+    try:
+        conversation = Conversation.objects.get(pk=uuid.UUID(str(conversation_id)))
+    except (ValueError, Conversation.DoesNotExist):
+        raise ConversationNotFound(conversation_id) from None
+    if not token or not conversation.token_matches(token):
+        raise TokenInvalid(conversation_id)
+    return conversation
+
+
+def customer_message_create(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> CustomerMessageResult:
+    """Store a customer message and, when the bot answers, its pending reply.
+
+    Idempotent on ``client_id``: resending returns the stored message and creates nothing.
+    Generation is enqueued only once the transaction has committed.
+    """
+    existing = _existing_by_client_id(conversation, client_id)
+    if existing is not None:
+        return existing
+    return _customer_message_store(conversation=conversation, text=text, client_id=client_id)
+
+
+def customer_message_receive(
+    *, conversation: Conversation, text: str, client_id: uuid.UUID, address: str
+) -> CustomerMessageResult:
+    """A message as a customer sends it (socket or HTTP), in one call: a resend returns what
+    was stored and is never counted; a new message passes the rate limits (raises
+    ``ratelimit.RateLimited``), then is stored like ``customer_message_create``."""
+    existing = _existing_by_client_id(conversation, client_id)
+    if existing is not None:
+        return existing
+    ratelimit.check_message(conversation_id=str(conversation.id), address=address)
+    return _customer_message_store(conversation=conversation, text=text, client_id=client_id)
+
+
+def _customer_message_store(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> CustomerMessageResult:
+    try:
+        with transaction.atomic():
+            # The message's seq, and its reply's when the bot answers.
+            first, conversation.status = seqs_allocate(conversation.id, 1, more_if_bot=1)
+            bot_answers = conversation.bot_answers
+            message = Message.objects.create(
+                conversation=conversation,
+                seq=first,
+                role=Message.Role.CUSTOMER,
+                text=redact(text) if settings.REDACT_STORED else text,
+                status=Message.Status.COMPLETE,
+                client_id=client_id,
+            )
+            # One reply in flight per conversation: a newer message supersedes it, and the new
+            # reply answers with everything the customer has said.
+            replies_supersede(conversation)
+            reply = None
+            if bot_answers:
+                reply = Message.objects.create(
+                    conversation=conversation,
+                    seq=first + 1,
+                    role=Message.Role.ASSISTANT,
+                    status=Message.Status.PENDING,
+                    reply_to=message,
+                )
+                reply_enqueue_on_commit(reply)
+            publish_on_commit(message)
+    except IntegrityError:
+        # Lost a race with the same client_id: the other request stored it.
+        existing = _existing_by_client_id(conversation, client_id)
+        if existing is None:
+            raise
+        return existing
+    return CustomerMessageResult(message=message, reply=reply, created=True)
+
+
+def _existing_by_client_id(conversation: Conversation, client_id: uuid.UUID) -> CustomerMessageResult | None:
+    message = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+    if message is None:
+        return None
+    reply = message.replies.filter(role=Message.Role.ASSISTANT).first()
+    return CustomerMessageResult(message=message, reply=reply, created=False)
+
+
+def messages_after(*, conversation: Conversation, after: int) -> list[Message]:
+    return list(Message.objects.filter(conversation=conversation, seq__gt=after).order_by("seq"))
+
+
+def message_feedback(*, conversation: Conversation, message_id: object, value: object) -> Message:
+    """Thumbs up (1) or down (-1) from the customer on one of the bot's replies."""
+    if value not in (1, -1) or isinstance(value, bool):
+        raise InvalidInput("invalid", "'value' must be 1 or -1.")
+    try:
+        message = Message.objects.get(
+            pk=uuid.UUID(str(message_id)), conversation=conversation, role=Message.Role.ASSISTANT
+        )
+    except (ValueError, Message.DoesNotExist):
+        raise InvalidInput("invalid", "'message_id' is not a reply of this conversation.") from None
+    Message.objects.filter(pk=message.pk).update(feedback=value)
+    message.feedback = 1 if value == 1 else -1
+    return message
+
+
+def conversation_rate(*, conversation: Conversation, stars: object, comment: object = "") -> Conversation:
+    if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+        raise InvalidInput("invalid", "'stars' must be a whole number from 1 to 5.")
+    if not isinstance(comment, str) or len(comment) > 2000:
+        raise InvalidInput("invalid", "'comment' must be a string of at most 2000 characters.")
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(rating=stars, rating_comment=comment.strip())
+        inbox_on_commit(conversation.pk)
+    conversation.refresh_from_db()
+    return conversation
