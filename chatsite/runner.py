@@ -10,6 +10,7 @@ dies (PR_SET_PDEATHSIG), so nothing is left orphaned.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -18,19 +19,60 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
-
 import django
+from django.conf import settings
+from django.core.management import call_command
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-
-from chatsite import embedded_redis  # noqa: E402
-from chatsite.envutil import env_int, env_str  # noqa: E402
-from generation import offline, runtime  # noqa: E402
+from chatsite import embedded_redis
+from chatsite.envutil import env_int, env_str
+from generation import model_store
 
 PY = sys.executable
+
+
+def worker_argv(*, queue: str, concurrency: int, hostname: str, loglevel: str = "INFO") -> list[str]:
+    """The command line of one Celery worker: a thread pool (one process, one engine, many
+    conversations) on ``queue``; ``hostname`` as Celery takes it (``name@%h``)."""
+    return [
+        PY,
+        "-m",
+        "celery",
+        "-A",
+        "chatsite",
+        "worker",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        queue,
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        hostname,
+    ]
+
+
+def web_argv(*, host: str, port: int) -> list[str]:
+    """The command line of the ASGI server (Uvicorn) serving ``chatsite.asgi:application``."""
+    return [
+        PY,
+        "-m",
+        "uvicorn",
+        "chatsite.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        # per-message deflate doubles memory per websocket (~72 KB vs ~34 KB)
+        "--ws-per-message-deflate",
+        "false",
+        "--lifespan",
+        "off",
+        "--no-access-log",
+    ]
 
 
 @dataclass
@@ -93,8 +135,6 @@ class Supervisor:
         host = env_str("HOST", "127.0.0.1")
         port = env_int("PORT", 8000, minimum=1)
         data_dir = Path(settings.DATA_DIR)
-        from django.core.management import call_command
-
         call_command("migrate", interactive=False, verbosity=0)  # a server never runs on an old schema
         try:
             if settings.REDIS_EMBEDDED:
@@ -110,55 +150,17 @@ class Supervisor:
 
     def plan(self, host: str, port: int) -> list[Child]:
         children = []
-        if not settings.GENERATION_MODEL and not offline.is_ready(runtime.responder_path()):
+        if not settings.GENERATION_MODEL and not model_store.is_ready(model_store.responder_path()):
             say("the offline responder is missing: training it in the background")
             children.append(Child("trainer", [PY, "manage.py", "train_responder", "--if-missing"], restart=False))
-        children.append(
-            Child(
-                "worker",
-                [
-                    PY,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "chatsite",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    str(settings.WORKER_CONCURRENCY),
-                    "--queues",
-                    "generation",
-                    "--loglevel",
-                    env_str("LOG_LEVEL", "INFO"),
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--hostname",
-                    f"parley-{os.getpid()}@%h",
-                ],
-            )
+        worker = worker_argv(
+            queue=settings.GENERATION_QUEUE,
+            concurrency=settings.WORKER_CONCURRENCY,
+            hostname=f"parley-{os.getpid()}@%h",
+            loglevel=env_str("LOG_LEVEL", "INFO"),
         )
-        children.append(
-            Child(
-                "web",
-                [
-                    PY,
-                    "-m",
-                    "uvicorn",
-                    "chatsite.asgi:application",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                    # per-message deflate doubles memory per websocket (~72 KB vs ~34 KB)
-                    "--ws-per-message-deflate",
-                    "false",
-                    "--lifespan",
-                    "off",
-                    "--no-access-log",
-                ],
-            )
-        )
+        children.append(Child("worker", worker))
+        children.append(Child("web", web_argv(host=host, port=port)))
         return children
 
     def supervise(self, url: str) -> None:
@@ -207,8 +209,8 @@ def _answers(url: str) -> bool:
 
 
 def main() -> int:
-    import resource
-
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    django.setup()
     # Each websocket is a file descriptor: let the ASGI server hold thousands.
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -22,10 +22,10 @@ import torch
 from tokenizers import ByteLevelBPETokenizer
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from generation.model_store import READY_MARKER, is_ready, model_version  # noqa: F401 - offline.is_ready stays
 from generation.threads import cpu_has_native_bf16
 
 EOS = "<|endoftext|>"
-READY_MARKER = "parley-model.json"
 
 
 @dataclass(frozen=True)
@@ -247,16 +247,3 @@ def save_model(
     tmp.rename(out_dir)
     shutil.rmtree(old, ignore_errors=True)
     return out_dir
-
-
-def is_ready(path: Path) -> bool:
-    return (Path(path) / READY_MARKER).exists()
-
-
-def model_version(path: Path) -> float:
-    """Changes whenever a new model is saved at ``path`` (workers reload on change)."""
-    marker = Path(path) / READY_MARKER
-    try:
-        return marker.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0

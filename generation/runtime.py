@@ -11,8 +11,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from generation import offline
 from generation.engine import Engine, GenerationError
+from generation.model_store import is_ready, model_location, model_version, responder_path  # noqa: F401 - runtime.responder_path stays
+from generation.retrieval import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -29,23 +30,15 @@ class ModelUnavailable(GenerationError):
         super().__init__(message, retryable=False)
 
 
-def responder_path() -> Path:
-    return Path(settings.DATA_DIR) / "models" / "responder"
-
-
-def model_location() -> str:
-    return settings.GENERATION_MODEL or str(responder_path())
-
-
 def _version(location: str) -> float:
     path = Path(location)
-    return offline.model_version(path) if path.exists() else 0.0
+    return model_version(path) if path.exists() else 0.0
 
 
 def get_engine() -> Engine:
     global _engine, _key, last_load_error
     location = model_location()
-    if not settings.GENERATION_MODEL and not offline.is_ready(Path(location)):
+    if not settings.GENERATION_MODEL and not is_ready(Path(location)):
         raise ModelUnavailable("the offline responder is not built yet")
     key = (location, _version(location))
     if _engine is not None and _key == key:
@@ -68,8 +61,6 @@ def get_engine() -> Engine:
         last_load_error = ""
         if engine.device.type == "cpu":
             # Query embeddings run between the engine's steps, on its thread (see Embedder).
-            from generation.retrieval import Embedder
-
             Embedder.get().run_on(engine.call_soon, engine.thread)
         old, _engine, _key = _engine, engine, key
         if old is not None:

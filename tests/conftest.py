@@ -9,37 +9,57 @@ import json
 import os
 import socket
 import subprocess
-import sys
-import time
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
-from chatsite import embedded_redis
+from chatsite import embedded_redis, runner
 from chatsite.celery import app as celery_app
+from generation import heartbeat
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 _redis_proc: subprocess.Popen[bytes] | None = None
-# Every session gets its own queue, so a `make run` worker sharing the Redis never takes
-# the tests' tasks (and vice versa).
-TEST_QUEUE = f"test-generation-{uuid.uuid4().hex[:8]}"
+# Everything this run puts in Redis carries RUN_ID: its own queue, so that a `make run` worker
+# sharing the Redis never takes the tests' tasks (and vice versa), and its own key prefix, so
+# that rate limits, stop flags, heartbeats and channel groups never mix with another run's.
+# At the end the run deletes its own keys and nothing else.
+RUN_ID = uuid.uuid4().hex[:8]
+TEST_QUEUE = f"test-generation-{RUN_ID}"
+TEST_KEY_PREFIX = f"parley-test-{RUN_ID}"
+
+
+def run_queue(name: str) -> str:
+    """A Celery queue of this run's (deleted with its keys at the end)."""
+    return f"test-{name}-{RUN_ID}-{uuid.uuid4().hex[:6]}"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _redis_proc
     if settings.REDIS_EMBEDDED:
         _redis_proc = embedded_redis.start(Path(settings.DATA_DIR))
-        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    settings.REDIS_KEY_PREFIX = TEST_KEY_PREFIX
+    layer: Any = settings.CHANNEL_LAYERS["default"]
+    layer["CONFIG"]["prefix"] = TEST_KEY_PREFIX
     settings.GENERATION_QUEUE = TEST_QUEUE
     celery_app.conf.task_default_queue = TEST_QUEUE
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        mine = list(client.scan_iter(f"*{RUN_ID}*", count=1000))
+        if mine:
+            client.delete(*mine)
+    except redis.RedisError:
+        pass  # nothing to clean where Redis is gone
     embedded_redis.stop(_redis_proc)
 
 
@@ -86,8 +106,6 @@ def free_port() -> int:
 
 
 def test_database_url() -> str:
-    from django.db import connection
-
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
@@ -100,6 +118,7 @@ def service_env(model_path: Path, **extra: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
+        "REDIS_KEY_PREFIX": TEST_KEY_PREFIX,
         "DATA_DIR": str(settings.DATA_DIR),
         "GENERATION_MODEL": str(model_path),
         "GENERATION_MAX_NEW_TOKENS": "32",
@@ -114,28 +133,32 @@ def service_env(model_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _wait_for(predicate: Any, timeout: float, what: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for_process(proc: subprocess.Popen[bytes], predicate: Callable[[], object], timeout: float, what: str) -> None:
+    """``wait_until`` for a child process's readiness; fails at once if the child exits."""
+
+    def ready() -> object:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}")
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready after {timeout}s")
+        return predicate()
+
+    wait_until(ready, timeout, what)
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def start_worker(
@@ -147,31 +170,11 @@ def start_worker(
     wait_model: bool = True,
     redis_url: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """A real Celery worker process (thread pool) on ``queue``; returns once its heartbeat shows."""
-    from generation import heartbeat
-
+    """A real Celery worker process (thread pool) on ``queue``, started as ``make run`` starts
+    one; returns once its heartbeat shows (and its model is loaded, with ``wait_model``)."""
     log = open(Path(settings.DATA_DIR) / f"test-worker-{name}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "chatsite",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "--queues",
-            queue,
-            "--hostname",
-            f"{name}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ],
+        runner.worker_argv(queue=queue, concurrency=concurrency, hostname=f"{name}@%h"),
         cwd=ROOT,
         env={**env, "GENERATION_QUEUE": queue},
         stdout=log,
@@ -179,20 +182,43 @@ def start_worker(
         preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
     )
     client = redis.Redis.from_url(redis_url or settings.REDIS_URL)
+    key = heartbeat.beat_key(f"{name}@{socket.gethostname()}")
 
     def ready() -> bool:
-        raw = cast(bytes | None, client.get(heartbeat.beat_key(f"{name}@{socket.gethostname()}")))
+        raw = cast(bytes | None, client.get(key))
         if raw is None:
             return False
         beat = json.loads(str(raw, "utf-8"))
         return bool(beat.get("model_loaded") or beat.get("load_error")) if wait_model else True
 
     try:
-        _wait_for(ready, 90, f"celery worker {name}", proc)
+        wait_for_process(proc, ready, 90, f"celery worker {name}")
     except Exception:
         proc.kill()
         raise
     return proc
+
+
+def start_web(env: dict[str, str], *, log_name: str = "test-web.log") -> tuple[subprocess.Popen[bytes], str]:
+    """The real ASGI app under Uvicorn, started as ``make run`` starts it; returns the process
+    and its base URL once ``/healthz`` answers."""
+    port = free_port()
+    log = open(Path(settings.DATA_DIR) / log_name, "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        runner.web_argv(host="127.0.0.1", port=port),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_process(proc, lambda: answers(url + "/healthz"), 30, "uvicorn")
+    except Exception:
+        proc.kill()
+        raise
+    return proc, url
 
 
 @pytest.fixture(scope="session")
@@ -206,7 +232,7 @@ def celery_worker_process(
     try:
         yield proc
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")
@@ -214,45 +240,10 @@ def live_server_url(
     celery_worker_process: subprocess.Popen[bytes], django_db_blocker: Any, tiny_model_path: Path
 ) -> Iterator[str]:
     """The real ASGI app under uvicorn, as `make run` starts it."""
-    import urllib.request
-
-    port = free_port()
-    log = open(Path(settings.DATA_DIR) / "test-web.log", "wb")  # noqa: SIM115
     with django_db_blocker.unblock():
         env = service_env(tiny_model_path)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "chatsite.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws-per-message-deflate",
-            "false",
-            "--lifespan",
-            "off",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
+    proc, url = start_web(env)
     try:
-        _wait_for(up, 30, "uvicorn", proc)
         yield url
     finally:
-        _stop(proc)
-        log.close()
+        stop_process(proc)

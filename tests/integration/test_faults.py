@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
+import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,10 +16,15 @@ from typing import Any
 import pytest
 from django.db.models import Count
 from django.test import Client
+from websockets.sync.client import connect
 
+from chatsite import embedded_redis, health
+from chatsite.redisurl import embedded_url
 from conversations.models import Conversation, Message
+from generation import heartbeat
 from tests import factories
-from tests.conftest import service_env, start_worker, stop_process
+from tests.conftest import run_queue, service_env, start_web, start_worker, stop_process
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -26,17 +35,15 @@ def route_replies_to(monkeypatch: pytest.MonkeyPatch, queue: str) -> None:
 
 
 def wait_until_settled(reply_ids: list[str], timeout: float) -> list[Message]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def settled() -> list[Message] | None:
         rows = list(Message.objects.filter(id__in=reply_ids))
-        if all(r.status in (Message.Status.COMPLETE, Message.Status.FAILED) for r in rows):
-            return rows
-        time.sleep(0.25)
-    raise AssertionError(f"replies still open after {timeout}s: {[(r.seq, r.status) for r in rows]}")
+        return rows if all(r.status in (Message.Status.COMPLETE, Message.Status.FAILED) for r in rows) else None
+
+    return wait_until(settled, timeout, f"replies {reply_ids} to complete or fail", interval=0.25)
 
 
 def test_a_worker_killed_mid_reply_loses_nothing(monkeypatch: pytest.MonkeyPatch, tiny_model_path: Path) -> None:
-    queue = f"fault-{uuid.uuid4().hex[:6]}"
+    queue = run_queue("fault")
     env = service_env(
         tiny_model_path,
         TASK_VISIBILITY_TIMEOUT="4",
@@ -48,7 +55,8 @@ def test_a_worker_killed_mid_reply_loses_nothing(monkeypatch: pytest.MonkeyPatch
     first = start_worker(env, queue=queue, name=f"doomed-{uuid.uuid4().hex[:4]}", concurrency=4)
     pairs = [factories.conversation() for _ in range(8)]
     results = [factories.customer_message(conv, "Hello, how are you?") for conv, _ in pairs]
-    time.sleep(0.15)
+    streaming = Message.objects.filter(role="assistant", status=Message.Status.STREAMING)
+    wait_until(streaming.exists, 30, "the worker to start a reply")
     os.kill(first.pid, signal.SIGKILL)  # no warm shutdown, no acks
     first.wait()
     states = dict(Message.objects.filter(role="assistant").values_list("status").annotate(n=Count("id")).order_by())
@@ -73,9 +81,7 @@ def test_a_worker_killed_mid_reply_loses_nothing(monkeypatch: pytest.MonkeyPatch
 def test_a_model_that_fails_to_load_fails_replies_cleanly_and_says_so(
     monkeypatch: pytest.MonkeyPatch, tiny_model_path: Path, client: Client
 ) -> None:
-    from generation import heartbeat
-
-    queue = f"broken-{uuid.uuid4().hex[:6]}"
+    queue = run_queue("broken")
     env = service_env(tiny_model_path, GENERATION_MODEL="/nonexistent/model-that-is-not-there")
     route_replies_to(monkeypatch, queue)
     worker = start_worker(env, queue=queue, name=f"broken-{uuid.uuid4().hex[:4]}", concurrency=2)
@@ -98,8 +104,6 @@ def test_a_model_that_fails_to_load_fails_replies_cleanly_and_says_so(
 def test_readyz_fails_when_every_worker_failed_to_load_its_model(
     monkeypatch: pytest.MonkeyPatch, client: Client
 ) -> None:
-    from chatsite import health
-
     monkeypatch.setattr(health.heartbeat, "beats", lambda: [{"name": "w1@h", "load_error": "OSError: no such model"}])
     response = client.get("/readyz")
     assert response.status_code == 503 and "failed to load" in response.json()["checks"]["model"]
@@ -110,12 +114,6 @@ def test_readyz_fails_when_every_worker_failed_to_load_its_model(
 def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
     tiny_model_path: Path, tmp_path: Path
 ) -> None:
-    import shutil
-    import tempfile
-
-    from chatsite import embedded_redis
-    from chatsite.redisurl import embedded_url
-
     data_dir = Path(tempfile.mkdtemp(prefix="pr-", dir="/tmp"))  # short: it holds a Unix socket
     model = tmp_path / "model-of-the-restart-test"
     shutil.copytree(tiny_model_path, model)
@@ -123,9 +121,7 @@ def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
     assert redis_proc is not None
     url = embedded_url(data_dir)
     env = service_env(model, REDIS_URL=url, REPLY_SWEEP_SECONDS="2")
-    worker = start_worker(
-        env, queue=f"restart-{uuid.uuid4().hex[:6]}", name=f"survivor-{uuid.uuid4().hex[:4]}", redis_url=url
-    )
+    worker = start_worker(env, queue=run_queue("restart"), name=f"survivor-{uuid.uuid4().hex[:4]}", redis_url=url)
     try:
         os.kill(redis_proc.pid, signal.SIGKILL)  # Redis dies without a word
         redis_proc.wait()
@@ -148,50 +144,13 @@ def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
 
 
 def test_the_asgi_server_and_worker_serve_new_sockets_after_redis_restarts(tiny_model_path: Path) -> None:
-    import json
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-    import urllib.request
-
-    from websockets.sync.client import connect
-
-    from chatsite import embedded_redis
-    from chatsite.redisurl import embedded_url
-    from tests.conftest import ROOT, _wait_for, free_port
-
     data_dir = Path(tempfile.mkdtemp(prefix="pa-", dir="/tmp"))
     redis_proc = embedded_redis.start(data_dir)
     url = embedded_url(data_dir)
-    queue = f"asgi-restart-{uuid.uuid4().hex[:6]}"
+    queue = run_queue("asgi-restart")
     env = {**service_env(tiny_model_path, REDIS_URL=url, REPLY_SWEEP_SECONDS="2"), "GENERATION_QUEUE": queue}
     worker = start_worker(env, queue=queue, name=f"asgi-{uuid.uuid4().hex[:4]}", redis_url=url)
-    port = free_port()
-    web = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "chatsite.asgi:application",
-            "--port",
-            str(port),
-            "--ws-per-message-deflate",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1):
-                return True
-        except OSError:
-            return False
+    web, base = start_web(env, log_name="test-web-redis-restart.log")
 
     def chat(text: str) -> dict[str, Any]:
         request = urllib.request.Request(
@@ -207,7 +166,6 @@ def test_the_asgi_server_and_worker_serve_new_sockets_after_redis_restarts(tiny_
                     return frame["message"]
 
     try:
-        _wait_for(up, 30, "uvicorn", web)
         assert chat("Hello, how are you?")["status"] == "complete"
         assert redis_proc is not None
         os.kill(redis_proc.pid, signal.SIGKILL)
@@ -218,8 +176,7 @@ def test_the_asgi_server_and_worker_serve_new_sockets_after_redis_restarts(tiny_
         after = chat("Hello again, are you there?")
         print(f"served a new socket end to end {time.monotonic() - started:.1f}s after Redis came back")
     finally:
-        web.terminate()
-        web.wait()
+        stop_process(web)
         stop_process(worker)
         embedded_redis.stop(redis_proc)
         shutil.rmtree(data_dir, ignore_errors=True)
