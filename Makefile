@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The tests keep their database, embedded Redis and tiny models apart from `make run`'s.
 test: export DATA_DIR ?= $(CURDIR)/var/test
 
-.PHONY: run test lint format install clean-data flower
+.PHONY: run test test-fast lint format install clean-data flower
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Parley needs Python 3.11"'
@@ -23,6 +23,11 @@ run: install
 test: install
 	@mkdir -p $(DATA_DIR)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite without the tests marked slow (the fault tests, the minute-long idle socket);
+# `make test` and CI run everything.
+test-fast: PYTEST_ARGS = -m "not slow"
+test-fast: test
 
 # Flower, Celery's own monitor, against the same broker (http://127.0.0.1:5555/).
 # Start it while `make run` is up; with the embedded Redis it finds the broker through DATA_DIR.
