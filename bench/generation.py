@@ -130,7 +130,7 @@ def wrong_drafts(engine: Engine) -> None:
     def draft(seq: Any) -> list[int]:
         return [(seq.next_token + k) % 500 + 1 for k in range(1, engine.draft_tokens + 1)]
 
-    engine._draft = draft  # type: ignore[method-assign]
+    engine.drafter.propose = draft  # type: ignore[method-assign]
 
 
 def engine_side(
@@ -198,7 +198,7 @@ def run_model(
     for n in levels:
         requests = requests_all[:n]
         # Each side runs alone, on a thread that ends with it: a live thread that has run
-        # PyTorch ops keeps an OpenMP team, which slows the other side (generation/engine.py).
+        # PyTorch ops keeps an OpenMP team, which slows the other side (generation/threads.py).
         base = on_short_lived_thread(baseline, model, tokenizer, requests, max_new)
         eng = engine_side(model, tokenizer, requests, max_new, draft_tokens=draft_tokens)
         undrafted = engine_side(model, tokenizer, requests, max_new, draft_tokens=0)

@@ -7,11 +7,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from django.conf import settings
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
-from generation.engine import Engine, GenerationError, SamplingParams
+from generation.engine import Engine, GenerationError, GrowableLayer, SamplingParams, fast_paths, kv_cache, sampling
+from generation.engine import scheduler as scheduler_module
 from generation.prompt import TRANSCRIPT_STOPS
+from generation.retrieval import SMALL_BATCH, Embedder, embedding_model_name
+from generation.threads import intra_op_default
+
+# CI runs this module a second time with GENERATION_FAST_PATHS=false: every engine here then
+# decodes with the model's own forward, and the outputs must be the same.
+FAST_PATHS = getattr(settings, "GENERATION_FAST_PATHS", True)
 
 PROMPTS = [
     "Customer: Hello, how are you?\nAgent:",
@@ -24,7 +34,7 @@ PROMPTS = [
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_path: Path) -> Iterator[Engine]:
-    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=8)
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=8, fast_paths=FAST_PATHS)
     yield engine
     engine.close()
 
@@ -102,7 +112,7 @@ def test_cancel_keeps_partial_text_and_others_carry_on(engine: Engine) -> None:
 
 
 def test_a_failing_sequence_fails_alone(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_pick = engine._pick
+    real_pick = sampling.pick
     poison = SamplingParams(max_new_tokens=10, seed=666)
 
     def pick(seq, logits, greedy):  # type: ignore[no-untyped-def]
@@ -110,7 +120,7 @@ def test_a_failing_sequence_fails_alone(engine: Engine, monkeypatch: pytest.Monk
             return -5  # an id outside the vocabulary
         return real_pick(seq, logits, greedy)
 
-    monkeypatch.setattr(engine, "_pick", pick)
+    monkeypatch.setattr(scheduler_module, "pick", pick)
     ids = engine.encode(PROMPTS[0])
     bad = engine.submit(ids, poison)
     good = engine.submit(ids, SamplingParams(max_new_tokens=10))
@@ -129,12 +139,10 @@ def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
 @pytest.fixture(scope="module")
 def untrained_engine(tiny_model_path: Path) -> Iterator[Engine]:
     """Random weights: greedy decoding loops, which is what n-gram blocking is for."""
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
     model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_layer=1, n_embd=32, n_head=2)).eval()
-    engine = Engine(model, tokenizer, name="untrained")
+    engine = Engine(model, tokenizer, name="untrained", fast_paths=FAST_PATHS)
     yield engine
     engine.close()
 
@@ -204,26 +212,63 @@ def test_shared_prompt_prefix_is_computed_once_and_outputs_stay_exact(engine: En
 
 def test_lean_gpt2_decode_is_used_for_the_responder_architecture(engine: Engine) -> None:
     # The equality tests above run through it; this guards against silently losing it.
-    assert engine._fast_decode is not None
+    assert (engine.runner.fast_decode is not None) == FAST_PATHS
+
+
+def test_a_lean_step_that_disagrees_with_the_model_is_refused_at_load(
+    tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fast path re-implements the model's forward: if it ever computes something else (a
+    transformers change, a model it was not written for), the probe at load catches it and
+    the engine decodes with the model's own forward, giving the same text as ``generate``."""
+    real = fast_paths.gpt2_decoder
+
+    def wrong(model: object) -> fast_paths.Decode | None:
+        decode = real(model)
+        assert decode is not None
+
+        def off(*args: object) -> torch.Tensor:
+            logits = decode(*args)  # type: ignore[arg-type]
+            return logits + torch.linspace(0, 5, logits.shape[-1], device=logits.device)
+
+        return off
+
+    monkeypatch.setattr(fast_paths, "gpt2_decoder", wrong)
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=4)
+    try:
+        assert engine.runner.fast_decode is None
+        assert "differs from the model's forward" in caplog.text
+        encoded = [engine.encode(p) for p in PROMPTS]
+        streams = [engine.submit(ids, SamplingParams(max_new_tokens=24)) for ids in encoded]
+        assert ["".join(s) for s in streams] == [reference(engine, ids, 24) for ids in encoded]
+    finally:
+        engine.close()
+
+
+def test_the_lean_step_passes_its_probe_on_the_responder_architecture(tiny_model_path: Path) -> None:
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2, fast_paths=True)
+    try:
+        decode = fast_paths.gpt2_decoder(engine.model)
+        assert decode is not None and engine.runner.fast_decode is not None
+        gap = fast_paths.probe_gap(engine.model, decode, cache_kwarg=engine.runner.cache_kwarg)
+        assert gap <= fast_paths.TOLERANCE[torch.float32]
+    finally:
+        engine.close()
 
 
 def test_engine_steps_keep_all_intra_op_threads_beside_the_embedder(tiny_model_path: Path) -> None:
     """The embedder runs on one intra-op thread of its own; that must not lower the engine's
     (``torch.set_num_threads`` also changes what later threads start with)."""
-    from generation.retrieval import Embedder, embedding_model_name
-    from generation.threads import intra_op_default
-
     Embedder.get(embedding_model_name()).encode(["warm up the embedder's thread"])
-    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2, fast_paths=FAST_PATHS)
     seen: list[int] = []
-    decode = engine._fast_decode
-    assert decode is not None
+    decode = engine.runner.decode
 
     def spy(*args: object) -> torch.Tensor:
         seen.append(torch.get_num_threads())
-        return decode(*args)  # type: ignore[no-any-return]
+        return decode(*args)  # type: ignore[arg-type]
 
-    engine._fast_decode = spy
+    engine.runner.decode = spy  # type: ignore[method-assign,assignment]
     try:
         engine.generate(engine.encode(PROMPTS[0]), SamplingParams(max_new_tokens=3))
     finally:
@@ -232,8 +277,6 @@ def test_engine_steps_keep_all_intra_op_threads_beside_the_embedder(tiny_model_p
 
 
 def test_growable_cache_layer_matches_concatenation_across_growth_and_adoption() -> None:
-    from generation.engine import GrowableLayer
-
     torch.manual_seed(0)
     keys, values = torch.randn(3, 2, 5, 4), torch.randn(3, 2, 5, 4)
     layer = GrowableLayer(keys, values)
@@ -254,14 +297,12 @@ def test_growable_cache_layer_matches_concatenation_across_growth_and_adoption()
 # --- speculative decoding with prompt lookup ------------------------------------------------------
 def random_engine(tiny_model_path: Path, *, lean: bool, draft_tokens: int = 4) -> Engine:
     """Random weights: greedy replies loop, so their n-grams recur and drafts get accepted."""
-    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
-
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
     config = GPT2Config(vocab_size=len(tokenizer), n_layer=2, n_embd=32, n_head=2)
     config._attn_implementation = "eager" if lean else "sdpa"
     model = GPT2LMHeadModel(config).eval()
-    return Engine(model, tokenizer, name="random", max_batch=8, draft_tokens=draft_tokens)
+    return Engine(model, tokenizer, name="random", max_batch=8, draft_tokens=draft_tokens, fast_paths=FAST_PATHS)
 
 
 LOOPING = [*PROMPTS, "Customer: there there there there there\nAgent:"]
@@ -271,7 +312,7 @@ LOOPING = [*PROMPTS, "Customer: there there there there there\nAgent:"]
 def test_drafted_tokens_are_checked_and_the_text_is_exactly_generates(tiny_model_path: Path, lean: bool) -> None:
     engine = random_engine(tiny_model_path, lean=lean)
     try:
-        assert (engine._fast_decode is not None) == lean
+        assert (engine.runner.fast_decode is not None) == (lean and FAST_PATHS)
         encoded = [engine.encode(p) for p in LOOPING]
         streams = []
         for ids in encoded:  # staggered: rows join a batch that is already drafting
@@ -315,10 +356,8 @@ def test_drafting_keeps_seeded_sampling_and_ngram_bans_exact(tiny_model_path: Pa
 def test_rejected_draft_positions_are_squeezed_out_and_the_text_stays_exact(
     tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import generation.engine
-
-    monkeypatch.setattr(generation.engine, "COMPACT_MIN_HOLES", 1)
-    monkeypatch.setattr(generation.engine, "COMPACT_SHARE", 10_000)
+    monkeypatch.setattr(kv_cache, "COMPACT_MIN_HOLES", 1)
+    monkeypatch.setattr(kv_cache, "COMPACT_SHARE", 10_000)
     engine = random_engine(tiny_model_path, lean=True)
     try:
         encoded = [engine.encode(p) for p in LOOPING]
@@ -336,7 +375,7 @@ def test_a_sequence_failing_inside_a_draft_check_fails_alone(
 ) -> None:
     engine = random_engine(tiny_model_path, lean=True)
     try:
-        real_pick = engine._pick
+        real_pick = sampling.pick
         poison = SamplingParams(max_new_tokens=60, seed=666)  # greedy: the seed only marks it
 
         def pick(seq, logits, greedy):  # type: ignore[no-untyped-def]
@@ -344,7 +383,7 @@ def test_a_sequence_failing_inside_a_draft_check_fails_alone(
                 return -5  # an id outside the vocabulary, once drafts are flowing
             return real_pick(seq, logits, greedy)
 
-        monkeypatch.setattr(engine, "_pick", pick)
+        monkeypatch.setattr(scheduler_module, "pick", pick)
         ids = engine.encode(LOOPING[-1])
         good_ids = [engine.encode(p) for p in LOOPING[:3]]
         bad = engine.submit(ids, poison)
@@ -366,7 +405,7 @@ def test_drafts_that_keep_failing_stop_being_checked_and_the_text_stays_exact(ti
     def wrong(seq):  # type: ignore[no-untyped-def]
         return [(seq.next_token + k) % 500 + 1 for k in range(1, 5)]
 
-    engine._draft = wrong  # type: ignore[method-assign]
+    engine.drafter.propose = wrong  # type: ignore[method-assign]
     try:
         encoded = [engine.encode(p) for p in PROMPTS[:4]]
         streams = [engine.submit(ids, SamplingParams(max_new_tokens=60)) for ids in encoded]
@@ -405,7 +444,7 @@ def test_calls_run_on_the_engine_thread_between_steps_and_leave_replies_alone(en
 
 
 def test_a_closed_engine_takes_no_calls(tiny_model_path: Path) -> None:
-    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2, fast_paths=FAST_PATHS)
     engine.close()
     with pytest.raises(GenerationError):
         engine.call_soon(lambda: None)
@@ -415,20 +454,14 @@ def test_query_embeddings_on_the_engine_thread_match_and_outlive_the_engine(tiny
     """The worker hosts query embeddings on its engine's thread: the vectors are the same,
     the engine's steps keep all their intra-op threads, and when that engine closes the
     embedder goes back to its own thread instead of waiting for ever."""
-    import numpy as np
-
-    from generation.retrieval import Embedder, embedding_model_name
-    from generation.threads import intra_op_default
-
     embedder = Embedder.get(embedding_model_name())
     texts = ["Hi", "How long does shipping to Canada take?", "Can I return shoes I have worn?"]
     own = embedder.encode(texts)
-    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2, fast_paths=FAST_PATHS)
     where: list[bool] = []
     threads: list[int] = []
     vectors = embedder._vectors
-    decode = engine._fast_decode
-    assert decode is not None
+    decode = engine.runner.decode
 
     def spy_vectors(batch: list[str]) -> np.ndarray:
         where.append(threading.current_thread() is engine.thread)
@@ -436,10 +469,10 @@ def test_query_embeddings_on_the_engine_thread_match_and_outlive_the_engine(tiny
 
     def spy_decode(*args: object) -> torch.Tensor:
         threads.append(torch.get_num_threads())
-        return decode(*args)  # type: ignore[no-any-return]
+        return decode(*args)  # type: ignore[arg-type]
 
     embedder._vectors = spy_vectors  # type: ignore[method-assign,assignment]
-    engine._fast_decode = spy_decode
+    engine.runner.decode = spy_decode  # type: ignore[method-assign,assignment]
     try:
         embedder.run_on(engine.call_soon, engine.thread)
         hosted = embedder.encode(texts)
@@ -459,12 +492,8 @@ def test_query_embeddings_on_the_engine_thread_match_and_outlive_the_engine(tiny
 def test_an_index_rebuild_never_runs_on_the_engine_thread(tiny_model_path: Path) -> None:
     """Large batches (an index rebuild after a knowledge-base edit) would stall every reply's
     steps for their whole length: they stay on the embedder's own thread."""
-    import numpy as np
-
-    from generation.retrieval import SMALL_BATCH, Embedder, embedding_model_name
-
     embedder = Embedder.get(embedding_model_name())
-    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2)
+    engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2, fast_paths=FAST_PATHS)
     where: list[bool] = []
     vectors = embedder._vectors
 

@@ -1,0 +1,87 @@
+"""Text out: token ids become text pieces that never split a character, stop strings end a
+reply before any of them is streamed, and the reply starts at its first visible character."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generation.engine.sequence import Sequence
+
+
+class Detokenizer:
+    def __init__(self, tokenizer: Any) -> None:
+        self._decode = tokenizer.decode
+        # Streams that got their first piece since the engine last looked (``take_first_pieces``).
+        self._first_pieces = 0
+
+    def add(self, seq: Sequence) -> bool:
+        """Decode what ``seq`` generated since last time into its text and stream what is safe
+        to stream; returns true when a stop string ended the reply (its text then ends
+        before it, and the rest is streamed)."""
+        piece = self._next_piece(seq)
+        if not piece:
+            return False
+        seq.text += piece
+        if self._stop_hit(seq):
+            return True
+        self.emit(seq, final=False)
+        return False
+
+    def emit(self, seq: Sequence, *, final: bool) -> None:
+        """Stream the text not streamed yet; unless ``final``, hold back a tail that could
+        still grow into a stop string. The final text loses its trailing whitespace."""
+        end = len(seq.text) if final else len(seq.text) - held_back(seq.text, seq.stream.params.stop)
+        if final:
+            seq.text = seq.text.rstrip()
+            end = len(seq.text)
+        if end <= seq.emitted:
+            return
+        piece = seq.text[seq.emitted : end]
+        if not seq.stream.text:
+            piece = piece.lstrip()  # the reply starts at its first visible character
+            if not piece:
+                seq.emitted = end
+                return
+        seq.emitted = end
+        if not seq.stream.text:
+            self._first_pieces += 1
+        seq.stream.put(piece)
+
+    def take_first_pieces(self) -> int:
+        """How many streams got their first piece since the last call."""
+        count, self._first_pieces = self._first_pieces, 0
+        return count
+
+    def _next_piece(self, seq: Sequence) -> str:
+        """Incremental decoding that never splits a multi-byte character (as TGI does)."""
+        decode = self._decode
+        prefix = str(decode(seq.generated[seq.prefix_offset : seq.read_offset], skip_special_tokens=True))
+        full = str(decode(seq.generated[seq.prefix_offset :], skip_special_tokens=True))
+        if len(full) > len(prefix) and not full.endswith("\ufffd"):
+            seq.prefix_offset, seq.read_offset = seq.read_offset, len(seq.generated)
+            return full[len(prefix) :]
+        return ""
+
+    def _stop_hit(self, seq: Sequence) -> bool:
+        stops = seq.stream.params.stop
+        if not stops:
+            return False
+        longest = max(len(s) for s in stops)
+        window_start = max(0, seq.emitted - longest)
+        hits = [i for i in (seq.text.find(s, window_start) for s in stops) if i >= 0]
+        if hits:
+            seq.text = seq.text[: min(hits)]
+            self.emit(seq, final=True)
+            return True
+        return False
+
+
+def held_back(text: str, stops: tuple[str, ...]) -> int:
+    """How many trailing characters could still grow into a stop string."""
+    held = 0
+    for stop in stops:
+        for k in range(min(len(stop) - 1, len(text)), 0, -1):
+            if text.endswith(stop[:k]):
+                held = max(held, k)
+                break
+    return held
