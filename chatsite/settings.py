@@ -180,6 +180,9 @@ GENERATION_MAX_BATCH = env_int("GENERATION_MAX_BATCH", 16, minimum=1)
 # Speculative decoding: tokens copied from the prompt (prompt lookup) checked per step; 0 = off.
 GENERATION_DRAFT_TOKENS = env_int("GENERATION_DRAFT_TOKENS", 4, minimum=0)
 GENERATION_TIMEOUT = env_float("GENERATION_TIMEOUT", 120.0, minimum=1.0)
+# Fast paths: the engine's lean GPT-2 decode step, the embedder's lean BERT forward and its
+# prepacked linears. Each is checked against the model at load; false turns them all off.
+GENERATION_FAST_PATHS = env_bool("GENERATION_FAST_PATHS", True)
 # Milliseconds of streamed text gathered into one delta event.
 STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 40, minimum=0)
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 16, minimum=1)

@@ -232,6 +232,10 @@ class Embedder:
         from generation import packing
         from generation.threads import cpu_has_native_bf16
 
+        if not settings.GENERATION_FAST_PATHS:  # the model's own forward, as loaded
+            self.lean, self.packed_dtype = None, torch.float32
+            return 0
+
         def vectors() -> Any:
             return self.model.encode(list(PROBE), normalize_embeddings=True, convert_to_tensor=True)
 

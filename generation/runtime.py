@@ -53,6 +53,7 @@ def get_engine() -> Engine:
                 dtype=settings.GENERATION_DTYPE,
                 max_batch=settings.GENERATION_MAX_BATCH,
                 draft_tokens=settings.GENERATION_DRAFT_TOKENS,
+                fast_paths=settings.GENERATION_FAST_PATHS,
             )
         except Exception as exc:
             last_load_error = f"{exc.__class__.__name__}: {exc}"

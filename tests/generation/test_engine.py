@@ -21,7 +21,7 @@ from generation.threads import intra_op_default
 
 # CI runs this module a second time with GENERATION_FAST_PATHS=false: every engine here then
 # decodes with the model's own forward, and the outputs must be the same.
-FAST_PATHS = getattr(settings, "GENERATION_FAST_PATHS", True)
+FAST_PATHS = settings.GENERATION_FAST_PATHS
 
 PROMPTS = [
     "Customer: Hello, how are you?\nAgent:",
