@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -28,6 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import django
 import websockets
 
 SMALLTALK = [
@@ -86,7 +88,7 @@ def worker_figures(reply_ids: list[str]) -> dict[str, tuple[int | None, int | No
     """As the worker stored them for these replies, by reply id: the engine's own time to first
     token, the time the reply waited for a worker (stored -> claimed), and the time from the
     customer's message stored to the first delta sent."""
-    from conversations.models import Message
+    from conversations.models import Message  # noqa: PLC0415 - Django is set up only with --data-dir
 
     rows = Message.objects.filter(id__in=reply_ids).values_list("id", "first_token_ms", "queued_ms", "first_delta_ms")
     return {str(pk): (first, queued, delta) for pk, first, queued, delta in rows}
@@ -156,8 +158,6 @@ def server_pid(port: int) -> int:
 
 
 async def idle_connections(url: str, count: int) -> None:
-    import resource
-
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     pid = server_pid(int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0]))
@@ -197,8 +197,6 @@ def main() -> None:
     parser.add_argument("--questions", choices=["smalltalk", "kb"], default="smalltalk")
     args = parser.parse_args()
     if args.data_dir:
-        import django
-
         os.environ["DATA_DIR"] = args.data_dir
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
@@ -35,8 +36,6 @@ class WebsocketOriginValidator:
             headers = dict(scope.get("headers", []))
             origin = headers.get(b"origin")
             if origin is not None and not origin_allowed(origin.decode("latin-1")):
-                from channels.security.websocket import WebsocketDenier
-
                 denier = WebsocketDenier()
                 return await denier(scope, receive, send)  # type: ignore[arg-type]
         return await self.application(scope, receive, send)  # type: ignore[operator]

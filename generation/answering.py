@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
-from generation import facts
+from generation import facts, retrieval, runtime
 from generation import prompt as prompts
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
-from generation.retrieval import Hit, KnowledgeIndex, confidence, split_sentences, tokenize
+from generation.retrieval import Embedder, Hit, KnowledgeIndex, confidence, split_sentences, tokenize
 
 HANDOFF_REQUESTED = "Of course. A member of our team will take over this conversation and reply here shortly."
 HANDOFF_UNKNOWN = (
@@ -123,18 +124,12 @@ def prefetch_query(question: str) -> None:
     vector: a worker calls this as soon as it takes the task, and claims the reply and reads
     the index and the history meanwhile. Questions declined or handed off before retrieval
     are left alone."""
-    from generation.retrieval import Embedder
-
     if question.strip() and not _INJECTION.search(question) and not _HUMAN.search(question):
         Embedder.get().encode_query_soon(question)
 
 
 def responder_for_worker() -> Responder:
     """The responder as the worker runs it: the live index and, once it is loaded, the engine."""
-    from django.conf import settings
-
-    from generation import retrieval, runtime
-
     try:
         engine: Engine | None = runtime.get_engine()
     except runtime.ModelUnavailable:
@@ -435,7 +430,7 @@ class Responder:
         return self._submit_built(self._prompt(history, snippets, params.max_new_tokens), params)
 
     def _support(self, history: Sequence[prompts.Turn], hits: Sequence[Hit]) -> facts.Support:
-        from generation.dialogues import fixed_phrases
+        from generation.dialogues import fixed_phrases  # noqa: PLC0415 - a cycle (dialogues uses answering's phrases) that the answering/ package removes
 
         parts = [h.title + " " + h.body for h in hits]
         parts += [t.text for t in history if t.role == "customer"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 from tokenizers import ByteLevelBPETokenizer
-from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from generation.model_store import READY_MARKER, is_ready, model_version  # noqa: F401 - offline.is_ready stays
 from generation.threads import cpu_has_native_bf16
@@ -189,8 +189,6 @@ def finetune_model(
 ) -> Path:
     """Fine-tune any local causal LM (``from_pretrained`` path) on the dialogues, loss on the
     answers only, and save it the same way (atomically, with the ready marker)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     if not examples:
         raise ValueError("no training dialogues: add knowledge-base articles first")
     random.seed(seed)

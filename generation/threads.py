@@ -25,7 +25,7 @@ def intra_op_default() -> int:
     global _default
     with _lock:
         if _default is None:
-            import torch
+            import torch  # noqa: PLC0415 - torch loads on first use: generation.retrieval imports this and stays torch-free
 
             _default = torch.get_num_threads()
         return _default
@@ -55,7 +55,7 @@ def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX). Without it PyTorch
     emulates bf16: measured on an AVX2-only EPYC here, a 1024^2 bf16 matmul ran at 0.84
     GFLOP/s against 103 for fp32, so training and inference must stay in fp32 there."""
-    import torch
+    import torch  # noqa: PLC0415 - as in intra_op_default
 
     if not torch.backends.mkldnn.is_available():
         return False

@@ -88,7 +88,7 @@ TINY_SPEC_ARGS: dict[str, Any] = {
 @pytest.fixture(scope="session")
 def tiny_model_path() -> Path:
     """A 2-layer GPT-2 trained for a few seconds on the small-talk dialogues (cached)."""
-    from generation import dialogues, offline
+    from generation import dialogues, offline  # noqa: PLC0415 - torch loads only for the tests that need a model
 
     spec = offline.ModelSpec(**TINY_SPEC_ARGS)
     key = hashlib.sha256(json.dumps(TINY_SPEC_ARGS, sort_keys=True).encode()).hexdigest()[:10]

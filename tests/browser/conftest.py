@@ -24,7 +24,7 @@ def chromium_missing() -> str | None:
     if not os.path.exists(CHROMIUM):
         return f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.sync_api  # noqa: F401, PLC0415 - may be missing: the browser tests then skip
     except ImportError:
         return "playwright is not installed"
     return None
@@ -37,7 +37,7 @@ def browser(live_server_url: str) -> Iterator[Any]:
         if os.environ.get("PARLEY_REQUIRE_BROWSER") == "1":
             pytest.fail(f"browser tests are required here: {reason}")
         pytest.skip(f"BROWSER TESTS SKIPPED: {reason}")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - as in chromium_missing
 
     # Playwright's sync API keeps an event loop in this thread, which trips Django's
     # async-safety check on the test's own (synchronous) database work.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -137,8 +138,6 @@ async def test_pages_of_other_sites_cannot_open_the_socket() -> None:
 @pytest.mark.slow
 async def test_an_idle_socket_survives_a_minute_and_still_gets_events() -> None:
     """redis-py's socket timeouts once killed idle consumers every few seconds (channels_redis#422)."""
-    import asyncio
-
     conv, token = await database_sync_to_async(factories.conversation)(status="human")
     communicator = await connect(str(conv.id), token)
     assert (await communicator.connect())[0]

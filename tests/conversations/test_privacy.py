@@ -11,7 +11,9 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import OperationalError
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 from django.utils import timezone
 
@@ -56,7 +58,7 @@ def test_redact_stored_keeps_no_original(settings: Any, django_capture_on_commit
 
 @pytest.mark.django_db
 def test_personal_data_never_reaches_the_model_prompt(django_capture_on_commit_callbacks: Any) -> None:
-    from generation.replying import history_for
+    from generation.replying import history_for  # noqa: PLC0415 - the worker side (torch) loads for this test alone
 
     conv, _ = factories.conversation()
     with django_capture_on_commit_callbacks(execute=False):
@@ -115,8 +117,6 @@ def test_purge_deletes_only_old_conversations_and_is_audited() -> None:
 
 
 def test_purge_refuses_a_bad_argument() -> None:
-    from django.core.management import CommandError
-
     with pytest.raises(CommandError, match="at least 1"):
         call_command("purge_conversations", "--older-than", "0")
 
@@ -142,9 +142,6 @@ def test_data_subject_export_and_delete_are_staff_only_and_audited() -> None:
 
 @pytest.mark.django_db
 def test_a_database_outage_gives_a_clear_503_and_readyz_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    from django.db import OperationalError
-    from django.db.backends.base.base import BaseDatabaseWrapper
-
     conv, token = factories.conversation()
     client = Client(raise_request_exception=False)
 

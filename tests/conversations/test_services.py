@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from conversations import dispatch, services
+from conversations import dispatch, selectors, services, streaming
 from conversations.models import Conversation, Message
 from tests import factories
 
@@ -148,8 +148,6 @@ def test_a_new_message_supersedes_a_reply_not_started_yet(django_capture_on_comm
 def test_a_streaming_reply_is_asked_to_stop_by_a_newer_message_or_the_stop_button(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from conversations import streaming
-
     # No task: a worker the session may be running must not claim these replies.
     monkeypatch.setattr(dispatch, "reply_generate", lambda reply_id: None)
 
@@ -171,8 +169,6 @@ def test_a_streaming_reply_is_asked_to_stop_by_a_newer_message_or_the_stop_butto
 def test_a_pending_replys_question_is_readable_until_the_reply_is_claimed(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from conversations import selectors
-
     conv, _ = factories.conversation()
     with django_capture_on_commit_callbacks(execute=False):
         reply = factories.customer_message(conv, "Where do you ship to?").reply

@@ -5,8 +5,12 @@ import threading
 import uuid
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 
+from conversations import streaming
 from conversations.streaming import DeltaCoalescer, group_name
+from tests import factories
 
 
 class FakeClock:
@@ -61,12 +65,6 @@ def test_group_names_are_valid_channel_names_and_stable() -> None:
 
 @pytest.mark.django_db
 def test_outbox_sends_whole_messages_in_order_without_the_caller_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    from conversations import streaming
-    from tests import factories
-
     conv, _ = factories.conversation()
     messages = [factories.bot_reply(conv, seq, text=f"reply {seq}") for seq in range(1, 31)]
     layer = get_channel_layer()

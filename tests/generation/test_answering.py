@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from generation import knowledge, retrieval
-from generation.answering import HANDOFF_REQUESTED, HANDOFF_UNKNOWN, Responder
+from generation.answering import HANDOFF_REQUESTED, HANDOFF_UNKNOWN, Responder, record_references
 from generation.engine import Engine
 from generation.facts import Support, unsupported_facts
 from generation.models import Article
@@ -146,8 +146,6 @@ def test_questions_about_one_customers_record_go_to_a_person() -> None:
 
 
 def test_record_references_are_told_apart_from_prices_and_quantities() -> None:
-    from generation.answering import record_references
-
     assert record_references("order #4521 and ticket SO12345, invoice INV-2291, parcel 55123") == [
         "#4521",
         "SO12345",

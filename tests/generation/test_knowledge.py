@@ -7,10 +7,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from django.core.management import CommandError, call_command
+from sentence_transformers import SentenceTransformer
 
-from generation import knowledge, packing
+from generation import knowledge, offline, packing, retrieval
+from generation.encoders import LeanBert
+from generation.engine import Engine, SamplingParams
 from generation.models import Article
+from generation.retrieval import Embedder, embedding_model_name
 
 pytestmark = pytest.mark.django_db
 
@@ -123,9 +128,6 @@ def test_training_on_an_empty_base_says_what_is_missing() -> None:
 
 
 def test_base_fine_tunes_a_local_model_and_workers_can_load_it(tmp_path: Path, tiny_model_path: Path) -> None:
-    from generation import offline
-    from generation.engine import Engine, SamplingParams
-
     knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
     out = tmp_path / "tuned"
     call_command("train_responder", "--base", str(tiny_model_path), "--steps", "3", "--out", str(out))
@@ -140,11 +142,6 @@ def test_base_fine_tunes_a_local_model_and_workers_can_load_it(tmp_path: Path, t
 
 
 def test_the_prepacked_embedder_gives_the_vectors_of_the_plain_model() -> None:
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    from generation.retrieval import Embedder, embedding_model_name
-
     name = embedding_model_name()
     embedder = Embedder.get(name)
     texts = ["Hi", "How long does shipping to Canada take?", "My parcel arrived damaged, what can I do?"] * 3
@@ -160,12 +157,6 @@ def test_the_prepacked_embedder_gives_the_vectors_of_the_plain_model() -> None:
 
 
 def test_the_lean_forward_embeds_padded_batches_as_the_model_does_and_refuses_other_models() -> None:
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    from generation.encoders import LeanBert
-    from generation.retrieval import embedding_model_name
-
     model = SentenceTransformer(embedding_model_name(), device="cpu")
     texts = ["Hi", "How long does shipping to Canada take?", "My parcel arrived damaged, what can I do?"]
     plain = model.encode(texts, normalize_embeddings=True)
@@ -186,8 +177,6 @@ def test_the_lean_forward_embeds_padded_batches_as_the_model_does_and_refuses_ot
 
 
 def test_packing_is_undone_when_it_would_change_the_output() -> None:
-    import torch
-
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
     x = torch.randn(3, 8)
     expected = model(x).detach()
@@ -211,8 +200,6 @@ def test_packing_is_undone_when_it_would_change_the_output() -> None:
 
 
 def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generation import retrieval
-
     embedder = retrieval.Embedder.get(retrieval.embedding_model_name())
     question = "How long does shipping to Canada take?"
     expected = embedder.encode([question])[0]

@@ -19,8 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from websockets.sync.client import connect
+from websockets.typing import Origin
 
-from generation import facts
+from generation import facts, knowledge
+from generation.answering import HANDOFF_RECORD, HANDOFF_REQUESTED, HANDOFF_UNKNOWN, responder_for_worker
+from generation.prompt import Turn
 
 
 def _norm(text: str) -> str:
@@ -29,8 +33,6 @@ def _norm(text: str) -> str:
 
 def _mode_from_text(text: str) -> str:
     """How a reply seen over the websocket was made (the final message carries no mode)."""
-    from generation.answering import HANDOFF_RECORD, HANDOFF_REQUESTED, HANDOFF_UNKNOWN
-
     if text.startswith((HANDOFF_UNKNOWN, HANDOFF_REQUESTED, HANDOFF_RECORD)):
         return "handoff"
     return "quote" if text.startswith("From our help article") else "model"
@@ -47,8 +49,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         items = self._load(Path(options["file"]))
         ask = self._ask_websocket(options["url"]) if options["url"] else self._ask_local()
-        from generation import knowledge
-
         kb_text = " ".join(a["title"] + " " + a["body"] for a in knowledge.kb_export())
         kb_numbers = facts.numbers(kb_text)
         rows = []
@@ -77,9 +77,6 @@ class Command(BaseCommand):
         return items
 
     def _ask_local(self) -> Any:
-        from generation.answering import responder_for_worker
-        from generation.prompt import Turn
-
         responder = responder_for_worker()
         mode = "the offline responder" if responder.engine is not None else "quotes (no responder built yet)"
         self.stdout.write(f"answering in-process with {mode}")
@@ -96,9 +93,6 @@ class Command(BaseCommand):
         return ask
 
     def _ask_websocket(self, url: str) -> Any:
-        from websockets.sync.client import connect
-        from websockets.typing import Origin
-
         url = url.rstrip("/")
         self.stdout.write(f"asking through the websocket of {url}")
 

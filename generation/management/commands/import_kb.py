@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from generation import knowledge
+from generation.models import Article
 
 
 class Command(BaseCommand):
@@ -19,8 +20,6 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Only import into an empty base.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from generation.models import Article
-
         if options["if_empty"] and Article.objects.exists():
             self.stdout.write("knowledge base already has articles; nothing imported")
             return

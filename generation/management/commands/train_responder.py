@@ -9,8 +9,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from transformers import AutoConfig
 
-from generation import dialogues, offline, runtime
+from generation import dialogues, knowledge, offline, runtime
+from generation.models import TrainingState
 
 
 class Command(BaseCommand):
@@ -35,8 +38,6 @@ class Command(BaseCommand):
         steps = options["steps"]
         if steps is not None and steps < 1:
             raise CommandError("--steps must be at least 1")
-        from generation import knowledge
-
         articles = knowledge.kb_export()
         if not articles and not options["smalltalk_only"]:
             raise CommandError(
@@ -53,8 +54,6 @@ class Command(BaseCommand):
         if options["base"]:
             base = options["base"]
             try:
-                from transformers import AutoConfig
-
                 AutoConfig.from_pretrained(base)
             except (OSError, ValueError) as exc:
                 raise CommandError(f"--base {base}: not a loadable model ({exc})") from None
@@ -86,10 +85,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"responder saved to {path} in {time.monotonic() - started:.0f}s"))
 
     def _record(self, fingerprint: str, articles: int) -> None:
-        from django.utils import timezone
-
-        from generation.models import TrainingState
-
         TrainingState.objects.update_or_create(
             pk=1, defaults={"trained_at": timezone.now(), "kb_fingerprint": fingerprint, "articles": articles}
         )
