@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 
-from generation import knowledge
+from generation.knowledge import articles as knowledge
 from generation.models import Article, TrainingState
 
 NOT_TRAINED = (

@@ -14,6 +14,7 @@ class Article(models.Model):
     tags = models.JSONField(default=list, blank=True)
     # Ways customers ask for this article, one per line; they are indexed beside the text.
     questions = models.TextField(blank=True, help_text="Example customer questions, one per line.")
+    url = models.URLField(max_length=500, blank=True, help_text="Where customers can read the article.")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

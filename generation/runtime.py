@@ -12,8 +12,8 @@ from pathlib import Path
 from django.conf import settings
 
 from generation.engine import Engine, GenerationError
+from generation.knowledge.embedder import Embedder
 from generation.model_store import is_ready, model_location, model_version, responder_path  # noqa: F401 - runtime.responder_path stays
-from generation.retrieval import Embedder
 
 logger = logging.getLogger(__name__)
 

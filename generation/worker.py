@@ -15,7 +15,8 @@ from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
 from conversations import services
-from generation import heartbeat, retrieval, runtime
+from generation import heartbeat, runtime
+from generation.knowledge import index as retrieval
 
 logger = logging.getLogger(__name__)
 

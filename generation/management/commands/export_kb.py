@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from generation import knowledge
+from generation.knowledge import articles as knowledge
 
 
 class Command(BaseCommand):

