@@ -11,6 +11,7 @@ from generation.engine.sequence import Sequence
 class Detokenizer:
     def __init__(self, tokenizer: Any) -> None:
         self._decode = tokenizer.decode
+        self._encode = tokenizer
         # Streams that got their first piece since the engine last looked (``take_first_pieces``).
         self._first_pieces = 0
 
@@ -46,6 +47,19 @@ class Detokenizer:
         if not seq.stream.text:
             self._first_pieces += 1
         seq.stream.put(piece)
+
+    def text_of(self, seq: Sequence) -> str:
+        """The whole reply's text so far, a character split across tokens included."""
+        return str(self._decode(seq.generated, skip_special_tokens=True)).lstrip()
+
+    def text_with(self, seq: Sequence, token: int) -> str:
+        """The whole reply's text if ``token`` were the next one (for a constrained pick)."""
+        return str(self._decode([*seq.generated, token], skip_special_tokens=True)).lstrip()
+
+    def first_token_of(self, text: str) -> int | None:
+        """The first token of ``text`` as the tokenizer splits it, or ``None``."""
+        ids = self._encode(text, add_special_tokens=False)["input_ids"]
+        return int(ids[0]) if ids else None
 
     def take_first_pieces(self) -> int:
         """How many streams got their first piece since the last call."""

@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from generation.engine.constraints import constrained_pick
 from generation.engine.detokenizer import Detokenizer
 from generation.engine.drafting import Drafter
 from generation.engine.kv_cache import BatchCache
@@ -121,7 +122,7 @@ class Scheduler:
             keep = 1
             try:
                 for j in range(len(draft) + 1):
-                    token = pick(seq, logits[offset, j], greedy[offset][j])
+                    token = self._pick(seq, logits[offset, j], greedy[offset][j])
                     reason = self._accept(seq, token, now)
                     if reason:
                         finished.append((row, reason, None))
@@ -139,6 +140,19 @@ class Scheduler:
         self._evict([row for row, _, _ in finished], None)
         gone = {row - first_row for row, _, _ in finished}
         return [k for offset, k in enumerate(kept) if offset not in gone]
+
+    def _pick(self, seq: Sequence, logits: torch.Tensor, greedy: int) -> int:
+        constraint = seq.stream.params.constraint
+        if constraint is None:
+            return pick(seq, logits, greedy)
+        return constrained_pick(
+            constraint,
+            logits,
+            text_with=lambda token: self.detokenizer.text_with(seq, token),
+            text=self.detokenizer.text_of(seq),
+            eos_ids=self.eos_ids,
+            first_token_of=self.detokenizer.first_token_of,
+        )
 
     def _accept(self, seq: Sequence, token: int, now: float) -> str | None:
         """Record ``token``; returns a finish reason or ``None`` to go on."""

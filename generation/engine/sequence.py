@@ -37,6 +37,8 @@ class SamplingParams:
     stop: tuple[str, ...] = ()
     timeout_s: float = 120.0
     seed: int | None = None
+    # Every reply must stay one that this allows (generation/engine/constraints.py).
+    constraint: Any = None
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""Constrained decoding: a request may carry a ``TextConstraint``, and then every token picked
+for it keeps its reply a possible one.
+
+The constraint speaks text, not tokens, so it does not care how a tokenizer splits a word: at
+each position the model's preferred tokens are tried best first (the top ``CANDIDATES``), and
+the first whose text the constraint allows is taken; the end of the sequence is taken only
+where the constraint says the reply may end. When none of those is allowed, the reply is
+steered: the first token of the text the constraint would continue with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+
+CANDIDATES = 32
+
+
+class TextConstraint(Protocol):
+    def allows(self, text: str) -> bool:
+        """Whether ``text`` (the reply so far) can still become an allowed reply."""
+        ...
+
+    def complete(self, text: str) -> bool:
+        """Whether ``text`` is a whole allowed reply (the reply may end here)."""
+        ...
+
+    def continuation(self, text: str) -> str:
+        """Text that keeps ``text`` on its way to an allowed reply ("" when it is complete)."""
+        ...
+
+
+def constrained_pick(
+    constraint: TextConstraint,
+    logits: torch.Tensor,
+    *,
+    text_with: Callable[[int], str],
+    text: str,
+    eos_ids: frozenset[int],
+    first_token_of: Callable[[str], int | None],
+) -> int:
+    """The best token of ``logits`` that the constraint allows after ``text``; ``text_with(t)``
+    is the reply's text with token ``t`` added."""
+    eos = min(eos_ids) if eos_ids else -1
+    for token in torch.topk(logits, min(CANDIDATES, logits.shape[-1])).indices.tolist():
+        if token in eos_ids:
+            if constraint.complete(text):
+                return int(token)
+            continue
+        if constraint.allows(text_with(token)):
+            return int(token)
+    rest = constraint.continuation(text)
+    if not rest:
+        return eos
+    forced = first_token_of(rest)
+    return eos if forced is None else forced
