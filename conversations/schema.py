@@ -45,7 +45,12 @@ def document() -> dict[str, Any]:
                 "Source": {
                     "type": "object",
                     "required": ["title"],
-                    "properties": {"title": {"type": "string"}, "score": {"type": "number"}},
+                    "properties": {
+                        "title": {"type": "string"},
+                        "score": {"type": "number"},
+                        "section": {"type": "string"},
+                        "url": {"type": "string", "format": "uri"},
+                    },
                 },
                 "Message": {
                     "type": "object",
@@ -59,6 +64,7 @@ def document() -> dict[str, Any]:
                         "sources",
                         "grounded",
                         "handoff",
+                        "mode",
                     ],
                     "properties": {
                         "id": {"type": "string", "format": "uuid"},
@@ -70,6 +76,10 @@ def document() -> dict[str, Any]:
                         "sources": {"type": "array", "items": {"$ref": "#/components/schemas/Source"}},
                         "grounded": {"type": "boolean"},
                         "handoff": {"type": "boolean"},
+                        "mode": {
+                            "enum": ["", "model", "quote", "smalltalk", "handoff", "declined", "stopped", "failed"],
+                            "description": "How an assistant reply was made; empty for other roles.",
+                        },
                     },
                 },
                 "NewMessage": {

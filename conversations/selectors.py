@@ -88,3 +88,16 @@ def replies_stuck(*, limit: int = 200) -> list[tuple[str, int]]:
         .values_list("id", "attempts")[:limit]
     )
     return [(str(message_id), attempts) for message_id, attempts in rows]
+
+
+def approved_answers(*, limit: int = 5000, turns: int = 6) -> list[tuple[list[tuple[str, str]], str]]:
+    """Answers staff approved for training, oldest first, each with up to ``turns`` finished
+    turns before it as ``(role, text)``, the last of them the customer's question. Callers
+    redact the text before a model learns from it."""
+    found = []
+    approved = Message.objects.filter(approved_for_training=True, status=Message.Status.COMPLETE).order_by("created_at")
+    for answer in approved[:limit]:
+        before = conversation_turns(answer.conversation_id, before_seq=answer.seq)[-turns:]
+        if before and before[-1][0] == Message.Role.CUSTOMER:
+            found.append((before, answer.text))
+    return found

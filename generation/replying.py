@@ -10,28 +10,24 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from conversations import services, streaming
+from conversations import selectors, services, streaming
 from conversations.models import Message
 from conversations.redaction import redact
-from generation import prompt as prompts
-from generation.answering import Answer, responder_for_worker
+from generation.answering.policy import Answer, Responder, responder_for_worker
+from generation.answering.prompt import Turn
 
 logger = logging.getLogger(__name__)
 
 PROGRESS_SAVE_S = 1.0
 
 
-def history_for(reply: Message) -> list[prompts.Turn]:
-    """The finished turns before ``reply``: what the model sees of the conversation."""
-    rows = (
-        Message.objects.filter(conversation_id=reply.conversation_id, seq__lt=reply.seq)
-        .exclude(role=Message.Role.SYSTEM)
-        .filter(status=Message.Status.COMPLETE)
-        .order_by("seq")
-        .values_list("role", "text")
-    )
-    # Personal data never reaches the model.
-    return [prompts.Turn(role=role, text=redact(text)) for role, text in rows if text]
+def history_for(reply: Message) -> tuple[list[Turn], str]:
+    """The finished turns before ``reply``, personal data redacted (what the model sees of the
+    conversation), and the last customer message as it was written (where the answering policy
+    looks for record numbers that redaction would mask)."""
+    rows = selectors.conversation_turns(reply.conversation_id, before_seq=reply.seq)
+    raw = next((text for role, text in reversed(rows) if role == Message.Role.CUSTOMER), "")
+    return [Turn(role=role, text=redact(text)) for role, text in rows], raw
 
 
 class _Publisher:
@@ -96,7 +92,10 @@ def reply_generate(reply: Message) -> Message | None:
     queued_ms = int((timezone.now() - reply.created_at).total_seconds() * 1000)
     publisher = _Publisher(reply)
     responder = responder_for_worker()
-    answer = responder.answer(history_for(reply), forward=publisher, should_stop=_StopCheck(str(reply.id)))
+    history, raw_question = history_for(reply)
+    answer = responder.answer(
+        history, forward=publisher, should_stop=_StopCheck(str(reply.id)), raw_question=raw_question
+    )
     publisher.flush()
     meta = _meta(answer, responder, started, queued_ms)
     if publisher.first_sent_at is not None:
@@ -104,10 +103,11 @@ def reply_generate(reply: Message) -> Message | None:
     return services.reply_complete(message_id=str(reply.id), text=answer.text.strip(), meta=meta)
 
 
-def _meta(answer: Answer, responder: object, started: float, queued_ms: int) -> services.ReplyMeta:
-    engine = getattr(responder, "engine", None)
+def _meta(answer: Answer, responder: Responder, started: float, queued_ms: int) -> services.ReplyMeta:
+    engine = responder.engine
     meta: services.ReplyMeta = {
-        "model_name": (engine.name[-300:] if engine is not None and answer.stats else answer.mode),
+        "mode": answer.mode,
+        "model_name": (engine.name[-300:] if engine is not None and answer.stats else ""),
         "queued_ms": queued_ms,
         "generation_ms": int((time.monotonic() - started) * 1000),
         "grounded": answer.grounded,

@@ -14,9 +14,9 @@ from django.db import DatabaseError
 from conversations import selectors, services, streaming
 from conversations.redaction import redact
 from generation import worker  # noqa: F401 - connects the worker's lifecycle signals
-from generation.answering import prefetch_query, responder_for_worker
+from generation.answering.policy import prefetch_query, responder_for_worker
+from generation.answering.prompt import Turn
 from generation.engine import GenerationError
-from generation.prompt import Turn
 from generation.replying import reply_generate
 
 logger = logging.getLogger(__name__)

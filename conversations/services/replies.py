@@ -24,6 +24,7 @@ SWEEP_MAX_ATTEMPTS = 3
 
 
 class ReplyMeta(TypedDict, total=False):
+    mode: str
     model_name: str
     prompt_tokens: int
     completion_tokens: int
@@ -122,6 +123,7 @@ def reply_fail(*, message_id: str, error: str) -> Message | None:
             status=Message.Status.FAILED,
             text=FAILED_REPLY_TEXT,
             handoff=True,
+            mode="failed",
             error=error[:2000],
         )
         if not updated:

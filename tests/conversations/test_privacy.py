@@ -64,7 +64,9 @@ def test_personal_data_never_reaches_the_model_prompt(django_capture_on_commit_c
     with django_capture_on_commit_callbacks(execute=False):
         reply = factories.customer_message(conv, "my card is 4111 1111 1111 1111, email jane@mail.example").reply
     assert reply is not None
-    assert [t.text for t in history_for(reply)] == ["my card is [card], email [email]"]
+    history, raw = history_for(reply)
+    assert [t.text for t in history] == ["my card is [card], email [email]"]
+    assert raw == "my card is 4111 1111 1111 1111, email jane@mail.example"  # for the policy's record check only
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from transformers import AutoTokenizer
 
-from generation.prompt import TRANSCRIPT_STOPS, Snippet, Turn, build_prompt, transcript_text
+from generation.answering.prompt import TRANSCRIPT_STOPS, Snippet, Turn, build_prompt, transcript_text
 
 SYSTEM = "You are the assistant."
 
@@ -18,8 +18,7 @@ def tokenizer(tiny_model_path: Path) -> Any:
 
 def test_base_models_get_a_plain_transcript_ending_with_the_agent_marker() -> None:
     text = transcript_text(
-        SYSTEM,
-        [Snippet("Returns", "Return within\n30 days.")],
+        [Snippet("Returns", "Return within\n30 days.", "Time limits")],
         [
             Turn("customer", "Hi"),
             Turn("assistant", "Hello!"),
@@ -28,7 +27,7 @@ def test_base_models_get_a_plain_transcript_ending_with_the_agent_marker() -> No
         ],
     )
     assert text == (
-        "You are the assistant.\nKnowledge: Returns: Return within 30 days.\n"
+        "Knowledge: Returns - Time limits: Return within 30 days.\n"
         "Customer: Hi\nAgent: Hello!\nAgent: Jo here.\nCustomer: Can I return?\nAgent:"
     )
 
@@ -95,5 +94,6 @@ def test_chat_template_models_get_their_template(tokenizer: Any) -> None:
     )
     assert prompt.text.startswith("<|system|>You are the assistant.")
     assert "[Shipping]\nShips in 2 days." in prompt.text
+    assert "You are the assistant." in prompt.text  # instruct models get the instructions
     assert prompt.text.endswith("<|user|>Shipping time?<|end|><|assistant|>")
     assert prompt.stop == ()

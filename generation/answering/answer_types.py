@@ -1,0 +1,109 @@
+"""What kind of value a question asks for, and whether a text states one.
+
+"How long ...?" wants a duration, "How much is ...?" an amount of money, "What time ...?" a time
+of day. Evidence selection prefers a sentence that holds the kind asked for over one that only
+shares the question's words, and a passage that holds none of it does not answer a question
+that asks for nothing else (generation/answering/evidence.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from generation.answering.gate import is_yes_no_question
+
+
+def _any(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+_UNIT_OF_TIME = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)"
+_TIME_SPAN = r"(?:business |working )?(?:days|hours|weeks|months|minutes|years)"
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekends?|weekdays?|midnight|noon)"
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    name: str
+    asks: re.Pattern[str]  # a question that asks (among other things) for this kind
+    asks_only: re.Pattern[str]  # a question that asks for this kind and nothing else
+    states: re.Pattern[str]  # a text that states a value of this kind
+
+
+TYPES = (
+    AnswerType(
+        "duration",
+        asks=_any(
+            r"\bhow (?:long|soon|quickly|fast)\b",
+            rf"\bhow many {_TIME_SPAN}\b",
+            r"\buntil when\b|\bwhen will\b|\bwithin how\b",
+            r"\bwhat(?:'s| is) the (?:deadline|time ?frame|period)\b",
+        ),
+        asks_only=_any(r"\bhow (?:long|soon)\b", rf"\bhow many {_TIME_SPAN}\b"),
+        states=_any(
+            rf"\b\d+(?:[.,]\d+)?\s*(?:-|to|or)?\s*\d*\s*(?:business |working |calendar )?{_UNIT_OF_TIME}\b",
+            r"\bsame[- ]day\b|\bnext[- ]day\b|\bovernight\b|\bimmediately\b",
+        ),
+    ),
+    AnswerType(
+        "money",
+        asks=_any(
+            r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharged?\b|\bpay\b|\bspend\b",
+            r"\bexpensive\b|\bcheap\b|\bfines?\b|\brates?\b|\$|€|£",
+        ),
+        asks_only=_any(
+            r"\bhow much (?:is|are|does|do|will|would|did|for|to|it|that|this|a|an|the|money|extra)\b"
+            r"(?![^?.]*\b(?:room|space|data|weight|time|off|discount)\b)",
+            r"\bwhat(?:'s| is| are) the (?:price|cost|fee|fine|charge|rate)s?\b",
+        ),
+        states=_any(
+            r"[$€£¥]\s?\d", r"\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?)\b", r"\bfree\b|\bno charge\b|\bfee\b"
+        ),
+    ),
+    AnswerType(
+        "percent",
+        asks=_any(r"\bdiscounts?\b|\bpercent|%|\bhow much off\b|\bsave\b|\bsavings?\b"),
+        asks_only=_any(r"\bhow much (?:off|discount)\b|\bwhat percent"),
+        states=_any(r"\d\s?%|\bpercent\b"),
+    ),
+    AnswerType(
+        "clock",
+        asks=_any(
+            r"\bwhat time\b|\bopening hours\b|\bhours\b|\bwhich days?\b|\bopen on\b|\bcut-?off\b",
+            r"\bwhen (?:are|is|do|does) (?:you|it|the \w+) (?:open|close|closed)\b",
+        ),
+        asks_only=_any(r"\bwhat time\b|\bopening hours\b"),
+        states=_any(r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)", r"\b\d{1,2}:\d\d\b", rf"\b{_WEEKDAY}\b"),
+    ),
+    AnswerType(
+        "contact",
+        asks=_any(
+            r"\bemail\b|\bphone\b|\bcall\b|\bcontact\b|\breach (?:you|someone|support)\b",
+            r"\bnumber to\b|\bwebsite\b|\blink\b|\baddress\b",
+        ),
+        asks_only=_any(
+            r"\bwhat(?:'s| is) (?:the|your) (?:email|phone number|number)\b",
+            r"\bwhich (?:email|phone number)\b",
+        ),
+        states=_any(r"@|\bhttps?://|\bwww\.|\b\d{3}[-. ]\d{4}\b|\bcall\b|\bphone\b|\bemail\b|\bchat\b|\bform\b"),
+    ),
+    AnswerType(
+        "count",
+        asks=_any(r"\bhow many\b|\bmaximum\b|\bminimum\b|\blimit\b|\bup to\b|\bat most\b|\bat least\b"),
+        asks_only=_any(r"\bhow many\b"),
+        states=_any(r"\b\d+\b|\bone\b|\btwo\b|\bthree\b|\bfour\b|\bfive\b|\bunlimited\b"),
+    ),
+)
+
+
+def asked(question: str, *, only: bool = False) -> AnswerType | None:
+    """The kind of value ``question`` asks for, or ``None``; ``only``: a question that asks for
+    that value and nothing else ("How long does ...?", "What is the fee for ...?"), never a
+    yes/no question."""
+    if only and is_yes_no_question(question):
+        return None
+    for kind in TYPES:
+        if (kind.asks_only if only else kind.asks).search(question):
+            return kind
+    return None

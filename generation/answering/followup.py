@@ -1,0 +1,46 @@
+"""Follow-ups: "And how much does that cost?" after a question about express shipping is about
+express shipping. Retrieval then searches with the customer's previous question and this one
+together.
+
+A message depends on the one before when it opens like a continuation ("and", "what about",
+"ok and", "also"), or is short and leans on something said before ("it", "that", "there", "one"),
+or has almost no words of its own; otherwise it stands alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from generation.answering.prompt import Turn
+from generation.knowledge.bm25 import tokenize
+
+_CONTINUATION = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|so|and|but|also|then|oh|great|thanks|cool|right|alright)\b[,!.]?\s*)*"
+    r"(?:and|also|what about|how about|what if|and if|but if|same for|plus|or)\b",
+    re.IGNORECASE,
+)
+_LEANS_ON = re.compile(
+    r"\b(?:it|its|it's|that|this|those|these|they|them|there|one|ones|he|she|him|her)\b", re.IGNORECASE
+)
+SHORT_WORDS = 12
+OWN_WORDS = 2
+
+
+def depends_on_earlier(message: str) -> bool:
+    if _CONTINUATION.match(message):
+        return True
+    words = message.split()
+    if len(words) <= SHORT_WORDS and _LEANS_ON.search(message):
+        return True
+    return len(tokenize(message)) <= OWN_WORDS
+
+
+def retrieval_query(history: Sequence[Turn]) -> tuple[str, bool]:
+    """What to search for to answer the last turn of ``history``, and whether it is a follow-up
+    (the previous customer message and this one together)."""
+    question = history[-1].text if history else ""
+    earlier = [t.text for t in history[:-1] if t.role == "customer" and t.text.strip()]
+    if earlier and depends_on_earlier(question):
+        return f"{earlier[-1]} {question}", True
+    return question, False

@@ -1,0 +1,180 @@
+"""Text is verified before a customer sees it, one sentence at a time.
+
+The model's reply grows token by token; ``SentenceGate`` holds each sentence back until it is
+complete and ``Verifier`` has passed it, then forwards it. What was forwarded is never taken
+back: when a sentence fails, the gate stops (the reply ends after the last verified sentence,
+or, when nothing passed, the caller answers some other way).
+
+Two verifiers:
+- ``Restating`` (the offline responder, which learns to restate): every sentence is one of
+  the evidence's units, word for word (its first letter's case aside), optionally led by
+  "Yes,"/"No," — and "Yes" only for a yes/no question whose sentence has no negation, "No" only
+  for one whose sentence has one.
+- ``Grounded`` (any other model, which may paraphrase): no number, price, time, email, web
+  address or name that the support text lacks, mostly the evidence's words, no repetition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from generation.answering import facts
+from generation.knowledge.bm25 import tokenize
+from generation.knowledge.passages import split_sentences
+
+Forward = Callable[[str], None]
+MAX_SENTENCES = 3
+
+_LEAD = re.compile(r"^(yes|no)\s*[,.!]\s*", re.IGNORECASE)
+_YES_NO_QUESTION = re.compile(
+    r"^(?:(?:hi|hello|hey|ok|okay|so|and|but|also|please|sorry|thanks)\b[,!.]?\s*)*"
+    r"(?:can|could|do|does|did|is|are|was|were|will|would|should|shall|may|might|must|have|has|had|am)\b",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nor|cannot|can't|can’t|don't|don’t|doesn't|doesn’t|isn't|isn’t|aren't|aren’t|"
+    r"won't|won’t|wasn't|weren't|shouldn't|couldn't|wouldn't|mustn't|haven't|hasn't|unable|neither)\b",
+    re.IGNORECASE,
+)
+
+
+def normalized(text: str) -> str:
+    """Lower case, one space, no closing punctuation: how sentences are compared."""
+    return " ".join(text.lower().replace("’", "'").split()).rstrip(" .!?;:")
+
+
+def is_yes_no_question(question: str) -> bool:
+    """Whether ``question``'s last sentence asks yes or no ("Can I ...?", "Do you ...?")."""
+    sentences = split_sentences(question) or [question]
+    return any(_YES_NO_QUESTION.match(s.strip()) for s in sentences[-2:])
+
+
+def has_negation(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+# A "Yes"/"No" lead needs a sentence about what was asked: this share of the question's words.
+LEAD_COVERAGE = 0.5
+
+
+def may_lead(sentence: str, question: str) -> str:
+    """The lead ("yes", "no") ``sentence`` may take in answer to ``question``, or "": only for a
+    yes/no question, only when the sentence holds at least ``LEAD_COVERAGE`` of the question's
+    words (so "Can I pay with PayPal at the kiosk?" gets no "Yes" from "We accept Visa and
+    Mastercard."), and "No" exactly when the sentence has a negation."""
+    if not is_yes_no_question(question):
+        return ""
+    asked = set(tokenize(question))
+    if not asked or len(asked & set(tokenize(sentence))) / len(asked) < LEAD_COVERAGE:
+        return ""
+    return "no" if has_negation(sentence) else "yes"
+
+
+def split_lead(sentence: str) -> tuple[str, str]:
+    """("yes"/"no"/"", the sentence without that lead)."""
+    found = _LEAD.match(sentence)
+    if not found:
+        return "", sentence
+    return found.group(1).lower(), sentence[found.end() :]
+
+
+class Verifier:
+    def check(self, sentence: str, sent: Sequence[str]) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass
+class Restating(Verifier):
+    """Passes a sentence that restates one evidence unit word for word (see the module docstring)."""
+
+    units: Sequence[str]
+    question: str
+    extra: Sequence[str] = ()  # whole sentences the bot may also say (its own fixed phrases)
+    _allowed: set[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._allowed = {normalized(u) for u in self.units}
+
+    def check(self, sentence: str, sent: Sequence[str]) -> bool:
+        if normalized(sentence) in {normalized(s) for s in sent}:
+            return False  # saying a sentence twice
+        if normalized(sentence) in {normalized(e) for e in self.extra}:
+            return True
+        lead, core = split_lead(sentence)
+        if normalized(core) not in self._allowed:
+            return False
+        return not lead or (not sent and lead == may_lead(core, self.question))
+
+
+@dataclass
+class Grounded(Verifier):
+    """Passes a sentence whose facts the support text holds and whose words mostly come from
+    the evidence (an instruct model's paraphrase)."""
+
+    support: facts.Support
+    evidence: str
+    extra: Sequence[str] = ()
+    min_overlap: float = 0.5
+    _vocabulary: set[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._vocabulary = set(tokenize(self.evidence))
+
+    def check(self, sentence: str, sent: Sequence[str]) -> bool:
+        if normalized(sentence) in {normalized(e) for e in self.extra}:
+            return True
+        if facts.unsupported_facts(sentence, self.support) or facts.repeats_itself(" ".join([*sent, sentence])):
+            return False
+        words = tokenize(split_lead(sentence)[1])
+        if not words:
+            return not sent  # "Yes." alone, as a first sentence
+        return sum(w in self._vocabulary for w in words) / len(words) >= self.min_overlap
+
+
+class SentenceGate:
+    """Forwards a growing reply one verified sentence at a time (see the module docstring).
+
+    ``feed`` takes the whole text so far; ``finish`` the final text. After the first sentence
+    that fails, ``broken`` is set and nothing more is forwarded. ``full`` is set once
+    ``MAX_SENTENCES`` have passed: the caller may stop generating.
+    """
+
+    def __init__(self, verifier: Verifier, forward: Forward) -> None:
+        self.verifier = verifier
+        self.forward = forward
+        self.sentences: list[str] = []
+        self.broken = False
+        self._judged = 0  # sentences of the reply already judged
+
+    @property
+    def text(self) -> str:
+        """What was forwarded."""
+        return " ".join(self.sentences)
+
+    @property
+    def full(self) -> bool:
+        return len(self.sentences) >= MAX_SENTENCES
+
+    def feed(self, text: str) -> bool:
+        return self._judge(text, final=False)
+
+    def finish(self, text: str) -> bool:
+        return self._judge(text, final=True)
+
+    def _judge(self, text: str, *, final: bool) -> bool:
+        if self.broken or self.full:
+            return not self.broken
+        pending = split_sentences(text)
+        complete = pending if final else pending[:-1]
+        for sentence in complete[self._judged :]:
+            if self.full:
+                break
+            self._judged += 1
+            if not self.verifier.check(sentence, self.sentences):
+                self.broken = True
+                return False
+            self.forward(sentence if not self.sentences else " " + sentence)
+            self.sentences.append(sentence)
+        return True

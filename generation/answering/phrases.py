@@ -1,0 +1,54 @@
+"""What the bot says in its own words: handoffs, the decline, small talk. Every phrase here is
+one the fact gate lets through whatever the knowledge base holds."""
+
+from __future__ import annotations
+
+HANDOVER = "A member of our team will take over this conversation and reply here shortly."
+HANDOFF_REQUESTED = f"Of course. {HANDOVER}"
+# What the offline responder learns to say when its passage does not answer the question.
+NOT_FOUND = "I'm sorry, I couldn't find an answer to that in our help centre."
+HANDOFF_UNKNOWN = f"{NOT_FOUND} {HANDOVER}"
+HANDOFF_RECORD = f"I can't look up individual orders, invoices or accounts myself. {HANDOVER}"
+TENTATIVE_SUFFIX = (
+    " I'm not completely sure this answers your question, so a member of our team will also take a look and reply here."
+)
+EMPTY_HISTORY = "How can I help you today?"
+
+
+def not_found_about(topic: str) -> str:
+    """The honest handoff naming what the help centre has nothing about ("kayaks")."""
+    return f"I'm sorry, I couldn't find anything about {topic} in our help centre. {HANDOVER}"
+
+
+def declined(company: str) -> str:
+    return (
+        f"I can only help with questions about {company}: our products, orders and policies. "
+        "I can't share or change how I work. What can I help you with?"
+    )
+
+
+GREETING = "Hello! I'm the virtual assistant of {company}. What can I help you with today?"
+SMALLTALK_REPLIES = {
+    "greeting": GREETING,
+    "wellbeing": "I'm doing well, thank you for asking! What can I help you with today?",
+    "thanks": "You're welcome! Is there anything else I can help you with?",
+    "goodbye": "Goodbye, and thank you for contacting us. Have a great day!",
+    "identity": (
+        "I'm the virtual assistant of {company}. I answer questions from our help centre, and a member "
+        "of our team can take over at any time."
+    ),
+    "acknowledgement": "Is there anything else I can help you with?",
+}
+
+
+def fixed_phrases(company: str) -> list[str]:
+    """Everything the bot may say on its own, not from the knowledge base."""
+    return [
+        HANDOFF_REQUESTED,
+        HANDOFF_UNKNOWN,
+        HANDOFF_RECORD,
+        TENTATIVE_SUFFIX.strip(),
+        EMPTY_HISTORY,
+        declined(company),
+        *(reply.format(company=company) for reply in SMALLTALK_REPLIES.values()),
+    ]

@@ -1,0 +1,343 @@
+"""Grounded answers: decide whether and how to answer one customer turn, write it, verify it.
+
+The policy, in order:
+1. "Ignore your instructions"-style messages get a fixed, polite decline.
+2. A customer who asks for a person, or about one record (an order, invoice or account number
+   that no article mentions), gets a handoff at once.
+3. Small talk (greetings, thanks) gets a fixed reply (generation/answering/smalltalk.py).
+4. Retrieval ranks passages, with the previous question when this one is a follow-up
+   (generation/answering/followup.py). Too unsure, or the best passage lacks what the question
+   asks for: an honest handoff that says nothing was found.
+5. Otherwise the answer is built from the evidence, the units of the best passage that answer
+   (generation/answering/evidence.py): the model writes it, and each sentence is verified before
+   the customer sees it (generation/answering/gate.py); when the model's first sentence fails,
+   the evidence is quoted instead. Between the two confidence thresholds the answer comes with a
+   handoff, so a person checks it.
+When the offline responder is not built yet, step 5 quotes the evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from generation.answering import evidence as evidence_of
+from generation.answering import facts, followup, phrases, smalltalk
+from generation.answering import prompt as prompts
+from generation.answering.gate import Grounded, Restating, SentenceGate, Verifier
+from generation.answering.restate import Restatements
+from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
+from generation.knowledge.index import KnowledgeIndex, PassageHit, confidence
+
+_HUMAN = re.compile(
+    r"\b(?:human|real person|someone real|(?:talk|speak|chat) (?:to|with) (?:a|an|someone|somebody|"
+    r"a real|your)\b.*\b(?:person|human|agent|representative|someone|somebody|staff|team)|"
+    r"(?:talk|speak|chat) to someone|representative|live agent|operator)\b",
+    re.IGNORECASE,
+)
+_INJECTION = re.compile(
+    r"(ignore|disregard|forget) (?:all |any |your |the |previous |prior |above |earlier )*"
+    r"(instructions|rules|prompt|guidelines)|system prompt|your (?:instructions|prompt|rules)|"
+    r"developer mode|jailbreak|you are now|pretend (?:to be|you are)|act as (?:an?|the) ",
+    re.IGNORECASE,
+)
+# An order, invoice, ticket or account number: "#4521", "INV-2291", "SO12345", "55123".
+# Money ("$300") and short numbers ("10 days") are not references.
+_RECORD = re.compile(r"(?<![\w$€£])(?:#\s?\d{3,}|[a-z]{1,5}-?\d{3,}|\d{5,})(?![\w.,]\d)", re.IGNORECASE)
+
+# A match up to this far below the minimum confidence is answered tentatively when its passage
+# leads every other article's by at least STANDS_OUT_MARGIN (see ``_stands_out``).
+WEAK_MATCH_BELOW_MINIMUM = 0.10
+STANDS_OUT_MARGIN = 0.10
+SEARCH_DEPTH = 5
+
+
+def record_references(text: str) -> list[str]:
+    """Identifiers of individual records in ``text`` (see ``_RECORD``)."""
+    return [match.replace(" ", "") for match in _RECORD.findall(text)]
+
+
+Forward = Callable[[str], None]
+StopCheck = Callable[[], bool]
+
+
+@dataclass
+class Answer:
+    text: str
+    mode: str  # model | quote | smalltalk | handoff | declined | stopped
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    grounded: bool = False
+    handoff: bool = False
+    confidence: float = 0.0
+    candidates: list[str] = field(default_factory=list)
+    stats: StreamStats | None = None
+    evidence: tuple[str, ...] = ()
+    # False when the customer saw streamed text that the final message does not begin with.
+    stream_matches: bool = True
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+def _fixed(text: str, mode: str, forward: Forward, **fields: Any) -> Answer:
+    """A reply the bot writes itself; it streams like any other."""
+    forward(text)
+    return Answer(text, mode, **fields)
+
+
+def _stands_out(hits: Sequence[PassageHit], conf: float, minimum: float) -> bool:
+    """A weak match still worth a tentative answer: just under the minimum, and clearly ahead
+    of every other article's passages."""
+    if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
+        return False
+    others = [h for h in hits[1:] if h.article_id != hits[0].article_id]
+    return not others or hits[0].score - others[0].score >= STANDS_OUT_MARGIN
+
+
+def is_injection(text: str) -> bool:
+    return bool(_INJECTION.search(text))
+
+
+def asks_for_person(text: str) -> bool:
+    return bool(_HUMAN.search(text))
+
+
+class Responder:
+    """Answers one customer turn. Thread-safe: holds no per-call state."""
+
+    def __init__(
+        self,
+        *,
+        index: KnowledgeIndex,
+        engine: Engine | None,
+        company: str,
+        min_confidence: float,
+        sure_confidence: float,
+        max_new_tokens: int = 120,
+        timeout_s: float = 120.0,
+        restating: bool = True,
+        sampling: SamplingParams | None = None,
+    ) -> None:
+        self.index = index
+        self.engine = engine
+        self.company = company
+        self.min_confidence = min_confidence
+        self.sure_confidence = sure_confidence
+        self.max_new_tokens = max_new_tokens
+        self.timeout_s = timeout_s
+        # The offline responder learns to restate its evidence, and must do exactly that; a
+        # real instruct model may paraphrase, under the fact gate.
+        self.restating = restating
+        # How a paraphrasing model samples (a restating one decodes greedily, constrained).
+        self.sampling = sampling or SamplingParams()
+
+    # --- policy ------------------------------------------------------------------------------
+    def answer(
+        self,
+        history: Sequence[prompts.Turn],
+        forward: Forward = _noop,
+        should_stop: StopCheck = _never,
+        *,
+        raw_question: str | None = None,
+    ) -> Answer:
+        """Answer the last turn of ``history``; ``forward`` gets the text as it may be shown.
+
+        ``raw_question`` is the last message before personal data was redacted from it: the
+        policy looks there for record numbers, which redaction may have masked. ``should_stop``
+        is polled while generating: when it says so, the reply ends with the text shown so far
+        (mode ``stopped``).
+        """
+        question = history[-1].text if history else ""
+        if not question.strip():
+            return _fixed(phrases.EMPTY_HISTORY, "smalltalk", forward)
+        if is_injection(question):
+            return _fixed(phrases.declined(self.company), "declined", forward)
+        if asks_for_person(question):
+            return _fixed(phrases.HANDOFF_REQUESTED, "handoff", forward, handoff=True)
+        if any(not self.index.mentions(code) for code in record_references(raw_question or question)):
+            # "Where is order 55123?": about one customer's record, which only staff can look up.
+            return _fixed(phrases.HANDOFF_RECORD, "handoff", forward, handoff=True)
+        query, vector = self._query(history)
+        talk = smalltalk.category(question, vector, self.index.embedder)
+        if talk is not None:
+            return _fixed(phrases.SMALLTALK_REPLIES[talk].format(company=self.company), "smalltalk", forward)
+        hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
+        conf = confidence(hits)
+        if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
+            return _fixed(phrases.HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
+        found = evidence_of.select(self.index, hits[0], vector, query)
+        if evidence_of.lacks_what_is_asked(query, found):
+            return _fixed(phrases.HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
+        tentative = conf < self.sure_confidence
+        if self.engine is None:
+            answer = self._quote(found, forward)
+        else:
+            answer = self._generate(history, found, forward, should_stop, tentative)
+            if answer.mode in ("stopped", "handoff"):
+                answer.confidence = conf
+                return answer
+        answer.confidence = conf
+        if tentative:
+            answer.handoff = True
+            answer.text += phrases.TENTATIVE_SUFFIX
+            if answer.stream_matches:
+                forward(phrases.TENTATIVE_SUFFIX)
+        return answer
+
+    def evidence(self, history: Sequence[prompts.Turn]) -> evidence_of.Evidence | None:
+        """The evidence an answer to the last turn would be built from, or ``None`` when
+        retrieval finds nothing it would answer with (the training of approved answers asks
+        with it)."""
+        query, vector = self._query(history)
+        hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
+        conf = confidence(hits)
+        if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
+            return None
+        return evidence_of.select(self.index, hits[0], vector, query)
+
+    def _query(self, history: Sequence[prompts.Turn]) -> tuple[str, np.ndarray]:
+        """What to search for (with the question before, for a follow-up; typos mended) and
+        its vector."""
+        query, _ = followup.retrieval_query(history)
+        query = self.index.speller.correct(query)
+        return query, self.index.embedder.encode_query(query)
+
+    # --- answering ------------------------------------------------------------------------------
+    def _sources(self, found: evidence_of.Evidence) -> list[dict[str, Any]]:
+        source: dict[str, Any] = {"title": found.hit.title, "score": round(found.hit.score, 3)}
+        if found.hit.passage.heading:
+            source["section"] = found.hit.passage.heading
+        if found.hit.entry.url:
+            source["url"] = found.hit.entry.url
+        return [source]
+
+    def _quote(self, found: evidence_of.Evidence, forward: Forward) -> Answer:
+        """The evidence as it stands in the article, the unit that answers best first."""
+        texts = [found.texts[found.best], *(t for i, t in enumerate(found.texts) if i != found.best)]
+        text = " ".join(texts)
+        forward(text)
+        return Answer(text, "quote", sources=self._sources(found), grounded=True, evidence=found.texts)
+
+    def _verifier(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence) -> Verifier:
+        question = history[-1].text
+        if self.restating:
+            return Restating(found.texts, question)
+        support = facts.Support(
+            "\n".join([found.hit.title, *found.texts, *(t.text for t in history if t.role == "customer"), self.company])
+        )
+        return Grounded(support, found.text)
+
+    def _generate(
+        self,
+        history: Sequence[prompts.Turn],
+        found: evidence_of.Evidence,
+        forward: Forward,
+        should_stop: StopCheck,
+        tentative: bool,
+    ) -> Answer:
+        stream = self._submit(history, found, tentative)
+        gate = SentenceGate(self._verifier(history, found), forward)
+        for _ in stream:
+            if not gate.feed(stream.text) or gate.full:
+                stream.cancel()
+            if should_stop():
+                stream.cancel()
+                text = gate.text
+                return Answer(text or "(stopped)", "stopped", stats=stream.stats, stream_matches=bool(text))
+        gate.finish(stream.text)
+        written = stream.text.strip()
+        if gate.sentences:
+            return Answer(
+                gate.text,
+                "model",
+                sources=self._sources(found),
+                grounded=True,
+                candidates=[written],
+                stats=stream.stats,
+                evidence=found.texts,
+            )
+        if written.startswith(phrases.NOT_FOUND) and self.restating:
+            # The model read the evidence and found no answer in it: an honest handoff.
+            forward(phrases.HANDOFF_UNKNOWN)
+            return Answer(phrases.HANDOFF_UNKNOWN, "handoff", handoff=True, candidates=[written], stats=stream.stats)
+        quote = self._quote(found, forward)
+        quote.candidates, quote.stats = [written], stream.stats
+        return quote
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _submit(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence, tentative: bool) -> TokenStream:
+        assert self.engine is not None
+        built = prompts.build_prompt(
+            tokenizer=self.engine.tokenizer,
+            context_window=self.engine.context_window,
+            max_new_tokens=self.max_new_tokens,
+            system=prompts.instructions(self.company),
+            snippets=[prompts.Snippet(found.hit.title, found.text, found.hit.passage.heading)],
+            history=list(history)[-prompts.HISTORY_TURNS :],
+        )
+        if self.restating:
+            params = SamplingParams(
+                max_new_tokens=self.max_new_tokens,
+                timeout_s=self.timeout_s,
+                stop=built.stop,
+                constraint=Restatements(found.texts, history[-1].text, first=found.best, may_not_find=tentative),
+            )
+        else:
+            params = replace(
+                self.sampling, max_new_tokens=self.max_new_tokens, timeout_s=self.timeout_s, stop=built.stop
+            )
+        return self.engine.submit(built.ids, params)
+
+
+def responder_for_worker() -> Responder:
+    """The responder as the worker runs it: the live index and, once it is loaded, the engine."""
+    from django.conf import settings  # noqa: PLC0415 - settings are read when a reply is made
+
+    from generation import runtime  # noqa: PLC0415 - the runtime loads torch models
+    from generation.knowledge.index import get_index  # noqa: PLC0415 - as above
+
+    try:
+        engine: Engine | None = runtime.get_engine()
+    except runtime.ModelUnavailable:
+        engine = None  # quote the knowledge base until the responder is trained
+    return Responder(
+        index=get_index(),
+        engine=engine,
+        company=settings.COMPANY_NAME,
+        min_confidence=settings.RETRIEVAL_MIN_CONFIDENCE,
+        sure_confidence=settings.RETRIEVAL_SURE_CONFIDENCE,
+        max_new_tokens=settings.GENERATION_MAX_NEW_TOKENS,
+        timeout_s=settings.GENERATION_TIMEOUT,
+        restating=not settings.GENERATION_MODEL,
+        sampling=SamplingParams(
+            temperature=settings.GENERATION_TEMPERATURE,
+            top_p=settings.GENERATION_TOP_P,
+            no_repeat_ngram_size=settings.GENERATION_NO_REPEAT_NGRAM,
+        ),
+    )
+
+
+def prefetch_query(question: str) -> None:
+    """Start embedding the customer's ``question`` before ``Responder.answer`` asks for its
+    vector: a worker calls this as soon as it takes the task, and claims the reply and reads
+    the index and the history meanwhile. Questions declined or handed off before retrieval,
+    and follow-ups (searched together with the question before), are left alone."""
+    from generation.knowledge.embedder import Embedder  # noqa: PLC0415 - loads the embedding model
+    from generation.knowledge.index import get_index  # noqa: PLC0415 - as above
+
+    if (
+        question.strip()
+        and not is_injection(question)
+        and not asks_for_person(question)
+        and not followup.depends_on_earlier(question)
+    ):
+        Embedder.get().encode_query_soon(get_index().speller.correct(question))

@@ -1,0 +1,76 @@
+"""Text is verified sentence by sentence before a customer sees it."""
+
+from __future__ import annotations
+
+from generation.answering.facts import Support
+from generation.answering.gate import Grounded, Restating, SentenceGate, is_yes_no_question
+
+UNITS = [
+    "Refunds reach your card within 5 business days.",
+    "Sale items cannot be returned.",
+    "Express delivery costs $19.95.",
+]
+
+
+def stream_through(gate: SentenceGate, text: str) -> None:
+    """Feed ``text`` as a model streams it: a few characters at a time."""
+    for end in range(3, len(text), 3):
+        gate.feed(text[:end])
+    gate.finish(text)
+
+
+def test_restated_sentences_pass_one_at_a_time_and_nothing_is_taken_back() -> None:
+    sent: list[str] = []
+    gate = SentenceGate(Restating(UNITS, "How long do refunds take and what does express cost?"), sent.append)
+    gate.feed("Refunds reach your card within 5 business days. Express deliv")
+    assert sent == ["Refunds reach your card within 5 business days."]  # the second is not complete yet
+    stream_through(gate, "Refunds reach your card within 5 business days. Express delivery costs $19.95.")
+    assert "".join(sent) == "Refunds reach your card within 5 business days. Express delivery costs $19.95."
+    assert not gate.broken
+
+
+def test_a_spliced_or_altered_sentence_stops_the_reply_after_what_was_verified() -> None:
+    sent: list[str] = []
+    gate = SentenceGate(Restating(UNITS, "What does express cost?"), sent.append)
+    stream_through(gate, "Express delivery costs $19.95. Refunds reach your card within 2 business days.")
+    assert gate.broken and "".join(sent) == "Express delivery costs $19.95."
+
+
+def test_yes_and_no_lead_only_yes_no_questions_and_agree_with_the_sentence() -> None:
+    def first_passes(question: str, reply: str) -> bool:
+        sent: list[str] = []
+        gate = SentenceGate(Restating(UNITS, question), sent.append)
+        gate.finish(reply)
+        return bool(sent)
+
+    assert first_passes("Can I return sale items?", "No, sale items cannot be returned.")
+    assert not first_passes("Can I return sale items?", "Yes, sale items cannot be returned.")
+    assert first_passes("Do refunds go back to my card?", "Yes, refunds reach your card within 5 business days.")
+    assert not first_passes("Do refunds go back to my card?", "No, refunds reach your card within 5 business days.")
+    assert not first_passes("When do refunds arrive?", "Yes, refunds reach your card within 5 business days.")
+
+
+def test_the_same_sentence_twice_is_refused() -> None:
+    sent: list[str] = []
+    gate = SentenceGate(Restating(UNITS, "q"), sent.append)
+    stream_through(gate, "Sale items cannot be returned. Sale items cannot be returned.")
+    assert sent == ["Sale items cannot be returned."] and gate.broken
+
+
+def test_a_paraphrasing_model_passes_only_with_supported_facts() -> None:
+    evidence = " ".join(UNITS)
+    support = Support(evidence)
+    ok: list[str] = []
+    gate = SentenceGate(Grounded(support, evidence), ok.append)
+    stream_through(gate, "Express delivery costs $19.95 per order.")
+    assert ok == ["Express delivery costs $19.95 per order."]
+    bad: list[str] = []
+    gate = SentenceGate(Grounded(support, evidence), bad.append)
+    stream_through(gate, "Express delivery costs $24.95 per order.")
+    assert bad == [] and gate.broken
+
+
+def test_yes_no_questions_are_recognised_after_a_greeting_or_a_story() -> None:
+    assert is_yes_no_question("hi, can I pay with PayPal?")
+    assert is_yes_no_question("I bought a pass yesterday. Is it still valid?")
+    assert not is_yes_no_question("How much is a day pass?")
