@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-# Written last when a model is saved (generation/offline.py): its presence means "complete".
+# Written last when a model is saved (generation/responder/training.py): its presence means "complete".
 READY_MARKER = "parley-model.json"
 
 

@@ -73,6 +73,7 @@ def no_rate_limits(settings: Any) -> None:
 
 # --- tiny model -------------------------------------------------------------------------------
 TINY_SPEC_ARGS: dict[str, Any] = {
+    "arch": "gpt2",  # the engine's tests check its lean GPT-2 step on this model
     "n_layer": 2,
     "n_embd": 64,
     "n_head": 2,
@@ -87,14 +88,16 @@ TINY_SPEC_ARGS: dict[str, Any] = {
 
 @pytest.fixture(scope="session")
 def tiny_model_path() -> Path:
-    """A 2-layer GPT-2 trained for a few seconds on the small-talk dialogues (cached)."""
-    from generation import dialogues, offline  # noqa: PLC0415 - torch loads only for the tests that need a model
+    """A 2-layer GPT-2 trained for a few seconds on generated support dialogues (cached): it
+    writes text, not good answers (the evaluation measures those)."""
+    from generation import model_store  # noqa: PLC0415 - torch loads only for the tests that need a model
+    from generation.responder import dialogues, training  # noqa: PLC0415 - as above
 
-    spec = offline.ModelSpec(**TINY_SPEC_ARGS)
+    spec = training.ModelSpec(**TINY_SPEC_ARGS)
     key = hashlib.sha256(json.dumps(TINY_SPEC_ARGS, sort_keys=True).encode()).hexdigest()[:10]
     path = Path(settings.DATA_DIR) / "test-models" / f"tiny-{key}"
-    if not offline.is_ready(path):
-        offline.build_model(path, dialogues.smalltalk_examples("Test Shop"), spec)
+    if not model_store.is_ready(path):
+        training.build_model(path, dialogues.corpus_examples(2000, seed=3), spec)
     return path
 
 

@@ -13,10 +13,10 @@ import torch
 from django.conf import settings
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
+from generation.answering.prompt import TRANSCRIPT_STOPS
 from generation.engine import Engine, GenerationError, GrowableLayer, SamplingParams, fast_paths, kv_cache, sampling
 from generation.engine import scheduler as scheduler_module
-from generation.prompt import TRANSCRIPT_STOPS
-from generation.retrieval import SMALL_BATCH, Embedder, embedding_model_name
+from generation.knowledge.embedder import SMALL_BATCH, Embedder, embedding_model_name
 from generation.threads import intra_op_default
 
 # CI runs this module a second time with GENERATION_FAST_PATHS=false: every engine here then

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from generation import knowledge
+from generation.knowledge import articles, formats
 
 pytestmark = pytest.mark.django_db
 DEMO_KB = Path(__file__).resolve().parents[2] / "generation/data/demo_kb.json"
@@ -22,21 +22,32 @@ def run(path: Path) -> str:
 
 
 def test_grades_facts_sources_handoffs_and_invented_numbers(tmp_path: Path, settings: object) -> None:
-    knowledge.kb_import(knowledge.parse_kb_file(DEMO_KB), replace=True)
+    articles.kb_import(formats.parse_kb_path(DEMO_KB), replace=True)
     items = [
         {"question": "How much does express shipping cost?", "source": "Shipping costs", "facts": ["$19.95"]},
         # A fact the base does not contain can never be answered: graded as a miss.
         {"question": "How much does express shipping cost?", "source": "Shipping costs", "facts": ["$99.99"]},
         {"question": "What is the salary of your CEO?", "handoff": True},
+        # A follow-up: asked after its earlier message, in the same conversation.
+        {
+            "question": "and how fast is it?",
+            "after": ["Tell me about express shipping"],
+            "source": "Shipping times",
+            "facts": ["1 to 2 business days"],
+        },
     ]
     path = tmp_path / "eval.json"
     path.write_text(json.dumps(items))
     settings.DATA_DIR = tmp_path  # type: ignore[attr-defined]  # no responder here: answers quote the base
     out = run(path)
-    assert "answered with the right facts:" in out and "1/2 (50%)" in out
-    assert "with the right source first:                  2/2 (100%)" in out
-    assert "unanswerable questions handed off or declined:      1/1 (100%)" in out
-    assert "invented numbers:                                   0" in out
+    lines = dict(line.rsplit(":", 1) for line in out.splitlines() if ":" in line and not line.startswith("time"))
+    assert lines["answerable questions answered with the right facts"].strip() == "2/3 (67%)"
+    assert lines["  ... with the right article first"].strip() == "3/3 (100%)"
+    assert lines["  ... follow-ups with the right facts"].strip() == "1/1 (100%)"
+    assert lines["unanswerable questions handed off or declined"].strip() == "1/1 (100%)"
+    assert lines["  ... answered with an unrelated article"].strip() == "0/1 (0%)"
+    assert lines["invented numbers"].strip() == "0"
+    assert lines["streamed replies replaced or shortened"].strip() == "0"
 
 
 @pytest.mark.parametrize(
@@ -46,6 +57,7 @@ def test_grades_facts_sources_handoffs_and_invented_numbers(tmp_path: Path, sett
         ("[]", "non-empty JSON list"),
         ('[{"facts": []}]', "item 1 needs a 'question'"),
         ('[{"question": "hi"}]', "item 1 needs 'facts'"),
+        ('[{"question": "hi", "handoff": true, "after": "x"}]', "'after' must be a list"),
     ],
 )
 def test_bad_files_get_a_clear_error(tmp_path: Path, content: str, message: str) -> None:

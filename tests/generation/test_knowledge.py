@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import time
 from pathlib import Path
@@ -11,11 +12,13 @@ import torch
 from django.core.management import CommandError, call_command
 from sentence_transformers import SentenceTransformer
 
-from generation import knowledge, offline, packing, retrieval
+from generation import model_store, packing
 from generation.encoders import LeanBert
 from generation.engine import Engine, SamplingParams
+from generation.knowledge import articles, formats
+from generation.knowledge import embedder as embedding
+from generation.knowledge.embedder import Embedder, embedding_model_name
 from generation.models import Article
-from generation.retrieval import Embedder, embedding_model_name
 
 pytestmark = pytest.mark.django_db
 
@@ -36,15 +39,15 @@ def test_json_import_creates_then_updates_by_title(tmp_path: Path) -> None:
     call_command("import_kb", str(path))
     assert Article.objects.get(title="Returns").tags == ["returns", "refunds"]
     changed = [{**ARTICLES[0], "body": "Ships in 1 day."}, ARTICLES[1]]
-    result = knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb2.json", json.dumps(changed))))
+    result = articles.kb_import(formats.parse_kb_path(write(tmp_path, "kb2.json", json.dumps(changed))))
     assert (result.created, result.updated, result.unchanged, result.removed) == (0, 1, 1, 0)
     assert Article.objects.get(title="Shipping").body == "Ships in 1 day."
 
 
 def test_replace_removes_articles_the_file_lacks(tmp_path: Path) -> None:
-    knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
-    result = knowledge.kb_import(
-        knowledge.parse_kb_file(write(tmp_path, "one.json", json.dumps(ARTICLES[:1]))), replace=True
+    articles.kb_import(formats.parse_kb_path(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
+    result = articles.kb_import(
+        formats.parse_kb_path(write(tmp_path, "one.json", json.dumps(ARTICLES[:1]))), replace=True
     )
     assert result.removed == 1
     assert list(Article.objects.values_list("title", flat=True)) == ["Shipping"]
@@ -61,8 +64,8 @@ def test_csv_and_markdown_are_imported(tmp_path: Path) -> None:
         "kb.md",
         "# Store hours\nTags: stores, hours\nQ: When are you open?\nOpen 10 am to 8 pm.\n\nClosed on holidays.\n# Repairs\nFrom $15.\n",
     )
-    csv_items = knowledge.parse_kb_file(csv_path)
-    md_items = knowledge.parse_kb_file(md_path)
+    csv_items = formats.parse_kb_path(csv_path)
+    md_items = formats.parse_kb_path(md_path)
     assert csv_items[0].tags == ["gifts", "cards"] and csv_items[0].questions == [
         "Do they expire?",
         "Validity?",
@@ -89,7 +92,8 @@ def test_csv_and_markdown_are_imported(tmp_path: Path) -> None:
         ("kb.csv", "name,text\nA,b\n", "lacks the column(s) body, title"),
         ("kb.csv", "title,body\nA,ok\n,missing title\n", "line 3: the title is empty"),
         ("kb.md", "intro text\n# A\nbody\n", "line 1: text before"),
-        ("kb.txt", "whatever", "unknown format"),
+        ("kb.docx", "whatever", "unknown format"),
+        ("kb.json", json.dumps([{"title": "A", "body": "x", "url": "javascript:alert(1)"}]), "http(s) address"),
     ],
 )
 def test_bad_files_name_the_problem_and_change_nothing(tmp_path: Path, name: str, content: str, message: str) -> None:
@@ -103,35 +107,37 @@ def test_bad_files_name_the_problem_and_change_nothing(tmp_path: Path, name: str
 
 def test_huge_files_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "kb.json"
-    path.write_bytes(b"[" + b" " * (knowledge.MAX_FILE_BYTES + 1) + b"]")
-    with pytest.raises(knowledge.KBFormatError, match="more than"):
-        knowledge.parse_kb_file(path)
+    path.write_bytes(b"[" + b" " * (formats.MAX_FILE_BYTES + 1) + b"]")
+    with pytest.raises(formats.KBFormatError, match="more than"):
+        formats.parse_kb_path(path)
 
 
 def test_export_round_trips_through_import(tmp_path: Path) -> None:
-    knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
+    articles.kb_import(formats.parse_kb_path(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
     out = tmp_path / "export.json"
     call_command("export_kb", str(out))
     Article.objects.all().delete()
     call_command("import_kb", str(out))
-    assert knowledge.kb_export() == json.loads(out.read_text())
+    assert articles.kb_export() == json.loads(out.read_text())
 
 
 def test_demo_knowledge_base_imports_cleanly() -> None:
-    items = knowledge.parse_kb_file(Path(__file__).resolve().parents[2] / "generation/data/demo_kb.json")
+    items = formats.parse_kb_path(Path(__file__).resolve().parents[2] / "generation/data/demo_kb.json")
     assert len(items) >= 30 and all(i.questions for i in items)
 
 
-def test_training_on_an_empty_base_says_what_is_missing() -> None:
-    with pytest.raises(CommandError, match="knowledge base is empty"):
-        call_command("train_responder", "--quick", "--steps", "1")
+def test_training_on_an_empty_base_learns_the_skill_from_the_corpus_alone(tmp_path: Path) -> None:
+    out = io.StringIO()
+    call_command("train_responder", "--quick", "--steps", "2", "--out", str(tmp_path / "r"), stdout=out)
+    assert model_store.is_ready(tmp_path / "r")
+    assert "0 from 0 articles" in out.getvalue()
 
 
 def test_base_fine_tunes_a_local_model_and_workers_can_load_it(tmp_path: Path, tiny_model_path: Path) -> None:
-    knowledge.kb_import(knowledge.parse_kb_file(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
+    articles.kb_import(formats.parse_kb_path(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
     out = tmp_path / "tuned"
     call_command("train_responder", "--base", str(tiny_model_path), "--steps", "3", "--out", str(out))
-    assert offline.is_ready(out)
+    assert model_store.is_ready(out)
     engine = Engine.load(str(out), device="cpu")
     try:
         assert isinstance(engine.generate(engine.encode("Customer: hi\nAgent:"), SamplingParams(max_new_tokens=5)), str)
@@ -200,7 +206,7 @@ def test_packing_is_undone_when_it_would_change_the_output() -> None:
 
 
 def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
-    embedder = retrieval.Embedder.get(retrieval.embedding_model_name())
+    embedder = Embedder.get(embedding_model_name())
     question = "How long does shipping to Canada take?"
     expected = embedder.encode([question])[0]
     batches: list[list[str]] = []
@@ -216,7 +222,7 @@ def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(mon
     assert batches == [[question]]
     assert question not in embedder._prefetched
 
-    monkeypatch.setattr(retrieval, "PREFETCH_KEEP_S", 0.0)
+    monkeypatch.setattr(embedding, "PREFETCH_KEEP_S", 0.0)
     embedder.encode_query_soon("a question nobody asks for")
     time.sleep(0.01)
     embedder.encode_query_soon("the next customer's question")

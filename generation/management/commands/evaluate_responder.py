@@ -1,41 +1,29 @@
-"""``python manage.py evaluate_responder FILE``: questions with expected facts; prints accuracy.
+"""``python manage.py evaluate_responder FILE [--url URL]``: questions with expected facts;
+prints how the bot did (generation/responder/evaluation.py has the file format and the report).
 
-FILE is a JSON list of ``{"question", "facts": [...], "source"}`` (answerable) and
-``{"question", "handoff": true}`` (must be handed off or declined). By default it runs the
-worker's own answering code in this process; ``--url`` sends every question through a running
-Parley's real websocket instead.
+By default the worker's own answering code runs in this process; ``--url`` asks a running
+Parley through its real websocket instead, one conversation per item (its ``after`` messages
+first), and also sees what was streamed before each final message.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from websockets.sync.client import connect
-from websockets.typing import Origin
 
-from generation import facts, knowledge
-from generation.answering import HANDOFF_RECORD, HANDOFF_REQUESTED, HANDOFF_UNKNOWN, responder_for_worker
-from generation.prompt import Turn
+from generation.answering import facts
+from generation.knowledge import articles
+from generation.responder import evaluation
 
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("’", "'").split())
-
-
-def _mode_from_text(text: str) -> str:
-    """How a reply seen over the websocket was made (the final message carries no mode)."""
-    if text.startswith((HANDOFF_UNKNOWN, HANDOFF_REQUESTED, HANDOFF_RECORD)):
-        return "handoff"
-    return "quote" if text.startswith("From our help article") else "model"
+Ask = Callable[[Sequence[str], str], evaluation.Reply]
 
 
 class Command(BaseCommand):
@@ -45,58 +33,61 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--url", help="Ask through a running Parley's websocket (e.g. http://127.0.0.1:8000)")
         parser.add_argument("--show", action="store_true", help="Print every question and answer.")
+        parser.add_argument("--json", dest="json_out", help="Also write every item's grade to this JSON file.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        items = self._load(Path(options["file"]))
-        ask = self._ask_websocket(options["url"]) if options["url"] else self._ask_local()
-        kb_text = " ".join(a["title"] + " " + a["body"] for a in knowledge.kb_export())
-        kb_numbers = facts.numbers(kb_text)
-        rows = []
-        started = time.monotonic()
-        for item in items:
-            answer = ask(item["question"])
-            rows.append(self._grade(item, answer, kb_numbers))
-            if options["show"]:
-                r = rows[-1]
-                mark = "ok " if r["ok"] else "BAD"
-                self.stdout.write(f"{mark} {item['question'][:60]!r} -> {answer['text'][:140]!r}")
-        self._report(rows, time.monotonic() - started)
-
-    def _load(self, path: Path) -> list[dict[str, Any]]:
+        path = Path(options["file"])
         try:
-            items = json.loads(path.read_text(encoding="utf-8"))
+            items = evaluation.check_items(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (OSError, ValueError) as exc:
             raise CommandError(f"{path}: {exc}") from None
-        if not isinstance(items, list) or not items:
-            raise CommandError(f"{path}: expected a non-empty JSON list")
-        for n, item in enumerate(items, start=1):
-            if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-                raise CommandError(f"{path}: item {n} needs a 'question' string")
-            if not item.get("handoff") and not isinstance(item.get("facts"), list):
-                raise CommandError(f"{path}: item {n} needs 'facts' (a list) or 'handoff': true")
-        return items
+        ask = self._ask_websocket(options["url"]) if options["url"] else self._ask_local()
+        kb_text = " ".join(a["title"] + " " + a["body"] for a in articles.kb_export())
+        kb_numbers = facts.numbers(kb_text)
+        grades = []
+        started = time.monotonic()
+        for item in items:
+            reply = ask(item.get("after", []), item["question"])
+            grades.append(evaluation.grade(item, reply, kb_numbers))
+            if options["show"]:
+                mark = "ok " if grades[-1].ok else "BAD"
+                self.stdout.write(f"{mark} [{reply.mode}] {item['question'][:70]!r}\n      -> {reply.text[:300]!r}")
+        self.stdout.write("")
+        for label, value in evaluation.report(grades):
+            self.stdout.write(f"{label + ':':<56}{value}")
+        self.stdout.write(f"time: {time.monotonic() - started:.1f}s for {len(items)} items")
+        if options["json_out"]:
+            rows = [{"question": i["question"], **g.__dict__} for i, g in zip(items, grades, strict=True)]
+            Path(options["json_out"]).write_text(json.dumps(rows, indent=1))
 
-    def _ask_local(self) -> Any:
+    def _ask_local(self) -> Ask:
+        from generation.answering.policy import responder_for_worker  # noqa: PLC0415 - loads the models
+        from generation.answering.prompt import Turn  # noqa: PLC0415 - as above
+
         responder = responder_for_worker()
         mode = "the offline responder" if responder.engine is not None else "quotes (no responder built yet)"
         self.stdout.write(f"answering in-process with {mode}")
 
-        def ask(question: str) -> dict[str, Any]:
-            answer = responder.answer([Turn("customer", question)])
-            return {
-                "text": answer.text,
-                "sources": answer.sources,
-                "handoff": answer.handoff,
-                "mode": answer.mode,
-            }
+        def ask(earlier: Sequence[str], question: str) -> evaluation.Reply:
+            history: list[Turn] = []
+            for message in earlier:
+                history.append(Turn("customer", message))
+                history.append(Turn("assistant", responder.answer(history).text))
+            history.append(Turn("customer", question))
+            streamed: list[str] = []
+            answer = responder.answer(history, forward=streamed.append)
+            return evaluation.Reply(answer.text, answer.mode, answer.handoff, answer.sources, "".join(streamed))
 
         return ask
 
-    def _ask_websocket(self, url: str) -> Any:
+    def _ask_websocket(self, url: str) -> Ask:
+        from websockets.sync.client import connect  # noqa: PLC0415 - only the --url mode needs it
+        from websockets.typing import Origin  # noqa: PLC0415 - as above
+
         url = url.rstrip("/")
         self.stdout.write(f"asking through the websocket of {url}")
 
-        def ask(question: str) -> dict[str, Any]:
+        def ask(earlier: Sequence[str], question: str) -> evaluation.Reply:
             request = urllib.request.Request(url + "/api/conversations/", data=b"{}", method="POST")
             request.add_header("Content-Type", "application/json")
             try:
@@ -110,76 +101,33 @@ class Command(BaseCommand):
                     ) from None
                 raise
             with connect(conv["ws_url"], origin=Origin(url), open_timeout=10) as ws:
-                ws.send(json.dumps({"type": "message", "text": question, "client_id": str(uuid.uuid4())}))
-                while True:
-                    frame = json.loads(ws.recv(timeout=120))
-                    if frame["type"] == "message" and frame["message"]["role"] == "assistant":
-                        m = frame["message"]
-                        declined = "can't share or change how i work" in m["text"].lower()  # the decline phrase
-                        return {
-                            "text": m["text"],
-                            "sources": m["sources"],
-                            "handoff": m["handoff"],
-                            "mode": "declined" if declined else "",
-                        }
+                reply: evaluation.Reply | None = None
+                for text in [*earlier, question]:
+                    ws.send(json.dumps({"type": "message", "text": text, "client_id": str(uuid.uuid4())}))
+                    reply = self._await_reply(ws)
+                assert reply is not None
+                return reply
 
         return ask
 
-    def _grade(self, item: dict[str, Any], answer: dict[str, Any], kb_numbers: set[str]) -> dict[str, Any]:
-        invented = [
-            n for n in facts.numbers(answer["text"]) if n not in kb_numbers and n not in facts.numbers(item["question"])
-        ]
-        if item.get("handoff"):
-            ok = bool(answer["handoff"]) or answer["mode"] == "declined"
-            mode = answer["mode"] or _mode_from_text(answer["text"])
-            return {"kind": "unanswerable", "ok": ok, "invented": invented, "mode": mode}
-        text = _norm(answer["text"])
-        has_facts = all(
-            _norm(f) in text or re.sub(r"\W", "", _norm(f)) in re.sub(r"\W", "", text) for f in item["facts"]
-        )
-        top = answer["sources"][0]["title"] if answer["sources"] else ""
-        return {
-            "kind": "answerable",
-            "ok": has_facts,
-            "source": top == item.get("source"),
-            "handoff": bool(answer["handoff"]),
-            "invented": invented,
-            "mode": answer["mode"] or _mode_from_text(answer["text"]),
-        }
-
-    def _report(self, rows: list[dict[str, Any]], seconds: float) -> None:
-        answerable = [r for r in rows if r["kind"] == "answerable"]
-        unanswerable = [r for r in rows if r["kind"] == "unanswerable"]
-        invented = sum(len(r["invented"]) for r in rows)
-
-        def pct(n: int, d: int) -> str:
-            return f"{n}/{d} ({n / d:.0%})" if d else "n/a"
-
-        lines = [
-            (
-                "answerable questions answered with the right facts",
-                pct(sum(r["ok"] for r in answerable), len(answerable)),
-            ),
-            ("  ... with the right source first", pct(sum(r["source"] for r in answerable), len(answerable))),
-            (
-                "  ... answered, and also handed to a person",
-                pct(sum(r["handoff"] and r["mode"] != "handoff" for r in answerable), len(answerable)),
-            ),
-            (
-                "unanswerable questions handed off or declined",
-                pct(sum(r["ok"] for r in unanswerable), len(unanswerable)),
-            ),
-            (
-                "  ... of which answered tentatively",
-                pct(sum(r["ok"] and r["mode"] in ("quote", "model") for r in unanswerable), len(unanswerable)),
-            ),
-            ("invented numbers", str(invented)),
-        ]
-        modes = Counter(r["mode"] for r in answerable)
-        lines.append(
-            ("how answerable questions were answered", ", ".join(f"{m or '?'} {n}" for m, n in modes.most_common()))
-        )
-        self.stdout.write("")
-        for label, value in lines:
-            self.stdout.write(f"{label + ':':<52}{value}")
-        self.stdout.write(f"time: {seconds:.1f}s for {len(rows)} questions")
+    def _await_reply(self, ws: Any) -> evaluation.Reply:
+        """Read frames until the bot's final message; collect the deltas streamed before it."""
+        deltas: dict[str, list[str]] = {}
+        reply_id = None
+        while True:
+            frame = json.loads(ws.recv(timeout=120))
+            if frame["type"] == "ack":
+                reply_id = frame.get("reply_id")
+            elif frame["type"] == "delta":
+                deltas.setdefault(frame["message_id"], []).append(frame["text"])
+            elif frame["type"] == "message" and frame["message"]["role"] == "assistant":
+                message = frame["message"]
+                if reply_id is not None and message["id"] != reply_id:
+                    continue
+                return evaluation.Reply(
+                    text=message["text"],
+                    mode=message.get("mode", ""),
+                    handoff=bool(message["handoff"]),
+                    sources=message.get("sources") or [],
+                    streamed="".join(deltas.get(message["id"], [])),
+                )

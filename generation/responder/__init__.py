@@ -1,0 +1,1 @@
+"""The offline responder: training corpus, dialogues, training and evaluation."""
