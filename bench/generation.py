@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
-from generation import prompt as prompts  # noqa: E402
+from generation.answering import prompt as prompts  # noqa: E402
 from generation.engine import Engine, SamplingParams, cpu_prefers_bf16  # noqa: E402
 from generation.threads import on_short_lived_thread  # noqa: E402
 
@@ -49,13 +49,12 @@ def matmul_ceiling(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> floa
 
 def demo_prompts(tokenizer: Any, count: int) -> list[list[int]]:
     articles = json.loads((ROOT / "generation/data/demo_kb.json").read_text())
-    system = prompts.instructions("Tidewater Outfitters")
     out = []
     for i in range(count):
         article = articles[i % len(articles)]
         question = article["questions"][i % len(article["questions"])]
         text = prompts.transcript_text(
-            system, [prompts.Snippet(article["title"], article["body"])], [prompts.Turn("customer", question)]
+            [prompts.Snippet(article["title"], article["body"])], [prompts.Turn("customer", question)]
         )
         out.append(list(tokenizer(text, add_special_tokens=False)["input_ids"]))
     return out

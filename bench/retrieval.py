@@ -1,16 +1,19 @@
-"""What each retrieval step buys, on the demo knowledge base's held-out questions.
+"""What each retrieval step buys, on a knowledge base and its evaluation questions.
 
-    DATA_DIR=var/bench .venv/bin/python bench/retrieval.py
+    DATA_DIR=var/bench .venv/bin/python bench/retrieval.py [KB.json EVAL.json]
 
-Prints top-1 / top-2 accuracy on the answerable questions for: MiniLM cosine on the article
-alone (baseline), + example questions, + BM25, and the confidence of answerable against
-unanswerable questions (what the handoff threshold separates).
+(default: the demo base). For each configuration: how often the right article comes first,
+the right passage (the one holding the expected facts) comes first, and the evidence an answer
+is built from holds the facts; then the confidence of answerable and unanswerable questions,
+and what each threshold would answer and hand off. Follow-ups (``after``) are searched the way
+the bot searches them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,7 +21,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
-os.environ.setdefault("DATA_DIR", str(ROOT / "var" / "bench"))
 
 import django  # noqa: E402
 
@@ -26,54 +28,74 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from generation import knowledge, retrieval  # noqa: E402
+from generation.answering import evidence  # noqa: E402
+from generation.answering.followup import retrieval_query  # noqa: E402
+from generation.answering.prompt import Turn  # noqa: E402
+from generation.knowledge import articles, formats  # noqa: E402
+from generation.knowledge.index import Weights, confidence, get_index  # noqa: E402
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().replace("’", "'").split())
+
+
+def holds(facts: list[str], text: str) -> bool:
+    text = _norm(text)
+    squeezed = re.sub(r"\W", "", text)
+    return all(_norm(f) in text or re.sub(r"\W", "", _norm(f)) in squeezed for f in facts)
+
+
+def query_of(item: dict, index: object, spelling: bool) -> str:
+    history = [Turn("customer", a) for a in item.get("after", [])[-1:]]
+    if history:
+        history.append(Turn("assistant", ""))
+    history.append(Turn("customer", item["question"]))
+    query, _ = retrieval_query(history)
+    return index.speller.correct(query) if spelling else query  # type: ignore[attr-defined]
 
 
 def main() -> None:
+    kb_path = Path(sys.argv[1]) if len(sys.argv) > 2 else ROOT / "generation/data/demo_kb.json"
+    eval_path = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "generation/data/demo_eval.json"
     call_command("migrate", verbosity=0)
-    knowledge.kb_import(knowledge.parse_kb_file(ROOT / "generation/data/demo_kb.json"), replace=True)
-    items = json.loads((ROOT / "generation/data/demo_eval.json").read_text())
+    articles.kb_import(formats.parse_kb_path(kb_path), replace=True)
+    items = json.loads(eval_path.read_text())
     answerable = [i for i in items if not i.get("handoff")]
     unanswerable = [i for i in items if i.get("handoff")]
-    none = {"use_questions": False, "use_sentences": False}
     configs = [
-        ("MiniLM on article text (baseline)", retrieval.Weights(**none, keyword_weight=0.0)),
-        (
-            "+ example questions",
-            retrieval.Weights(use_questions=True, use_sentences=False, keyword_weight=0.0),
-        ),
-        ("+ body sentences", retrieval.Weights(use_questions=False, use_sentences=True, keyword_weight=0.0)),
-        ("+ questions + sentences", retrieval.Weights(keyword_weight=0.0)),
-        ("BM25 alone", retrieval.Weights(**none, keyword_weight=1.0)),
-        ("article text + BM25", retrieval.Weights(**none)),
-        ("questions + sentences + BM25 0.1 (default)", retrieval.Weights()),
-        ("questions + sentences + BM25 0.2", retrieval.Weights(keyword_weight=0.2)),
-        ("questions + sentences + BM25 0.35", retrieval.Weights(keyword_weight=0.35)),
+        ("passage text only, no keywords", Weights(use_units=False, use_questions=False, keyword_weight=0.0), True),
+        ("+ best sentence (half and half)", Weights(use_questions=False, keyword_weight=0.0), True),
+        ("+ example questions", Weights(keyword_weight=0.0), True),
+        ("+ BM25 0.1", Weights(keyword_weight=0.1), True),
+        ("+ BM25 0.2 (default)", Weights(), True),
+        ("default, typos left as typed", Weights(), False),
+        ("best sentence alone (max)", Weights(unit_share=1.0), True),
     ]
-    base = None
-    print(f"{len(answerable)} answerable, {len(unanswerable)} unanswerable held-out questions\n")
-    print(f"{'configuration':<42}{'top-1':>8}{'top-2':>8}{'x base':>8}{'ms/query':>10}")
-    for name, weights in configs:
-        index = retrieval.get_index(weights)
+    print(f"{kb_path.name}: {len(answerable)} answerable, {len(unanswerable)} unanswerable questions\n")
+    print(f"{'configuration':<36}{'article':>9}{'passage':>9}{'evidence':>10}{'ms/query':>10}")
+    for name, weights, spelling in configs:
+        index = get_index(weights)
         started = time.perf_counter()
-        top1 = top2 = 0
+        article = passage = held = 0
         for item in answerable:
-            hits = index.search(item["question"], k=2)
-            titles = [h.title for h in hits]
-            top1 += titles[0] == item["source"]
-            top2 += item["source"] in titles
+            query = query_of(item, index, spelling)
+            vector = index.embedder.encode_query(query)
+            hits = index.search(query, k=5, vector=vector)
+            top = hits[0]
+            article += top.title == item["source"]
+            passage += top.title == item["source"] and holds(item["facts"], top.passage.text)
+            held += holds(item["facts"], evidence.select(index, top, vector, query).text)
         ms = (time.perf_counter() - started) * 1000 / len(answerable)
-        acc1 = top1 / len(answerable)
-        base = base or acc1
-        print(f"{name:<42}{acc1:>8.1%}{top2 / len(answerable):>8.1%}{acc1 / base:>8.2f}{ms:>10.1f}")
-    index = retrieval.get_index()
-    conf_a = sorted(retrieval.confidence(index.search(i["question"])) for i in answerable)
-    conf_u = sorted(retrieval.confidence(index.search(i["question"])) for i in unanswerable)
+        n = len(answerable)
+        print(f"{name:<36}{article / n:>9.1%}{passage / n:>9.1%}{held / n:>10.1%}{ms:>10.1f}")
+    index = get_index()
+    conf_a = sorted(confidence(index.search(query_of(i, index, True))) for i in answerable)
+    conf_u = sorted(confidence(index.search(query_of(i, index, True))) for i in unanswerable)
     print("\nconfidence, answerable:  ", " ".join(f"{c:.2f}" for c in conf_a))
     print("confidence, unanswerable:", " ".join(f"{c:.2f}" for c in conf_u))
-    for threshold in (0.50, 0.55, 0.60, 0.65, 0.70, 0.75):
+    for threshold in (0.55, 0.60, 0.65, 0.68, 0.70, 0.75, 0.85):
         kept = sum(c >= threshold for c in conf_a) / len(conf_a)
-        refused = sum(c < threshold for c in conf_u) / len(conf_u)
+        refused = sum(c < threshold for c in conf_u) / max(1, len(conf_u))
         print(f"threshold {threshold:.2f}: answers {kept:.0%} of answerable, hands off {refused:.0%} of unanswerable")
 
 
