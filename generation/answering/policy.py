@@ -173,10 +173,10 @@ class Responder:
         hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
         conf = confidence(hits)
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
-            return _fixed(phrases.HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
+            return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
         found = evidence_of.select(self.index, hits[0], vector, query)
         if evidence_of.lacks_what_is_asked(query, found):
-            return _fixed(phrases.HANDOFF_UNKNOWN, "handoff", forward, handoff=True, confidence=conf)
+            return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
         tentative = conf < self.sure_confidence
         if self.engine is None:
             answer = self._quote(found, forward)
@@ -212,6 +212,12 @@ class Responder:
         return query, self.index.embedder.encode_query(query)
 
     # --- answering ------------------------------------------------------------------------------
+    def _not_found(self, question: str) -> str:
+        """The honest handoff, naming what the help centre has nothing about when the question
+        names it ("I couldn't find anything about kayaks ...")."""
+        topic = self.index.speller.unknown_topic(question)
+        return phrases.not_found_about(topic) if topic else phrases.HANDOFF_UNKNOWN
+
     def _sources(self, found: evidence_of.Evidence) -> list[dict[str, Any]]:
         source: dict[str, Any] = {"title": found.hit.title, "score": round(found.hit.score, 3)}
         if found.hit.passage.heading:
@@ -267,8 +273,9 @@ class Responder:
             )
         if written.startswith(phrases.NOT_FOUND) and self.restating:
             # The model read the evidence and found no answer in it: an honest handoff.
-            forward(phrases.HANDOFF_UNKNOWN)
-            return Answer(phrases.HANDOFF_UNKNOWN, "handoff", handoff=True, candidates=[written], stats=stream.stats)
+            text = self._not_found(history[-1].text)
+            forward(text)
+            return Answer(text, "handoff", handoff=True, candidates=[written], stats=stream.stats)
         quote = self._quote(found, forward)
         quote.candidates, quote.stats = [written], stream.stats
         return quote

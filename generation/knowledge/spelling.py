@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 MIN_LENGTH = 4
 LONG_WORD = 8
@@ -44,21 +44,26 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-_english: frozenset[str] | None = None
+# A word of the question that the articles never use and English rarely does ("kayaks",
+# "bitcoin") names what the help centre has nothing about. Counts are pyspellchecker's.
+RARE_IN_ENGLISH = 3000
+_NOT_A_THING = ("able", "ible", "ly", "ful", "ous", "ive", "ed", "ing")
+_english: dict[str, int] | None = None
 
 
-def english_words() -> frozenset[str]:
-    """The English word list that ``pyspellchecker`` ships (160,000 words, loaded once)."""
+def english_words() -> dict[str, int]:
+    """The English word list that ``pyspellchecker`` ships, with how often each word occurs
+    in its corpus (160,000 words, loaded once)."""
     global _english
     if _english is None:
         from spellchecker import SpellChecker  # noqa: PLC0415 - 0.1 s of loading, only where a speller is built
 
-        _english = frozenset(SpellChecker(language="en", distance=1).word_frequency.dictionary)
+        _english = dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
     return _english
 
 
 class Speller:
-    def __init__(self, texts: Iterable[str], *, english: frozenset[str] | None = None) -> None:
+    def __init__(self, texts: Iterable[str], *, english: Mapping[str, int] | None = None) -> None:
         self.english = english if english is not None else english_words()
         self.counts: Counter[str] = Counter()
         for text in texts:
@@ -97,3 +102,20 @@ class Speller:
             return fixed if fixed is not None else match.group(0)
 
         return _WORD.sub(mend, text)
+
+    def unknown_topic(self, text: str) -> str | None:
+        """A word of ``text`` that names something the articles never mention and that is no
+        typo of theirs: four letters or more, in no article (nor its singular), rare or absent
+        in English ("kayaks", "bitcoin"), as the customer wrote it; ``None`` when there is none."""
+        for word in _WORD.findall(text):
+            lower = word.lower()
+            singular = lower[:-1] if lower.endswith("s") else lower
+            if len(lower) < MIN_LENGTH or not lower.isalpha() or lower in self.counts or singular in self.counts:
+                continue
+            if lower.endswith(_NOT_A_THING):
+                continue  # "accessible", "quickly": not something one could find articles about
+            if self.correct_word(word) is not None:
+                continue
+            if self.english.get(lower, self.english.get(singular, 0)) < RARE_IN_ENGLISH:
+                return word
+        return None

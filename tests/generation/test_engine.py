@@ -511,3 +511,20 @@ def test_an_index_rebuild_never_runs_on_the_engine_thread(tiny_model_path: Path)
         del embedder._vectors
         engine.close()
     assert where == [False, True]
+
+
+def test_a_constrained_reply_is_always_one_the_constraint_allows(engine: Engine) -> None:
+    # The tiny model has never seen these sentences: left alone it writes something else. Held
+    # to restating them, every reply of a batch is one of the allowed ones, drafts and all.
+    from generation.answering.restate import Restatements  # noqa: PLC0415 - the answering side's constraint
+
+    units = ["Refunds reach your card within 5 business days.", "Sale items cannot be returned."]
+    allowed = Restatements(units, "Can I return sale items?", first=1, may_not_find=False)
+    prompt = engine.encode(f"Knowledge: Returns: {' '.join(units)}\nCustomer: Can I return sale items?\nAgent:")
+    streams = [engine.submit(prompt, SamplingParams(max_new_tokens=80, constraint=allowed)) for _ in range(3)]
+    free = engine.generate(prompt, SamplingParams(max_new_tokens=20))
+    for stream in streams:
+        text = "".join(stream).strip()
+        assert allowed.complete(text), text
+        assert text.startswith(("Sale items cannot be returned.", "No, sale items cannot be returned."))
+    assert not allowed.complete(free)

@@ -228,3 +228,62 @@ def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(mon
     embedder.encode_query_soon("the next customer's question")
     assert list(embedder._prefetched) == ["the next customer's question"]
     embedder._prefetched.clear()
+
+
+HELP_PAGE = """<html><head><title>Refunds | Help</title></head><body><nav>Home</nav>
+<article><h1>Refunds</h1><h2>Timing</h2><p>Refunds reach your card within 5 business days.</p></article></body></html>"""
+
+
+def test_a_folder_of_help_centre_pages_and_markdown_files_is_imported(tmp_path: Path) -> None:
+    (tmp_path / "help" / "billing").mkdir(parents=True)
+    write(tmp_path / "help" / "billing", "refunds.html", HELP_PAGE)
+    write(
+        tmp_path / "help",
+        "late-fees.md",
+        "---\ntitle: Late fees\nurl: https://help.example/late\n---\n## Overtime\nEach extra 15 minutes costs $4.\n",
+    )
+    write(tmp_path / "help", ".hidden.md", "# Secret\nnot imported\n")
+    call_command("import_kb", str(tmp_path / "help"), "--base-url", "https://help.example/")
+    refunds = Article.objects.get(title="Refunds")
+    assert refunds.url == "https://help.example/billing/refunds.html"
+    assert "## Timing" in refunds.body and "Home" not in refunds.body
+    late = Article.objects.get(title="Late fees")
+    assert late.url == "https://help.example/late" and late.body.startswith("## Overtime")
+    assert not Article.objects.filter(title="Secret").exists()
+
+
+def test_a_zip_export_and_json_with_html_bodies_are_imported(tmp_path: Path) -> None:
+    import zipfile  # noqa: PLC0415 - this test alone builds an archive
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("articles/refunds.html", HELP_PAGE)
+        zf.writestr(
+            "more.json",
+            json.dumps(
+                {
+                    "articles": [
+                        {
+                            "title": "Shipping",
+                            "body": "<p>Ships in <b>2</b> days.</p>",
+                            "html_url": "https://help.example/s",
+                            "id": 7,
+                        }
+                    ]
+                }
+            ),
+        )
+    call_command("import_kb", str(archive))
+    shipping = Article.objects.get(title="Shipping")
+    assert (shipping.body, shipping.url) == ("Ships in 2 days.", "https://help.example/s")
+    assert Article.objects.filter(title="Refunds").exists()
+
+
+def test_a_bad_page_in_a_folder_names_the_file_and_changes_nothing(tmp_path: Path) -> None:
+    Article.objects.create(title="Existing", body="keep me")
+    (tmp_path / "kb").mkdir()
+    write(tmp_path / "kb", "good.md", "# Good\nFine.\n")
+    (tmp_path / "kb" / "bad.html").write_bytes(b"<h1>Bad</h1><p>\xff\xfe</p>")
+    with pytest.raises(CommandError, match=r"bad\.html: not UTF-8"):
+        call_command("import_kb", str(tmp_path / "kb"), "--replace")
+    assert list(Article.objects.values_list("title", flat=True)) == ["Existing"]

@@ -8,13 +8,13 @@ ARTICLES = ["Your membership renews every year. You receive an email before it d
 
 
 def test_typos_of_the_articles_words_are_mended() -> None:
-    speller = Speller(ARTICLES, english=frozenset({"how", "much", "is", "the", "when", "do", "i", "my"}))
+    speller = Speller(ARTICLES, english=dict.fromkeys(["how", "much", "is", "the", "when", "do", "i", "my"], 10**5))
     assert speller.correct("how much is the memebership") == "how much is the membership"
     assert speller.correct("when do i recieve my email") == "when do i receive my email"
 
 
 def test_real_words_the_articles_lack_are_left_alone() -> None:
-    speller = Speller(ARTICLES, english=frozenset({"stove", "wait", "want"}))
+    speller = Speller(ARTICLES, english=dict.fromkeys(["stove", "wait", "want"], 10**5))
     assert speller.correct("my stove") == "my stove"  # "store" is not in the articles either way
     assert speller.correct("I want") == "I want"
     assert speller.correct("xyzzy") == "xyzzy"  # nothing close
@@ -24,3 +24,18 @@ def test_edit_distance_counts_a_swap_as_one() -> None:
     assert edit_distance("recieve", "receive") == 1
     assert edit_distance("memebership", "membership") == 1
     assert edit_distance("cat", "dog") == 3
+
+
+def test_what_the_articles_never_mention_is_named() -> None:
+    speller = Speller(
+        ARTICLES,
+        english={
+            **dict.fromkeys(["sell", "do", "you", "when", "is", "it", "can", "pay", "with", "my"], 10**5),
+            "kayaks": 100,
+            "accessible": 200,
+        },
+    )
+    assert speller.unknown_topic("Do you sell kayaks?") == "kayaks"
+    assert speller.unknown_topic("Is it accessible?") is None  # not a thing one asks about
+    assert speller.unknown_topic("when do i recieve my email") is None  # a typo of the articles' word
+    assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word

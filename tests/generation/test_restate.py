@@ -1,0 +1,62 @@
+"""The replies a restating model may write, and how decoding is kept to them."""
+
+from __future__ import annotations
+
+from generation.answering import phrases
+from generation.answering.followup import depends_on_earlier, retrieval_query
+from generation.answering.prompt import Turn
+from generation.answering.restate import Restatements
+
+UNITS = [
+    "PayPal is available in the app only, not at station kiosks.",
+    "We accept Visa and Mastercard at every kiosk.",
+    "Receipts are emailed after each ride.",
+]
+
+
+def test_the_best_unit_leads_and_the_others_may_follow_each_once() -> None:
+    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
+    assert allowed.complete("We accept Visa and Mastercard at every kiosk.")
+    assert allowed.complete(f"{UNITS[1]} {UNITS[2]} {UNITS[0]}")
+    assert not allowed.allows(UNITS[0])  # another unit may not lead
+    assert not allowed.allows(f"{UNITS[1]} {UNITS[1]}")
+    assert not allowed.allows("We accept Visa and Amex")
+    assert allowed.allows("We accept Vi") and not allowed.complete("We accept Vi")
+    assert not allowed.allows(phrases.NOT_FOUND)
+
+
+def test_yes_and_no_lead_only_a_yes_no_question_about_what_the_unit_says() -> None:
+    paypal = Restatements(UNITS, "can i pay with paypal at the kiosk machine?", first=0)
+    assert paypal.complete("No, PayPal is available in the app only, not at station kiosks.")
+    assert not paypal.allows("Yes, PayPal")
+    cards = Restatements(UNITS, "can i pay with paypal at the kiosk machine?", first=1)
+    # The Visa sentence says nothing about PayPal: no "Yes" (nor "No") may lead it.
+    assert not cards.allows("Yes,") and not cards.allows("No,")
+    receipts = Restatements(UNITS, "Do you email receipts after each ride?", first=2)
+    assert receipts.complete("Yes, receipts are emailed after each ride.")
+    assert not Restatements(UNITS, "When are receipts emailed?", first=2).allows("Yes")
+
+
+def test_not_found_is_allowed_only_where_retrieval_is_unsure() -> None:
+    assert Restatements(UNITS, "Do you take bitcoin?", first=1, may_not_find=True).complete(phrases.NOT_FOUND)
+    assert not Restatements(UNITS, "Do you take bitcoin?", first=1, may_not_find=False).allows("I'm sorry")
+
+
+def test_a_lost_reply_is_steered_back_with_the_text_it_still_needs() -> None:
+    allowed = Restatements(UNITS, "receipts?", first=2, may_not_find=False)
+    assert allowed.continuation("Receipts are") == " emailed after each ride."
+    assert allowed.continuation(UNITS[2]) == ""
+
+
+def test_follow_ups_are_searched_with_the_question_before() -> None:
+    assert depends_on_earlier("and how much does that cost?")
+    assert depends_on_earlier("what about students")
+    assert depends_on_earlier("ok and on weekends?")
+    assert not depends_on_earlier("How long does a refund take to reach my card?")
+    history = [
+        Turn("customer", "How fast is express shipping?"),
+        Turn("assistant", "Express shipping takes 1 to 2 business days."),
+        Turn("customer", "And how much does it cost?"),
+    ]
+    assert retrieval_query(history) == ("How fast is express shipping? And how much does it cost?", True)
+    assert retrieval_query(history[:1]) == ("How fast is express shipping?", False)
