@@ -25,8 +25,18 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+# Words whose capital only marks a sentence's start: after "Yes, " they are lowered. Any other
+# first word keeps its capital, since it may be a name ("PayPal", "Spokes").
+ORDINARY_OPENINGS = frozenset(
+    """a an the you your we our us it its they their there this that these those all any each every
+    most some many if when to for in on at after before during once only orders refunds returns
+    members customers riders""".split()
+)
+
+
 def _lowered(sentence: str) -> str:
-    return sentence[:1].lower() + sentence[1:]
+    first = sentence.split(" ", 1)[0].strip(",;:")
+    return sentence[:1].lower() + sentence[1:] if first.lower() in ORDINARY_OPENINGS else sentence
 
 
 class Restatements:
@@ -44,8 +54,7 @@ class Restatements:
                 rest = " ".join(order)
                 replies.add(_squash(f"{lead_unit} {rest}"))
                 if lead:
-                    for opening in {lead_unit, _lowered(lead_unit)}:
-                        replies.add(_squash(f"{lead.capitalize()}, {opening} {rest}"))
+                    replies.add(_squash(f"{lead.capitalize()}, {_lowered(lead_unit)} {rest}"))
         self.replies = frozenset(replies)
 
     def allows(self, text: str) -> bool:

@@ -12,6 +12,8 @@ class Detokenizer:
     def __init__(self, tokenizer: Any) -> None:
         self._decode = tokenizer.decode
         self._encode = tokenizer
+        self._vocab_size = len(tokenizer)
+        self._pieces: list[str] | None = None  # each token's own text, for constrained picks
         # Streams that got their first piece since the engine last looked (``take_first_pieces``).
         self._first_pieces = 0
 
@@ -52,9 +54,27 @@ class Detokenizer:
         """The whole reply's text so far, a character split across tokens included."""
         return str(self._decode(seq.generated, skip_special_tokens=True)).lstrip()
 
-    def text_with(self, seq: Sequence, token: int) -> str:
-        """The whole reply's text if ``token`` were the next one (for a constrained pick)."""
-        return str(self._decode([*seq.generated, token], skip_special_tokens=True)).lstrip()
+    def text_with(self, seq: Sequence, text: str, token: int) -> str:
+        """The whole reply's text if ``token`` followed ``text`` (``text_of(seq)``): the token's
+        own text appended, or the whole reply decoded again where that text is part of a
+        character split across tokens."""
+        if self._pieces is None:
+            self._pieces = self._token_texts()
+        piece = self._pieces[token] if token < len(self._pieces) else "\ufffd"
+        if "\ufffd" in piece:
+            return str(self._decode([*seq.generated, token], skip_special_tokens=True)).lstrip()
+        return (text + piece).lstrip()
+
+    def _token_texts(self) -> list[str]:
+        """Each token's own text, where texts join up as the tokenizer decodes them (byte-level
+        BPE); else none, and every constrained pick decodes the whole reply (sentencepiece
+        drops a token's leading space when it stands alone)."""
+        probe = " The refund, 5 days; e-bikes cost $3.50 per hour."
+        ids = self._encode(probe, add_special_tokens=False)["input_ids"]
+        texts = [str(self._decode([i], skip_special_tokens=True)) for i in range(self._vocab_size)]
+        if "".join(texts[i] for i in ids) != str(self._decode(ids, skip_special_tokens=True)):
+            return ["\ufffd"] * self._vocab_size
+        return texts
 
     def first_token_of(self, text: str) -> int | None:
         """The first token of ``text`` as the tokenizer splits it, or ``None``."""

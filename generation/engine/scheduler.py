@@ -145,11 +145,12 @@ class Scheduler:
         constraint = seq.stream.params.constraint
         if constraint is None:
             return pick(seq, logits, greedy)
+        text = self.detokenizer.text_of(seq)
         return constrained_pick(
             constraint,
             logits,
-            text_with=lambda token: self.detokenizer.text_with(seq, token),
-            text=self.detokenizer.text_of(seq),
+            text_with=lambda token: self.detokenizer.text_with(seq, text, token),
+            text=text,
             eos_ids=self.eos_ids,
             first_token_of=self.detokenizer.first_token_of,
         )

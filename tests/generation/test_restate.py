@@ -10,7 +10,7 @@ from generation.answering.restate import Restatements
 UNITS = [
     "PayPal is available in the app only, not at station kiosks.",
     "We accept Visa and Mastercard at every kiosk.",
-    "Receipts are emailed after each ride.",
+    "Your receipt is emailed after each ride.",
 ]
 
 
@@ -32,9 +32,10 @@ def test_yes_and_no_lead_only_a_yes_no_question_about_what_the_unit_says() -> No
     cards = Restatements(UNITS, "can i pay with paypal at the kiosk machine?", first=1)
     # The Visa sentence says nothing about PayPal: no "Yes" (nor "No") may lead it.
     assert not cards.allows("Yes,") and not cards.allows("No,")
-    receipts = Restatements(UNITS, "Do you email receipts after each ride?", first=2)
-    assert receipts.complete("Yes, receipts are emailed after each ride.")
-    assert not Restatements(UNITS, "When are receipts emailed?", first=2).allows("Yes")
+    receipts = Restatements(UNITS, "Is my receipt emailed after each ride?", first=2)
+    assert receipts.complete("Yes, your receipt is emailed after each ride.")
+    assert not receipts.allows("Yes, Your")  # an ordinary first word is lowered after the lead
+    assert not Restatements(UNITS, "When is my receipt emailed?", first=2).allows("Yes")
 
 
 def test_not_found_is_allowed_only_where_retrieval_is_unsure() -> None:
@@ -43,8 +44,8 @@ def test_not_found_is_allowed_only_where_retrieval_is_unsure() -> None:
 
 
 def test_a_lost_reply_is_steered_back_with_the_text_it_still_needs() -> None:
-    allowed = Restatements(UNITS, "receipts?", first=2, may_not_find=False)
-    assert allowed.continuation("Receipts are") == " emailed after each ride."
+    allowed = Restatements(UNITS, "receipt?", first=2, may_not_find=False)
+    assert allowed.continuation("Your receipt is") == " emailed after each ride."
     assert allowed.continuation(UNITS[2]) == ""
 
 
