@@ -296,7 +296,13 @@ class Responder:
                 max_new_tokens=self.max_new_tokens,
                 timeout_s=self.timeout_s,
                 stop=built.stop,
-                constraint=Restatements(found.texts, history[-1].text, first=found.best, may_not_find=tentative),
+                constraint=Restatements(
+                    found.texts,
+                    history[-1].text,
+                    first=found.best,
+                    may_not_find=tentative,
+                    ordinary=self.index.speller.ordinary,
+                ),
             )
         else:
             params = replace(

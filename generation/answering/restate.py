@@ -14,7 +14,7 @@ passes what it writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import permutations
 
 from generation.answering import phrases
@@ -25,18 +25,24 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-# Words whose capital only marks a sentence's start: after "Yes, " they are lowered. Any other
-# first word keeps its capital, since it may be a name ("PayPal", "Spokes").
+# Words whose capital only marks a sentence's start, whatever the articles say: after "Yes, "
+# they are lowered. Another first word is lowered only where ``ordinary`` says so, since it may
+# be a name ("PayPal", "Spokes").
 ORDINARY_OPENINGS = frozenset(
     """a an the you your we our us it its they their there this that these those all any each every
-    most some many if when to for in on at after before during once only orders refunds returns
-    members customers riders""".split()
+    most some many if when to for in on at after before during once only""".split()
 )
 
 
-def _lowered(sentence: str) -> str:
+def _lowered(sentence: str, ordinary: Callable[[str], bool]) -> str:
     first = sentence.split(" ", 1)[0].strip(",;:")
-    return sentence[:1].lower() + sentence[1:] if first.lower() in ORDINARY_OPENINGS else sentence
+    if first.lower() in ORDINARY_OPENINGS or ordinary(first):
+        return sentence[:1].lower() + sentence[1:]
+    return sentence
+
+
+def _never(_: str) -> bool:
+    return False
 
 
 class Restatements:
@@ -44,7 +50,15 @@ class Restatements:
     (so an answer always starts with what was asked), then any of the others may follow;
     ``may_not_find``: the model may also say the evidence does not answer."""
 
-    def __init__(self, units: Sequence[str], question: str, *, first: int = 0, may_not_find: bool = True) -> None:
+    def __init__(
+        self,
+        units: Sequence[str],
+        question: str,
+        *,
+        first: int = 0,
+        may_not_find: bool = True,
+        ordinary: Callable[[str], bool] = _never,
+    ) -> None:
         units = [_squash(u) for u in units]
         lead_unit, others = units[first], [u for i, u in enumerate(units) if i != first]
         lead = may_lead(lead_unit, question)
@@ -54,7 +68,7 @@ class Restatements:
                 rest = " ".join(order)
                 replies.add(_squash(f"{lead_unit} {rest}"))
                 if lead:
-                    replies.add(_squash(f"{lead.capitalize()}, {_lowered(lead_unit)} {rest}"))
+                    replies.add(_squash(f"{lead.capitalize()}, {_lowered(lead_unit, ordinary)} {rest}"))
         self.replies = frozenset(replies)
 
     def allows(self, text: str) -> bool:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 MIN_LENGTH = 4
 LONG_WORD = 8
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# What comes before a word that starts a sentence (or a line, a list item, a heading).
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*[\"'(]?|\n\s*(?:[-*#]+\s*|\d+[.)]\s*)?)\s*$")
 
 
 def _deletions(word: str, depth: int) -> set[str]:
@@ -66,8 +68,18 @@ class Speller:
     def __init__(self, texts: Iterable[str], *, english: Mapping[str, int] | None = None) -> None:
         self.english = english if english is not None else english_words()
         self.counts: Counter[str] = Counter()
+        # Words the articles write in lower case, and words they capitalise in mid-sentence
+        # (names: "PayPal", "Spokes"), for ``ordinary``.
+        self._lower: set[str] = set()
+        self._named: set[str] = set()
         for text in texts:
             self.counts.update(w.lower() for w in _WORD.findall(text) if len(w) >= MIN_LENGTH - 1)
+            for match in _WORD.finditer(text):
+                word = match.group(0)
+                if word.islower():
+                    self._lower.add(word)
+                elif not _SENTENCE_START.search(text[: match.start()]):
+                    self._named.add(word.lower())
         self._by_deletion: dict[str, list[str]] = {}
         for word in self.counts:
             if len(word) < MIN_LENGTH - 1:
@@ -77,6 +89,12 @@ class Speller:
 
     def known(self, word: str) -> bool:
         return word.lower() in self.counts
+
+    def ordinary(self, word: str) -> bool:
+        """Whether ``word``'s capital only marks a sentence's start: the articles write it in
+        lower case and never capitalise it in mid-sentence."""
+        lower = word.lower()
+        return word[1:] == word[1:].lower() and lower in self._lower and lower not in self._named
 
     def correct_word(self, word: str) -> str | None:
         """The articles' word ``word`` most likely misspells, or ``None``."""

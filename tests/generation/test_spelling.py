@@ -39,3 +39,16 @@ def test_what_the_articles_never_mention_is_named() -> None:
     assert speller.unknown_topic("Is it accessible?") is None  # not a thing one asks about
     assert speller.unknown_topic("when do i recieve my email") is None  # a typo of the articles' word
     assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word
+
+
+def test_names_are_told_from_words_capitalised_only_at_a_sentence_start() -> None:
+    speller = Speller(
+        [
+            "Sale items are final. We sell sale items online. Pay with PayPal. Spokes bikes are blue. Ride a Spokes bike."
+        ],
+        english={},
+    )
+    assert speller.ordinary("Sale")  # also written in lower case, never capitalised mid-sentence
+    assert not speller.ordinary("Spokes")  # capitalised in mid-sentence: a name
+    assert not speller.ordinary("PayPal")
+    assert not speller.ordinary("Helmet")  # never written at all
