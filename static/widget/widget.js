@@ -175,7 +175,16 @@
     if (m.role !== "customer" && m.status === "complete") showRating();
     if (m.sources && m.sources.length && m.status === "complete") {
       if (!entry.sourcesEl) { entry.sourcesEl = el("span", "sources"); entry.el.appendChild(entry.sourcesEl); }
-      entry.sourcesEl.textContent = "Sources: " + m.sources.map(function (s) { return s.title; }).join(", ");
+      // A source with an http(s) address is a link to the article; text only ever goes into
+      // textContent, and the address must be http(s), never javascript:.
+      entry.sourcesEl.textContent = "Source: ";
+      m.sources.forEach(function (s, i) {
+        if (i) entry.sourcesEl.appendChild(document.createTextNode(", "));
+        var link = /^https?:\/\//.test(s.url || "") ? el("a") : el("span");
+        if (link.tagName === "A") { link.href = s.url; link.target = "_blank"; link.rel = "noopener noreferrer"; }
+        link.textContent = s.title;
+        entry.sourcesEl.appendChild(link);
+      });
     }
     updateTyping();
     scrollDown();
