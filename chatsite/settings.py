@@ -163,9 +163,14 @@ CELERY_TASK_DEFAULT_QUEUE = GENERATION_QUEUE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task whose worker died comes back after this many seconds (Redis broker semantics).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TASK_VISIBILITY_TIMEOUT", 300)}
-# Every worker looks this often for replies no task will finish (lost tasks, dead workers):
-# pending ones idle for two periods are re-enqueued, streaming ones past 1.5 x GENERATION_TIMEOUT.
-REPLY_SWEEP_SECONDS = env_int("REPLY_SWEEP_SECONDS", 30, minimum=1)
+# Celery beat (one per deployment) sweeps this often for replies no task will finish:
+# streaming ones past 1.5 x GENERATION_TIMEOUT, pending ones untouched for REPLY_REQUEUE_SECONDS.
+REPLY_SWEEP_SECONDS = env_int("REPLY_SWEEP_SECONDS", 5, minimum=1)
+# A pending reply untouched this long lost its task (broker down at enqueue): it is re-enqueued.
+# Well above a busy queue's wait, since every re-enqueue adds a task to that queue.
+REPLY_REQUEUE_SECONDS = env_int("REPLY_REQUEUE_SECONDS", 60, minimum=1)
+# Where Celery beat keeps its schedule (the last run of each periodic task).
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Generation --------------------------------------------------------------------------
 # Empty means: the offline responder built into DATA_DIR/models/responder.
@@ -202,10 +207,24 @@ MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 4000, minimum=1)
 # before text reaches the model, logs, exports and training data; REDACT_STORED=true also
 # stores customer messages redacted (the original is then never kept).
 REDACT_STORED = env_bool("REDACT_STORED", False)
-# Conversations idle for longer than this many days are deleted (0 keeps them forever).
+# Conversations idle for longer than this many days are deleted (0 keeps them forever), by a
+# purge that Celery beat starts every RETENTION_PURGE_SECONDS.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 365, minimum=0)
+RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600, minimum=1)
+# Periodic work, sent by the one Celery beat of a deployment to the workers' queue. A sweep
+# or purge still queued when the next one is due is dropped (``expires``): it would only
+# repeat the next one.
 CELERY_BEAT_SCHEDULE = {
-    "purge-old-conversations": {"task": "conversations.tasks.purge_old_conversations", "schedule": 3600.0},
+    "purge-old-conversations": {
+        "task": "conversations.tasks.purge_old_conversations",
+        "schedule": float(RETENTION_PURGE_SECONDS),
+        "options": {"expires": float(RETENTION_PURGE_SECONDS)},
+    },
+    "sweep-stuck-replies": {
+        "task": "conversations.tasks.sweep_stuck_replies",
+        "schedule": float(REPLY_SWEEP_SECONDS),
+        "options": {"expires": float(REPLY_SWEEP_SECONDS)},
+    },
 }
 # Rate limits (0 turns one off): messages per conversation and per client address each
 # minute, new conversations per client address each hour.

@@ -72,11 +72,11 @@ def pending_reply_question(message_id: str) -> str:
 
 
 def replies_stuck(*, limit: int = 200) -> list[tuple[str, int]]:
-    """Replies that no task will finish, as ``(id, attempts)``: pending and untouched for two
-    sweep periods (their task was lost: broker down at enqueue), or streaming longer than
+    """Replies that no task will finish, as ``(id, attempts)``: pending and untouched for
+    ``REPLY_REQUEUE_SECONDS`` (their task was lost: broker down at enqueue), or streaming longer than
     1.5 x ``GENERATION_TIMEOUT`` (their worker died)."""
     now = timezone.now()
-    pending_cutoff = now - timedelta(seconds=2 * settings.REPLY_SWEEP_SECONDS)
+    pending_cutoff = now - timedelta(seconds=settings.REPLY_REQUEUE_SECONDS)
     streaming_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
     rows = (
         Message.objects.filter(role=Message.Role.ASSISTANT)

@@ -199,6 +199,19 @@ def start_worker(
     return proc
 
 
+def start_beat(env: dict[str, str], *, queue: str, schedule: Path) -> subprocess.Popen[bytes]:
+    """Celery beat, started as ``make run`` starts it, sending the periodic tasks to ``queue``."""
+    log = open(Path(settings.DATA_DIR) / "test-beat.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(
+        runner.beat_argv(schedule=str(schedule)),
+        cwd=ROOT,
+        env={**env, "GENERATION_QUEUE": queue},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
+    )
+
+
 def start_web(env: dict[str, str], *, log_name: str = "test-web.log") -> tuple[subprocess.Popen[bytes], str]:
     """The real ASGI app under Uvicorn, started as ``make run`` starts it; returns the process
     and its base URL once ``/healthz`` answers."""

@@ -23,7 +23,7 @@ from chatsite.redisurl import embedded_url
 from conversations.models import Conversation, Message
 from generation import heartbeat
 from tests import factories
-from tests.conftest import run_queue, service_env, start_web, start_worker, stop_process
+from tests.conftest import run_queue, service_env, start_beat, start_web, start_worker, stop_process
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -47,12 +47,13 @@ def test_a_worker_killed_mid_reply_loses_nothing(monkeypatch: pytest.MonkeyPatch
     env = service_env(
         tiny_model_path,
         TASK_VISIBILITY_TIMEOUT="4",
-        REPLY_SWEEP_SECONDS="2",
+        REPLY_SWEEP_SECONDS="1",
         GENERATION_TIMEOUT="3",
         GENERATION_MAX_NEW_TOKENS="200",
     )
     route_replies_to(monkeypatch, queue)
     first = start_worker(env, queue=queue, name=f"doomed-{uuid.uuid4().hex[:4]}", concurrency=4)
+    beat = start_beat(env, queue=queue, schedule=Path(tempfile.mkdtemp()) / "celerybeat-schedule")
     pairs = [factories.conversation() for _ in range(8)]
     results = [factories.customer_message(conv, "Hello, how are you?") for conv, _ in pairs]
     streaming = Message.objects.filter(role="assistant", status=Message.Status.STREAMING)
@@ -67,6 +68,7 @@ def test_a_worker_killed_mid_reply_loses_nothing(monkeypatch: pytest.MonkeyPatch
         recovery = time.monotonic() - started
     finally:
         stop_process(second)
+        stop_process(beat)
     print(f"states at the kill: {states}; all settled {recovery:.1f}s after the rescuer started")
     assert len(replies) == 8
     for reply in replies:
@@ -120,8 +122,10 @@ def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
     redis_proc = embedded_redis.start(data_dir)
     assert redis_proc is not None
     url = embedded_url(data_dir)
-    env = service_env(model, REDIS_URL=url, REPLY_SWEEP_SECONDS="2")
-    worker = start_worker(env, queue=run_queue("restart"), name=f"survivor-{uuid.uuid4().hex[:4]}", redis_url=url)
+    env = service_env(model, REDIS_URL=url, REPLY_SWEEP_SECONDS="1", REPLY_REQUEUE_SECONDS="4")
+    queue = run_queue("restart")
+    worker = start_worker(env, queue=queue, name=f"survivor-{uuid.uuid4().hex[:4]}", redis_url=url)
+    beat = start_beat(env, queue=queue, schedule=data_dir / "celerybeat-schedule")
     try:
         os.kill(redis_proc.pid, signal.SIGKILL)  # Redis dies without a word
         redis_proc.wait()
@@ -136,6 +140,7 @@ def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
         [done] = wait_until_settled([str(reply.id)], timeout=90)
         print(f"answered {time.monotonic() - started:.1f}s after Redis came back")
     finally:
+        stop_process(beat)
         stop_process(worker)
         embedded_redis.stop(redis_proc)
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -148,7 +153,7 @@ def test_the_asgi_server_and_worker_serve_new_sockets_after_redis_restarts(tiny_
     redis_proc = embedded_redis.start(data_dir)
     url = embedded_url(data_dir)
     queue = run_queue("asgi-restart")
-    env = {**service_env(tiny_model_path, REDIS_URL=url, REPLY_SWEEP_SECONDS="2"), "GENERATION_QUEUE": queue}
+    env = {**service_env(tiny_model_path, REDIS_URL=url), "GENERATION_QUEUE": queue}
     worker = start_worker(env, queue=queue, name=f"asgi-{uuid.uuid4().hex[:4]}", redis_url=url)
     web, base = start_web(env, log_name="test-web-redis-restart.log")
 
