@@ -207,6 +207,9 @@ MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 4000, minimum=1)
 # before text reaches the model, logs, exports and training data; REDACT_STORED=true also
 # stores customer messages redacted (the original is then never kept).
 REDACT_STORED = env_bool("REDACT_STORED", False)
+# Phone numbers written without a country code are read as numbers of this region (ISO 3166
+# two-letter code), e.g. "(212) 555-0187" in US, "020 7946 0958" in GB.
+PHONE_REGION = env_str("PHONE_REGION", "US").upper()
 # Conversations idle for longer than this many days are deleted (0 keeps them forever), by a
 # purge that Celery beat starts every RETENTION_PURGE_SECONDS.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 365, minimum=0)
