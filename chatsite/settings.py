@@ -156,6 +156,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker takes a task only when it has a thread free for it: a busy worker holds no queued
+# replies back from an idle one, and a worker that dies takes no unstarted task down with it.
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_TASK_IGNORE_RESULT = True
 # The queue generation tasks go to; workers listen on it (the tests use their own).
 GENERATION_QUEUE = env_str("GENERATION_QUEUE", "generation")
@@ -164,11 +167,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task whose worker died comes back after this many seconds (Redis broker semantics).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TASK_VISIBILITY_TIMEOUT", 300)}
 # Celery beat (one per deployment) sweeps this often for replies no task will finish:
-# streaming ones past 1.5 x GENERATION_TIMEOUT, pending ones untouched for REPLY_REQUEUE_SECONDS.
+# streaming ones whose worker's lease lapsed, pending ones untouched for REPLY_REQUEUE_SECONDS.
 REPLY_SWEEP_SECONDS = env_int("REPLY_SWEEP_SECONDS", 5, minimum=1)
 # A pending reply untouched this long lost its task (broker down at enqueue): it is re-enqueued.
 # Well above a busy queue's wait, since every re-enqueue adds a task to that queue.
 REPLY_REQUEUE_SECONDS = env_int("REPLY_REQUEUE_SECONDS", 60, minimum=1)
+# The worker streaming a reply renews its lease every third of this; a lease that lapses
+# (worker killed, machine gone) lets another worker take the reply over.
+REPLY_LEASE_SECONDS = env_float("REPLY_LEASE_SECONDS", 6.0, minimum=1.0)
 # Where Celery beat keeps its schedule (the last run of each periodic task).
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

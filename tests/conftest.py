@@ -200,16 +200,24 @@ def start_worker(
 
 
 def start_beat(env: dict[str, str], *, queue: str, schedule: Path) -> subprocess.Popen[bytes]:
-    """Celery beat, started as ``make run`` starts it, sending the periodic tasks to ``queue``."""
-    log = open(Path(settings.DATA_DIR) / "test-beat.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(
-        runner.beat_argv(schedule=str(schedule)),
-        cwd=ROOT,
-        env={**env, "GENERATION_QUEUE": queue},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
-    )
+    """Celery beat, started as ``make run`` starts it, sending the periodic tasks to ``queue``;
+    returns once it has sent its first task."""
+    log_path = Path(settings.DATA_DIR) / f"test-beat-{uuid.uuid4().hex[:6]}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            runner.beat_argv(schedule=str(schedule)),
+            cwd=ROOT,
+            env={**env, "GENERATION_QUEUE": queue},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
+        )
+    try:
+        wait_for_process(proc, lambda: "Sending due task" in log_path.read_text(errors="replace"), 60, "celery beat")
+    except Exception:
+        proc.kill()
+        raise
+    return proc
 
 
 def start_web(env: dict[str, str], *, log_name: str = "test-web.log") -> tuple[subprocess.Popen[bytes], str]:
