@@ -36,6 +36,8 @@ from conversations.services.messages import (
 from conversations.services.privacy import (
     conversation_delete,
     conversation_export,
+    conversations_delete,
+    conversations_export,
     conversations_purge,
     conversations_to_purge,
 )
@@ -84,6 +86,8 @@ __all__ = [
     "conversation_handback",
     "conversation_rate",
     "conversation_takeover",
+    "conversations_delete",
+    "conversations_export",
     "conversations_purge",
     "conversations_to_purge",
     "customer_message_create",

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from chatsite.asgi import application
-from conversations.models import Conversation, Message, Note
+from conversations.models import AuditLog, Conversation, Message, Note
 from generation import heartbeat
 from tests import factories
 
@@ -213,6 +213,37 @@ def test_csv_export_is_safe_to_open_in_a_spreadsheet(staff_client: Client) -> No
         "/admin/conversations/conversation/", {"action": "export_json", "_selected_action": [str(conv.id)]}
     )
     assert json.loads(exported.content)[0]["messages"][0]["text"].startswith("=HYPERLINK")
+
+
+@pytest.mark.django_db
+def test_admin_bulk_exports_and_deletes_are_audited(staff_client: Client) -> None:
+    User.objects.filter(username="sam").update(is_superuser=True)
+    first, _ = factories.conversation(status="human")
+    second, _ = factories.conversation(status="human")
+    selected = {"_selected_action": [str(first.id), str(second.id)]}
+    for action in ("export_csv", "export_json"):
+        assert (
+            staff_client.post("/admin/conversations/conversation/", {"action": action, **selected}).status_code == 200
+        )
+    exports = AuditLog.objects.filter(action="export").order_by("detail")
+    assert [(a.actor, a.detail) for a in exports] == [
+        ("sam", "admin CSV export of 2 conversations, personal data redacted")
+    ] * 2 + [("sam", "admin JSON export of 2 conversations, personal data redacted")] * 2
+    assert {a.conversation_id for a in exports} == {first.id, second.id}
+    # Erasures in the admin, one and several, are audited too.
+    response = staff_client.post(
+        "/admin/conversations/conversation/", {"action": "delete_selected", "post": "yes", **selected}
+    )
+    assert response.status_code == 302 and not Conversation.objects.exists()
+    deletes = AuditLog.objects.filter(action="delete")
+    assert {(a.actor, a.conversation_id, a.detail) for a in deletes} == {
+        ("sam", first.id, "admin bulk delete"),
+        ("sam", second.id, "admin bulk delete"),
+    }
+    third, _ = factories.conversation(status="human")
+    response = staff_client.post(f"/admin/conversations/conversation/{third.id}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Conversation.objects.exists()
+    assert AuditLog.objects.filter(action="delete", conversation_id=third.id, detail="admin").exists()
 
 
 @pytest.mark.django_db
