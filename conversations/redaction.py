@@ -114,6 +114,11 @@ def _find(text: str, region: str) -> tuple[Finding, ...]:
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
         if not _is_record(text, match.start) and not _overlaps(found, match.start, match.end):
             found.append(Finding(match.start, match.end, "phone"))
+    # Written with a country code ("+1 (555) 010-0123"), a number the right length is a phone
+    # number even where the metadata knows no such exchange.
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        if match.raw_string.startswith("+") and not _overlaps(found, match.start, match.end):
+            found.append(Finding(match.start, match.end, "phone"))
     for m in PHONE_CUE.finditer(text):
         start, end = m.span(1)
         digits = sum(ch.isdigit() for ch in m.group(1))
