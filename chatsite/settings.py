@@ -5,6 +5,7 @@ The README lists every variable. Nothing here opens a connection.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +67,12 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
+# Who may read /metrics: when either is set, a scrape needs `Authorization: Bearer <token>`
+# or a client address in the list (IPs or CIDR networks); with neither, anyone may.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+for _network in METRICS_ALLOWED_IPS:
+    ipaddress.ip_network(_network, strict=False)  # a typo fails at start, not at every scrape
 # Health and metrics stay reachable over plain HTTP for load balancers and Prometheus.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from conversations import counters
 from conversations.models import AuditLog, Conversation
 from conversations.payloads import message_payload, note_payload
 from conversations.redaction import redact
@@ -42,6 +43,7 @@ def conversations_purge(*, older_than_days: int, actor: str) -> int:
                 actor=actor,
                 detail=f"{len(ids)} conversation{'s' if len(ids) != 1 else ''} idle over {older_than_days} days",
             )
+            counters.count("parley_conversations_purged", len(ids))
         total += len(ids)
 
 
@@ -73,15 +75,16 @@ def conversations_export(*, conversations: QuerySet[Conversation], actor: str, v
     ]
     detail = f"{via} of {len(rows)} conversation{'s' if len(rows) != 1 else ''}, personal data redacted"
     AuditLog.objects.bulk_create(
-        AuditLog(action=AuditLog.Action.EXPORT, actor=actor, conversation_id=c.pk, detail=detail)
-        for c in conversations
+        AuditLog(action=AuditLog.Action.EXPORT, actor=actor, conversation_id=c.pk, detail=detail) for c in conversations
     )
+    counters.count("parley_conversations_exported", len(rows))
     return rows
 
 
 def conversation_export(*, conversation: Conversation, actor: str) -> dict[str, Any]:
     """Everything stored about one conversation (a data-subject access request), audited."""
     AuditLog.objects.create(action=AuditLog.Action.EXPORT, actor=actor, conversation_id=conversation.pk)
+    counters.count("parley_conversations_exported")
     return {
         "conversation": {
             "id": str(conversation.pk),
@@ -102,6 +105,7 @@ def conversation_delete(*, conversation: Conversation, actor: str, via: str = ""
         conversation_id = conversation.pk
         conversation.delete()
         AuditLog.objects.create(action=AuditLog.Action.DELETE, actor=actor, conversation_id=conversation_id, detail=via)
+        counters.count("parley_conversations_erased")
 
 
 def conversations_delete(*, conversations: QuerySet[Conversation], actor: str, via: str) -> int:
@@ -112,4 +116,5 @@ def conversations_delete(*, conversations: QuerySet[Conversation], actor: str, v
         AuditLog.objects.bulk_create(
             AuditLog(action=AuditLog.Action.DELETE, actor=actor, conversation_id=pk, detail=via) for pk in ids
         )
+        counters.count("parley_conversations_erased", len(ids))
     return len(ids)

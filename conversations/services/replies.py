@@ -19,7 +19,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from conversations import dispatch, selectors, shown, streaming
+from conversations import counters, dispatch, selectors, shown, streaming
 from conversations.models import Conversation, Message
 from conversations.services.common import publish_on_commit
 
@@ -176,7 +176,9 @@ def reply_claim(*, message_id: str, owner: str = "") -> Message | None:
         "attempts": F("attempts") + 1,
     }
     replies = Message.objects.filter(id=message_id, role=Message.Role.ASSISTANT)
-    if not replies.filter(status=Message.Status.PENDING).update(**claim):
+    if replies.filter(status=Message.Status.PENDING).update(**claim):
+        counters.count("parley_generation_attempts")
+    else:
         # Rows claimed before leases existed have none: they get the old, long timeout.
         legacy = Q(
             lease_expires_at__isnull=True, claimed_at__lt=now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
@@ -184,6 +186,8 @@ def reply_claim(*, message_id: str, owner: str = "") -> Message | None:
         lapsed = Q(lease_expires_at__lt=Now()) | legacy
         if not replies.filter(lapsed, status=Message.Status.STREAMING).update(**claim):
             return None
+        counters.count("parley_generation_attempts")
+        counters.count("parley_reply_takeovers")
     message = Message.objects.select_related("conversation", "reply_to").get(id=message_id)
     seen = shown.shown_text(message_id, message.text)
     if seen != message.text:
@@ -213,6 +217,7 @@ def reply_complete(*, message_id: str, text: str, meta: ReplyMeta) -> Message | 
         if not updated:
             return None
         transaction.on_commit(lambda: shown.record_discard(str(message_id)), robust=True)
+        _count_ended(Message.Status.COMPLETE, meta)
         message = Message.objects.get(id=message_id)
         if meta.get("handoff"):
             Conversation.objects.filter(pk=message.conversation_id, status=Conversation.Status.BOT).update(
@@ -220,6 +225,21 @@ def reply_complete(*, message_id: str, text: str, meta: ReplyMeta) -> Message | 
             )
         publish_on_commit(message)
     return message
+
+
+def _count_ended(status: str, meta: ReplyMeta) -> None:
+    counters.count("parley_replies", 1, status)
+    counters.count("parley_generation_tokens", meta.get("completion_tokens") or 0)
+    counters.count("parley_prompt_tokens", meta.get("prompt_tokens") or 0)
+    if meta.get("handoff"):
+        counters.count("parley_handoffs")
+    for histogram, milliseconds in (
+        ("parley_generation_time_to_first_token_seconds", meta.get("first_token_ms")),
+        ("parley_first_delta_seconds", meta.get("first_delta_ms")),
+        ("parley_reply_seconds", meta.get("generation_ms")),
+    ):
+        if milliseconds is not None:
+            counters.observe(histogram, milliseconds / 1000)
 
 
 def reply_release(*, message_id: str, error: str) -> None:
@@ -245,6 +265,7 @@ def reply_fail(*, message_id: str, error: str) -> Message | None:
         if not updated:
             return None
         transaction.on_commit(lambda: shown.record_discard(str(message_id)), robust=True)
+        _count_ended(Message.Status.FAILED, {"handoff": True})
         message = Message.objects.get(id=message_id)
         Conversation.objects.filter(
             pk=message.conversation_id,
