@@ -62,8 +62,10 @@ class _Keeper:
             if lease.message_id in kept:
                 lease.renewed_at = sent
             elif not lease.lost:
+                # Usually the reply ended while this renewal was on its way; when another worker
+                # took it over, the task says so as its next piece is refused.
                 lease.lost = True
-                logger.warning("lost the lease of reply %s (taken over or ended elsewhere)", lease.message_id)
+                logger.info("no longer holds the lease of reply %s", lease.message_id)
 
 
 _keeper = _Keeper()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypedDict
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
@@ -285,8 +286,18 @@ def reply_requeue(*, message_id: str) -> None:
 
 def replies_sweep() -> int:
     """Re-enqueue the replies no task will finish (see ``selectors.replies_stuck``), or fail
-    those lost ``SWEEP_MAX_ATTEMPTS`` times; returns how many were touched."""
-    stuck = selectors.replies_stuck()
+    those lost ``SWEEP_MAX_ATTEMPTS`` times; returns how many were touched.
+
+    A pending reply waits ``REPLY_REQUEUE_SECONDS`` for its task while tasks are queued, but
+    only two sweeps when none is: workers take a task only when they have a thread free for
+    it, so with an empty queue a reply still pending has lost its task (its worker died
+    between taking it and claiming the reply)."""
+    try:
+        idle = dispatch.tasks_waiting() == 0
+    except redis.RedisError:
+        idle = False
+    pending_after_s = 2 * settings.REPLY_SWEEP_SECONDS if idle else settings.REPLY_REQUEUE_SECONDS
+    stuck = selectors.replies_stuck(pending_after_s=min(pending_after_s, settings.REPLY_REQUEUE_SECONDS))
     for message_id, attempts in stuck:
         if attempts >= SWEEP_MAX_ATTEMPTS:
             reply_fail(message_id=message_id, error="gave up after repeated lost tasks")

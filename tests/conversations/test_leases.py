@@ -36,7 +36,7 @@ def _lapse(reply: Message) -> None:
 def test_a_held_reply_is_not_taken_over(django_capture_on_commit_callbacks: Any) -> None:
     reply = _claimed_reply(django_capture_on_commit_callbacks)
     assert services.reply_claim(message_id=str(reply.id), owner="w2") is None
-    assert selectors.replies_stuck() == []
+    assert selectors.replies_stuck(pending_after_s=60) == []
 
 
 def test_a_lapsed_lease_is_swept_and_taken_over_after_what_was_shown(
@@ -50,7 +50,7 @@ def test_a_lapsed_lease_is_swept_and_taken_over_after_what_was_shown(
         forward(piece)
     services.reply_progress(message_id=str(reply.id), text="We ship")  # saved a second earlier
     _lapse(reply)
-    assert selectors.replies_stuck() == [(str(reply.id), 1)]
+    assert selectors.replies_stuck(pending_after_s=60) == [(str(reply.id), 1)]
     taken = services.reply_claim(message_id=str(reply.id), owner="w2")
     assert taken is not None and taken.attempts == 2
     # The record (written before each piece went out) knows more than the saved text.
@@ -112,3 +112,20 @@ def test_a_released_reply_keeps_its_text_for_the_retry(django_capture_on_commit_
     services.reply_release(message_id=str(reply.id), error="engine restarted")
     retry = services.reply_claim(message_id=str(reply.id), owner="w1-retry")
     assert retry is not None and retry.text == "We ship to" and retry.attempts == 2
+
+
+def test_a_pending_reply_is_requeued_sooner_when_no_task_is_waiting(
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.REPLY_SWEEP_SECONDS, settings.REPLY_REQUEUE_SECONDS = 5, 60
+    conv, _ = factories.conversation()
+    with django_capture_on_commit_callbacks(execute=False):
+        reply = factories.customer_message(conv).reply
+    assert reply is not None
+    Message.objects.filter(id=reply.id).update(updated_at=timezone.now() - timedelta(seconds=15))
+    requeued: list[str] = []
+    monkeypatch.setattr("conversations.dispatch.reply_generate", requeued.append)
+    monkeypatch.setattr("conversations.dispatch.tasks_waiting", lambda: 3)
+    assert services.replies_sweep() == 0  # tasks are queued: its own may be among them
+    monkeypatch.setattr("conversations.dispatch.tasks_waiting", lambda: 0)
+    assert services.replies_sweep() == 1 and requeued == [str(reply.id)]  # none is: it lost its task
