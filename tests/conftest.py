@@ -169,9 +169,11 @@ def start_worker(
     concurrency: int = 8,
     wait_model: bool = True,
     redis_url: str | None = None,
+    key_prefix: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """A real Celery worker process (thread pool) on ``queue``, started as ``make run`` starts
-    one; returns once its heartbeat shows (and its model is loaded, with ``wait_model``)."""
+    one; returns once its heartbeat shows (and its model is loaded, with ``wait_model``).
+    ``redis_url`` and ``key_prefix``: where the worker writes it, when not this run's."""
     log = open(Path(settings.DATA_DIR) / f"test-worker-{name}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         runner.worker_argv(queue=queue, concurrency=concurrency, hostname=f"{name}@%h"),
@@ -183,6 +185,8 @@ def start_worker(
     )
     client = redis.Redis.from_url(redis_url or settings.REDIS_URL)
     key = heartbeat.beat_key(f"{name}@{socket.gethostname()}")
+    if key_prefix is not None:
+        key = key.replace(settings.REDIS_KEY_PREFIX, key_prefix, 1)
 
     def ready() -> bool:
         raw = cast(bytes | None, client.get(key))
