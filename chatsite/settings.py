@@ -227,9 +227,9 @@ PHONE_REGION = env_str("PHONE_REGION", "US").upper()
 # purge that Celery beat starts every RETENTION_PURGE_SECONDS.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 365, minimum=0)
 RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600, minimum=1)
-# Periodic work, sent by the one Celery beat of a deployment to the workers' queue. A sweep
-# or purge still queued when the next one is due is dropped (``expires``): it would only
-# repeat the next one.
+# Periodic work, sent by the one Celery beat of a deployment to the workers' queue. A purge
+# still queued when the next one is due is dropped (``expires``): it would only repeat it. A
+# sweep gets four periods, so that one still gets through behind a queue that waits a while.
 CELERY_BEAT_SCHEDULE = {
     "purge-old-conversations": {
         "task": "conversations.tasks.purge_old_conversations",
@@ -239,7 +239,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-replies": {
         "task": "conversations.tasks.sweep_stuck_replies",
         "schedule": float(REPLY_SWEEP_SECONDS),
-        "options": {"expires": float(REPLY_SWEEP_SECONDS)},
+        "options": {"expires": 4.0 * REPLY_SWEEP_SECONDS},
     },
 }
 # Rate limits (0 turns one off): messages per conversation and per client address each
