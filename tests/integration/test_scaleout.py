@@ -118,6 +118,11 @@ def cluster(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         mine = [*client.scan_iter(f"{prefix}*", count=1000), *client.scan_iter(f"*{queue}*", count=1000)]
         if mine:
             client.delete(*mine)
+        # The killed worker's unacknowledged tasks, which kombu keeps per Redis database.
+        for tag, raw in client.hscan_iter("unacked"):
+            if json.loads(raw)[-1] == queue:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
