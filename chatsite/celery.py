@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 from celery import Celery
@@ -15,7 +16,11 @@ logger = logging.getLogger(__name__)
 
 app = Celery("parley")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Celery beat sends tasks by name and needs none of the task modules; the workers' modules
+# load torch (~20 s and hundreds of MB on a small machine), which beat would otherwise pay
+# for at every start.
+if "beat" not in sys.argv[1:]:
+    app.autodiscover_tasks()
 
 _restore_unacked = kombu_redis.QoS.restore_unacked
 _ack = kombu_redis.QoS.ack

@@ -1,46 +1,35 @@
 """``/metrics`` in Prometheus text format.
 
-Figures produced in worker processes (tokens, timings, outcomes) are stored on the reply rows
-and in Redis (worker heartbeats, queue), so a collector reads them at scrape time: whichever
-process serves the scrape reports the whole system. Websocket gauges are per ASGI process.
+Counters and histograms count events as they happen, in Redis, from every process
+(conversations/counters.py); gauges read the current state at scrape time from the database
+and from Redis (worker heartbeats, the queue). So whichever web process serves the scrape
+reports the whole system. Websocket gauges are per ASGI process. ``METRICS_TOKEN`` and
+``METRICS_ALLOWED_IPS`` restrict who may scrape.
 """
 
 from __future__ import annotations
 
+import functools
+import hmac
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from conversations import counters
 from conversations.gauges import websocket_connections
 from conversations.models import Conversation, Message
 from conversations.redis_client import redis_client
 from generation import heartbeat
 
-TTFT_BUCKETS_S = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-REPLY_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
 registry = CollectorRegistry()
 registry.register(websocket_connections)
-
-
-def _histogram(name: str, doc: str, field: str, buckets: tuple[float, ...]) -> HistogramMetricFamily:
-    rows = Message.objects.filter(role=Message.Role.ASSISTANT, **{f"{field}__isnull": False})
-    aggregates: dict[str, Any] = {
-        f"le{i}": Count("id", filter=Q(**{f"{field}__lte": b * 1000})) for i, b in enumerate(buckets)
-    }
-    aggregates["count"] = Count("id")
-    aggregates["sum"] = Sum(field)
-    values = rows.aggregate(**aggregates)
-    cumulative = [(str(b), values[f"le{i}"]) for i, b in enumerate(buckets)] + [("+Inf", values["count"])]
-    family = HistogramMetricFamily(name, doc)
-    family.add_metric([], cumulative, sum_value=(values["sum"] or 0) / 1000)
-    return family
 
 
 def queue_depth() -> int:
@@ -51,55 +40,19 @@ def queue_depth() -> int:
 
 class ParleyCollector(Collector):
     def collect(self) -> Iterator[Any]:
+        yield from self._events()
         replies = Message.objects.filter(role=Message.Role.ASSISTANT)
-        by_status = dict(replies.values_list("status").annotate(n=Count("id")).order_by())
-        counter = CounterMetricFamily("parley_replies", "Assistant replies by status", labels=["status"])
-        for status in Message.Status.values:
-            counter.add_metric([status], by_status.get(status, 0))
-        yield counter
-        totals = replies.aggregate(
-            tokens=Sum("completion_tokens"),
-            prompt=Sum("prompt_tokens"),
-            handoff=Count("id", filter=Q(handoff=True)),
-            retries=Sum("attempts"),
-        )
-        yield CounterMetricFamily("parley_generation_tokens", "Tokens generated", value=totals["tokens"] or 0)
-        yield CounterMetricFamily("parley_prompt_tokens", "Prompt tokens processed", value=totals["prompt"] or 0)
-        yield CounterMetricFamily(
-            "parley_handoffs", "Replies that handed over to a person", value=totals["handoff"] or 0
-        )
-        yield CounterMetricFamily(
-            "parley_generation_attempts", "Generation attempts, retries included", value=totals["retries"] or 0
-        )
-        thumbs = dict(replies.filter(feedback__isnull=False).values_list("feedback").annotate(n=Count("id")).order_by())
-        feedback = CounterMetricFamily("parley_feedback", "Customer thumbs on bot replies", labels=["value"])
-        feedback.add_metric(["up"], thumbs.get(1, 0))
-        feedback.add_metric(["down"], thumbs.get(-1, 0))
-        yield feedback
-        rated = Conversation.objects.filter(rating__isnull=False).aggregate(n=Count("id"), total=Sum("rating"))
-        yield CounterMetricFamily(
-            "parley_conversation_ratings", "Conversations rated by the customer", value=rated["n"] or 0
-        )
-        yield CounterMetricFamily(
-            "parley_conversation_rating_stars", "Sum of the stars given", value=rated["total"] or 0
-        )
-        yield _histogram(
-            "parley_generation_time_to_first_token_seconds",
-            "Time from the engine taking a request to its first token",
-            "first_token_ms",
-            TTFT_BUCKETS_S,
-        )
-        yield _histogram(
-            "parley_first_delta_seconds",
-            "Time from the customer's message stored to the reply's first text sent",
-            "first_delta_ms",
-            TTFT_BUCKETS_S,
-        )
-        yield _histogram("parley_reply_seconds", "Time to produce a whole reply", "generation_ms", REPLY_BUCKETS_S)
         in_flight = replies.filter(status__in=[Message.Status.PENDING, Message.Status.STREAMING]).count()
         yield GaugeMetricFamily("parley_replies_in_flight", "Replies pending or streaming", value=in_flight)
         waiting = Conversation.objects.filter(status=Conversation.Status.NEEDS_HUMAN).count()
         yield GaugeMetricFamily("parley_conversations_needing_human", "Conversations waiting for staff", value=waiting)
+        thumbs = dict(replies.filter(feedback__isnull=False).values_list("feedback").annotate(n=Count("id")).order_by())
+        current = GaugeMetricFamily(
+            "parley_replies_with_feedback", "Stored bot replies whose customer's vote is up or down", labels=["value"]
+        )
+        current.add_metric(["up"], thumbs.get(1, 0))
+        current.add_metric(["down"], thumbs.get(-1, 0))
+        yield current
         try:
             depth: float = queue_depth()
             beats = heartbeat.beats()
@@ -109,6 +62,7 @@ class ParleyCollector(Collector):
         yield GaugeMetricFamily("parley_workers", "Generation workers alive", value=len(beats))
         concurrency = GaugeMetricFamily("parley_worker_concurrency", "Threads per worker", labels=["worker"])
         active = GaugeMetricFamily("parley_worker_active_sequences", "Sequences decoding now", labels=["worker"])
+        # Per worker process, from its heartbeat: they start from zero when the worker restarts.
         drafted = CounterMetricFamily(
             "parley_worker_draft_tokens", "Draft tokens checked (speculative decoding)", labels=["worker"]
         )
@@ -125,9 +79,51 @@ class ParleyCollector(Collector):
         yield drafted
         yield accepted
 
+    def _events(self) -> Iterator[Any]:
+        try:
+            figures = counters.read()
+        except Exception:  # Redis away: the event figures are missing from this scrape
+            return
+        for name, (doc, labels) in counters.COUNTERS.items():
+            family = CounterMetricFamily(name, doc, labels=list(labels))
+            for values, value in counters.counter_samples(figures, name):
+                family.add_metric(values, value)
+            yield family
+        for name, (doc, _buckets) in counters.HISTOGRAMS.items():
+            cumulative, total = counters.histogram_samples(figures, name)
+            histogram = HistogramMetricFamily(name, doc)
+            histogram.add_metric([], cumulative, sum_value=total)
+            yield histogram
+
 
 registry.register(ParleyCollector())
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(allowed: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(entry, strict=False) for entry in allowed]
+
+
+def scrape_allowed(request: HttpRequest) -> bool:
+    """Open unless ``METRICS_TOKEN`` or ``METRICS_ALLOWED_IPS`` is set; then a scrape needs the
+    bearer token or an address in the list (either will do)."""
+    token, allowed = settings.METRICS_TOKEN, tuple(settings.METRICS_ALLOWED_IPS)
+    if not token and not allowed:
+        return True
+    if token and hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in network for network in _networks(allowed))
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
+    if not scrape_allowed(request):
+        response = HttpResponse("Forbidden: a bearer token or an allowed address is needed.\n", status=403)
+        if settings.METRICS_TOKEN:
+            response.status_code = 401
+            response["WWW-Authenticate"] = "Bearer"
+        return response
     return HttpResponse(generate_latest(registry), content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,7 +1,8 @@
 """``make run``: start and supervise everything Parley needs on one machine.
 
 Starts the embedded Redis (unless ``REDIS_URL`` is set), one Celery worker (thread pool: one
-process, one engine, many conversations), the ASGI server, and — when the offline
+process, one engine, many conversations), Celery beat (the retention purge and the
+stuck-reply sweep), the ASGI server, and — when the offline
 responder is missing — its training in the background. A child that dies is restarted
 with backoff; Ctrl-C or SIGTERM stops them all. Children get SIGTERM if this process
 dies (PR_SET_PDEATHSIG), so nothing is left orphaned.
@@ -53,6 +54,13 @@ def worker_argv(*, queue: str, concurrency: int, hostname: str, loglevel: str = 
         "--hostname",
         hostname,
     ]
+
+
+def beat_argv(*, schedule: str, loglevel: str = "INFO") -> list[str]:
+    """The command line of Celery beat, which sends the periodic tasks (``CELERY_BEAT_SCHEDULE``)
+    to the workers and keeps when each last ran in ``schedule``. A deployment runs exactly one:
+    two would each send every task."""
+    return [PY, "-m", "celery", "-A", "chatsite", "beat", "--schedule", schedule, "--loglevel", loglevel]
 
 
 def web_argv(*, host: str, port: int) -> list[str]:
@@ -160,6 +168,8 @@ class Supervisor:
             loglevel=env_str("LOG_LEVEL", "INFO"),
         )
         children.append(Child("worker", worker))
+        beat = beat_argv(schedule=settings.CELERY_BEAT_SCHEDULE_FILENAME, loglevel=env_str("LOG_LEVEL", "INFO"))
+        children.append(Child("beat", beat))
         children.append(Child("web", web_argv(host=host, port=port)))
         return children
 
@@ -193,8 +203,9 @@ class Supervisor:
             time.sleep(0.25)
 
     def shutdown(self) -> None:
-        # Web first (no new messages), then the worker (finishes or re-queues its replies).
-        for child in sorted(self.children, key=lambda c: c.name != "web"):
+        # Web first (no new messages), then beat, then the worker (finishes or re-queues its replies).
+        order = {"web": 0, "beat": 1}
+        for child in sorted(self.children, key=lambda c: order.get(c.name, 2)):
             child.stop(timeout=15 if child.name == "worker" else 8)
         embedded_redis.stop(self.redis)
         say("stopped")

@@ -5,6 +5,7 @@ The README lists every variable. Nothing here opens a connection.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +67,12 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
+# Who may read /metrics: when either is set, a scrape needs `Authorization: Bearer <token>`
+# or a client address in the list (IPs or CIDR networks); with neither, anyone may.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+for _network in METRICS_ALLOWED_IPS:
+    ipaddress.ip_network(_network, strict=False)  # a typo fails at start, not at every scrape
 # Health and metrics stay reachable over plain HTTP for load balancers and Prometheus.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
@@ -156,6 +163,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker takes a task only when it has a thread free for it: a busy worker holds no queued
+# replies back from an idle one, and a worker that dies takes no unstarted task down with it.
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_TASK_IGNORE_RESULT = True
 # The queue generation tasks go to; workers listen on it (the tests use their own).
 GENERATION_QUEUE = env_str("GENERATION_QUEUE", "generation")
@@ -163,9 +173,17 @@ CELERY_TASK_DEFAULT_QUEUE = GENERATION_QUEUE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A task whose worker died comes back after this many seconds (Redis broker semantics).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("TASK_VISIBILITY_TIMEOUT", 300)}
-# Every worker looks this often for replies no task will finish (lost tasks, dead workers):
-# pending ones idle for two periods are re-enqueued, streaming ones past 1.5 x GENERATION_TIMEOUT.
-REPLY_SWEEP_SECONDS = env_int("REPLY_SWEEP_SECONDS", 30, minimum=1)
+# Celery beat (one per deployment) sweeps this often for replies no task will finish:
+# streaming ones whose worker's lease lapsed, pending ones untouched for REPLY_REQUEUE_SECONDS.
+REPLY_SWEEP_SECONDS = env_int("REPLY_SWEEP_SECONDS", 5, minimum=1)
+# A pending reply untouched this long lost its task (broker down at enqueue): it is re-enqueued.
+# Well above a busy queue's wait, since every re-enqueue adds a task to that queue.
+REPLY_REQUEUE_SECONDS = env_int("REPLY_REQUEUE_SECONDS", 60, minimum=1)
+# The worker streaming a reply renews its lease every third of this; a lease that lapses
+# (worker killed, machine gone) lets another worker take the reply over.
+REPLY_LEASE_SECONDS = env_float("REPLY_LEASE_SECONDS", 6.0, minimum=1.0)
+# Where Celery beat keeps its schedule (the last run of each periodic task).
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Generation --------------------------------------------------------------------------
 # Empty means: the offline responder built into DATA_DIR/models/responder.
@@ -202,10 +220,27 @@ MESSAGE_MAX_CHARS = env_int("MESSAGE_MAX_CHARS", 4000, minimum=1)
 # before text reaches the model, logs, exports and training data; REDACT_STORED=true also
 # stores customer messages redacted (the original is then never kept).
 REDACT_STORED = env_bool("REDACT_STORED", False)
-# Conversations idle for longer than this many days are deleted (0 keeps them forever).
+# Phone numbers written without a country code are read as numbers of this region (ISO 3166
+# two-letter code), e.g. "(212) 555-0187" in US, "020 7946 0958" in GB.
+PHONE_REGION = env_str("PHONE_REGION", "US").upper()
+# Conversations idle for longer than this many days are deleted (0 keeps them forever), by a
+# purge that Celery beat starts every RETENTION_PURGE_SECONDS.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 365, minimum=0)
+RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600, minimum=1)
+# Periodic work, sent by the one Celery beat of a deployment to the workers' queue. A purge
+# still queued when the next one is due is dropped (``expires``): it would only repeat it. A
+# sweep gets four periods, so that one still gets through behind a queue that waits a while.
 CELERY_BEAT_SCHEDULE = {
-    "purge-old-conversations": {"task": "conversations.tasks.purge_old_conversations", "schedule": 3600.0},
+    "purge-old-conversations": {
+        "task": "conversations.tasks.purge_old_conversations",
+        "schedule": float(RETENTION_PURGE_SECONDS),
+        "options": {"expires": float(RETENTION_PURGE_SECONDS)},
+    },
+    "sweep-stuck-replies": {
+        "task": "conversations.tasks.sweep_stuck_replies",
+        "schedule": float(REPLY_SWEEP_SECONDS),
+        "options": {"expires": 4.0 * REPLY_SWEEP_SECONDS},
+    },
 }
 # Rate limits (0 turns one off): messages per conversation and per client address each
 # minute, new conversations per client address each hour.

@@ -14,7 +14,6 @@ from django.utils.safestring import SafeString
 
 from conversations import services
 from conversations.models import AuditLog, Conversation, Message
-from conversations.redaction import redact
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,40 +24,17 @@ def spreadsheet_safe(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _export_rows(queryset: QuerySet[Conversation]) -> list[dict[str, object]]:
-    return [
-        {
-            "conversation": str(c.id),
-            "status": c.status,
-            "rating": c.rating,
-            "created_at": c.created_at.isoformat(),
-            "messages": [
-                {
-                    "seq": m.seq,
-                    "role": m.role,
-                    "status": m.status,
-                    "text": redact(m.text),
-                    "created_at": m.created_at.isoformat(),
-                    "sources": [s.get("title") for s in m.sources],
-                    "grounded": m.grounded,
-                    "handoff": m.handoff,
-                    "feedback": m.feedback,
-                }
-                for m in c.messages.order_by("seq")
-            ],
-        }
-        for c in queryset
-    ]
-
-
 @admin.action(description="Export selected conversations as CSV")
 def export_csv(modeladmin: object, request: HttpRequest, queryset: QuerySet[Conversation]) -> HttpResponse:
+    rows = services.conversations_export(
+        conversations=queryset, actor=request.user.get_username(), via="admin CSV export"
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
         ["conversation", "seq", "role", "status", "created_at", "text", "sources", "grounded", "handoff", "feedback"]
     )
-    for conv in _export_rows(queryset):
+    for conv in rows:
         for m in conv["messages"]:  # type: ignore[attr-defined]
             writer.writerow(
                 [
@@ -84,9 +60,10 @@ def export_csv(modeladmin: object, request: HttpRequest, queryset: QuerySet[Conv
 
 @admin.action(description="Export selected conversations as JSON")
 def export_json(modeladmin: object, request: HttpRequest, queryset: QuerySet[Conversation]) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(_export_rows(queryset), indent=1, ensure_ascii=False), content_type="application/json"
+    rows = services.conversations_export(
+        conversations=queryset, actor=request.user.get_username(), via="admin JSON export"
     )
+    response = HttpResponse(json.dumps(rows, indent=1, ensure_ascii=False), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="conversations.json"'
     return response
 
@@ -165,6 +142,15 @@ class ConversationAdmin(admin.ModelAdmin[Conversation]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def delete_model(self, request: HttpRequest, obj: Conversation) -> None:
+        # Erasures are audited wherever they are made.
+        services.conversation_delete(conversation=obj, actor=request.user.get_username(), via="admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
+        services.conversations_delete(
+            conversations=queryset, actor=request.user.get_username(), via="admin bulk delete"
+        )
+
     @admin.display(description="Conversation")
     def short_id(self, obj: Conversation) -> str:
         return str(obj.id)[:8]
@@ -231,6 +217,9 @@ class MessageAdmin(admin.ModelAdmin[Message]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # a transcript is erased whole, through its conversation (audited)
 
     @admin.display(description="Text")
     def short_text(self, obj: Message) -> str:

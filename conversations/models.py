@@ -104,6 +104,10 @@ class Message(models.Model):
     )
     approved_for_training = models.BooleanField(default=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The worker generating this reply holds it until ``lease_expires_at`` (database time) and
+    # renews it while it streams; once it lapses, another worker may take the reply over.
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
@@ -71,18 +72,26 @@ def pending_reply_question(message_id: str) -> str:
     return next(iter(rows), "")
 
 
-def replies_stuck(*, limit: int = 200) -> list[tuple[str, int]]:
-    """Replies that no task will finish, as ``(id, attempts)``: pending and untouched for two
-    sweep periods (their task was lost: broker down at enqueue), or streaming longer than
-    1.5 x ``GENERATION_TIMEOUT`` (their worker died)."""
+def replies_stuck(*, pending_after_s: float, limit: int = 200) -> list[tuple[str, int]]:
+    """Replies that no task will finish, as ``(id, attempts)``: streaming ones whose worker's
+    lease lapsed (killed, machine gone), and pending ones untouched for ``pending_after_s``
+    (their task was lost: broker down at enqueue, or taken by a worker that died before it
+    claimed the reply). A reply re-enqueued (its ``updated_at`` moves on) is left alone for two
+    sweeps, while its task waits for a worker."""
     now = timezone.now()
-    pending_cutoff = now - timedelta(seconds=2 * settings.REPLY_SWEEP_SECONDS)
-    streaming_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
+    pending_cutoff = now - timedelta(seconds=pending_after_s)
+    requeued_cutoff = now - timedelta(seconds=2 * settings.REPLY_SWEEP_SECONDS)
+    # Rows claimed before leases existed have none: they get the old, long timeout.
+    legacy_cutoff = now - timedelta(seconds=settings.GENERATION_TIMEOUT * 1.5)
+    lapsed = Q(status=Message.Status.STREAMING, lease_expires_at__lt=Now()) & (
+        Q(updated_at__lt=F("lease_expires_at")) | Q(updated_at__lt=requeued_cutoff)
+    )
     rows = (
         Message.objects.filter(role=Message.Role.ASSISTANT)
         .filter(
             Q(status=Message.Status.PENDING, updated_at__lt=pending_cutoff)
-            | Q(status=Message.Status.STREAMING, claimed_at__lt=streaming_cutoff)
+            | lapsed
+            | Q(status=Message.Status.STREAMING, lease_expires_at__isnull=True, claimed_at__lt=legacy_cutoff)
         )
         .order_by()
         .values_list("id", "attempts")[:limit]

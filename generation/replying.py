@@ -37,7 +37,9 @@ class _Publisher:
         self.conversation_id = str(reply.conversation_id)
         self.message_id = str(reply.id)
         self.coalescer = streaming.DeltaCoalescer(settings.STREAM_COALESCE_MS / 1000)
-        self.text = ""
+        # A reply taken over from a lost worker goes on after the text its customer was shown.
+        self.text = reply.text
+        self.coalescer.offset = len(reply.text)
         self.last_save = time.monotonic()
         self.first_sent_at: datetime | None = None  # when the first delta went out
 
@@ -86,15 +88,20 @@ class _StopCheck:
         return self.stop
 
 
-def reply_generate(reply: Message) -> Message | None:
-    """Answer and store ``reply`` (already claimed). Raises ``GenerationError``."""
+def reply_generate(reply: Message, *, lease: services.ReplyLease | None = None) -> Message | None:
+    """Answer and store ``reply`` (already claimed). Raises ``GenerationError``.
+
+    ``lease``: the worker's hold on the reply (generation/leases.py). It sees each piece before
+    the customer does, and raises ``ReplyLeaseLost`` once the reply is no longer this worker's.
+    """
     started = time.monotonic()
     queued_ms = int((timezone.now() - reply.created_at).total_seconds() * 1000)
     publisher = _Publisher(reply)
+    forward = publisher if lease is None else lease.forward_to(publisher)
     responder = responder_for_worker()
     history, raw_question = history_for(reply)
     answer = responder.answer(
-        history, forward=publisher, should_stop=_StopCheck(str(reply.id)), raw_question=raw_question
+        history, forward=forward, should_stop=_StopCheck(str(reply.id)), raw_question=raw_question
     )
     publisher.flush()
     meta = _meta(answer, responder, started, queued_ms)

@@ -25,7 +25,7 @@ def intra_op_default() -> int:
     global _default
     with _lock:
         if _default is None:
-            import torch  # noqa: PLC0415 - torch loads on first use: generation.retrieval imports this and stays torch-free
+            import torch  # noqa: PLC0415 - torch loads on first use: generation.knowledge.embedder imports this and stays torch-free
 
             _default = torch.get_num_threads()
         return _default

@@ -1,5 +1,7 @@
-"""Worker lifecycle: a heartbeat that ``/readyz`` reads, engine preload, and a sweeper that
-re-enqueues replies whose task was lost (broker down at enqueue, worker killed).
+"""Worker lifecycle: a heartbeat that ``/readyz`` reads, and engine preload.
+
+Replies whose task was lost are swept up by Celery beat (conversations/tasks.py), once for
+the whole deployment rather than once per worker.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
-from conversations import services
 from generation import heartbeat, runtime
 from generation.knowledge import index as retrieval
 
@@ -46,21 +47,6 @@ def _heartbeat(concurrency: int) -> None:
         _stop.wait(heartbeat.HEARTBEAT_S)
 
 
-def sweep_stuck_replies() -> int:
-    """Re-enqueue replies that no task will finish; returns how many were touched."""
-    return services.replies_sweep()
-
-
-def _sweeper() -> None:
-    while not _stop.wait(settings.REPLY_SWEEP_SECONDS):
-        try:
-            count = sweep_stuck_replies()
-            if count:
-                logger.warning("re-enqueued %d stuck replies", count)
-        except Exception:
-            logger.warning("sweep failed", exc_info=True)
-
-
 def _preload() -> None:
     try:
         retrieval.get_index()
@@ -77,7 +63,7 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
     global _hostname
     _hostname = getattr(sender, "hostname", "") or f"worker@{os.getpid()}"
     concurrency = int(getattr(getattr(sender, "controller", None), "concurrency", 0) or settings.WORKER_CONCURRENCY)
-    for target, args in ((_heartbeat, (concurrency,)), (_sweeper, ()), (_preload, ())):
+    for target, args in ((_heartbeat, (concurrency,)), (_preload, ())):
         threading.Thread(target=target, args=args, daemon=True, name=target.__name__).start()
 
 

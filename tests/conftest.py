@@ -172,9 +172,11 @@ def start_worker(
     concurrency: int = 8,
     wait_model: bool = True,
     redis_url: str | None = None,
+    key_prefix: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """A real Celery worker process (thread pool) on ``queue``, started as ``make run`` starts
-    one; returns once its heartbeat shows (and its model is loaded, with ``wait_model``)."""
+    one; returns once its heartbeat shows (and its model is loaded, with ``wait_model``).
+    ``redis_url`` and ``key_prefix``: where the worker writes it, when not this run's."""
     log = open(Path(settings.DATA_DIR) / f"test-worker-{name}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         runner.worker_argv(queue=queue, concurrency=concurrency, hostname=f"{name}@%h"),
@@ -186,6 +188,8 @@ def start_worker(
     )
     client = redis.Redis.from_url(redis_url or settings.REDIS_URL)
     key = heartbeat.beat_key(f"{name}@{socket.gethostname()}")
+    if key_prefix is not None:
+        key = key.replace(settings.REDIS_KEY_PREFIX, key_prefix, 1)
 
     def ready() -> bool:
         raw = cast(bytes | None, client.get(key))
@@ -196,6 +200,27 @@ def start_worker(
 
     try:
         wait_for_process(proc, ready, 90, f"celery worker {name}")
+    except Exception:
+        proc.kill()
+        raise
+    return proc
+
+
+def start_beat(env: dict[str, str], *, queue: str, schedule: Path) -> subprocess.Popen[bytes]:
+    """Celery beat, started as ``make run`` starts it, sending the periodic tasks to ``queue``;
+    returns once it has sent its first task."""
+    log_path = Path(settings.DATA_DIR) / f"test-beat-{uuid.uuid4().hex[:6]}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            runner.beat_argv(schedule=str(schedule)),
+            cwd=ROOT,
+            env={**env, "GENERATION_QUEUE": queue},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=embedded_redis.die_with_parent,  # noqa: PLW1509
+        )
+    try:
+        wait_for_process(proc, lambda: "Sending due task" in log_path.read_text(errors="replace"), 60, "celery beat")
     except Exception:
         proc.kill()
         raise

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from conversations import ratelimit
+from conversations import counters, ratelimit
 from conversations.models import Conversation, Message, token_digest
 from conversations.redaction import redact
 from conversations.services.common import (
@@ -35,6 +35,7 @@ def conversation_create(*, origin: str = "") -> tuple[Conversation, str]:
     """A new conversation and its bearer token (returned once, stored only as a hash)."""
     token = secrets.token_urlsafe(32)
     conversation = Conversation.objects.create(token_hash=token_digest(token), origin=origin[:300])
+    counters.count("parley_conversations_started")
     return conversation, token
 
 
@@ -101,6 +102,7 @@ def _customer_message_store(*, conversation: Conversation, text: str, client_id:
                 )
                 reply_enqueue_on_commit(reply)
             publish_on_commit(message)
+            counters.count("parley_customer_messages")
     except IntegrityError:
         # Lost a race with the same client_id: the other request stored it.
         existing = _existing_by_client_id(conversation, client_id)
@@ -132,8 +134,10 @@ def message_feedback(*, conversation: Conversation, message_id: object, value: o
         )
     except (ValueError, Message.DoesNotExist):
         raise InvalidInput("invalid", "'message_id' is not a reply of this conversation.") from None
-    Message.objects.filter(pk=message.pk).update(feedback=value)
-    message.feedback = 1 if value == 1 else -1
+    vote = 1 if value == 1 else -1
+    if Message.objects.filter(pk=message.pk).exclude(feedback=vote).update(feedback=vote):
+        counters.count("parley_feedback", 1, "up" if vote == 1 else "down")  # a vote cast, or changed
+    message.feedback = vote
     return message
 
 
@@ -145,5 +149,7 @@ def conversation_rate(*, conversation: Conversation, stars: object, comment: obj
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(rating=stars, rating_comment=comment.strip())
         inbox_on_commit(conversation.pk)
+        counters.count("parley_conversation_ratings")
+        counters.count("parley_conversation_rating_stars", stars)
     conversation.refresh_from_db()
     return conversation

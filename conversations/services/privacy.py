@@ -1,5 +1,6 @@
-"""Retention and data-subject requests: old conversations purged, one conversation exported
-or erased on request; each is recorded in the audit log."""
+"""Retention and data-subject requests: old conversations purged, conversations exported or
+erased on request (one through the staff API, several through the admin); each is recorded in
+the audit log."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from conversations import counters
 from conversations.models import AuditLog, Conversation
 from conversations.payloads import message_payload, note_payload
+from conversations.redaction import redact
 
 
 def conversations_to_purge(*, older_than_days: int) -> QuerySet[Conversation]:
@@ -19,22 +22,69 @@ def conversations_to_purge(*, older_than_days: int) -> QuerySet[Conversation]:
     return Conversation.objects.filter(updated_at__lt=cutoff)
 
 
+PURGE_BATCH = 1000
+
+
 def conversations_purge(*, older_than_days: int, actor: str) -> int:
-    with transaction.atomic():
-        ids = list(conversations_to_purge(older_than_days=older_than_days).values_list("pk", flat=True)[:10000])
-        Conversation.objects.filter(pk__in=ids).delete()
-        if ids:
+    """Delete every conversation idle over ``older_than_days``, in batches of ``PURGE_BATCH``
+    (one transaction and one audit entry each, so a large backlog never holds a long lock);
+    returns how many were deleted."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                conversations_to_purge(older_than_days=older_than_days).values_list("pk", flat=True)[:PURGE_BATCH]
+            )
+            if not ids:
+                return total
+            Conversation.objects.filter(pk__in=ids).delete()
             AuditLog.objects.create(
                 action=AuditLog.Action.PURGE,
                 actor=actor,
-                detail=f"{len(ids)} conversations idle over {older_than_days} days",
+                detail=f"{len(ids)} conversation{'s' if len(ids) != 1 else ''} idle over {older_than_days} days",
             )
-    return len(ids)
+            counters.count("parley_conversations_purged", len(ids))
+        total += len(ids)
+
+
+def conversations_export(*, conversations: QuerySet[Conversation], actor: str, via: str) -> list[dict[str, Any]]:
+    """Selected conversations with their messages, personal data redacted (an admin's bulk
+    export); each conversation is recorded in the audit log, ``via`` saying how."""
+    rows = [
+        {
+            "conversation": str(c.id),
+            "status": c.status,
+            "rating": c.rating,
+            "created_at": c.created_at.isoformat(),
+            "messages": [
+                {
+                    "seq": m.seq,
+                    "role": m.role,
+                    "status": m.status,
+                    "text": redact(m.text),
+                    "created_at": m.created_at.isoformat(),
+                    "sources": [s.get("title") for s in m.sources],
+                    "grounded": m.grounded,
+                    "handoff": m.handoff,
+                    "feedback": m.feedback,
+                }
+                for m in c.messages.order_by("seq")
+            ],
+        }
+        for c in conversations
+    ]
+    detail = f"{via} of {len(rows)} conversation{'s' if len(rows) != 1 else ''}, personal data redacted"
+    AuditLog.objects.bulk_create(
+        AuditLog(action=AuditLog.Action.EXPORT, actor=actor, conversation_id=c.pk, detail=detail) for c in conversations
+    )
+    counters.count("parley_conversations_exported", len(rows))
+    return rows
 
 
 def conversation_export(*, conversation: Conversation, actor: str) -> dict[str, Any]:
     """Everything stored about one conversation (a data-subject access request), audited."""
     AuditLog.objects.create(action=AuditLog.Action.EXPORT, actor=actor, conversation_id=conversation.pk)
+    counters.count("parley_conversations_exported")
     return {
         "conversation": {
             "id": str(conversation.pk),
@@ -49,9 +99,22 @@ def conversation_export(*, conversation: Conversation, actor: str) -> dict[str, 
     }
 
 
-def conversation_delete(*, conversation: Conversation, actor: str) -> None:
+def conversation_delete(*, conversation: Conversation, actor: str, via: str = "") -> None:
     """Erase a conversation and everything in it (a data-subject erasure request), audited."""
     with transaction.atomic():
         conversation_id = conversation.pk
         conversation.delete()
-        AuditLog.objects.create(action=AuditLog.Action.DELETE, actor=actor, conversation_id=conversation_id)
+        AuditLog.objects.create(action=AuditLog.Action.DELETE, actor=actor, conversation_id=conversation_id, detail=via)
+        counters.count("parley_conversations_erased")
+
+
+def conversations_delete(*, conversations: QuerySet[Conversation], actor: str, via: str) -> int:
+    """Erase the selected conversations (an admin's bulk delete), each one audited."""
+    with transaction.atomic():
+        ids = list(conversations.values_list("pk", flat=True))
+        Conversation.objects.filter(pk__in=ids).delete()
+        AuditLog.objects.bulk_create(
+            AuditLog(action=AuditLog.Action.DELETE, actor=actor, conversation_id=pk, detail=via) for pk in ids
+        )
+        counters.count("parley_conversations_erased", len(ids))
+    return len(ids)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from chatsite.asgi import application
 from conversations import dispatch
 from conversations.models import Conversation, Message
-from generation.worker import sweep_stuck_replies
+from conversations.tasks import sweep_stuck_replies
 from tests import factories
 from tests.waiting import wait_until
 
