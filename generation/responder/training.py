@@ -41,6 +41,7 @@ from generation.threads import cpu_has_native_bf16
 EOS = "<|endoftext|>"
 # Batches are formed within windows of this many batches' worth of dialogues.
 BUCKET_WINDOW = 64
+WIDTH_STEP = 16
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,9 @@ def train_loop(
     loss_value = float("nan")
     for step in range(steps):
         batch = [data[i] for i in next(batches)]
-        width = max(len(ids) for ids, _ in batch)
+        # Widths rounded up to a multiple of WIDTH_STEP: a handful of shapes, whose kernels
+        # oneDNN builds once, instead of one per length (and the memory each one keeps).
+        width = -(-max(len(ids) for ids, _ in batch) // WIDTH_STEP) * WIDTH_STEP
         input_ids = torch.tensor([ids + [pad_id] * (width - len(ids)) for ids, _ in batch])
         labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
         attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
