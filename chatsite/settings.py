@@ -138,7 +138,9 @@ REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "parley")
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels-redis's layer with a receive that a closing socket cannot make lose
+        # another socket's event (chatsite/channel_layer.py).
+        "BACKEND": "chatsite.channel_layer.RedisChannelLayer",
         "CONFIG": {
             # Explicit timeouts: a read timeout must stay above channels-redis's 5 s
             # blocking read (channels_redis#422), so none is set on reads.
