@@ -8,12 +8,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from conversations import ratelimit, services, streaming
 from conversations.gauges import websocket_connections
 from conversations.models import Conversation, Message
 from conversations.payloads import DeltaEvent, MessageEvent, message_payload
+from conversations.sockets import WebsocketConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ CLOSE_NOT_FOUND = 4404
 MAX_FRAME_BYTES = 64 * 1024
 
 
-class ConversationConsumer(AsyncWebsocketConsumer):
+class ConversationConsumer(WebsocketConsumer):
     conversation: Conversation
     group: str
 

@@ -11,16 +11,16 @@ import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from conversations import selectors, streaming
 from conversations.payloads import DeltaEvent, InboxEvent, MessageEvent, NoteEvent
+from conversations.sockets import WebsocketConsumer
 
 logger = logging.getLogger(__name__)
 CLOSE_FORBIDDEN = 4403
 
 
-class StaffConsumer(AsyncWebsocketConsumer):
+class StaffConsumer(WebsocketConsumer):
     watching: str | None = None
 
     async def connect(self) -> None:
