@@ -11,7 +11,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from conversations.payloads import conversation_summary, message_payload, note_payload
+from conversations.payloads import StoredReply, conversation_summary, message_payload, note_payload
 
 INBOX_SIZE = 100
 
@@ -88,3 +88,24 @@ def replies_stuck(*, limit: int = 200) -> list[tuple[str, int]]:
         .values_list("id", "attempts")[:limit]
     )
     return [(str(message_id), attempts) for message_id, attempts in rows]
+
+
+def replies_stored(*, reply_ids: list[str]) -> dict[str, StoredReply]:
+    """The stored copies of the replies sockets wait for, by id; a reply that is gone
+    (superseded before it started) is left out. One query, whatever the number of ids."""
+    ids = []
+    for reply_id in reply_ids:
+        try:
+            ids.append(uuid.UUID(reply_id))
+        except ValueError:
+            continue
+    now = timezone.now()
+    rows = Message.objects.filter(role=Message.Role.ASSISTANT, id__in=ids)
+    return {
+        str(m.id): {
+            "conversation_id": str(m.conversation_id),
+            "message": message_payload(m),
+            "quiet_s": max(0.0, (now - m.updated_at).total_seconds()),
+        }
+        for m in rows
+    }

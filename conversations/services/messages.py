@@ -100,7 +100,7 @@ def _customer_message_store(*, conversation: Conversation, text: str, client_id:
                     reply_to=message,
                 )
                 reply_enqueue_on_commit(reply)
-            publish_on_commit(message)
+            publish_on_commit(message, reply=reply)
     except IntegrityError:
         # Lost a race with the same client_id: the other request stored it.
         existing = _existing_by_client_id(conversation, client_id)

@@ -85,14 +85,18 @@ def reply_claim(*, message_id: str) -> Message | None:
 
 def reply_progress(*, message_id: str, text: str) -> None:
     """Save the text streamed so far, so a client that reconnects mid-reply sees it."""
-    Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(text=text)
+    Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(text=text, updated_at=timezone.now())
 
 
 def reply_complete(*, message_id: str, text: str, meta: ReplyMeta) -> Message | None:
-    """Store the final text; ``None`` if the reply is no longer streaming (e.g. cancelled)."""
+    """Store the final text; ``None`` if the reply is no longer streaming (e.g. cancelled).
+
+    Every write of a reply's text moves its ``updated_at`` on: a socket's catch-up tells a
+    final event that is lost from one that is merely on its way by how long ago it was stored.
+    """
     with transaction.atomic():
         updated = Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(
-            text=text, status=Message.Status.COMPLETE, error="", **meta
+            text=text, status=Message.Status.COMPLETE, error="", updated_at=timezone.now(), **meta
         )
         if not updated:
             return None
@@ -123,6 +127,7 @@ def reply_fail(*, message_id: str, error: str) -> Message | None:
             text=FAILED_REPLY_TEXT,
             handoff=True,
             error=error[:2000],
+            updated_at=timezone.now(),
         )
         if not updated:
             return None
