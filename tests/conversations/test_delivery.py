@@ -19,7 +19,7 @@ from django.utils import timezone
 from chatsite.asgi import application
 from conversations import services, streaming
 from conversations.models import Conversation, Message
-from conversations.streaming import delivery_counts
+from conversations.streaming import counts, delivery_counts
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,3 +157,13 @@ async def test_the_watching_console_gets_a_lost_final_message_too() -> None:
     await console.disconnect()
     await customer.disconnect()
 
+
+def test_catch_ups_show_on_metrics_and_the_ops_page(admin_client: Client) -> None:
+    counts.count_catch_up(socket="customer", kind="message")
+    counts.count_late(socket="customer")
+    metrics = admin_client.get("/metrics").content.decode()
+    line = next(x for x in metrics.splitlines() if x.startswith('parley_reply_catchups_total{kind="message"'))
+    assert float(line.rsplit(" ", 1)[1]) >= 1
+    assert "parley_reply_late_events_total" in metrics
+    page = admin_client.get("/ops/").content.decode()
+    assert "Catch-ups" in page
