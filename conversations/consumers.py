@@ -14,7 +14,7 @@ from conversations import ratelimit, selectors, services, streaming
 from conversations.gauges import websocket_connections
 from conversations.models import Conversation, Message
 from conversations.payloads import DeltaEvent, MessageEvent, StoredReply, message_payload
-from conversations.sockets import WebsocketConsumer
+from conversations.sockets import WebsocketConsumer, run_catch_up_read
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ MAX_FRAME_BYTES = 64 * 1024
 
 
 async def _fetch_replies(reply_ids: list[str]) -> dict[str, StoredReply]:
-    return await database_sync_to_async(selectors.replies_stored)(reply_ids=reply_ids)
+    return await run_catch_up_read(selectors.replies_stored, reply_ids=reply_ids)
 
 
 # The catch-up reads of this process's customer sockets, one query for all of them at a time.

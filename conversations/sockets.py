@@ -1,11 +1,17 @@
-"""The base of Parley's websocket consumers."""
+"""The base of Parley's websocket consumers, and the thread their catch-up reads run on."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from channels.consumer import get_handler_name  # type: ignore[attr-defined]
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import close_old_connections
+
+T = TypeVar("T")
 
 
 class WebsocketConsumer(AsyncWebsocketConsumer):
@@ -25,3 +31,23 @@ class WebsocketConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+# Catch-up reads run on a thread of their own: the thread that all of the process's other
+# database work shares is the queue that delays events under load, and a catch-up must not
+# wait behind it. One thread, so a busy process holds one more database connection at most.
+_catch_up_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-catch-up")
+
+
+def _with_fresh_connections(read: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    close_old_connections()
+    try:
+        return read(**kwargs)
+    finally:
+        close_old_connections()
+
+
+async def run_catch_up_read(read: Callable[..., T], **kwargs: Any) -> T:
+    """``read(**kwargs)`` (a selector) on the catch-up thread, closing stale connections
+    around it as ``database_sync_to_async`` does."""
+    return await asyncio.get_running_loop().run_in_executor(_catch_up_thread, _with_fresh_connections, read, kwargs)

@@ -16,7 +16,7 @@ from django.conf import settings
 from conversations import selectors, streaming
 from conversations.models import Message
 from conversations.payloads import DeltaEvent, InboxEvent, MessageEvent, NoteEvent, StoredReply
-from conversations.sockets import WebsocketConsumer
+from conversations.sockets import WebsocketConsumer, run_catch_up_read
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ CLOSE_FORBIDDEN = 4403
 
 
 async def _fetch_replies(reply_ids: list[str]) -> dict[str, StoredReply]:
-    return await database_sync_to_async(selectors.replies_stored)(reply_ids=reply_ids)
+    return await run_catch_up_read(selectors.replies_stored, reply_ids=reply_ids)
 
 
 # The catch-up reads of this process's staff sockets, one query for all of them at a time.
