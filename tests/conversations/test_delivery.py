@@ -66,10 +66,11 @@ async def test_a_reply_whose_final_event_is_lost_is_caught_up_once() -> None:
     )
     delta = await receive(customer)
     assert delta["text"] == "We ship " and "catch_up" not in delta
-    await database_sync_to_async(finish_silently)(reply_id, "We ship in 3 days.")
     started = time.monotonic()
+    await database_sync_to_async(finish_silently)(reply_id, "We ship in 3 days.")
     caught = await receive(customer, timeout=5)
-    assert SILENCE_S <= time.monotonic() - started < SILENCE_S + 2  # overdue first, then caught up
+    # Caught up once it is overdue (stored SILENCE_S ago without its event), well within 5 s.
+    assert SILENCE_S <= time.monotonic() - started < 5
     assert caught["type"] == "message" and caught["catch_up"] is True
     assert caught["message"]["id"] == reply_id and caught["message"]["text"] == "We ship in 3 days."
     # The event turns up after all: the customer does not get the reply twice.
@@ -108,9 +109,8 @@ async def test_a_lost_delta_is_filled_in_from_the_stored_text_and_never_repeated
     await database_sync_to_async(services.reply_complete)(
         message_id=reply_id, text="We ship in 3 days and more.", meta={"model_name": "x"}
     )
-    final = await receive(customer)
-    assert final["type"] == "message" and "catch_up" not in final
-    assert final["message"]["text"] == "We ship in 3 days and more."
+    final = await receive(customer)  # live, or caught up if the machine is slow: once either way
+    assert final["type"] == "message" and final["message"]["text"] == "We ship in 3 days and more."
     assert await customer.receive_nothing(timeout=SILENCE_S * 3)
     await customer.disconnect()
 
