@@ -21,6 +21,7 @@ from conversations import services, streaming
 from conversations.models import Conversation, Message
 from conversations.streaming import counts, delivery_counts
 from tests import factories
+from tests.conftest import run_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,6 +31,8 @@ SILENCE_S = 0.5
 @pytest.fixture(autouse=True)
 def quick_catch_up(settings: Any) -> None:
     settings.REPLY_CATCHUP_SECONDS = SILENCE_S
+    # The tests play the worker: their replies go to a queue that no worker of the run serves.
+    settings.GENERATION_QUEUE = run_queue("no-worker")
 
 
 async def receive(communicator: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any]:
