@@ -26,6 +26,7 @@ from conversations import counters
 from conversations.gauges import websocket_connections
 from conversations.models import Conversation, Message
 from conversations.redis_client import redis_client
+from conversations.streaming import delivery_counts
 from generation import heartbeat
 
 registry = CollectorRegistry()
@@ -59,6 +60,7 @@ class ParleyCollector(Collector):
         except Exception:  # Redis away: say so rather than fail the scrape
             depth, beats = float("nan"), []
         yield GaugeMetricFamily("parley_generation_queue_depth", "Generation tasks waiting in the broker", value=depth)
+        yield from _delivery()
         yield GaugeMetricFamily("parley_workers", "Generation workers alive", value=len(beats))
         concurrency = GaugeMetricFamily("parley_worker_concurrency", "Threads per worker", labels=["worker"])
         active = GaugeMetricFamily("parley_worker_active_sequences", "Sequences decoding now", labels=["worker"])
@@ -94,6 +96,29 @@ class ParleyCollector(Collector):
             histogram = HistogramMetricFamily(name, doc)
             histogram.add_metric([], cumulative, sum_value=total)
             yield histogram
+
+
+def _delivery() -> Iterator[Any]:
+    """Catch-ups: replies (or their text) a socket got from the database because the live
+    event was lost or late; late events: live final messages that came after their catch-up."""
+    try:
+        counts = delivery_counts()
+    except Exception:  # Redis away: no figures rather than a failed scrape
+        return
+    catch_ups = CounterMetricFamily(
+        "parley_reply_catchups",
+        "Replies whose final message (kind=message) or text so far (kind=text) a socket got by catch-up",
+        labels=["socket", "kind"],
+    )
+    for (socket, kind), n in counts["catch_ups"].items():
+        catch_ups.add_metric([socket, kind], n)
+    yield catch_ups
+    late = CounterMetricFamily(
+        "parley_reply_late_events", "Live final messages that came after their catch-up", labels=["socket"]
+    )
+    for socket, n in counts["late"].items():
+        late.add_metric([socket], n)
+    yield late
 
 
 registry.register(ParleyCollector())

@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from chatsite.metrics import queue_depth
 from conversations.models import Conversation, Message
+from conversations.streaming import delivery_counts
 from generation import heartbeat
 
 MINUTES = 60
@@ -77,8 +78,10 @@ def snapshot() -> dict[str, Any]:
         for beat in beats:
             drafted = beat.get("draft_tokens") or 0
             beat["draft_rate"] = beat.get("draft_accepted", 0) / drafted if drafted else None
+        delivered = delivery_counts()
     except Exception as exc:
         beats, depth, redis_error = [], None, f"{exc.__class__.__name__}: {exc}"
+        delivered = None
     return {
         "now": now,
         "queue_depth": depth,
@@ -97,6 +100,13 @@ def snapshot() -> dict[str, Any]:
         "failures": sum(1 for r in done if r[1] == Message.Status.FAILED),
         "retries": sum(max(0, (r[6] or 0) - 1) for r in done),
         "handoff_rate": (sum(1 for r in done if r[5]) / len(done)) if done else None,
+        # Since Redis started, all sockets: replies a socket had to catch up (a lost or late
+        # event), and the live events that came after their catch-up (late, not lost).
+        "catch_ups": sum(delivered["catch_ups"].values()) if delivered else None,
+        "catch_ups_message": sum(n for (_, kind), n in delivered["catch_ups"].items() if kind == "message")
+        if delivered
+        else None,
+        "late_events": sum(delivered["late"].values()) if delivered else None,
         "thumbs_up": feedback["up"],
         "thumbs_down": feedback["down"],
         "rating_avg": ratings["avg"],

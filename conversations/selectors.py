@@ -12,7 +12,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from conversations.payloads import conversation_summary, message_payload, note_payload
+from conversations.payloads import StoredReply, conversation_summary, message_payload, note_payload
 
 INBOX_SIZE = 100
 
@@ -110,3 +110,24 @@ def approved_answers(*, limit: int = 5000, turns: int = 6) -> list[tuple[list[tu
         if before and before[-1][0] == Message.Role.CUSTOMER:
             found.append((before, answer.text))
     return found
+
+
+def replies_stored(*, reply_ids: list[str]) -> dict[str, StoredReply]:
+    """The stored copies of the replies sockets wait for, by id; a reply that is gone
+    (superseded before it started) is left out. One query, whatever the number of ids."""
+    ids = []
+    for reply_id in reply_ids:
+        try:
+            ids.append(uuid.UUID(reply_id))
+        except ValueError:
+            continue
+    now = timezone.now()
+    rows = Message.objects.filter(role=Message.Role.ASSISTANT, id__in=ids)
+    return {
+        str(m.id): {
+            "conversation_id": str(m.conversation_id),
+            "message": message_payload(m),
+            "quiet_s": max(0.0, (now - m.updated_at).total_seconds()),
+        }
+        for m in rows
+    }

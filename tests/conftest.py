@@ -227,13 +227,17 @@ def start_beat(env: dict[str, str], *, queue: str, schedule: Path) -> subprocess
     return proc
 
 
-def start_web(env: dict[str, str], *, log_name: str = "test-web.log") -> tuple[subprocess.Popen[bytes], str]:
-    """The real ASGI app under Uvicorn, started as ``make run`` starts it; returns the process
-    and its base URL once ``/healthz`` answers."""
+def start_web(
+    env: dict[str, str], *, log_name: str = "test-web.log", app: str = "chatsite.asgi:application"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The real ASGI app (or ``app``, a variant of it) under Uvicorn, started as ``make run``
+    starts it; returns the process and its base URL once ``/healthz`` answers."""
     port = free_port()
     log = open(Path(settings.DATA_DIR) / log_name, "ab")  # noqa: SIM115
+    argv = runner.web_argv(host="127.0.0.1", port=port)
+    argv[argv.index("chatsite.asgi:application")] = app
     proc = subprocess.Popen(
-        runner.web_argv(host="127.0.0.1", port=port),
+        argv,
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -99,16 +99,19 @@ def seqs_allocate(conversation_id: uuid.UUID, count: int, *, more_if_bot: int = 
 
 
 # --- events after commit ----------------------------------------------------------------------
-def publish_on_commit(message: Message) -> None:
+def publish_on_commit(message: Message, *, reply: Message | None = None) -> None:
     """Send ``message`` to its conversation's group, and tell the staff inbox, once the caller's
-    transaction commits.
+    transaction commits. ``reply``: the reply that answers ``message``, which the
+    conversation's sockets then wait for.
 
-    Robust: the message is stored whatever happens to Redis; clients that miss the event get
-    it by ``resume`` or by polling. Through the outbox: the caller (a customer waiting for
-    ``ack``, a worker finishing a reply) does not wait on the group send, and the events still
-    go out in order, after any delta this process sent before.
+    Robust: the message is stored whatever happens to Redis; a socket whose client waits for
+    it catches it up when the event is lost, and clients can ``resume`` or poll. Through the
+    outbox: the caller (a customer waiting for ``ack``, a worker finishing a reply) does not
+    wait on the group send, and the events still go out in order, after any delta this
+    process sent before.
     """
-    transaction.on_commit(lambda: streaming.publish_message_soon(message), robust=True)
+    reply_id = str(reply.id) if reply is not None else None
+    transaction.on_commit(lambda: streaming.publish_message_soon(message, reply_id=reply_id), robust=True)
     inbox_on_commit(message.conversation_id)
 
 

@@ -101,7 +101,7 @@ def _customer_message_store(*, conversation: Conversation, text: str, client_id:
                     reply_to=message,
                 )
                 reply_enqueue_on_commit(reply)
-            publish_on_commit(message)
+            publish_on_commit(message, reply=reply)
             counters.count("parley_customer_messages")
     except IntegrityError:
         # Lost a race with the same client_id: the other request stored it.

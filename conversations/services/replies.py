@@ -201,20 +201,29 @@ def reply_claim(*, message_id: str, owner: str = "") -> Message | None:
 def reply_progress(*, message_id: str, text: str) -> None:
     """Save the text streamed so far, so a client that reconnects mid-reply sees it."""
     rows = Message.objects.filter(id=message_id, status=Message.Status.STREAMING)
-    _held_by_caller(rows, message_id).update(text=text)
+    _held_by_caller(rows, message_id).update(text=text, updated_at=timezone.now())
 
 
 def reply_complete(*, message_id: str, text: str, meta: ReplyMeta) -> Message | None:
     """Store the final text; ``None`` if the reply is no longer streaming (e.g. cancelled) or,
     under a lease (``reply_lease_bound``), no longer held by the caller. The stored text
-    starts with whatever the reply's customer was shown before the caller took it over."""
+    starts with whatever the reply's customer was shown before the caller took it over.
+
+    Every write of a reply's text moves its ``updated_at`` on: a socket's catch-up tells a
+    final event that is lost from one that is merely on its way by how long ago it was stored.
+    """
     lease = _lease.get()
     if lease is not None and lease.message_id == str(message_id):
         text = shown.continued(lease.shown, text)
     with transaction.atomic():
         rows = Message.objects.filter(id=message_id, status=Message.Status.STREAMING)
         updated = _held_by_caller(rows, message_id).update(
-            text=text, status=Message.Status.COMPLETE, error="", lease_expires_at=None, **meta
+            text=text,
+            status=Message.Status.COMPLETE,
+            error="",
+            lease_expires_at=None,
+            updated_at=timezone.now(),
+            **meta,
         )
         if not updated:
             return None
@@ -268,6 +277,7 @@ def reply_fail(*, message_id: str, error: str) -> Message | None:
             mode="failed",
             error=error[:2000],
             lease_expires_at=None,
+            updated_at=timezone.now(),
         )
         if not updated:
             return None

@@ -38,10 +38,13 @@ def staff_group_name(conversation_id: uuid.UUID | str) -> str:
     return f"staff.conversation.{uuid.UUID(str(conversation_id)).hex}"
 
 
-def publish_message_soon(message: Message) -> None:
+def publish_message_soon(message: Message, *, reply_id: str | None = None) -> None:
     """Send a whole message to its conversation's group through the outbox: returns at once;
-    sent after what this process put there before, and after any delta it sent before."""
+    sent after what this process put there before, and after any delta it sent before.
+    ``reply_id``: the reply that answers a customer message."""
     event: MessageEvent = {"type": EVENT_MESSAGE, "message": message_payload(message)}
+    if reply_id is not None:
+        event["reply_id"] = reply_id
     publisher.outbox_put(group_name(message.conversation_id), dict(event))
 
 

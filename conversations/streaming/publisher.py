@@ -46,8 +46,8 @@ _publisher = _LoopThread()
 
 class _Outbox:
     """Group sends that nobody waits for, made one after another on the publisher loop, in the
-    order they were asked for; a failed send is logged (clients that miss an event get it by
-    ``resume`` or by polling)."""
+    order they were asked for; a failed send is logged (a socket catches up a reply whose
+    event is lost; clients can also ``resume`` or poll)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

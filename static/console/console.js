@@ -84,7 +84,12 @@
     if (f.type === "inbox") { conversations = {}; f.conversations.forEach(function (c) { conversations[c.id] = c; }); renderInbox(); if (current) watch(current); }
     else if (f.type === "inbox.update") { conversations[f.conversation.id] = f.conversation; renderInbox(); if (f.conversation.id === current) renderState(); }
     else if (f.type === "conversation") { conversations[f.conversation.id] = f.conversation; renderState(); f.messages.forEach(renderMessage); f.notes.forEach(renderNote); }
-    else if (f.type === "message") { renderMessage(f.message); }
+    else if (f.type === "message") {
+      // A copy older than what is shown never takes a final message back to streaming.
+      var shown = messages[f.message.id];
+      var done = function (m) { return m.status === "complete" || m.status === "failed"; };
+      if (!(shown && done(shown.data) && !done(f.message))) renderMessage(f.message);
+    }
     else if (f.type === "delta") {
       var e = messages[f.message_id];
       var d = e ? e.data : { id: f.message_id, seq: "…", role: "assistant", status: "streaming", text: "", sources: [] };

@@ -20,6 +20,9 @@
   var KEY = "parley:" + server;
   var OUTBOX = KEY + ":outbox";
   var TYPING_TIMEOUT_MS = 90000;
+  // The server catches up a reply whose live events were lost; should a reply in flight still
+  // hear nothing this long, the widget asks for what it missed itself (resume).
+  var SILENT_RESUME_MS = 15000;
 
   // ---- storage ---------------------------------------------------------------------------
   function load(key, fallback) {
@@ -254,6 +257,8 @@
   function setStatus(text) { status.textContent = text; }
 
   // ---- protocol -------------------------------------------------------------------------------
+  function isFinal(m) { return m.status === "complete" || m.status === "failed"; }
+
   function lastFinalSeq() {
     // Resume from before the first unfinished message, so its final version is replayed.
     var max = 0, firstOpen = Infinity;
@@ -282,6 +287,11 @@
         render({ id: frame.reply_id, seq: frame.message.seq + 1, role: "assistant", text: "", status: "pending", sources: [] });
       }
     } else if (frame.type === "message") {
+      // A copy older than what is shown (a replay crossing the live final message) never
+      // takes a final reply back to streaming, nor streamed text back.
+      var shown = messages[frame.message.id];
+      if (shown && isFinal(shown.data) && !isFinal(frame.message)) return;
+      if (shown && !isFinal(frame.message) && (shown.data.text || "").length > (frame.message.text || "").length) return;
       render(frame.message);
     } else if (frame.type === "delta") {
       var entry = messages[frame.message_id];
@@ -341,6 +351,7 @@
     var ws = socket = new WebSocket(wsUrl());
     ws.onopen = function () {
       backoff = 500;
+      lastFrameAt = Date.now();
       setStatus("");
       ws.send(JSON.stringify({ type: "resume", after: lastFinalSeq() }));
       outbox.forEach(function (o) { ws.send(JSON.stringify({ type: "message", text: o.text, client_id: o.client_id })); });
@@ -348,6 +359,7 @@
     ws.onmessage = function (ev) {
       var frame;
       try { frame = JSON.parse(ev.data); } catch (e) { return; }
+      lastFrameAt = Date.now();
       onFrame(frame);
     };
     ws.onclose = function (ev) {
@@ -365,6 +377,14 @@
       retryLater();
     };
   }
+
+  var lastFrameAt = Date.now();
+  setInterval(function () {
+    if (!socket || socket.readyState !== 1 || !replyInFlight(false)) return;
+    if (Date.now() - lastFrameAt < SILENT_RESUME_MS) return;
+    lastFrameAt = Date.now();
+    socket.send(JSON.stringify({ type: "resume", after: lastFinalSeq() }));
+  }, 5000);
 
   function retryLater() {
     setStatus("Reconnecting\u2026 your messages are kept and will be sent.");
