@@ -21,8 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from generation.answering import facts
-from generation.knowledge.bm25 import tokenize
+from generation.knowledge.bm25 import STOPWORDS, stem, tokenize
 from generation.knowledge.passages import split_sentences
+from generation.knowledge.spelling import english_words
 
 Forward = Callable[[str], None]
 MAX_SENTENCES = 3
@@ -55,20 +56,29 @@ def has_negation(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
-# A "Yes"/"No" lead needs a sentence about what was asked: this share of the question's words.
-LEAD_COVERAGE = 0.5
+# A "Yes"/"No" lead needs a sentence about what was asked: this share of the question's words
+# (customers add their own details: "Can you swap my jacket for another size?" shares "swap"
+# alone with "We do not swap items directly.").
+LEAD_COVERAGE = 0.25
 
 
 def may_lead(sentence: str, question: str) -> str:
     """The lead ("yes", "no") ``sentence`` may take in answer to ``question``, or "": only for a
     yes/no question, only when the sentence holds at least ``LEAD_COVERAGE`` of the question's
-    words (so "Can I pay with PayPal at the kiosk?" gets no "Yes" from "We accept Visa and
-    Mastercard."), and "No" exactly when the sentence has a negation."""
+    words and its rarest one (so "Can I pay with PayPal at the kiosk?" gets no "Yes" from "We
+    accept Visa and Mastercard at every kiosk."), and "No" exactly when the sentence has a
+    negation."""
     if not is_yes_no_question(question):
         return ""
     asked = set(tokenize(question))
-    if not asked or len(asked & set(tokenize(sentence))) / len(asked) < LEAD_COVERAGE:
+    said = set(tokenize(sentence))
+    if not asked or len(asked & said) / len(asked) < LEAD_COVERAGE:
         return ""
+    english = english_words()
+    words = [w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOPWORDS and len(w) > 2]
+    rarest = min(words, key=lambda w: (english.get(w, 0), w)) if words else ""
+    if rarest and stem(rarest) not in said:
+        return ""  # "Can I pay with PayPal at the kiosk?" is about PayPal, not about kiosks
     return "no" if has_negation(sentence) else "yes"
 
 

@@ -142,7 +142,13 @@ class Scheduler:
         return [k for offset, k in enumerate(kept) if offset not in gone]
 
     def _pick(self, seq: Sequence, logits: torch.Tensor, greedy: int) -> int:
-        constraint = seq.stream.params.constraint
+        params = seq.stream.params
+        constraint = params.constraint
+        if params.logit_bias:
+            logits = logits.clone()
+            for token, bias in params.logit_bias:
+                logits[token] += bias
+            greedy = int(torch.argmax(logits).item())
         if constraint is None:
             return pick(seq, logits, greedy)
         text = self.detokenizer.text_of(seq)

@@ -39,6 +39,8 @@ class SamplingParams:
     seed: int | None = None
     # Every reply must stay one that this allows (generation/engine/constraints.py).
     constraint: Any = None
+    # Added to these tokens' logits before a pick: (token id, bias) pairs.
+    logit_bias: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass

@@ -14,11 +14,14 @@ UNITS = [
 ]
 
 
-def test_the_best_unit_leads_and_the_others_may_follow_each_once() -> None:
+def test_a_reply_is_a_run_of_the_evidence_around_its_best_unit_in_the_articles_order() -> None:
     allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
     assert allowed.complete("We accept Visa and Mastercard at every kiosk.")
-    assert allowed.complete(f"{UNITS[1]} {UNITS[2]} {UNITS[0]}")
-    assert not allowed.allows(UNITS[0])  # another unit may not lead
+    assert allowed.complete(f"{UNITS[0]} {UNITS[1]}")  # the model may keep a neighbour...
+    assert allowed.complete(f"{UNITS[1]} {UNITS[2]}")
+    assert allowed.complete(" ".join(UNITS))
+    assert not allowed.complete(UNITS[0])  # ...but never leave out the unit that answers best
+    assert not allowed.allows(f"{UNITS[1]} {UNITS[0]}")  # nor change the article's order
     assert not allowed.allows(f"{UNITS[1]} {UNITS[1]}")
     assert not allowed.allows("We accept Visa and Amex")
     assert allowed.allows("We accept Vi") and not allowed.complete("We accept Vi")
