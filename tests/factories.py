@@ -20,6 +20,21 @@ def customer_message(conv: Conversation, text: str = "Hello") -> services.Custom
     return services.customer_message_create(conversation=conv, text=text, client_id=uuid.uuid4())
 
 
+# A question the model answers (a knowledge-base one: small talk and handoffs are the bot's
+# own fixed lines), and the article that answers it.
+KB_QUESTION = "How much does express shipping cost?"
+
+
+def shipping_article() -> None:
+    """The article that answers ``KB_QUESTION``, stored as ``import_kb`` stores it."""
+    from generation.knowledge import articles, formats  # noqa: PLC0415 - only the tests that need a knowledge base
+
+    articles.kb_import(
+        [formats.ArticleInput(title="Shipping costs", body="Express shipping costs $19.95 on any order.", where="")],
+        replace=True,
+    )
+
+
 def messages(conv: Conversation) -> list[Message]:
     return list(conv.messages.order_by("seq"))
 

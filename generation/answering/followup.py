@@ -1,6 +1,8 @@
 """Follow-ups: "And how much does that cost?" after a question about express shipping is about
 express shipping. Retrieval then searches with the customer's previous question and this one
-together.
+together; when this one asks for a kind of value (a duration, an amount...), the previous
+question's own asking for a value ("how much", "cost") is left out, so that the subject
+carries over and the question asked is this one's.
 
 A message depends on the one before when it opens like a continuation ("and", "what about",
 "ok and", "also"), or is short and leans on something said before ("it", "that", "there", "one"),
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from generation.answering import answer_types
 from generation.answering.prompt import Turn
 from generation.knowledge.bm25 import tokenize
 
@@ -42,5 +45,10 @@ def retrieval_query(history: Sequence[Turn]) -> tuple[str, bool]:
     question = history[-1].text if history else ""
     earlier = [t.text for t in history[:-1] if t.role == "customer" and t.text.strip()]
     if earlier and depends_on_earlier(question):
-        return f"{earlier[-1]} {question}", True
+        subject = earlier[-1]
+        if answer_types.asked(question) is not None:
+            for kind in answer_types.TYPES:
+                subject = kind.asks.sub(" ", subject)
+            subject = " ".join(subject.split())
+        return f"{subject} {question}", True
     return question, False

@@ -73,18 +73,20 @@ class Restatements:
                     replies.add(_squash(f"{lead.capitalize()}, {_lowered(run[0], ordinary)} {' '.join(run[1:])}"))
         self.replies = frozenset(replies)
 
+    # The reply's text is matched as written (after its leading spaces): a model that repeats
+    # a space has left the allowed replies, which are written with single spaces.
     def allows(self, text: str) -> bool:
-        text = _squash(text)
+        text = text.lstrip()
         return any(reply.startswith(text) for reply in self.replies)
 
     def complete(self, text: str) -> bool:
-        return _squash(text) in self.replies
+        return text.strip() in self.replies
 
     def continuation(self, text: str) -> str:
         """What the shortest allowed reply that ``text`` begins still needs ("" when complete
         or lost)."""
-        text = _squash(text)
-        if text in self.replies:
+        text = text.lstrip()
+        if text.rstrip() in self.replies:
             return ""
         longer = sorted((r for r in self.replies if r.startswith(text)), key=len)
         return longer[0][len(text) :] if longer else ""

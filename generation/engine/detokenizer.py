@@ -32,8 +32,12 @@ class Detokenizer:
 
     def emit(self, seq: Sequence, *, final: bool) -> None:
         """Stream the text not streamed yet; unless ``final``, hold back a tail that could
-        still grow into a stop string. The final text loses its trailing whitespace."""
-        end = len(seq.text) if final else len(seq.text) - held_back(seq.text, seq.stream.params.stop)
+        still grow into a stop string, and trailing whitespace, which the final text loses
+        (so what streamed is always the start of the final text)."""
+        if final:
+            end = len(seq.text)
+        else:
+            end = min(len(seq.text) - held_back(seq.text, seq.stream.params.stop), len(seq.text.rstrip()))
         if final:
             seq.text = seq.text.rstrip()
             end = len(seq.text)

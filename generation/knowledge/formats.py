@@ -74,7 +74,7 @@ def parse_kb_path(path: Path, *, base_url: str = "") -> list[ArticleInput]:
         items = _parse_zip(path, base_url)
     else:
         _check_size(str(path), path.stat().st_size)
-        items = _parse_file(path.name, path.read_bytes(), base_url, str(path))
+        items = _parse_file(path.name, path.read_bytes(), base_url, "")  # the caller names the file
     return check_articles(items)
 
 
@@ -123,7 +123,7 @@ def _parse_file(name: str, data: bytes, base_url: str, where: str) -> list[Artic
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise KBFormatError(f"{where}: not UTF-8 text (byte {exc.start})") from None
+        raise KBFormatError(_at(where, f"not UTF-8 text (byte {exc.start})")) from None
     suffix = PurePosixPath(name).suffix.lower()
     try:
         if suffix == ".json":
@@ -138,8 +138,14 @@ def _parse_file(name: str, data: bytes, base_url: str, where: str) -> list[Artic
         else:
             raise KBFormatError(f"unknown format {suffix!r}; use .json, .csv, .md, .html, a folder or a .zip")
     except KBFormatError as exc:
-        raise KBFormatError(f"{where}: {exc}") from None
+        raise KBFormatError(_at(where, str(exc))) from None
+    if not where:
+        return items
     return [replace(item, where=f"{where}, {item.where}" if item.where else where) for item in items]
+
+
+def _at(where: str, problem: str) -> str:
+    return f"{where}: {problem}" if where else problem
 
 
 def check_articles(items: list[ArticleInput]) -> list[ArticleInput]:

@@ -51,6 +51,7 @@ def test_post_message_is_stored_and_idempotent(client: Client, django_capture_on
         "sources",
         "grounded",
         "handoff",
+        "mode",
     }
     listed = client.get(url + "?after=0", headers=auth(conv["token"])).json()["messages"]
     assert [(m["seq"], m["role"], m["status"]) for m in listed] == [
@@ -119,6 +120,7 @@ def test_schema_documents_the_contract(client: Client) -> None:
         "sources",
         "grounded",
         "handoff",
+        "mode",
     }
 
 

@@ -47,7 +47,11 @@ def reference(engine: Engine, ids: list[int], max_new_tokens: int) -> str:
         do_sample=False,
         pad_token_id=engine.pad_id,
     )
-    return str(engine.tokenizer.decode(out[0][len(ids) :], skip_special_tokens=True)).strip()
+    text = str(engine.tokenizer.decode(out[0][len(ids) :], skip_special_tokens=True)).strip()
+    # A reply never ends in the middle of a character: bytes that never became one are dropped.
+    while text.endswith("\ufffd"):
+        text = text[:-1].rstrip()
+    return text
 
 
 def test_batched_greedy_output_equals_unbatched_generate(engine: Engine) -> None:
@@ -519,7 +523,7 @@ def test_a_constrained_reply_is_always_one_the_constraint_allows(engine: Engine)
     from generation.answering.restate import Restatements  # noqa: PLC0415 - the answering side's constraint
 
     units = ["Refunds reach your card within 5 business days.", "Sale items cannot be returned."]
-    allowed = Restatements(units, "Can I return sale items?", first=1, may_not_find=False)
+    allowed = Restatements(units, "Can I return sale items?", first=1, may_not_find=False, ordinary=lambda _: True)
     prompt = engine.encode(f"Knowledge: Returns: {' '.join(units)}\nCustomer: Can I return sale items?\nAgent:")
     streams = [engine.submit(prompt, SamplingParams(max_new_tokens=80, constraint=allowed)) for _ in range(3)]
     free = engine.generate(prompt, SamplingParams(max_new_tokens=20))

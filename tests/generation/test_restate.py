@@ -62,5 +62,8 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
         Turn("assistant", "Express shipping takes 1 to 2 business days."),
         Turn("customer", "And how much does it cost?"),
     ]
-    assert retrieval_query(history) == ("How fast is express shipping? And how much does it cost?", True)
+    # The subject carries over; the earlier question's "how fast" does not, this one asks "how much".
+    assert retrieval_query(history) == ("is express shipping? And how much does it cost?", True)
+    history[2] = Turn("customer", "what about to Canada?")
+    assert retrieval_query(history) == ("How fast is express shipping? what about to Canada?", True)
     assert retrieval_query(history[:1]) == ("How fast is express shipping?", False)

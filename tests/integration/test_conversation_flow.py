@@ -51,11 +51,12 @@ async def collect_reply(
 
 @pytest.mark.asyncio
 async def test_reply_streams_over_the_websocket_and_deltas_add_up_to_the_stored_text() -> None:
+    await database_sync_to_async(factories.shipping_article)()
     conv, token = await database_sync_to_async(factories.conversation)()
     communicator = await open_socket(conv, token)
     client_id = str(uuid.uuid4())
     await communicator.send_to(
-        text_data=json.dumps({"type": "message", "text": "Hello, how are you?", "client_id": client_id})
+        text_data=json.dumps({"type": "message", "text": factories.KB_QUESTION, "client_id": client_id})
     )
     ack = json.loads(await communicator.receive_from(timeout=10))
     assert ack["type"] == "ack" and ack["client_id"] == client_id
@@ -82,7 +83,7 @@ async def test_reply_streams_over_the_websocket_and_deltas_add_up_to_the_stored_
     await again.send_to(text_data=json.dumps({"type": "resume", "after": 0}))
     frames = [json.loads(await again.receive_from(timeout=5)) for _ in range(2)]
     assert [(f["message"]["role"], f["message"]["text"]) for f in frames] == [
-        ("customer", "Hello, how are you?"),
+        ("customer", factories.KB_QUESTION),
         ("assistant", final["text"]),
     ]
     await again.disconnect()

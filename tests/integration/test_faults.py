@@ -142,8 +142,9 @@ def test_a_message_stored_while_redis_was_down_is_answered_after_it_restarts(
         redis_proc = None
         time.sleep(1)
         # Accepted while Redis was down: stored, but no task could be enqueued.
+        factories.shipping_article()
         conv, _ = factories.conversation()
-        reply = factories.unqueued_reply(conv)
+        reply = factories.unqueued_reply(conv, factories.KB_QUESTION)
         time.sleep(2)
         redis_proc = embedded_redis.start(data_dir)
         started = time.monotonic()
