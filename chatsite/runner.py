@@ -74,7 +74,7 @@ def web_argv(*, host: str, port: int) -> list[str]:
         host,
         "--port",
         str(port),
-        # per-message deflate doubles memory per websocket (~72 KB vs ~34 KB)
+        # per-message deflate doubles the memory each websocket holds
         "--ws-per-message-deflate",
         "false",
         "--lifespan",

@@ -102,8 +102,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web threads and worker threads write concurrently: WAL lets readers go on, IMMEDIATE
     # takes the write lock up front (no deadlock on upgrade), and the timeout waits for it.
     # Connections persist per thread, as for PostgreSQL: reconnecting (and re-running the
-    # PRAGMAs) on each of a message's database hops cost ~7 ms before its reply was stored
-    # (traced: reply row stored 20.7 -> 13.9 ms after the frame, first delta 97 -> 86 ms).
+    # PRAGMAs) on each of a message's database hops would delay its reply (docs/benchmarks.md).
     DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,

@@ -8,7 +8,7 @@ oneDNN linears (Q, K and V fused into one, GELU fused into the intermediate one)
 
 ``LeanBert.build`` takes a loaded ``SentenceTransformer`` and returns ``None`` where its modules
 are not a plain BERT encoder with mean or CLS pooling; the embedder also checks that the vectors
-come out as the model's before using it (generation/retrieval.py).
+come out as the model's before using it (generation/knowledge/embedder.py).
 """
 
 from __future__ import annotations

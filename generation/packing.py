@@ -1,10 +1,9 @@
 """Linear layers with their weights prepacked for oneDNN, for small-batch CPU inference.
 
 ``F.linear`` runs a GEMM on the row-major weight on every call; with the weight reordered once
-into oneDNN's blocked layout, the kernel reads it in the order it computes. Measured here on
-MiniLM (one query, one intra-op thread, AVX-512 EPYC): 9.8 ms against 15-18 ms a query, with
-the same vectors. Where the CPU computes bf16 natively, the linears can run in bf16 (inputs
-cast, outputs back to fp32): 6.8 against 9.0 ms, vectors at cosine 0.99998 or more to fp32's.
+into oneDNN's blocked layout, the kernel reads it in the order it computes, with the same
+vectors out. Where the CPU computes bf16 natively, the linears can run in bf16 (inputs cast,
+outputs back to fp32), faster still (docs/benchmarks.md has the figures).
 """
 
 from __future__ import annotations
@@ -16,8 +15,8 @@ import torch
 
 # Packing must leave the probe's output as it was: cosine per row above this.
 SAME_OUTPUT_COSINE = 0.99999
-# bf16 keeps ~3 significant digits: MiniLM's vectors stayed at 0.99998 or more to fp32's
-# (60 questions), which moves a retrieval score by about 1e-5.
+# bf16 keeps ~3 significant digits: a cosine this close to fp32's vectors moves a retrieval
+# score by about 1e-4 at most.
 BF16_OUTPUT_COSINE = 0.9999
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from generation.engine import Engine, GenerationError
 from generation.knowledge.embedder import Embedder
-from generation.model_store import is_ready, model_location, model_version, responder_path  # noqa: F401 - runtime.responder_path stays
+from generation.model_store import is_ready, model_location, model_version
 
 logger = logging.getLogger(__name__)
 

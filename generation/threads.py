@@ -1,9 +1,8 @@
 """PyTorch's intra-op thread count, as it was before any thread changed it.
 
 PyTorch's OpenMP runtime keeps a thread team for every thread that runs parallel ops; once the
-teams outnumber the cores, libgomp stops spinning and every small op waits for a wake-up
-(measured here: the responder's decode step at 16 sequences went 3.2 -> 5.0 ms while one other
-live thread had run a matmul). So the engine's scheduler thread is the only one with a full
+teams outnumber the cores, libgomp stops spinning and every small op waits for a wake-up,
+which slows the responder's every decode step. So the engine's scheduler thread is the only one with a full
 team: the embedder runs on one thread of its own with one intra-op thread, and models load on
 short-lived threads. ``torch.set_num_threads`` also changes what later threads start with, so
 the default is read once, before the embedder lowers its own.
@@ -53,8 +52,8 @@ def on_short_lived_thread(function: Callable[..., T], *args: object) -> T:
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX). Without it PyTorch
-    emulates bf16: measured on an AVX2-only EPYC here, a 1024^2 bf16 matmul ran at 0.84
-    GFLOP/s against 103 for fp32, so training and inference must stay in fp32 there."""
+    emulates bf16, two orders of magnitude slower than fp32, so training and inference stay
+    in fp32 there."""
     import torch  # noqa: PLC0415 - as in intra_op_default
 
     if not torch.backends.mkldnn.is_available():

@@ -9,7 +9,7 @@ it answers nearly as well. A short passage is the evidence whole.
 
 Only the best passage is looked into: retrieval ranks passages with their context, and a unit
 of a lower-ranked passage that matches the question better on its own is most often a stray
-sentence (on the long-article development base, 37 against 32 of 60 answers held the fact).
+sentence more often than the answer (docs/benchmarks.md).
 """
 
 from __future__ import annotations

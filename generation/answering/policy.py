@@ -55,9 +55,9 @@ WEAK_MATCH_BELOW_MINIMUM = 0.10
 STANDS_OUT_MARGIN = 0.10
 SEARCH_DEPTH = 5
 # Taken off the logit of the first token of ``phrases.NOT_FOUND``: the model says its evidence
-# does not answer only when it is that much surer of it than of an answer. Chosen on the
-# long-article development base: 0 handed 24 of 60 answerable questions over, 2 handed 10, with
-# one more unanswerable question answered tentatively (docs/benchmarks.md).
+# does not answer only when it is that much surer of it than of an answer: without it, a small
+# model hands over answerable questions far more often than it catches unanswerable ones
+# (chosen on the long-article development base, docs/benchmarks.md).
 NOT_FOUND_BIAS = 2.0
 
 

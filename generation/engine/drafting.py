@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 # The last this-many tokens are looked up in the prompt and the reply.
 DRAFT_NGRAM = 3
-# The cost of one more position a row in a step, relative to a one-position step: measured
-# here at 16 rows, 5 positions cost 1.93x one (the weights are read once for all of them).
+# The cost of one more position a row in a step, relative to a one-position step (the weights
+# are read once for all of them; bench/generation.py measures it).
 DRAFT_POSITION_COST = 0.25
 # What a new sequence's drafts are expected to be worth: the share of draft tokens accepted.
 DRAFT_PRIOR = 0.6

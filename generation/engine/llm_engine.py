@@ -246,7 +246,7 @@ class Engine:
         """Pause briefly after a step that gave some reply its first piece, while the batch is
         small. Otherwise the next step's two-thread team keeps both cores busy, and the task
         thread that takes the piece, the publisher thread and the web process's relay each
-        wait for a core: one customer's first delta comes 4-5 ms sooner with a 3 ms pause. A
+        wait for a core: a short pause lets one customer's first delta out sooner. A
         large batch is not paused: there the steps are the work, and a pause would cost every
         reply in it. On a GPU the steps leave the cores free, so there is no pause."""
         first_pieces = self.detokenizer.take_first_pieces()

@@ -40,16 +40,16 @@ class Embedder:
     Every encode, from any caller thread, runs either on the embedder's own thread, with one
     intra-op thread, or, in a worker whose engine runs on the CPU, on the engine's scheduler
     thread between two decode steps (``run_on``). Either way the engine's thread is the only
-    one with an OpenMP team (see generation/threads.py; the engine's step at 16 sequences
-    stayed 3.6 ms with this against 5.0 with the embeddings on a second two-thread team). On
+    one with an OpenMP team (see generation/threads.py: a second team slows the engine's
+    every step). On
     the engine's thread, one or two queries still run on one intra-op thread, leaving the other
     core to the database work of the same replies; up to ``SMALL_BATCH`` texts use the whole
     team, and larger batches (an index rebuild) stay on the embedder's own thread.
 
-    The linear layers are prepacked for oneDNN (generation/packing.py): 9.8 against 15-18 ms a
-    query, and 6.8 in bf16 where the CPU computes it natively (vectors within cosine 0.9999 of
-    fp32's). Up to ``SMALL_BATCH`` texts skip ``SentenceTransformer.encode``: a BERT model runs
-    the lean forward of generation/encoders.py (4.3 against 8-10 ms a query), any other its own
+    The linear layers are prepacked for oneDNN (generation/packing.py), in bf16 where the CPU
+    computes it natively (vectors within cosine 0.9999 of fp32's). Up to ``SMALL_BATCH`` texts
+    skip ``SentenceTransformer.encode``: a BERT model runs the lean forward of
+    generation/encoders.py, any other its own
     forward. Concurrent queries are batched into one forward pass: 16 replies starting together
     cost one MiniLM call instead of 16.
     """

@@ -6,7 +6,7 @@ with this same code.
 
 Batches group dialogues of similar length (a window of shuffled dialogues sorted by length,
 cut into batches, the batches shuffled), so a step pads little: the responder's dialogues run
-from 30 to 300 tokens, and padding every batch to its longest cost about half of each step.
+from 30 to 300 tokens, and padding every batch to its longest would waste much of each step.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ WIDTH_STEP = 16
 
 @dataclass(frozen=True)
 class ModelSpec:
-    # "llama": rotary positions, with which a small model learns to copy from its prompt in far
-    # fewer steps than with GPT-2's learnt absolute positions (docs/benchmarks.md); "gpt2" runs
+    # "llama": rotary positions, with which a small model learns to copy from its prompt in
+    # fewer steps than with GPT-2's learnt absolute positions; "gpt2" runs
     # the engine's lean decode step.
     arch: str = "llama"
     n_layer: int = 4

@@ -175,6 +175,9 @@ async def test_staff_get_the_bots_suggested_replies_live() -> None:
     )
     assert (await console.connect())[0]
     await console.send_to(text_data=json.dumps({"type": "watch", "conversation_id": str(conv.id)}))
+    # The console shows the conversation (it is watched from then on) before an agent can ask.
+    while json.loads(await console.receive_from(timeout=10))["type"] != "conversation":
+        pass
     response = await database_sync_to_async(staff.post)(f"/api/staff/conversations/{conv.id}/suggestions/")
     assert response.status_code == 202
     deadline = time.monotonic() + 60
