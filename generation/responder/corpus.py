@@ -19,18 +19,18 @@ Template syntax (sentences, questions, titles and stories):
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
-from pathlib import Path
 from typing import Any
 
+from generation.responder import slots
+from generation.responder.slots import _MONTHS, _RANGES, _UNITS, _WEEKDAYS, NAMES, NUMBERS, OTHERS
+
 NOT_FOUND = "I'm sorry, I don't have a reliable answer to that."
-DATA_DIR = Path(__file__).with_name("data")
 MIX = {"direct": 45, "yes": 12, "no": 10, "two": 8, "followup": 15, "not_found": 10}
 # The answer gate's negations (generation.answering.gate): "No" leads only a sentence with one, "Yes" one without.
 NEGATION = re.compile(
@@ -48,14 +48,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£])")
 _TOKEN = re.compile(r"\{([^{}]*)\}|\[([^\[\]]*)\]")
 _ORDINARY_WORD = re.compile(r"[A-Z][a-z']+(?:-[a-z]+)*|A")
 _PUNCTUATION = re.compile(r"[?!.,]+(?=\s|$)")
-NAMES = frozenset({"company", "product", "city", "street", "person", "place", "station"})
-NUMBERS = frozenset({"price", "pct", "minutes", "hours", "days", "weeks", "months", "years", "n", "age", "gb", "time"})
-OTHERS = frozenset({"day", "date", "promo", "ref", "ussd", "email", "url", "phone"})
-_RANGES = {"price": (5, 100), "pct": (5, 50), "minutes": (5, 55), "hours": (1, 48), "days": (1, 30), "weeks": (1, 8)}
-_RANGES |= {"months": (1, 12), "years": (1, 5), "n": (2, 10), "age": (16, 21), "gb": (5, 100), "time": (8, 18)}
-_UNITS = {"minutes": "minute", "hours": "hour", "days": "day", "weeks": "week", "months": "month", "years": "year"}
-_WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
-_MONTHS = "January February March April May June July August September October November December".split()
 _ASKING = re.compile(r"(?i)(how|what|when|where|which|who|why|can|could|do|does|is|are|will|should)\b")
 _AUXILIARIES = frozenset({"could", "would", "should", "shall", "might"})  # never misspelt: they mark yes/no questions
 
@@ -124,9 +116,7 @@ class _Retry(Exception):
     """The draw cannot make this dialogue (a pool ran out, a value collided): draw another."""
 
 
-@cache
-def _data(name: str) -> Any:
-    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+_data = slots.data
 
 
 def _parse(template: str) -> Parts:
@@ -205,7 +195,7 @@ def _domain(raw: dict[str, Any]) -> _Domain:
 @cache
 def domains() -> tuple[_Domain, ...]:
     """Every domain of ``data/support_*.json``, checked: unknown slots, unbound values and odd polarity fail here."""
-    paths = sorted(path.name for path in DATA_DIR.glob("support_*.json"))
+    paths = sorted(path.name for path in slots.DATA_DIR.glob("support_*.json"))
     return tuple(_domain(raw) for name in paths for raw in _data(name)["domains"])
 
 
@@ -235,15 +225,8 @@ def asks_yes_no(question: str) -> bool:
 
 
 def _invent(rng: random.Random, kind: str) -> str:
-    """A capitalised name built from syllables, with its kind's suffix ("Velmora", "Brenford", "Tasko Street")."""
-    words = _data("language.json")
-    while True:
-        syllables = "".join(
-            rng.choice(words["onsets"]) + rng.choice(words["vowels"]) for _ in range(rng.choice((2, 2, 3)))
-        )
-        name = (syllables + rng.choice(words["codas"])).capitalize() + rng.choice(words["suffixes"][kind])
-        if not NEGATION.search(name):
-            return name
+    """A capitalised name of ``kind`` that reads as no negation ("Nota" would)."""
+    return slots.invent(rng, kind, reject=NEGATION.search)
 
 
 class _Article:
