@@ -23,16 +23,18 @@ def customer_message(conv: Conversation, text: str = "Hello") -> services.Custom
 # A question the model answers (a knowledge-base one: small talk and handoffs are the bot's
 # own fixed lines), and the article that answers it.
 KB_QUESTION = "How much does express shipping cost?"
+SHIPPING_ARTICLE = {
+    "title": "Shipping costs",
+    "body": "Express shipping costs $19.95 on any order. Standard shipping is free on orders over $75; "
+    "below that it costs $6.95. Orders placed before 2 pm ship the same day.",
+}
 
 
 def shipping_article() -> None:
     """The article that answers ``KB_QUESTION``, stored as ``import_kb`` stores it."""
     from generation.knowledge import articles, formats  # noqa: PLC0415 - only the tests that need a knowledge base
 
-    articles.kb_import(
-        [formats.ArticleInput(title="Shipping costs", body="Express shipping costs $19.95 on any order.", where="")],
-        replace=True,
-    )
+    articles.kb_import([formats.ArticleInput(**SHIPPING_ARTICLE)], replace=True)
 
 
 def messages(conv: Conversation) -> list[Message]:

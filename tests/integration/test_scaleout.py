@@ -30,6 +30,7 @@ import redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from chatsite import runner
+from tests import factories
 from tests.conftest import ROOT, service_env, start_beat, start_web, start_worker, stop_process
 from tests.waiting import wait_until
 
@@ -99,6 +100,11 @@ def cluster(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True, timeout=300
         )
+        # A knowledge base whose question the workers' model writes a reply to (small talk gets
+        # the bot's own line at once, which no worker could be killed in the middle of).
+        kb = Path(env["DATA_DIR"]) / "kb.json"
+        kb.write_text(json.dumps([factories.SHIPPING_ARTICLE]))
+        subprocess.run([sys.executable, "manage.py", "import_kb", str(kb)], cwd=ROOT, env=env, check=True, timeout=300)
         workers = {}
         for name in (f"so-w1-{run}", f"so-w2-{run}"):
             workers[name] = start_worker(env, queue=queue, name=name, redis_url=REDIS_URL, key_prefix=prefix)
@@ -249,7 +255,7 @@ def test_a_worker_killed_mid_reply_is_taken_over_within_30_seconds(cluster: Clus
             sockets = [await connect(ws_url(base, c.conversation)) for base, c in zip(bases, customers, strict=True)]
             client_ids = [str(uuid.uuid4()) for _ in customers]
             for ws, client_id in zip(sockets, client_ids, strict=True):
-                await ws.send(json.dumps({"type": "message", "text": "Hello, how are you?", "client_id": client_id}))
+                await ws.send(json.dumps({"type": "message", "text": factories.KB_QUESTION, "client_id": client_id}))
             waits = [
                 group.create_task(until_reply(ws, c, cid, timeout=120))
                 for ws, c, cid in zip(sockets, customers, client_ids, strict=True)
