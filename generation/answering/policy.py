@@ -55,10 +55,10 @@ WEAK_MATCH_BELOW_MINIMUM = 0.10
 STANDS_OUT_MARGIN = 0.10
 SEARCH_DEPTH = 5
 # Taken off the logit of the first token of ``phrases.NOT_FOUND``: the model says its evidence
-# does not answer only when it is that much surer of it than of an answer: without it, a small
-# model hands over answerable questions far more often than it catches unanswerable ones
-# (chosen on the long-article development base, docs/benchmarks.md).
-NOT_FOUND_BIAS = 2.0
+# does not answer only when it is far surer of it than of an answer. The default responder's
+# "not found" hands answerable questions over far more often than it catches unanswerable ones
+# (chosen on the development bases, docs/benchmarks.md), so it must be very sure.
+NOT_FOUND_BIAS = 6.0
 
 
 def record_references(text: str) -> list[str]:

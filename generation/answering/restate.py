@@ -1,16 +1,17 @@
 """The replies a restating model may write, as a constraint on its decoding.
 
-The offline responder answers by restating its evidence: a run of the evidence's consecutive
-units, word for word and in the article's order, that holds the unit evidence selection ranked
-best — the model chooses where the run starts and ends, so it drops a neighbour that does not
-answer — led by "Yes, " or "No, " where the gate allows one (``gate.may_lead``); or, where
-retrieval is unsure, ``phrases.NOT_FOUND`` when it finds that the evidence does not answer.
+The offline responder answers by restating its evidence: the evidence's units from one at or
+before the unit evidence selection ranked best to the last, word for word and in the article's
+order — the model chooses where it starts, so it drops a lead-in that does not answer, and
+keeps what follows the best unit, where the rest of an answer most often is — led by "Yes, "
+or "No, " where the gate allows one (``gate.may_lead``); or, where retrieval is unsure,
+``phrases.NOT_FOUND`` when it finds that the evidence does not answer.
 
 The model decides which of these it writes, token by token; the engine only keeps it from
 leaving them (generation/engine/constraints.py), so a small model that has not learnt to copy
 exactly never garbles a sentence, and the gate (generation/answering/gate.py) passes what it
-writes. A run around retrieval's best unit holds the facts more often than the model's free
-choice of sentence, in shorter answers than the whole evidence (docs/benchmarks.md).
+writes. Letting the model also choose where the run ends cost answers their facts: a small
+model stops after the best unit too often (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -47,10 +48,10 @@ def _never(_: str) -> bool:
 
 class Restatements:
     """The allowed replies for evidence ``units`` (in the article's order) whose unit ``first``
-    answers best: a run of consecutive units that holds it, in the article's order (so a
-    sentence that leans on the one before it keeps it), led by "Yes, "/"No, " where the run
-    starts with the best unit and the gate allows that lead; ``may_not_find``: the model may
-    also say that the evidence does not answer."""
+    answers best: the units from one at or before it to the last, in the article's order (so
+    a sentence that leans on the one before it may keep it), led by "Yes, "/"No, " where the
+    run starts with the best unit and the gate allows that lead; ``may_not_find``: the model
+    may also say that the evidence does not answer."""
 
     def __init__(
         self,
@@ -65,11 +66,10 @@ class Restatements:
         lead = may_lead(units[first], question)
         replies = {phrases.NOT_FOUND} if may_not_find else set()
         for start in range(first + 1):
-            for end in range(first, len(units)):
-                run = units[start : end + 1]
-                replies.add(" ".join(run))
-                if lead and start == first:
-                    replies.add(_squash(f"{lead.capitalize()}, {_lowered(run[0], ordinary)} {' '.join(run[1:])}"))
+            run = units[start:]
+            replies.add(" ".join(run))
+            if lead and start == first:
+                replies.add(_squash(f"{lead.capitalize()}, {_lowered(run[0], ordinary)} {' '.join(run[1:])}"))
         self.replies = frozenset(replies)
 
     # The reply's text is matched as written (after its leading spaces): a model that repeats

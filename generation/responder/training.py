@@ -55,7 +55,7 @@ class ModelSpec:
     n_head: int = 4
     n_positions: int = 384
     vocab_size: int = 6000
-    steps: int = 1500
+    steps: int = 800
     batch_size: int = 32
     learning_rate: float = 3e-3
     seed: int = 1234

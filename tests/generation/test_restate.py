@@ -14,13 +14,13 @@ UNITS = [
 ]
 
 
-def test_a_reply_is_a_run_of_the_evidence_around_its_best_unit_in_the_articles_order() -> None:
+def test_a_reply_is_the_evidence_from_its_best_unit_or_before_in_the_articles_order() -> None:
     allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
-    assert allowed.complete("We accept Visa and Mastercard at every kiosk.")
-    assert allowed.complete(f"{UNITS[0]} {UNITS[1]}")  # the model may keep a neighbour...
     assert allowed.complete(f"{UNITS[1]} {UNITS[2]}")
-    assert allowed.complete(" ".join(UNITS))
-    assert not allowed.complete(UNITS[0])  # ...but never leave out the unit that answers best
+    assert allowed.complete(" ".join(UNITS))  # the model may keep the unit before...
+    assert not allowed.complete(UNITS[1])  # ...but keeps what follows the best one
+    assert not allowed.complete(f"{UNITS[0]} {UNITS[1]}")
+    assert not allowed.complete(UNITS[0])  # and never leaves out the unit that answers best
     assert not allowed.allows(f"{UNITS[1]} {UNITS[0]}")  # nor change the article's order
     assert not allowed.allows(f"{UNITS[1]} {UNITS[1]}")
     assert not allowed.allows("We accept Visa and Amex")
@@ -30,7 +30,7 @@ def test_a_reply_is_a_run_of_the_evidence_around_its_best_unit_in_the_articles_o
 
 def test_yes_and_no_lead_only_a_yes_no_question_about_what_the_unit_says() -> None:
     paypal = Restatements(UNITS, "can i pay with paypal at the kiosk machine?", first=0)
-    assert paypal.complete("No, PayPal is available in the app only, not at station kiosks.")
+    assert paypal.complete(f"No, PayPal is available in the app only, not at station kiosks. {UNITS[1]} {UNITS[2]}")
     assert not paypal.allows("Yes, PayPal")
     cards = Restatements(UNITS, "can i pay with paypal at the kiosk machine?", first=1)
     # The Visa sentence says nothing about PayPal: no "Yes" (nor "No") may lead it.

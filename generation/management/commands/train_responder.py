@@ -38,7 +38,7 @@ class Command(BaseCommand):
     help = "Train the offline responder on the generated corpus, the knowledge base and approved answers."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--steps", type=int, default=None, help="Training steps (default: 1500).")
+        parser.add_argument("--steps", type=int, default=None, help="Training steps (default: 800).")
         parser.add_argument("--out", default=None, help="Where to save (default: DATA_DIR/models/responder).")
         parser.add_argument("--quick", action="store_true", help="A tiny model in seconds (for trying things out).")
         parser.add_argument("--if-missing", action="store_true", help="Do nothing when a responder exists.")
