@@ -34,7 +34,8 @@ def shipping_article() -> None:
     """The article that answers ``KB_QUESTION``, stored as ``import_kb`` stores it."""
     from generation.knowledge import articles, formats  # noqa: PLC0415 - only the tests that need a knowledge base
 
-    articles.kb_import([formats.ArticleInput(**SHIPPING_ARTICLE)], replace=True)
+    article = formats.ArticleInput(title=SHIPPING_ARTICLE["title"], body=SHIPPING_ARTICLE["body"])
+    articles.kb_import([article], replace=True)
 
 
 def messages(conv: Conversation) -> list[Message]:

@@ -55,10 +55,11 @@ WEAK_MATCH_BELOW_MINIMUM = 0.10
 STANDS_OUT_MARGIN = 0.10
 SEARCH_DEPTH = 5
 # Taken off the logit of the first token of ``phrases.NOT_FOUND``: the model says its evidence
-# does not answer only when it is far surer of it than of an answer. The default responder's
-# "not found" hands answerable questions over far more often than it catches unanswerable ones
-# (chosen on the development bases, docs/benchmarks.md), so it must be very sure.
-NOT_FOUND_BIAS = 6.0
+# does not answer only when it is that much surer of it than of an answer. It may say so only
+# for a weak match (under the minimum confidence): above it, the default responder's "not
+# found" handed answerable questions over far more often than it caught unanswerable ones, on
+# every base it was measured on (docs/benchmarks.md).
+NOT_FOUND_BIAS = 2.0
 
 
 def record_references(text: str) -> list[str]:
@@ -186,7 +187,9 @@ class Responder:
         if self.engine is None:
             answer = self._quote(found, forward)
         else:
-            answer = self._generate(history, found, forward, should_stop, tentative)
+            # Only a weak match (under the minimum, let through by ``_stands_out``) leaves the
+            # model free to say that its evidence does not answer.
+            answer = self._generate(history, found, forward, should_stop, conf < self.min_confidence)
             if answer.mode in ("stopped", "handoff"):
                 answer.confidence = conf
                 return answer
@@ -221,8 +224,16 @@ class Responder:
         """Against the first token of ``phrases.NOT_FOUND``: the model says its evidence does not
         answer only when it is that much surer of it than of any answer (``NOT_FOUND_BIAS``)."""
         assert self.engine is not None
-        ids = self.engine.tokenizer(phrases.NOT_FOUND, add_special_tokens=False)["input_ids"]
-        return ((int(ids[0]), -NOT_FOUND_BIAS),) if ids and NOT_FOUND_BIAS else ()
+        if not NOT_FOUND_BIAS:
+            return ()
+        # The phrase's first token with and without the space before it: after "Agent:" a
+        # byte-level tokenizer writes " I", elsewhere "I".
+        firsts = {
+            ids[0]
+            for text in (phrases.NOT_FOUND, f" {phrases.NOT_FOUND}")
+            if (ids := self.engine.tokenizer(text, add_special_tokens=False)["input_ids"])
+        }
+        return tuple((int(token), -NOT_FOUND_BIAS) for token in sorted(firsts))
 
     def _not_found(self, question: str) -> str:
         """The honest handoff, naming what the help centre has nothing about when the question
@@ -259,9 +270,9 @@ class Responder:
         found: evidence_of.Evidence,
         forward: Forward,
         should_stop: StopCheck,
-        tentative: bool,
+        may_not_find: bool,
     ) -> Answer:
-        stream = self._submit(history, found, tentative)
+        stream = self._submit(history, found, may_not_find)
         gate = SentenceGate(self._verifier(history, found), forward)
         for _ in stream:
             if not gate.feed(stream.text) or gate.full:
@@ -292,7 +303,7 @@ class Responder:
         return quote
 
     # --- helpers ------------------------------------------------------------------------------
-    def _submit(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence, tentative: bool) -> TokenStream:
+    def _submit(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence, may_not_find: bool) -> TokenStream:
         assert self.engine is not None
         built = prompts.build_prompt(
             tokenizer=self.engine.tokenizer,
@@ -312,7 +323,7 @@ class Responder:
                     found.texts,
                     history[-1].text,
                     first=found.best,
-                    may_not_find=tentative,
+                    may_not_find=may_not_find,
                     ordinary=self.index.speller.ordinary,
                 ),
             )

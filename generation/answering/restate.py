@@ -82,10 +82,12 @@ class Restatements:
         return text.strip() in self.replies
 
     def continuation(self, text: str) -> str:
-        """What the shortest allowed reply that ``text`` begins still needs ("" when complete
+        """What the shortest allowed answer that ``text`` begins still needs ("" when complete
         or lost)."""
         text = text.lstrip()
         if text.rstrip() in self.replies:
             return ""
-        longer = sorted((r for r in self.replies if r.startswith(text)), key=len)
+        # Steered, the model is taken to an answer, the shortest first; to "not found" only once
+        # it has begun to say so.
+        longer = sorted((r for r in self.replies if r.startswith(text)), key=lambda r: (r == phrases.NOT_FOUND, len(r)))
         return longer[0][len(text) :] if longer else ""

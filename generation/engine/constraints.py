@@ -4,8 +4,9 @@ for it keeps its reply a possible one.
 The constraint speaks text, not tokens, so it does not care how a tokenizer splits a word: at
 each position the model's preferred tokens are tried best first (the top ``CANDIDATES``), and
 the first whose text the constraint allows is taken; the end of the sequence is taken only
-where the constraint says the reply may end. When none of those is allowed, the reply is
-steered: the first token of the text the constraint would continue with.
+where the constraint says the reply may end. When none of those is allowed before the token
+that starts the text the constraint would continue with (the steering token), in the model's
+own order, the reply is steered: that token is taken.
 """
 
 from __future__ import annotations
@@ -44,15 +45,20 @@ def constrained_pick(
     """The best token of ``logits`` that the constraint allows after ``text``; ``text_with(t)``
     is the reply's text with token ``t`` added."""
     eos = min(eos_ids) if eos_ids else -1
+    rest = constraint.continuation(text)
+    forced = first_token_of(rest) if rest else None
+    # The steering token competes on its own logit: a candidate it outranks is not taken, so a
+    # reply the model likes less (a logit bias against it, say) loses to the way on.
+    floor = float(logits[forced]) if forced is not None else float("-inf")
     for token in torch.topk(logits, min(CANDIDATES, logits.shape[-1])).indices.tolist():
+        if float(logits[token]) < floor:
+            break
         if token in eos_ids:
             if constraint.complete(text):
                 return int(token)
             continue
         if constraint.allows(text_with(token)):
             return int(token)
-    rest = constraint.continuation(text)
-    if not rest:
+    if forced is None:
         return eos
-    forced = first_token_of(rest)
-    return eos if forced is None else forced
+    return forced

@@ -50,6 +50,10 @@ def test_a_lost_reply_is_steered_back_with_the_text_it_still_needs() -> None:
     allowed = Restatements(UNITS, "receipt?", first=2, may_not_find=False)
     assert allowed.continuation("Your receipt is") == " emailed after each ride."
     assert allowed.continuation(UNITS[2]) == ""
+    # Steered from nothing, a reply goes to the answer, even where "not found" is shorter.
+    short = Restatements(["x " * 60], "x?", may_not_find=True)
+    assert short.continuation("") == ("x " * 60).strip()
+    assert short.continuation("I'm sorry") == phrases.NOT_FOUND[len("I'm sorry") :]
 
 
 def test_follow_ups_are_searched_with_the_question_before() -> None:
