@@ -8,6 +8,8 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from conversations.payloads import error_payload
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,8 +30,7 @@ class ServiceUnavailableMiddleware:
             return None
         logger.error("database unavailable for %s: %s", request.path, exception)
         response = JsonResponse(
-            {"error": {"code": "unavailable", "detail": "The service is briefly unavailable; please retry."}},
-            status=503,
+            error_payload("unavailable", "The service is briefly unavailable; please retry."), status=503
         )
         response["Retry-After"] = "5"
         return response

@@ -1,15 +1,41 @@
 """Typed shapes of every API payload, websocket frame and channel-layer event.
 
-Events cross Redis as msgpack, so everything here must be plain JSON-able data.
+Events cross Redis as msgpack, so everything here must be plain JSON-able data. The HTTP
+API declares its responses with these ``TypedDict``s, so the OpenAPI document at
+``/api/schema/`` is generated from them (``typing_extensions.TypedDict``: pydantic reads
+them; the ``Annotated`` metadata only adds to that document).
 """
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Annotated, Literal, NotRequired
+
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from conversations.models import Conversation, Message, Note
 
+UuidStr = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
+
+class ErrorDetail(TypedDict):
+    code: str
+    detail: str
+
+
+class ErrorPayload(TypedDict):
+    """Every HTTP error: ``code`` is stable (``invalid``, ``too_long``, ``unauthorized`` …),
+    ``detail`` is for people."""
+
+    error: ErrorDetail
+
+
+def error_payload(code: str, detail: str) -> ErrorPayload:
+    return {"error": {"code": code, "detail": detail}}
+
+
+@with_config(ConfigDict(extra="allow"))
 class SourcePayload(TypedDict):
     title: str
     score: NotRequired[float]
@@ -18,22 +44,37 @@ class SourcePayload(TypedDict):
 
 
 class MessagePayload(TypedDict):
-    id: str
-    seq: int
-    role: str
+    id: UuidStr
+    seq: Annotated[int, Field(ge=1)]
+    role: Annotated[str, Field(json_schema_extra={"enum": list(Message.Role.values)})]
     text: str
-    status: str
-    created_at: str
+    status: Annotated[str, Field(json_schema_extra={"enum": list(Message.Status.values)})]
+    created_at: Timestamp
     sources: list[SourcePayload]
     grounded: bool
     handoff: bool
-    mode: str
+    mode: Annotated[
+        str,
+        Field(
+            description="How an assistant reply was made (model, quote, smalltalk, handoff, declined, "
+            "stopped, failed); empty for other roles."
+        ),
+    ]
 
 
 class ConversationCreated(TypedDict):
-    id: str
-    token: str
+    id: UuidStr
+    token: Annotated[str, Field(description="The conversation's bearer token, shown once.")]
     ws_url: str
+
+
+# --- HTTP responses ---------------------------------------------------------------------
+class MessagesResponse(TypedDict):
+    messages: list[MessagePayload]
+
+
+class MessageResponse(TypedDict):
+    message: MessagePayload
 
 
 # --- websocket frames, server -> client -------------------------------------------------
@@ -106,12 +147,12 @@ def message_payload(message: Message) -> MessagePayload:
 
 
 class ConversationSummary(TypedDict):
-    id: str
-    status: str
+    id: UuidStr
+    status: Annotated[str, Field(json_schema_extra={"enum": list(Conversation.Status.values)})]
     needs_human: bool
     agent: str | None
-    updated_at: str
-    created_at: str
+    updated_at: Timestamp
+    created_at: Timestamp
     last_message: str
     last_role: str
     rating: int | None
@@ -121,7 +162,50 @@ class NotePayload(TypedDict):
     id: int
     author: str
     text: str
-    created_at: str
+    created_at: Timestamp
+
+
+class StaffMessagePayload(MessagePayload):
+    feedback: int | None  # the customer's thumbs on a bot reply: 1, -1 or none
+
+
+class ConversationDetail(TypedDict):
+    conversation: ConversationSummary
+    messages: list[StaffMessagePayload]
+    notes: list[NotePayload]
+
+
+class ExportedConversation(TypedDict):
+    id: UuidStr
+    status: str
+    origin: str
+    created_at: Timestamp
+    rating: int | None
+    rating_comment: str
+
+
+class ConversationExport(TypedDict):
+    """Everything stored about one conversation, unredacted (a data-subject access request)."""
+
+    conversation: ExportedConversation
+    messages: list[MessagePayload]
+    notes: list[NotePayload]
+
+
+class InboxResponse(TypedDict):
+    conversations: list[ConversationSummary]
+
+
+class ConversationResponse(TypedDict):
+    conversation: ConversationSummary
+
+
+class NoteResponse(TypedDict):
+    note: NotePayload
+
+
+class QueuedResponse(TypedDict):
+    status: Literal["queued"]
 
 
 class InboxEvent(TypedDict):

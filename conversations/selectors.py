@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, F, IntegerField, Q, Value, When
@@ -12,12 +11,19 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from conversations.payloads import StoredReply, conversation_summary, message_payload, note_payload
+from conversations.payloads import (
+    ConversationDetail,
+    ConversationSummary,
+    StoredReply,
+    conversation_summary,
+    message_payload,
+    note_payload,
+)
 
 INBOX_SIZE = 100
 
 
-def inbox(status: str | None = None) -> list[dict[str, Any]]:
+def inbox(status: str | None = None) -> list[ConversationSummary]:
     """Open conversations, the ones that need a human first, then the most recent."""
     rows = Conversation.objects.select_related("agent").exclude(status=Conversation.Status.CLOSED)
     if status:
@@ -27,7 +33,7 @@ def inbox(status: str | None = None) -> list[dict[str, Any]]:
             When(status=Conversation.Status.NEEDS_HUMAN, then=Value(0)), default=Value(1), output_field=IntegerField()
         )
     ).order_by("urgent", "-updated_at")[:INBOX_SIZE]
-    return [dict(conversation_summary(c)) for c in rows]
+    return [conversation_summary(c) for c in rows]
 
 
 def get_conversation(conversation_id: str) -> Conversation:
@@ -37,14 +43,12 @@ def get_conversation(conversation_id: str) -> Conversation:
         raise LookupError(conversation_id) from None
 
 
-def conversation_detail(conversation_id: str) -> dict[str, Any]:
+def conversation_detail(conversation_id: str) -> ConversationDetail:
     conversation = get_conversation(conversation_id)
     return {
-        "conversation": dict(conversation_summary(conversation)),
-        "messages": [
-            dict(message_payload(m)) | {"feedback": m.feedback} for m in conversation.messages.order_by("seq")
-        ],
-        "notes": [dict(note_payload(n)) for n in conversation.notes.select_related("author")],
+        "conversation": conversation_summary(conversation),
+        "messages": [{**message_payload(m), "feedback": m.feedback} for m in conversation.messages.order_by("seq")],
+        "notes": [note_payload(n) for n in conversation.notes.select_related("author")],
     }
 
 

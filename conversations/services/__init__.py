@@ -15,6 +15,7 @@ conversation's channel-layer group only after that transaction commits.
 from __future__ import annotations
 
 from conversations.services.common import (
+    STAFF_TEXT_MAX_CHARS,
     ConversationNotFound,
     InvalidInput,
     TokenInvalid,
@@ -67,6 +68,7 @@ from conversations.services.staff import (
 
 __all__ = [
     "FAILED_REPLY_TEXT",
+    "STAFF_TEXT_MAX_CHARS",
     "ConversationNotFound",
     "CustomerMessageResult",
     "InvalidInput",

@@ -30,6 +30,9 @@ class TokenInvalid(PermissionError):
     pass
 
 
+STAFF_TEXT_MAX_CHARS = 8000
+
+
 # --- validation -----------------------------------------------------------------------------
 def check_customer_text(text: object) -> str:
     if not isinstance(text, str):
@@ -58,10 +61,11 @@ def check_seq(value: object) -> int:
     return value
 
 
-def check_staff_text(text: object, *, limit: int = 8000) -> str:
-    if not isinstance(text, str) or not text.strip():
+def check_staff_text(text: object, *, limit: int = STAFF_TEXT_MAX_CHARS) -> str:
+    if isinstance(text, str):
+        text = text.replace("\x00", "").strip()
+    if not isinstance(text, str) or not text:
         raise InvalidInput("invalid", "'text' must be a non-empty string.")
-    text = text.replace("\x00", "").strip()
     if len(text) > limit:
         raise InvalidInput("too_long", f"'text' can be at most {limit} characters long.")
     return text

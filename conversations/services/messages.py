@@ -34,7 +34,7 @@ class CustomerMessageResult:
 def conversation_create(*, origin: str = "") -> tuple[Conversation, str]:
     """A new conversation and its bearer token (returned once, stored only as a hash)."""
     token = secrets.token_urlsafe(32)
-    conversation = Conversation.objects.create(token_hash=token_digest(token), origin=origin[:300])
+    conversation = Conversation.objects.create(token_hash=token_digest(token), origin=origin.replace("\x00", "")[:300])
     counters.count("parley_conversations_started")
     return conversation, token
 

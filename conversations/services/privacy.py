@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from conversations import counters
 from conversations.models import AuditLog, Conversation
-from conversations.payloads import message_payload, note_payload
+from conversations.payloads import ConversationExport, message_payload, note_payload
 from conversations.redaction import redact
 
 
@@ -81,7 +81,7 @@ def conversations_export(*, conversations: QuerySet[Conversation], actor: str, v
     return rows
 
 
-def conversation_export(*, conversation: Conversation, actor: str) -> dict[str, Any]:
+def conversation_export(*, conversation: Conversation, actor: str) -> ConversationExport:
     """Everything stored about one conversation (a data-subject access request), audited."""
     AuditLog.objects.create(action=AuditLog.Action.EXPORT, actor=actor, conversation_id=conversation.pk)
     counters.count("parley_conversations_exported")
@@ -94,8 +94,8 @@ def conversation_export(*, conversation: Conversation, actor: str) -> dict[str, 
             "rating": conversation.rating,
             "rating_comment": conversation.rating_comment,
         },
-        "messages": [dict(message_payload(m)) for m in conversation.messages.order_by("seq")],
-        "notes": [dict(note_payload(n)) for n in conversation.notes.all()],
+        "messages": [message_payload(m) for m in conversation.messages.order_by("seq")],
+        "notes": [note_payload(n) for n in conversation.notes.all()],
     }
 
 

@@ -82,9 +82,12 @@ def test_wrong_or_missing_token_gets_401_and_unknown_conversation_404(client: Cl
         (json.dumps({"text": ["hi"], "client_id": str(uuid.uuid4())}), "invalid"),
         (json.dumps({"text": "x" * 4001, "client_id": str(uuid.uuid4())}), "too_long"),
         ("{" + " " * 70000 + "}", "too_long"),
+        ("{" + " " * 3_000_000 + "}", "too_long"),  # past Django's DATA_UPLOAD_MAX_MEMORY_SIZE too
+        ('{"text": "\\ud800", "client_id": "' + str(uuid.uuid4()) + '"}', "invalid"),  # a lone surrogate
+        (b'{"text": "\xff", "client_id": "' + str(uuid.uuid4()).encode() + b'"}', "invalid"),  # not UTF-8
     ],
 )
-def test_bad_bodies_get_400_with_a_code_and_store_nothing(client: Client, body: str, code: str) -> None:
+def test_bad_bodies_get_400_with_a_code_and_store_nothing(client: Client, body: str | bytes, code: str) -> None:
     conv = create(client)
     response = client.post(
         f"/api/conversations/{conv['id']}/messages/",
@@ -109,7 +112,7 @@ def test_schema_documents_the_contract(client: Client) -> None:
     paths = schema["paths"]
     assert {"post"} <= set(paths["/api/conversations/"])
     assert {"get", "post"} <= set(paths["/api/conversations/{conversation_id}/messages/"])
-    message = schema["components"]["schemas"]["Message"]
+    message = schema["components"]["schemas"]["MessagePayload"]
     assert set(message["required"]) == {
         "id",
         "seq",

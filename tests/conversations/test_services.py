@@ -92,6 +92,22 @@ def test_text_at_the_limit_is_accepted_and_trimmed() -> None:
     assert services.check_customer_text("  " + "x" * 4000 + " ") == "x" * 4000
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [(None, "invalid"), (5, "invalid"), (" ", "invalid"), ("\x00", "invalid"), ("x" * 8001, "too_long")],
+)
+def test_bad_staff_text_is_refused_with_a_code(text: object, code: str) -> None:
+    with pytest.raises(services.InvalidInput) as info:  # "\x00" is blank once its NUL is dropped
+        services.check_staff_text(text)
+    assert info.value.code == code
+
+
+def test_a_conversations_origin_keeps_no_nul_and_300_characters() -> None:
+    conv, _ = services.conversation_create(origin="https://shop.example/\x00" + "p" * 400)
+    conv.refresh_from_db()
+    assert conv.origin == ("https://shop.example/" + "p" * 400)[:300]
+
+
 def test_a_reply_is_claimed_once(django_capture_on_commit_callbacks: Any) -> None:
     conv, _ = factories.conversation()
     with django_capture_on_commit_callbacks(execute=False):

@@ -86,6 +86,21 @@ def test_staff_bodies_are_validated(staff_client: Client, body: str) -> None:
     assert staff_client.post(f"/api/staff/conversations/{uuid.uuid4()}/takeover/").status_code == 404
 
 
+@pytest.mark.django_db
+def test_an_unreadable_form_body_gets_a_clear_400() -> None:
+    conv, _ = factories.conversation()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user("sam", staff=True))
+    client.get("/console/")
+    response = client.post(
+        f"/api/staff/conversations/{conv.id}/takeover/",
+        data=b"--",
+        content_type="multipart/form-data",  # without a boundary: the CSRF check cannot read it
+        headers={"X-CSRFToken": client.cookies["csrftoken"].value},
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+
+
 def session_cookie(client: Client) -> list[tuple[bytes, bytes]]:
     return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
