@@ -6,13 +6,14 @@ carries over and the question asked is this one's.
 
 A message depends on the one before when it opens like a continuation ("and", "what about",
 "ok and", "also"), or is short and leans on something said before ("it", "that", "there", "one"),
-or has almost no words of its own; otherwise it stands alone.
+or has almost no words of its own; otherwise, or when it names something the help centre
+never mentions (a new topic, then), it stands alone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from generation.answering import answer_types
 from generation.answering.prompt import Turn
@@ -30,7 +31,15 @@ SHORT_WORDS = 12
 OWN_WORDS = 2
 
 
-def depends_on_earlier(message: str) -> bool:
+def _never(_: str) -> bool:
+    return False
+
+
+def depends_on_earlier(message: str, *, new_topic: Callable[[str], bool] = _never) -> bool:
+    """Whether ``message`` leans on the one before; never where ``new_topic`` says it names
+    something of its own ("Can I pay in bitcoin?" after a question about the warranty)."""
+    if new_topic(message):
+        return False
     if _CONTINUATION.match(message):
         return True
     words = message.split()
@@ -39,12 +48,12 @@ def depends_on_earlier(message: str) -> bool:
     return len(tokenize(message)) <= OWN_WORDS
 
 
-def retrieval_query(history: Sequence[Turn]) -> tuple[str, bool]:
+def retrieval_query(history: Sequence[Turn], *, new_topic: Callable[[str], bool] = _never) -> tuple[str, bool]:
     """What to search for to answer the last turn of ``history``, and whether it is a follow-up
     (the previous customer message and this one together)."""
     question = history[-1].text if history else ""
     earlier = [t.text for t in history[:-1] if t.role == "customer" and t.text.strip()]
-    if earlier and depends_on_earlier(question):
+    if earlier and depends_on_earlier(question, new_topic=new_topic):
         subject = earlier[-1]
         if answer_types.asked(question) is not None:
             for kind in answer_types.TYPES:

@@ -217,7 +217,8 @@ class Responder:
     def _query(self, history: Sequence[prompts.Turn]) -> tuple[str, np.ndarray]:
         """What to search for (with the question before, for a follow-up; typos mended) and
         its vector."""
-        query, _ = followup.retrieval_query(history)
+        speller = self.index.speller
+        query, _ = followup.retrieval_query(history, new_topic=lambda text: speller.unknown_topic(text) is not None)
         query = self.index.speller.correct(query)
         return query, self.index.embedder.encode_query(query)
 

@@ -195,6 +195,12 @@ def test_a_follow_up_is_answered_about_the_earlier_question() -> None:
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_short_question_about_something_new_is_not_taken_for_a_follow_up() -> None:
+    _, answer = ask(responder(), "Is my broken pack covered by your warranty?", "Can I pay in bitcoin?")
+    assert [s["title"] for s in answer.sources] == ["Payment methods"] and "warranty" not in answer.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_the_index_is_never_stale_after_an_edit() -> None:
     assert "$19.95" in ask(responder(), "How much does express shipping cost?")[1].text
     article = Article.objects.get(title="Shipping costs")

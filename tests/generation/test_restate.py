@@ -61,6 +61,9 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
     assert depends_on_earlier("what about students")
     assert depends_on_earlier("ok and on weekends?")
     assert not depends_on_earlier("How long does a refund take to reach my card?")
+    # Short, but about something the help centre never mentions: a new topic.
+    assert depends_on_earlier("Can I pay in bitcoin?")
+    assert not depends_on_earlier("Can I pay in bitcoin?", new_topic=lambda text: "bitcoin" in text)
     history = [
         Turn("customer", "How fast is express shipping?"),
         Turn("assistant", "Express shipping takes 1 to 2 business days."),
