@@ -121,6 +121,12 @@ class Speller:
 
         return _WORD.sub(mend, text)
 
+    def _superlative(self, lower: str) -> bool:
+        """Whether ``lower`` is the superlative of a common word ("cheapest", "largest", "biggest")."""
+        if not lower.endswith("est"):
+            return False
+        return any(self.english.get(base, 0) >= RARE_IN_ENGLISH for base in (lower[:-3], lower[:-2], lower[:-4]))
+
     def unknown_topic(self, text: str) -> str | None:
         """A word of ``text`` that names something the articles never mention and that is no
         typo of theirs: four letters or more, in no article (nor its singular), rare or absent
@@ -130,8 +136,8 @@ class Speller:
             singular = lower[:-1] if lower.endswith("s") else lower
             if len(lower) < MIN_LENGTH or not lower.isalpha() or lower in self.counts or singular in self.counts:
                 continue
-            if lower.endswith(_NOT_A_THING):
-                continue  # "accessible", "quickly": not something one could find articles about
+            if lower.endswith(_NOT_A_THING) or self._superlative(lower):
+                continue  # "accessible", "quickly", "cheapest": not something one could find articles about
             if self.correct_word(word) is not None:
                 continue
             if self.english.get(lower, self.english.get(singular, 0)) < RARE_IN_ENGLISH:

@@ -33,10 +33,12 @@ def test_what_the_articles_never_mention_is_named() -> None:
             **dict.fromkeys(["sell", "do", "you", "when", "is", "it", "can", "pay", "with", "my"], 10**5),
             "kayaks": 100,
             "accessible": 200,
+            "cheap": 10**4,
         },
     )
     assert speller.unknown_topic("Do you sell kayaks?") == "kayaks"
     assert speller.unknown_topic("Is it accessible?") is None  # not a thing one asks about
+    assert speller.unknown_topic("Is it the cheapest?") is None  # nor is a common word's superlative
     assert speller.unknown_topic("when do i recieve my email") is None  # a typo of the articles' word
     assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word
 
