@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -157,33 +158,87 @@ def server_pid(port: int) -> int:
     raise RuntimeError(f"no process listens on port {port}")
 
 
-async def idle_connections(url: str, count: int) -> None:
+def fd_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def open_idle(url: str, conv: dict[str, Any], gate: asyncio.Semaphore) -> Any:
+    async with gate:
+        return await websockets.connect(conv["ws_url"], origin=url, compression=None, open_timeout=60)  # type: ignore[arg-type]
+
+
+async def answers_cheap_frame(ws: Any, gate: asyncio.Semaphore) -> bool:
+    """Resume (an empty history) and send an unknown frame type: a live socket answers the latter
+    with an ``error`` frame."""
+    async with gate:
+        try:
+            await ws.send(json.dumps({"type": "resume", "after": 0}))
+            await ws.send(json.dumps({"type": "shout"}))
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if frame["type"] == "error":
+                    return True
+        except (websockets.ConnectionClosed, TimeoutError):
+            return False
+
+
+async def answers_question(ws: Any, question: str) -> float | None:
+    """Ask ``question`` on an idle socket; seconds until the assistant's stored reply, or None."""
+    sent = time.perf_counter()
+    try:
+        await ws.send(json.dumps({"type": "message", "text": question, "client_id": str(uuid.uuid4())}))
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            if frame["type"] == "message" and frame["message"]["role"] == "assistant":
+                return time.perf_counter() - sent
+    except (websockets.ConnectionClosed, TimeoutError):
+        return None
+
+
+async def idle_connections(url: str, count: int, hold: float, sample: int) -> None:
+    """Open ``count`` websockets to one ASGI process (64 handshakes at a time), hold them idle
+    for ``hold`` seconds (keepalive pings go both ways meanwhile), then check that every one
+    still answers a cheap frame and that ``sample`` of them get a reply to a question."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < count + 100:
+        raise SystemExit(f"this process may open {hard} files; {count} sockets need more (ulimit -Hn)")
     pid = server_pid(int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0]))
-    conversations = [await asyncio.to_thread(create_conversation, url) for _ in range(count)]
-    before = rss_kb(pid)
-    sockets = []
     started = time.perf_counter()
-    for conv in conversations:
-        sockets.append(await websockets.connect(conv["ws_url"], origin=url, compression=None))  # type: ignore[arg-type]
+    with ThreadPoolExecutor(8) as pool:
+        conversations = list(pool.map(lambda _: create_conversation(url), range(count)))
+    print(f"created {count} conversations in {time.perf_counter() - started:.1f}s", flush=True)
+    before, fds_before = rss_kb(pid), fd_count(pid)
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(64)
+    sockets = await asyncio.gather(*(open_idle(url, conv, gate) for conv in conversations))
     opened = time.perf_counter() - started
-    await asyncio.sleep(2)
-    after = rss_kb(pid)
-    # Every socket must still be usable: each resumes and gets its (empty) history back.
-    alive = 0
-    for ws in sockets:
-        await ws.send(json.dumps({"type": "resume", "after": 0}))
-        await ws.send(json.dumps({"type": "shout"}))
-        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        alive += frame["type"] == "error"
-    for ws in sockets:
-        await ws.close()
+    print(f"opened {count} websockets in {opened:.1f}s ({count / opened:.0f}/s); holding {hold:.0f}s", flush=True)
+    await asyncio.sleep(hold)
+    after, fds_after = rss_kb(pid), fd_count(pid)
+    closed = sum(ws.close_code is not None for ws in sockets)
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(256)
+    alive = sum(await asyncio.gather(*(answers_cheap_frame(ws, gate) for ws in sockets)))
+    checked = time.perf_counter() - started
+    asked = questions("kb")
+    step = max(1, count // max(1, sample))
+    replies = await asyncio.gather(
+        *(answers_question(ws, asked[i % len(asked)]) for i, ws in enumerate(sockets[::step][:sample]))
+    )
+    answered = sorted(r for r in replies if r is not None)
+    end_rss = rss_kb(pid)
+    await asyncio.gather(*(ws.close() for ws in sockets))
     print(f"idle websockets held by one ASGI process (pid {pid}): {alive}/{count} still answering")
+    print(f"closed while idle: {closed}; server file descriptors {fds_before} -> {fds_after}")
     print(
         f"opened in {opened:.1f}s; server RSS {before / 1024:.1f} MB -> {after / 1024:.1f} MB, "
-        f"{(after - before) / count:.1f} KB per connection"
+        f"{(after - before) / count:.1f} KB per connection ({end_rss / 1024:.1f} MB after the checks)"
     )
+    print(f"the cheap-frame check of all {count} took {checked:.1f}s (256 sockets in flight)")
+    if sample:
+        p50 = f", reply p50 {pct(answered, 0.5):.2f}s, max {answered[-1]:.2f}s" if answered else ""
+        print(f"questions asked on {len(replies)} of the idle sockets: {len(answered)} answered{p50}")
 
 
 def main() -> None:
@@ -193,6 +248,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="run each level this many times (pooled figures)")
     parser.add_argument("--idle", type=int, default=0, help="instead: hold this many idle websockets")
+    parser.add_argument("--hold", type=float, default=2, help="with --idle: seconds to hold them idle")
+    parser.add_argument("--sample", type=int, default=10, help="with --idle: ask a question on this many of them")
     parser.add_argument("--data-dir", help="the server's DATA_DIR: also read the engine's own first-token times")
     parser.add_argument("--questions", choices=["smalltalk", "kb"], default="smalltalk")
     args = parser.parse_args()
@@ -202,7 +259,7 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         django.setup()
     if args.idle:
-        asyncio.run(idle_connections(args.url, args.idle))
+        asyncio.run(idle_connections(args.url, args.idle, args.hold, args.sample))
         return
     asked = questions(args.questions)
     for i in range(args.warmup):
