@@ -84,7 +84,7 @@ def main() -> None:
             top = hits[0]
             article += top.title == item["source"]
             passage += top.title == item["source"] and holds(item["facts"], top.passage.text)
-            held += holds(item["facts"], evidence.select(index, top, vector, query).text)
+            held += holds(item["facts"], evidence.select(index, top, vector, query, hits[1:]).text)
         ms = (time.perf_counter() - started) * 1000 / len(answerable)
         n = len(answerable)
         print(f"{name:<36}{article / n:>9.1%}{passage / n:>9.1%}{held / n:>10.1%}{ms:>10.1f}")

@@ -7,9 +7,10 @@ whether it states the kind of value asked for; the best unit leads, and another 
 the best cannot stand alone (it ends with ``:``, or the next starts "It ..."/"This ...") or when
 it answers nearly as well. A short passage is the evidence whole.
 
-Only the best passage is looked into: retrieval ranks passages with their context, and a unit
-of a lower-ranked passage that matches the question better on its own is most often a stray
-sentence more often than the answer (docs/benchmarks.md).
+Only the best passage is looked into, with any passage of the same article that scores nearly as
+well: retrieval ranks passages with their context, and a unit of another article's passage
+that matches the question better on its own is a stray sentence more often than the answer
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ KEYWORD_WEIGHT = 0.25
 # A second unit that scores within this of the best joins it.
 ALSO_ANSWERS_MARGIN = 0.1
 MAX_UNITS = 3
+# Another passage of the best passage's article that scores within this of it is looked into
+# too: a long article's answer may sit in the section next to the one that matched best.
+SAME_ARTICLE_MARGIN = 0.03
 MAX_CHARS = 420
 # A passage this short is the answer whole: every fact stays in its context.
 WHOLE_PASSAGE_CHARS = 300
@@ -72,18 +76,28 @@ def lacks_what_is_asked(question: str, found: Evidence) -> bool:
     return kind is not None and not kind.states.search(found.hit.passage.text)
 
 
-def select(index: KnowledgeIndex, hit: PassageHit, vector: np.ndarray, question: str) -> Evidence:
-    """The units of ``hit``'s passage that answer ``question`` best, in reading order."""
+def select(
+    index: KnowledgeIndex, hit: PassageHit, vector: np.ndarray, question: str, others: Sequence[PassageHit] = ()
+) -> Evidence:
+    """The units of ``hit``'s passage that answer ``question`` best, in reading order; a passage
+    of the same article among ``others`` (the hits after it) that scores nearly as well is
+    looked into too."""
     terms = tokenize(question)
     idf = index.bm25.idf
     units = hit.entry.outline.units
     vectors = hit.entry.unit_vectors
     passage = hit.passage
+    ranges = [range(passage.start, passage.end)] + [
+        range(o.passage.start, o.passage.end)
+        for o in others
+        if o.entry is hit.entry and o.passage is not passage and o.score >= hit.score - SAME_ARTICLE_MARGIN
+    ]
     scores = {
         position: float(vectors[position] @ vector)
         + KEYWORD_WEIGHT * keyword_coverage(terms, units[position], idf)
         + answer_type_bonus(question, units[position])
-        for position in range(passage.start, passage.end)
+        for positions in ranges
+        for position in positions
     }
     position = max(scores, key=lambda p: scores[p])
     score = scores[position]
@@ -99,7 +113,7 @@ def select(index: KnowledgeIndex, hit: PassageHit, vector: np.ndarray, question:
         runner_up = max(others, key=lambda p: scores[p])
         if scores[runner_up] >= score - ALSO_ANSWERS_MARGIN:
             chosen.add(runner_up)
-    ordered = sorted(chosen)[:MAX_UNITS]
+    ordered = sorted(sorted(chosen, key=lambda p: (p != position, abs(p - position), p))[:MAX_UNITS])
     while len(ordered) > 1 and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
         ordered.remove(max((p for p in ordered if p != position), key=lambda p: abs(p - position)))
     return Evidence(

@@ -182,7 +182,7 @@ class Responder:
         conf = confidence(hits)
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
             return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
-        found = evidence_of.select(self.index, hits[0], vector, query)
+        found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
         if evidence_of.lacks_what_is_asked(query, found):
             return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
         tentative = conf < self.sure_confidence
@@ -212,7 +212,7 @@ class Responder:
         conf = confidence(hits)
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
             return None
-        return evidence_of.select(self.index, hits[0], vector, query)
+        return evidence_of.select(self.index, hits[0], vector, query, hits[1:])
 
     def _query(self, history: Sequence[prompts.Turn]) -> tuple[str, np.ndarray]:
         """What to search for (with the question before, for a follow-up; typos mended) and
