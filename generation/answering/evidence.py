@@ -77,10 +77,10 @@ def lacks_what_is_asked(question: str, found: Evidence) -> bool:
 
 
 def select(
-    index: KnowledgeIndex, hit: PassageHit, vector: np.ndarray, question: str, others: Sequence[PassageHit] = ()
+    index: KnowledgeIndex, hit: PassageHit, vector: np.ndarray, question: str, later: Sequence[PassageHit] = ()
 ) -> Evidence:
     """The units of ``hit``'s passage that answer ``question`` best, in reading order; a passage
-    of the same article among ``others`` (the hits after it) that scores nearly as well is
+    of the same article among ``later`` (the hits after it) that scores nearly as well is
     looked into too."""
     terms = tokenize(question)
     idf = index.bm25.idf
@@ -89,7 +89,7 @@ def select(
     passage = hit.passage
     ranges = [range(passage.start, passage.end)] + [
         range(o.passage.start, o.passage.end)
-        for o in others
+        for o in later
         if o.entry is hit.entry and o.passage is not passage and o.score >= hit.score - SAME_ARTICLE_MARGIN
     ]
     scores = {
