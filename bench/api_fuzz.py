@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,14 +65,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def fuzz(schema_url: str, *, env: dict[str, str], config: Path | None, cwd: Path) -> tuple[int, str]:
     """One schemathesis run (its cache in ``cwd``); its exit status, and its report from the
     failures, warnings or summary on."""
@@ -112,7 +103,7 @@ def main() -> None:
         web = subprocess.Popen(argv, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
-        while not answers(base + "/healthz"):
+        while not runner.answers(base + "/healthz"):
             if time.monotonic() > deadline:
                 raise RuntimeError("uvicorn: not answering after 60s")
             time.sleep(0.2)

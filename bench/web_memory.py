@@ -59,14 +59,6 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def converse(base: str, text: str, *, reply: bool) -> tuple[int, str]:
     """One customer: a new conversation, ``text`` on its websocket; returns how many deltas
     arrived and the reply's status (``"acked"`` without ``reply``)."""
@@ -112,7 +104,7 @@ def main() -> None:
         )
         children.append(web)
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: answers(base + "/healthz"), 60, "uvicorn")
+        wait_for(lambda: runner.answers(base + "/healthz"), 60, "uvicorn")
         started_kb = status_kb(web.pid, "VmRSS")
         results = [
             converse(base, "How long does delivery to Canada take?", reply=not args.no_worker)

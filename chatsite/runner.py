@@ -197,7 +197,7 @@ class Supervisor:
                     child.restarts += 1
                     child.next_start = 0.0
                     child.start()
-            if not announced and _answers(url + "/healthz"):
+            if not announced and answers(url + "/healthz"):
                 announced = True
                 say(f"Parley is serving on {url}/  (admin: {url}/admin/, Ctrl-C stops everything)")
             time.sleep(0.25)
@@ -211,7 +211,9 @@ class Supervisor:
         say("stopped")
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 within a second (the runner's, the tests' and the benches'
+    check that a server is up)."""
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return bool(response.status == 200)

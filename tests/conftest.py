@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import subprocess
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -156,14 +155,6 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def start_worker(
     env: dict[str, str],
     *,
@@ -246,7 +237,7 @@ def start_web(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_process(proc, lambda: answers(url + "/healthz"), 30, "uvicorn")
+        wait_for_process(proc, lambda: runner.answers(url + "/healthz"), 30, "uvicorn")
     except Exception:
         proc.kill()
         raise
