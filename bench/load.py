@@ -25,12 +25,13 @@ from typing import Any
 import websockets
 
 
-def http(url: str, *, data: bytes | None = None, token: str | None = None) -> Any:
+def http(url: str, *, data: bytes | None = None, token: str | None = None, timeout: float = 20) -> Any:
+    """A JSON call to the customer API: POST with ``data``, else GET; ``token`` authorises it."""
     request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=20) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 

@@ -38,6 +38,9 @@ from typing import Any
 
 import websockets
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import load
+
 EVAL_FILE = Path(__file__).resolve().parent.parent / "generation" / "data" / "demo_eval.json"
 FINAL = ("complete", "failed")
 
@@ -56,12 +59,7 @@ def loopback_only(url: str) -> None:
 
 
 def http(url: str, *, data: bytes | None = None, token: str | None = None) -> Any:
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    return load.http(url, data=data, token=token, timeout=30)
 
 
 def catchup_counters(url: str) -> dict[str, float]:
