@@ -3,9 +3,12 @@ reply before any of them is streamed, and the reply starts at its first visible 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from generation.engine.sequence import Sequence
+
+_FIRST_WORD = re.compile(r"\s*\S+")
 
 
 class Detokenizer:
@@ -81,8 +84,10 @@ class Detokenizer:
         return texts
 
     def first_token_of(self, text: str) -> int | None:
-        """The first token of ``text`` as the tokenizer splits it, or ``None``."""
-        ids = self._encode(text, add_special_tokens=False)["input_ids"]
+        """The first token of ``text`` as the tokenizer splits it, or ``None``. Only the first
+        word is encoded (a token never spans two): a constrained reply asks at every step."""
+        first = _FIRST_WORD.match(text)
+        ids = self._encode(first.group() if first else text, add_special_tokens=False)["input_ids"]
         return int(ids[0]) if ids else None
 
     def take_first_pieces(self) -> int:
