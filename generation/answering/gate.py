@@ -29,7 +29,9 @@ Forward = Callable[[str], None]
 MAX_SENTENCES = 3
 
 _LEAD = re.compile(r"^(yes|no)\s*[,.!]\s*", re.IGNORECASE)
-_YES_NO_QUESTION = re.compile(
+# A yes/no question's last or next-to-last sentence opens like this (the responder's training
+# corpus asks its polar questions so, generation/responder/corpus.py).
+YES_NO_QUESTION = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|so|and|but|also|please|sorry|thanks)\b[,!.]?\s*)*"
     r"(?:can|could|do|does|did|is|are|was|were|will|would|should|shall|may|might|must|have|has|had|am)\b",
     re.IGNORECASE,
@@ -49,7 +51,7 @@ def normalized(text: str) -> str:
 def is_yes_no_question(question: str) -> bool:
     """Whether ``question``'s last sentence asks yes or no ("Can I ...?", "Do you ...?")."""
     sentences = split_sentences(question) or [question]
-    return any(_YES_NO_QUESTION.match(s.strip()) for s in sentences[-2:])
+    return any(YES_NO_QUESTION.match(s.strip()) for s in sentences[-2:])
 
 
 def has_negation(text: str) -> bool:

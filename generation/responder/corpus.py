@@ -27,24 +27,13 @@ from functools import cache
 from itertools import accumulate
 from typing import Any
 
+from generation.answering.gate import YES_NO_QUESTION, has_negation, is_yes_no_question
 from generation.responder import slots
 from generation.responder.slots import _MONTHS, _RANGES, _UNITS, _WEEKDAYS, NAMES, NUMBERS, OTHERS
 
 NOT_FOUND = "I'm sorry, I don't have a reliable answer to that."
 MIX = {"direct": 45, "yes": 12, "no": 10, "two": 8, "followup": 15, "not_found": 10}
 # The answer gate's negations (generation.answering.gate): "No" leads only a sentence with one, "Yes" one without.
-NEGATION = re.compile(
-    r"\b(?:not|no|never|none|nor|cannot|can't|don't|doesn't|isn't|aren't|won't|wasn't|weren't|shouldn't|"
-    r"couldn't|wouldn't|mustn't|haven't|hasn't|unable|neither)\b",
-    re.IGNORECASE,
-)
-# How the answer gate recognises a yes/no question: its last or next-to-last sentence opens like this.
-YES_NO_QUESTION = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|so|and|but|also|please|sorry|thanks)\b[,!.]?\s*)*"
-    r"(?:can|could|do|does|did|is|are|was|were|will|would|should|shall|may|might|must|have|has|had|am)\b",
-    re.IGNORECASE,
-)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£])")
 _TOKEN = re.compile(r"\{([^{}]*)\}|\[([^\[\]]*)\]")
 _ORDINARY_WORD = re.compile(r"[A-Z][a-z']+(?:-[a-z]+)*|A")
 _PUNCTUATION = re.compile(r"[?!.,]+(?=\s|$)")
@@ -150,7 +139,7 @@ def _templates(
             kind = rest[1] if tag == "s" else rest[0]
             if tag in "slio" and kind not in NAMES | NUMBERS | OTHERS | _data("pools.json").keys():
                 raise ValueError(f"{where}: unknown slot type {kind!r} in {template!r}")
-            if tag == "a" and len({bool(NEGATION.search(option)) for option in rest}) > 1:
+            if tag == "a" and len({has_negation(option) for option in rest}) > 1:
                 raise ValueError(f"{where}: alternatives differ in negation in {template!r}")
             unbound = (tag == "s" and kind in NUMBERS | OTHERS and rest[0] not in bound) if bound is not None else False
             if unbound or (bound is not None and tag == "i" and f"list:{kind}" not in bound):
@@ -172,7 +161,7 @@ def _domain(raw: dict[str, Any]) -> _Domain:
     for item in raw["facts"]:
         where = f"{name}.{item['id']}"
         sentences = _templates(item["s"], where)
-        negated = {bool(NEGATION.search(" ".join(str(p[1:]) for p in parts if p[0] in "ta"))) for parts in sentences}
+        negated = {has_negation(" ".join(str(p[1:]) for p in parts if p[0] in "ta")) for parts in sentences}
         if len(negated) > 1:
             raise ValueError(f"{where}: sentence variants differ in negation")
         bound, topic = _bound(sentences), item.get("t", item["id"])
@@ -214,19 +203,18 @@ def _lower_first(text: str, names: Iterable[str] = ()) -> str:
 def polar_answer(sentence: str, names: Iterable[str] = ()) -> str:
     """``sentence`` led by "Yes, " (no negation in it) or "No, " (one), its first letter lowercased unless a name
     opens it (one sentence, as the answer gate reads it)."""
-    lead = "No" if NEGATION.search(sentence) else "Yes"
+    lead = "No" if has_negation(sentence) else "Yes"
     return f"{lead}, {_lower_first(sentence, names)}"
 
 
 def asks_yes_no(question: str) -> bool:
     """Whether the answer gate takes ``question`` for a yes/no one (and so lets a reply lead with Yes or No)."""
-    sentences = [s for s in _SENTENCE_END.split(" ".join(question.split())) if s] or [question]
-    return any(YES_NO_QUESTION.match(s.strip()) for s in sentences[-2:])
+    return is_yes_no_question(question)
 
 
 def _invent(rng: random.Random, kind: str) -> str:
     """A capitalised name of ``kind`` that reads as no negation ("Nota" would)."""
-    return slots.invent(rng, kind, reject=NEGATION.search)
+    return slots.invent(rng, kind, reject=has_negation)
 
 
 class _Article:
@@ -326,7 +314,7 @@ class _Article:
         if fact.id not in self.cache:
             values: Values = {}
             text, shown, _ = self.render(self.rng.choice(fact.sentences), values)
-            if bool(NEGATION.search(text)) != fact.negated:
+            if has_negation(text) != fact.negated:
                 raise _Retry  # a drawn value brought (or hid) a negation
             self.cache[fact.id] = (text, tuple(shown), values)
         return self.cache[fact.id]

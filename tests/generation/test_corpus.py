@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from generation.answering.gate import has_negation
 from generation.responder import corpus
 from generation.responder.corpus import NOT_FOUND, Dialogue, Sample
 
@@ -103,7 +104,7 @@ def test_yes_and_no_lead_sentences_without_and_with_a_negation(dialogues: list[D
         if found.group(1) == "No":
             assert NEGATION.search(core), dialogue
         else:
-            assert not NEGATION.search(core) and not corpus.NEGATION.search(core), dialogue
+            assert not NEGATION.search(core) and not has_negation(core), dialogue
         # "Yes, we ..." lowers an ordinary first word; "Yes, Velmora ..." keeps a name as it is.
         assert found.group(2) == ",", dialogue
         assert core in (sentence[0].lower() + sentence[1:], sentence), dialogue
