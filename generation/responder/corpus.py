@@ -27,11 +27,12 @@ from functools import cache
 from itertools import accumulate
 from typing import Any
 
+from generation.answering import phrases
 from generation.answering.gate import YES_NO_QUESTION, has_negation, is_yes_no_question
 from generation.responder import slots
 from generation.responder.slots import _MONTHS, _RANGES, _UNITS, _WEEKDAYS, NAMES, NUMBERS, OTHERS
 
-NOT_FOUND = "I'm sorry, I don't have a reliable answer to that."
+NOT_FOUND = phrases.NOT_FOUND  # what a not-found dialogue answers: the bot's own words
 MIX = {"direct": 45, "yes": 12, "no": 10, "two": 8, "followup": 15, "not_found": 10}
 # The answer gate's negations (generation.answering.gate): "No" leads only a sentence with one, "Yes" one without.
 _TOKEN = re.compile(r"\{([^{}]*)\}|\[([^\[\]]*)\]")

@@ -69,8 +69,7 @@ def corpus_examples(count: int, *, seed: int) -> list[Example]:
             for role, text in zip(("customer", "assistant"), pair, strict=True)
         ]
         turns.append(Turn("customer", dialogue.question))
-        answer = phrases.NOT_FOUND if dialogue.answer == corpus.NOT_FOUND else dialogue.answer
-        examples.append(Example(render(dialogue.title, dialogue.heading, dialogue.passage, turns), answer))
+        examples.append(Example(render(dialogue.title, dialogue.heading, dialogue.passage, turns), dialogue.answer))
     return examples
 
 
