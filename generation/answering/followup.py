@@ -27,6 +27,9 @@ _CONTINUATION = re.compile(
 _LEANS_ON = re.compile(
     r"\b(?:it|its|it's|that|this|those|these|they|them|there|one|ones|he|she|him|her)\b", re.IGNORECASE
 )
+# What the earlier question asked for, left out of a follow-up's subject: its question words and
+# asking phrases ("how much", "what's the fee for"), not the things it names ("charge", "phone").
+_ASKING = re.compile(r"\bhow (?:much|long|soon|quickly|fast|many)\b|\bwhat time\b|\bcosts?\b", re.IGNORECASE)
 SHORT_WORDS = 12
 OWN_WORDS = 2
 
@@ -57,7 +60,8 @@ def retrieval_query(history: Sequence[Turn], *, new_topic: Callable[[str], bool]
         subject = earlier[-1]
         if answer_types.asked(question) is not None:
             for kind in answer_types.TYPES:
-                subject = kind.asks.sub(" ", subject)
+                subject = kind.asks_only.sub(" ", subject)
+            subject = _ASKING.sub(" ", subject)
             subject = " ".join(subject.split())
         return f"{subject} {question}", True
     return question, False

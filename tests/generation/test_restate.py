@@ -74,3 +74,13 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
     history[2] = Turn("customer", "what about to Canada?")
     assert retrieval_query(history) == ("How fast is express shipping? what about to Canada?", True)
     assert retrieval_query(history[:1]) == ("How fast is express shipping?", False)
+    # What the earlier message names stays, even a word that can ask for a value ("charge", "phone").
+    history = [
+        Turn("customer", "There's a charge on my bill I don't recognise"),
+        Turn("assistant", "..."),
+        Turn("customer", "how long do you take to look into it"),
+    ]
+    assert retrieval_query(history)[0].startswith("There's a charge on my bill")
+    history[0] = Turn("customer", "Will my phone work in Toronto?")
+    history[2] = Turn("customer", "I'm on Plus, what will that cost me?")
+    assert retrieval_query(history)[0].startswith("Will my phone work in Toronto?")
