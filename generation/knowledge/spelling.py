@@ -105,12 +105,16 @@ class Speller:
         candidates: set[str] = set()
         for key in _deletions(lower, limit):
             candidates.update(self._by_deletion.get(key, ()))
-        best: tuple[int, int, str] | None = None
+        # Nearest first; among equally near words, one with the typo's own letters (two of them
+        # swapped: "contarct" -> "contract", not "contact"), then the articles' commoner word.
+        best: tuple[int, bool, int, str] | None = None
+        letters = sorted(lower)
         for candidate in candidates:
             distance = edit_distance(lower, candidate)
-            if distance <= limit and (best is None or (distance, -self.counts[candidate]) < best[:2]):
-                best = (distance, -self.counts[candidate], candidate)
-        return best[2] if best else None
+            key = (distance, sorted(candidate) != letters, -self.counts[candidate], candidate)
+            if distance <= limit and (best is None or key < best):
+                best = key
+        return best[3] if best else None
 
     def correct(self, text: str) -> str:
         """``text`` with each misspelt word replaced by the articles' word."""

@@ -13,6 +13,12 @@ def test_typos_of_the_articles_words_are_mended() -> None:
     assert speller.correct("when do i recieve my email") == "when do i receive my email"
 
 
+def test_two_swapped_letters_mend_to_the_word_with_those_letters() -> None:
+    speller = Speller(["Contact us to end your contract. Contact us, contact us."], english={})
+    assert speller.correct_word("contarct") == "contract"  # not the commoner "contact", also one edit away
+    assert speller.correct_word("contcat") == "contact"
+
+
 def test_real_words_the_articles_lack_are_left_alone() -> None:
     speller = Speller(ARTICLES, english=dict.fromkeys(["stove", "wait", "want"], 10**5))
     assert speller.correct("my stove") == "my stove"  # "store" is not in the articles either way
