@@ -49,8 +49,13 @@ def _take(conversation: Conversation, user: Any) -> bool:
         return False
     replies_supersede(conversation)
     seq, _ = seqs_allocate(conversation.id, 1)
+    # ``handoff``: a person has the conversation from here on (the left notice clears it).
     notice = notice_create(
-        conversation_id=conversation.id, seq=seq, text=JOINED_NOTICE.format(name=display_name(user)), author=user
+        conversation_id=conversation.id,
+        seq=seq,
+        text=JOINED_NOTICE.format(name=display_name(user)),
+        author=user,
+        handoff=True,
     )
     publish_on_commit(notice)
     return True

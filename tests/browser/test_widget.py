@@ -271,3 +271,19 @@ def test_the_demo_page_and_widget_pass_an_accessibility_audit(browser: Any, live
     chatted = axe_violations(page)
     assert not chatted, describe(chatted)
     page.context.close()
+
+
+def test_the_rating_is_offered_after_two_quiet_minutes_following_an_answer(browser: Any, live_server_url: str) -> None:
+    factories.shipping_article()
+    page = browser.new_context().new_page()
+    page.clock.install()
+    page.goto(live_server_url + "/")
+    page.click("button.launcher")
+    page.fill("textarea", factories.KB_QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".msg.assistant .fb button", timeout=60000)
+    page.clock.run_for("01:30")
+    assert page.locator(".rate").count() == 0
+    page.clock.run_for("00:31")
+    page.wait_for_selector(".rate button[aria-label='5 stars']", timeout=5000)
+    page.context.close()

@@ -53,7 +53,6 @@ def test_post_message_is_stored_and_idempotent(client: Client, django_capture_on
         "handoff",
         "mode",
         "author_name",
-        "author_name",
     }
     listed = client.get(url + "?after=0", headers=auth(conv["token"])).json()["messages"]
     assert [(m["seq"], m["role"], m["status"]) for m in listed] == [
