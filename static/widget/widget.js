@@ -162,9 +162,9 @@
   var log = el("div", "log", { role: "log", "aria-live": "polite", "aria-relevant": "additions text", tabindex: "0", "aria-label": "Conversation" });
   var intro = el("p", "msg assistant greeting");
   intro.textContent = greeting;
-  var notice = el("p", "disclosure");
-  notice.textContent = disclosure;
-  log.appendChild(intro); log.appendChild(notice);
+  var disclosureEl = el("p", "disclosure");
+  disclosureEl.textContent = disclosure;
+  log.appendChild(intro); log.appendChild(disclosureEl);
   var typing = el("div", "typing", { role: "status", "aria-label": "Typing indicator" });
   var bar = el("div", "bar");
   var human = el("button", "human", { type: "button" });
@@ -332,11 +332,10 @@
   var rateEl = null;
   function rated() { return conv && load(KEY + ":rated:" + conv.id, false); }
   // Offered once the conversation has had an answer and goes quiet or the customer leaves;
-  // never while they wait for a person.
+  // never while they wait for a person, and not again once rated.
   function offerRating() {
-    if (rateEl || !conv || !state.answered || state.waiting || replyInFlight(false)) return;
+    if (rateEl || !conv || rated() || !state.answered || state.waiting || replyInFlight(false)) return;
     rateEl = el("div", "rate", { role: "group", "aria-label": "Rate this conversation" });
-    if (rated()) { rateEl.textContent = "Thanks for your rating!"; log.appendChild(rateEl); return; }
     rateEl.appendChild(document.createTextNode("How did we do?"));
     var stars = el("div");
     [1, 2, 3, 4, 5].forEach(function (n) {
