@@ -13,7 +13,14 @@ from django.conf import settings
 from conversations import ratelimit, selectors, services, streaming
 from conversations.gauges import websocket_connections
 from conversations.models import Conversation, Message
-from conversations.payloads import DeltaEvent, MessageEvent, StoredReply, message_payload
+from conversations.payloads import (
+    DeltaEvent,
+    MessageEvent,
+    StoredReply,
+    TypingEvent,
+    TypingFrame,
+    message_payload,
+)
 from conversations.sockets import WebsocketConsumer, run_catch_up_read
 
 logger = logging.getLogger(__name__)
@@ -95,12 +102,16 @@ class ConversationConsumer(WebsocketConsumer):
                 await database_sync_to_async(services.message_feedback)(
                     conversation=self.conversation, message_id=frame.get("message_id"), value=frame.get("value")
                 )
+            elif kind == "handoff":
+                await database_sync_to_async(services.conversation_handoff_request)(conversation=self.conversation)
             elif kind == "rate":
                 await database_sync_to_async(services.conversation_rate)(
                     conversation=self.conversation, stars=frame.get("stars"), comment=frame.get("comment", "")
                 )
             else:
-                raise services.InvalidInput("invalid", "'type' must be one of: message, resume, stop, feedback, rate.")
+                raise services.InvalidInput(
+                    "invalid", "'type' must be one of: message, resume, stop, feedback, rate, handoff."
+                )
         except services.InvalidInput as exc:
             client_id = frame.get("client_id")
             await self._error(exc.code, exc.detail, client_id if isinstance(client_id, str) else None)
@@ -163,7 +174,15 @@ class ConversationConsumer(WebsocketConsumer):
             if "reply_id" in event:
                 self.replies.expect(event["reply_id"])
             return
-        await self.replies.message({"type": "message", "message": message}, message)
+        frame: dict[str, Any] = {"type": "message", "message": message}
+        if "reply_id" in event:  # a hand-back notice: the bot now answers what nobody did
+            self.replies.expect(event["reply_id"])
+            frame["reply_id"] = event["reply_id"]
+        await self.replies.message(frame, message)
+
+    async def conversation_typing(self, event: TypingEvent) -> None:
+        frame: TypingFrame = {"type": "typing", "role": event["role"], "name": event["name"], "active": event["active"]}
+        await self._send(dict(frame))
 
     async def conversation_delta(self, event: DeltaEvent) -> None:
         await self.replies.delta(event)

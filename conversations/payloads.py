@@ -8,7 +8,7 @@ them; the ``Annotated`` metadata only adds to that document).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
@@ -57,7 +57,15 @@ class MessagePayload(TypedDict):
         str,
         Field(
             description="How an assistant reply was made (model, quote, smalltalk, handoff, declined, "
-            "stopped, failed); empty for other roles."
+            "stopped, failed); 'notice' for a system line about the conversation (a person joined, "
+            "left, or was asked for); empty otherwise."
+        ),
+    ]
+    author_name: Annotated[
+        str,
+        Field(
+            description="The display name of the agent who wrote an agent message, or whom a system notice "
+            "is about; empty otherwise."
         ),
     ]
 
@@ -119,9 +127,26 @@ class StoredReply(TypedDict):
 class MessageEvent(TypedDict):
     type: Literal["conversation.message"]
     message: MessagePayload
-    # With a customer message the bot answers: the reply, so every socket of the conversation
-    # (another tab, a watching console) knows what to wait for.
+    # With a customer message the bot answers (or a hand-back notice after which the bot
+    # answers what nobody did): the reply, so every socket of the conversation (another tab, a
+    # watching console) knows what to wait for.
     reply_id: NotRequired[str]
+
+
+class TypingEvent(TypedDict):
+    """An agent who holds the conversation started or stopped typing (relayed, never stored)."""
+
+    type: Literal["conversation.typing"]
+    role: Literal["agent"]
+    name: str
+    active: bool
+
+
+class TypingFrame(TypedDict):
+    type: Literal["typing"]
+    role: Literal["agent"]
+    name: str
+    active: bool
 
 
 class DeltaEvent(TypedDict):
@@ -143,7 +168,19 @@ def message_payload(message: Message) -> MessagePayload:
         "grounded": message.grounded,
         "handoff": message.handoff,
         "mode": message.mode,
+        "author_name": author_name(message),
     }
+
+
+def display_name(user: Any) -> str:
+    """What customers see of a staff member: their full name, else their username."""
+    return str(user.get_full_name() or user.get_username())
+
+
+def author_name(message: Message) -> str:
+    if message.author_id is None or message.role not in (Message.Role.AGENT, Message.Role.SYSTEM):
+        return ""
+    return display_name(message.author)
 
 
 class ConversationSummary(TypedDict):
@@ -202,6 +239,16 @@ class ConversationResponse(TypedDict):
 
 class NoteResponse(TypedDict):
     note: NotePayload
+
+
+class HandoffResponse(TypedDict):
+    status: Annotated[
+        str,
+        Field(
+            description="The conversation's status afterwards: needs_human, or human when a person already has it.",
+            json_schema_extra={"enum": list(Conversation.Status.values)},
+        ),
+    ]
 
 
 class QueuedResponse(TypedDict):

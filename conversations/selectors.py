@@ -47,7 +47,10 @@ def conversation_detail(conversation_id: str) -> ConversationDetail:
     conversation = get_conversation(conversation_id)
     return {
         "conversation": conversation_summary(conversation),
-        "messages": [{**message_payload(m), "feedback": m.feedback} for m in conversation.messages.order_by("seq")],
+        "messages": [
+            {**message_payload(m), "feedback": m.feedback}
+            for m in conversation.messages.select_related("author").order_by("seq")
+        ],
         "notes": [note_payload(n) for n in conversation.notes.select_related("author")],
     }
 

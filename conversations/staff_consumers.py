@@ -13,9 +13,9 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from conversations import selectors, streaming
+from conversations import selectors, services, streaming
 from conversations.models import Message
-from conversations.payloads import DeltaEvent, InboxEvent, MessageEvent, NoteEvent, StoredReply
+from conversations.payloads import DeltaEvent, InboxEvent, MessageEvent, NoteEvent, StoredReply, TypingEvent
 from conversations.sockets import WebsocketConsumer, run_catch_up_read
 
 logger = logging.getLogger(__name__)
@@ -54,11 +54,23 @@ class StaffConsumer(WebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             frame = json.loads(text_data or "")
+        except ValueError:
+            frame = None
+        if isinstance(frame, dict) and frame.get("type") == "typing":
+            await self._on_typing(frame)
+            return
+        try:
             if not isinstance(frame, dict) or frame.get("type") != "watch":
                 raise ValueError
             detail = await database_sync_to_async(selectors.conversation_detail)(str(frame.get("conversation_id")))
         except (ValueError, LookupError):
-            await self._send({"type": "error", "code": "invalid", "detail": "Send {type: watch, conversation_id}."})
+            await self._send(
+                {
+                    "type": "error",
+                    "code": "invalid",
+                    "detail": "Send {type: watch, conversation_id} or {type: typing, conversation_id, active}.",
+                }
+            )
             return
         await self._unwatch()
         self.watching = watching = detail["conversation"]["id"]
@@ -80,6 +92,14 @@ class StaffConsumer(WebsocketConsumer):
         await self.channel_layer.group_add(streaming.group_name(watching), self.channel_name)
         await self.channel_layer.group_add(streaming.staff_group_name(watching), self.channel_name)
         await self._send({"type": "conversation", **detail})
+
+    async def _on_typing(self, frame: dict[str, Any]) -> None:
+        try:
+            await database_sync_to_async(services.agent_typing)(
+                conversation_id=frame.get("conversation_id"), user=self.scope["user"], active=frame.get("active")
+            )
+        except services.InvalidInput as exc:
+            await self._send({"type": "error", "code": exc.code, "detail": exc.detail})
 
     async def _read_replies(self, conversation_id: str, reply_ids: list[str]) -> dict[str, StoredReply]:
         return await stored_replies.read(conversation_id, reply_ids)
@@ -106,7 +126,13 @@ class StaffConsumer(WebsocketConsumer):
                 self.replies.expect(event["reply_id"])
             await self._send(frame)
             return
+        if "reply_id" in event:  # a hand-back notice: the bot now answers what nobody did
+            self.replies.expect(event["reply_id"])
+            frame["reply_id"] = event["reply_id"]
         await self.replies.message(frame, event["message"])
+
+    async def conversation_typing(self, event: TypingEvent) -> None:
+        """Agent typing is for the customer; the console shows its own."""
 
     async def conversation_delta(self, event: DeltaEvent) -> None:
         if self.replies is not None:

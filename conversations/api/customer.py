@@ -21,6 +21,7 @@ from conversations.models import Conversation
 from conversations.origins import origin_allowed
 from conversations.payloads import (
     ConversationCreated,
+    HandoffResponse,
     MessageResponse,
     MessagesResponse,
     UuidStr,
@@ -86,6 +87,11 @@ def messages_preflight(request: HttpRequest, conversation_id: str) -> HttpRespon
     return HttpResponse(status=204)
 
 
+@router.api_operation(["OPTIONS"], "/{conversation_id}/handoff/", include_in_schema=False)
+def handoff_preflight(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    return HttpResponse(status=204)
+
+
 def authenticated(request: HttpRequest) -> Conversation:
     conversation: Conversation = request.auth  # type: ignore[attr-defined]  # set by ConversationToken
     return conversation
@@ -148,3 +154,17 @@ def message_send(request: HttpRequest, conversation_id: UuidStr, body: CustomerM
         address=address(request),
     )
     return Status(202, {"message": message_payload(result.message)})
+
+
+@router.post(
+    "/{conversation_id}/handoff/",
+    auth=ConversationToken(),
+    response=responses({200: HandoffResponse}, 401, 404),
+    openapi_extra=documented(401, 404),
+    summary="Ask for a person (idempotent)",
+    description="The conversation waits for a person (needs_human), the customer gets a system notice and the "
+    "staff inbox is told; asking again, or once a person has it, changes nothing.",
+)
+def handoff_request(request: HttpRequest, conversation_id: UuidStr) -> HandoffResponse:
+    conversation = services.conversation_handoff_request(conversation=authenticated(request))
+    return {"status": conversation.status}

@@ -5,9 +5,11 @@ function here and forward its result: ``from conversations import services;
 services.customer_message_receive(...)``. Every write is one transaction; events reach the
 conversation's channel-layer group only after that transaction commits.
 
-- ``messages``: conversations and what customers send (with the pending reply);
+- ``messages``: conversations and what customers send (with the pending reply), and their
+  requests for a person;
 - ``replies``: the bot's replies, from enqueue to complete, failed or swept up;
-- ``staff``: takeover, agent replies, notes, training approval;
+- ``staff``: takeover and hand-back (with their notices), agent replies and typing, notes,
+  training approval;
 - ``privacy``: retention and data-subject requests;
 - ``common``: errors, validation, the seq allocator, events after commit.
 """
@@ -28,6 +30,7 @@ from conversations.services.messages import (
     CustomerMessageResult,
     conversation_authenticate,
     conversation_create,
+    conversation_handoff_request,
     conversation_rate,
     customer_message_create,
     customer_message_receive,
@@ -60,6 +63,7 @@ from conversations.services.replies import (
 )
 from conversations.services.staff import (
     agent_message_create,
+    agent_typing,
     conversation_handback,
     conversation_takeover,
     messages_approve,
@@ -77,6 +81,7 @@ __all__ = [
     "ReplyMeta",
     "TokenInvalid",
     "agent_message_create",
+    "agent_typing",
     "check_client_id",
     "check_customer_text",
     "check_seq",
@@ -86,6 +91,7 @@ __all__ = [
     "conversation_delete",
     "conversation_export",
     "conversation_handback",
+    "conversation_handoff_request",
     "conversation_rate",
     "conversation_takeover",
     "conversations_delete",

@@ -4,6 +4,7 @@ the seq allocator, and the events sent once a write has committed."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,6 +32,8 @@ class TokenInvalid(PermissionError):
 
 
 STAFF_TEXT_MAX_CHARS = 8000
+# The ``mode`` of a system message that tells the customer what happened to the conversation.
+NOTICE_MODE = "notice"
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -100,6 +103,25 @@ def seqs_allocate(conversation_id: uuid.UUID, count: int, *, more_if_bot: int = 
         raise Conversation.DoesNotExist(conversation_id)
     last, status = int(row[0]), str(row[1])
     return last - count - (more_if_bot if status in Conversation.BOT_ANSWERS else 0) + 1, status
+
+
+# --- notices ------------------------------------------------------------------------------------
+def notice_create(
+    *, conversation_id: uuid.UUID, seq: int, text: str, author: Any = None, handoff: bool = False
+) -> Message:
+    """A system line in the conversation (``mode`` "notice") at ``seq``, which the caller
+    allocated in its transaction; ``author``: the agent it is about (the customer sees their
+    display name). The caller publishes it."""
+    return Message.objects.create(
+        conversation_id=conversation_id,
+        seq=seq,
+        role=Message.Role.SYSTEM,
+        text=text,
+        status=Message.Status.COMPLETE,
+        mode=NOTICE_MODE,
+        author=author,
+        handoff=handoff,
+    )
 
 
 # --- events after commit ----------------------------------------------------------------------

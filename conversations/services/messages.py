@@ -18,6 +18,7 @@ from conversations.services.common import (
     InvalidInput,
     TokenInvalid,
     inbox_on_commit,
+    notice_create,
     publish_on_commit,
     seqs_allocate,
 )
@@ -120,8 +121,31 @@ def _existing_by_client_id(conversation: Conversation, client_id: uuid.UUID) -> 
     return CustomerMessageResult(message=message, reply=reply, created=False)
 
 
+HANDOFF_NOTICE = "We've asked a member of our team to join. You can keep writing here."
+
+
+def conversation_handoff_request(*, conversation: Conversation) -> Conversation:
+    """The customer asks for a person (the widget's "Talk to a person"): a conversation the bot
+    has flips to ``needs_human``, the customer reads a notice (``handoff`` set, so a client
+    knows it waits for a person) and the staff inbox hears of it. Idempotent: asking again,
+    or once a person has it, changes nothing."""
+    with transaction.atomic():
+        flipped = Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.BOT).update(
+            status=Conversation.Status.NEEDS_HUMAN
+        )
+        if flipped:
+            seq, _ = seqs_allocate(conversation.id, 1)
+            publish_on_commit(
+                notice_create(conversation_id=conversation.id, seq=seq, text=HANDOFF_NOTICE, handoff=True)
+            )
+    conversation.refresh_from_db()
+    return conversation
+
+
 def messages_after(*, conversation: Conversation, after: int) -> list[Message]:
-    return list(Message.objects.filter(conversation=conversation, seq__gt=after).order_by("seq"))
+    return list(
+        Message.objects.filter(conversation=conversation, seq__gt=after).select_related("author").order_by("seq")
+    )
 
 
 def message_feedback(*, conversation: Conversation, message_id: object, value: object) -> Message:

@@ -20,6 +20,7 @@ from conversations.streaming.events import (
     EVENT_INBOX,
     EVENT_MESSAGE,
     EVENT_NOTE,
+    EVENT_TYPING,
     STAFF_INBOX,
     group_name,
     publish_delta,
@@ -27,6 +28,7 @@ from conversations.streaming.events import (
     publish_message_soon,
     publish_note,
     publish_staff,
+    publish_typing,
     staff_group_name,
 )
 from conversations.streaming.publisher import SEND_TIMEOUT_S, run_coroutine
@@ -37,6 +39,7 @@ __all__ = [
     "EVENT_INBOX",
     "EVENT_MESSAGE",
     "EVENT_NOTE",
+    "EVENT_TYPING",
     "FINAL_STATUSES",
     "SEND_TIMEOUT_S",
     "STAFF_INBOX",
@@ -53,6 +56,7 @@ __all__ = [
     "publish_message_soon",
     "publish_note",
     "publish_staff",
+    "publish_typing",
     "request_stop",
     "run_coroutine",
     "staff_group_name",

@@ -16,6 +16,7 @@ from conversations.payloads import (
     InboxEvent,
     MessageEvent,
     NoteEvent,
+    TypingEvent,
     conversation_summary,
     message_payload,
     note_payload,
@@ -27,6 +28,7 @@ EVENT_DELTA: Final = "conversation.delta"
 STAFF_INBOX = "staff.inbox"
 EVENT_INBOX: Final = "inbox.update"
 EVENT_NOTE: Final = "staff.note"
+EVENT_TYPING: Final = "conversation.typing"
 
 
 def group_name(conversation_id: uuid.UUID | str) -> str:
@@ -58,6 +60,13 @@ def publish_delta(conversation_id: uuid.UUID | str, message_id: str, text: str, 
     """Send the next piece of a reply's text; returns once it is sent, so deltas keep their order."""
     event: DeltaEvent = {"type": EVENT_DELTA, "message_id": message_id, "text": text, "offset": offset}
     publisher.group_send(group_name(conversation_id), dict(event))
+
+
+def publish_typing(conversation_id: uuid.UUID | str, *, name: str, active: bool) -> None:
+    """Tell the conversation's sockets that its agent ``name`` started or stopped typing,
+    through the outbox (best effort: a lost one is outdated by the next, or by the message)."""
+    event: TypingEvent = {"type": EVENT_TYPING, "role": "agent", "name": name, "active": active}
+    publisher.outbox_put(group_name(conversation_id), dict(event))
 
 
 def publish_note(note: Note) -> None:

@@ -52,6 +52,7 @@ def test_post_message_is_stored_and_idempotent(client: Client, django_capture_on
         "grounded",
         "handoff",
         "mode",
+        "author_name",
     }
     listed = client.get(url + "?after=0", headers=auth(conv["token"])).json()["messages"]
     assert [(m["seq"], m["role"], m["status"]) for m in listed] == [
@@ -124,6 +125,7 @@ def test_schema_documents_the_contract(client: Client) -> None:
         "grounded",
         "handoff",
         "mode",
+        "author_name",
     }
 
 

@@ -16,6 +16,7 @@ CUSTOMER = {
     ("post", "/api/conversations/"),
     ("get", "/api/conversations/{conversation_id}/messages/"),
     ("post", "/api/conversations/{conversation_id}/messages/"),
+    ("post", "/api/conversations/{conversation_id}/handoff/"),
 }
 STAFF = {
     ("get", "/api/staff/conversations/"),

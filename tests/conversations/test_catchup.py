@@ -31,6 +31,7 @@ def payload(text: str, status: str = "streaming", reply_id: str = REPLY) -> Mess
         "grounded": True,
         "handoff": False,
         "mode": "model",
+        "author_name": "",
     }
 
 

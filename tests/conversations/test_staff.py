@@ -121,7 +121,9 @@ async def receive_type(communicator: WebsocketCommunicator, kind: str, timeout: 
 @pytest.mark.django_db(transaction=True)
 async def test_takeover_silences_the_bot_and_the_agent_reaches_the_customer_live() -> None:
     staff = Client()
-    await database_sync_to_async(lambda: staff.force_login(make_user("sam", staff=True)))()
+    await database_sync_to_async(
+        lambda: staff.force_login(User.objects.create_user("sam", first_name="Sam", is_staff=True))
+    )()
     conv, token = await database_sync_to_async(factories.conversation)()
     customer = WebsocketCommunicator(application, f"/ws/conversations/{conv.id}/?token={token}")
     assert (await customer.connect())[0]
@@ -135,6 +137,8 @@ async def test_takeover_silences_the_bot_and_the_agent_reaches_the_customer_live
     assert taken.status_code == 200 and taken.json()["conversation"]["status"] == "human"
     update = await receive_type(console, "inbox.update")
     assert update["conversation"]["status"] == "human" and update["conversation"]["agent"] == "sam"
+    joined = await receive(customer)
+    assert joined["message"]["role"] == "system" and joined["message"]["text"] == "Sam joined the conversation."
 
     await customer.send_to(
         text_data=json.dumps({"type": "message", "text": "Is anyone there?", "client_id": str(uuid.uuid4())})
@@ -167,7 +171,7 @@ async def test_takeover_silences_the_bot_and_the_agent_reaches_the_customer_live
     roles = await database_sync_to_async(
         lambda: list(Message.objects.filter(conversation=conv).order_by("seq").values_list("role", flat=True))
     )()
-    assert roles == ["customer", "agent"]
+    assert roles == ["system", "customer", "agent"]
     back = await database_sync_to_async(staff.post)(f"/api/staff/conversations/{conv.id}/handback/")
     assert back.json()["conversation"]["status"] == "bot"
     await customer.disconnect()
