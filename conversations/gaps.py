@@ -129,12 +129,16 @@ class Gap:
         question that has them uses them."""
         centroid = self.centroid()
         ranked = sorted(centroid, key=lambda w: (-centroid[w], w))
-        shared = [w for w in ranked if centroid[w] > 0.5 or len(self.questions) == 1]
+        if len(self.questions) == 1:  # its topic when the bot named one, else its words
+            shared = [w for w in ranked if centroid[w] == centroid[ranked[0]]]
+        else:
+            shared = [w for w in ranked if centroid[w] > 0.5]
         top = shared[:LABEL_WORDS] or ranked[:1]
         spelled = {}
         for stemmed in top:
-            forms = [(count, word) for (s, word), count in self.surface.items() if s == stemmed]
-            spelled[stemmed] = max(forms)[1] if forms else stemmed
+            forms = [(word, count) for (s, word), count in self.surface.items() if s == stemmed]
+            # The commonest spelling; on a tie, the first asked.
+            spelled[stemmed] = max(forms, key=lambda form: form[1])[0] if forms else stemmed
         for question in self.questions:
             order = [s for s, _ in content_words(f"{question.text} {topic_of(question.reply)}")]
             if all(s in order for s in top):

@@ -33,7 +33,7 @@ from conversations.payloads import (
 # The largest seq a message can have (a PositiveIntegerField).
 MAX_SEQ = 2_147_483_647
 # ``POST /api/conversations/`` needs no body.
-NO_BODY = ConversationStart(origin="")
+NO_BODY = ConversationStart(origin="", identity=None)
 
 
 def widget_cors(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
