@@ -60,7 +60,7 @@ class Identity(Schema):
         json_schema_extra={"minLength": 1, "maxLength": identities.USER_ID_MAX_CHARS},
     )
     name: str = Field("", json_schema_extra={"maxLength": identities.NAME_MAX_CHARS})
-    email: str = Field("", json_schema_extra={"maxLength": identities.EMAIL_MAX_CHARS})
+    email: str = Field("", json_schema_extra={"format": "email", "maxLength": identities.EMAIL_MAX_CHARS})
     user_hash: str = Field(
         "",
         description="hex(HMAC-SHA256(WIDGET_IDENTITY_SECRET, user_id)), computed on the host site's server.",
@@ -85,7 +85,8 @@ class ConversationResume(Schema):
 
 class ContactEmail(Schema):
     email: str = Field(
-        description="Where the customer wants the answer.", json_schema_extra={"maxLength": identities.EMAIL_MAX_CHARS}
+        description="Where the customer wants the answer.",
+        json_schema_extra={"format": "email", "maxLength": identities.EMAIL_MAX_CHARS},
     )
 
 

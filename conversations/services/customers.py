@@ -30,15 +30,18 @@ def check_identity(value: object, *, address: str = "") -> Identity:
     ``InvalidInput`` (400) when it is malformed, ``IdentityRefused`` (403) when it is
     unsigned, badly signed, or identities are off. Every refusal is logged as a warning
     (the user id and client address, never the name or email)."""
+    secret = settings.WIDGET_IDENTITY_SECRET
+    if not secret:  # whatever the identity says: none is trusted
+        logger.warning("refused a customer identity from %s: identity_disabled", address or "?")
+        raise IdentityRefused(
+            "identity_disabled", "This site does not accept customer identities (WIDGET_IDENTITY_SECRET)."
+        )
     try:
         identity = parse_identity(value)
     except IdentityError as error:
         logger.warning("refused a customer identity from %s: %s", address or "?", error.detail)
         raise InvalidInput("invalid", error.detail) from None
-    secret = settings.WIDGET_IDENTITY_SECRET
-    if not secret:
-        code, detail = "identity_disabled", "This site does not accept customer identities (WIDGET_IDENTITY_SECRET)."
-    elif not identity.user_hash:
+    if not identity.user_hash:
         code, detail = "identity_unsigned", "The identity is not signed: send 'user_hash', the host site's HMAC."
     elif not identity_verified(secret, identity):
         code, detail = "identity_refused", "The identity's 'user_hash' does not match its 'user_id'."
