@@ -252,6 +252,16 @@ RATE_LIMIT_MESSAGES_PER_CONVERSATION = env_int("RATE_LIMIT_MESSAGES_PER_CONVERSA
 RATE_LIMIT_MESSAGES_PER_ADDRESS = env_int("RATE_LIMIT_MESSAGES_PER_ADDRESS", 60, minimum=0)
 RATE_LIMIT_CONVERSATIONS_PER_ADDRESS = env_int("RATE_LIMIT_CONVERSATIONS_PER_ADDRESS", 30, minimum=0)
 
+# --- Support team ---------------------------------------------------------------------------
+# Signed-in customers: the host site signs its customer's id with this secret (HMAC-SHA256;
+# docs/deployment.md). Empty turns identities off: the widget's identities are then refused.
+WIDGET_IDENTITY_SECRET = env_str("WIDGET_IDENTITY_SECRET", "")
+# When the team is there, e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00" (conversations/hours.py);
+# empty: always. A handoff outside these hours tells the customer when someone will reply and
+# offers to take their email.
+SUPPORT_HOURS = env_str("SUPPORT_HOURS", "")
+SUPPORT_TIMEZONE = env_str("SUPPORT_TIMEZONE", "UTC")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

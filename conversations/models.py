@@ -14,6 +14,24 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class Customer(models.Model):
+    """A signed-in customer of the host site, as its verified identity names them
+    (conversations/identity.py): their conversations follow them across devices."""
+
+    # The host site's own id for the customer; exactly what it signed.
+    user_id = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "user_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.user_id
+
+
 class Conversation(models.Model):
     class Status(models.TextChoices):
         BOT = "bot", "Bot answering"
@@ -34,6 +52,14 @@ class Conversation(models.Model):
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The signed-in customer, when the host site passed a verified identity; anonymous otherwise.
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    # Where the customer asked to be answered, left after an out-of-hours handoff.
+    contact_email = models.EmailField(max_length=254, blank=True)
+    # When the customer was told the team is offline (a handoff outside SUPPORT_HOURS).
+    offline_notice_at = models.DateTimeField(null=True, blank=True)
     # The customer's 1-5 rating when the conversation ends.
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)
@@ -52,6 +78,22 @@ class Conversation(models.Model):
     @property
     def bot_answers(self) -> bool:
         return self.status in self.BOT_ANSWERS
+
+
+class ConversationToken(models.Model):
+    """A further bearer token of a conversation: one per device that resumed it with the
+    customer's verified identity, so every device keeps working (the conversation's own
+    ``token_hash`` stays the first device's)."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Device token of {self.conversation_id} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 class Message(models.Model):
@@ -85,7 +127,8 @@ class Message(models.Model):
 
     # How an assistant reply was made: "model" (the model wrote it and the gate passed every
     # sentence), "quote" (the knowledge base's sentences as they stand), "handoff", "smalltalk",
-    # "declined", "stopped" or "failed"; empty for other roles.
+    # "declined", "stopped" or "failed". A system message: "notice", or "offline" (the team is
+    # out of hours; the widget offers to leave an email under it). Empty for other roles.
     mode = models.CharField(max_length=16, blank=True)
     # Generation metadata (assistant messages)
     model_name = models.CharField(max_length=300, blank=True)

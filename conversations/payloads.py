@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from conversations.models import Conversation, Message, Note
+from conversations.models import Conversation, Customer, Message, Note
 
 UuidStr = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
@@ -74,6 +74,12 @@ class ConversationCreated(TypedDict):
     id: UuidStr
     token: Annotated[str, Field(description="The conversation's bearer token, shown once.")]
     ws_url: str
+
+
+class ConversationResumed(ConversationCreated):
+    """A signed-in customer's open conversation, with a token of this device's own."""
+
+    created: Annotated[bool, Field(description="No conversation was open: this one is new.")]
 
 
 # --- HTTP responses ---------------------------------------------------------------------
@@ -183,6 +189,18 @@ def author_name(message: Message) -> str:
     return display_name(message.author)
 
 
+class CustomerPayload(TypedDict):
+    """The signed-in customer a conversation belongs to, as the host site verified them."""
+
+    user_id: str
+    name: str
+    email: str
+
+
+def customer_payload(customer: Customer) -> CustomerPayload:
+    return {"user_id": customer.user_id, "name": customer.name, "email": customer.email}
+
+
 class ConversationSummary(TypedDict):
     id: UuidStr
     status: Annotated[str, Field(json_schema_extra={"enum": list(Conversation.Status.values)})]
@@ -193,6 +211,11 @@ class ConversationSummary(TypedDict):
     last_message: str
     last_role: str
     rating: int | None
+    customer: Annotated[CustomerPayload | None, Field(description="The signed-in customer; null: anonymous.")]
+    contact_email: Annotated[str, Field(description="Where the customer asked to be answered; empty: nowhere.")]
+    offline_request: Annotated[
+        bool, Field(description="The customer was told the team is offline (a handoff outside SUPPORT_HOURS).")
+    ]
 
 
 class NotePayload(TypedDict):
@@ -219,6 +242,8 @@ class ExportedConversation(TypedDict):
     created_at: Timestamp
     rating: int | None
     rating_comment: str
+    contact_email: str
+    customer: CustomerPayload | None
 
 
 class ConversationExport(TypedDict):
@@ -278,6 +303,9 @@ def conversation_summary(conversation: Conversation) -> ConversationSummary:
         "last_message": last.text[:200] if last else "",
         "last_role": last.role if last else "",
         "rating": conversation.rating,
+        "customer": customer_payload(conversation.customer) if conversation.customer else None,
+        "contact_email": conversation.contact_email,
+        "offline_request": conversation.offline_notice_at is not None,
     }
 
 

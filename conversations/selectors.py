@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from conversations.gaps import NOT_FOUND_OPENING, Question
 from conversations.models import Conversation, Message
 from conversations.payloads import (
     ConversationDetail,
@@ -25,7 +26,7 @@ INBOX_SIZE = 100
 
 def inbox(status: str | None = None) -> list[ConversationSummary]:
     """Open conversations, the ones that need a human first, then the most recent."""
-    rows = Conversation.objects.select_related("agent").exclude(status=Conversation.Status.CLOSED)
+    rows = Conversation.objects.select_related("agent", "customer").exclude(status=Conversation.Status.CLOSED)
     if status:
         rows = rows.filter(status=status)
     rows = rows.annotate(
@@ -38,7 +39,7 @@ def inbox(status: str | None = None) -> list[ConversationSummary]:
 
 def get_conversation(conversation_id: str) -> Conversation:
     try:
-        return Conversation.objects.select_related("agent").get(pk=uuid.UUID(str(conversation_id)))
+        return Conversation.objects.select_related("agent", "customer").get(pk=uuid.UUID(str(conversation_id)))
     except (ValueError, Conversation.DoesNotExist):
         raise LookupError(conversation_id) from None
 
@@ -138,3 +139,34 @@ def replies_stored(*, reply_ids: list[str]) -> dict[str, StoredReply]:
         }
         for m in rows
     }
+
+
+def gap_questions(*, since: datetime, limit: int = 1000) -> list[Question]:
+    """The customer questions the bot handed over because the help centre had nothing on them
+    (its "I couldn't find …" handoff, conversations/gaps.py), asked since ``since``, the most
+    recent ``limit``, oldest first. Handoffs a customer asked for, or about one order, are not
+    gaps in the help centre and are left out."""
+    replies = (
+        Message.objects.filter(
+            role=Message.Role.ASSISTANT,
+            handoff=True,
+            mode="handoff",
+            status=Message.Status.COMPLETE,
+            text__startswith=NOT_FOUND_OPENING,
+            reply_to__isnull=False,
+            created_at__gte=since,
+        )
+        .select_related("reply_to")
+        .order_by("-created_at")[:limit]
+    )
+    found = [
+        Question(
+            text=reply.reply_to.text,
+            conversation_id=str(reply.conversation_id),
+            asked_at=reply.reply_to.created_at,
+            reply=reply.text,
+        )
+        for reply in replies
+        if reply.reply_to is not None and reply.reply_to.text.strip()
+    ]
+    return found[::-1]

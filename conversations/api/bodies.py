@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.parser import Parser
 
+from conversations import identity as identities
 from conversations import services
 
 MAX_BODY_BYTES = 64 * 1024
@@ -51,8 +52,42 @@ def _customer_text_limits(schema: dict[str, Any]) -> None:
     schema.update(pattern=_NOT_BLANK, maxLength=settings.MESSAGE_MAX_CHARS)  # read when the schema is served
 
 
+class Identity(Schema):
+    """A signed-in customer, as the host site passes them to the widget (docs/deployment.md)."""
+
+    user_id: str = Field(
+        description="The host site's id of the customer, exactly as it signed it.",
+        json_schema_extra={"minLength": 1, "maxLength": identities.USER_ID_MAX_CHARS},
+    )
+    name: str = Field("", json_schema_extra={"maxLength": identities.NAME_MAX_CHARS})
+    email: str = Field("", json_schema_extra={"format": "email", "maxLength": identities.EMAIL_MAX_CHARS})
+    user_hash: str = Field(
+        "",
+        description="hex(HMAC-SHA256(WIDGET_IDENTITY_SECRET, user_id)), computed on the host site's server.",
+        json_schema_extra={"pattern": "^[0-9a-fA-F]{64}$"},
+    )
+
+
 class ConversationStart(Schema):
     origin: str = Field("", description="The page the widget runs on (its first 300 characters are kept).")
+    identity: Identity | None = Field(
+        None,
+        description="The signed-in customer (optional). Refused with 403 unless signed with WIDGET_IDENTITY_SECRET; "
+        "the widget then starts an anonymous conversation.",
+    )
+
+
+class ConversationResume(Schema):
+    identity: Identity
+    origin: str = Field("", description="The page the widget runs on (its first 300 characters are kept).")
+    create: bool = Field(True, description="Start a conversation when the customer has none open (else 404).")
+
+
+class ContactEmail(Schema):
+    email: str = Field(
+        description="Where the customer wants the answer.",
+        json_schema_extra={"format": "email", "maxLength": identities.EMAIL_MAX_CHARS},
+    )
 
 
 class CustomerMessage(Schema):

@@ -1,5 +1,7 @@
-"""Customer endpoints: start a conversation, then read and send its messages with the
-conversation's bearer token. The widget calls them from the sites in WIDGET_ALLOWED_ORIGINS
+"""Customer endpoints: start a conversation (anonymous, or as a signed-in customer whose
+identity the host site signed), resume a signed-in customer's conversation on another device,
+then read and send its messages, and leave a contact email, with the conversation's bearer
+token. The widget calls them from the sites in WIDGET_ALLOWED_ORIGINS
 (CORS, no cookies involved). The contract is in docs/protocol.md."""
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
 from conversations import ratelimit, services
-from conversations.api.bodies import ConversationStart, CustomerMessage
+from conversations.api.bodies import ContactEmail, ConversationResume, ConversationStart, CustomerMessage
 from conversations.api.errors import documented, responses
 from conversations.models import Conversation
 from conversations.origins import origin_allowed
 from conversations.payloads import (
     ConversationCreated,
     HandoffResponse,
+    ConversationResumed,
     MessageResponse,
     MessagesResponse,
     UuidStr,
@@ -31,7 +34,7 @@ from conversations.payloads import (
 # The largest seq a message can have (a PositiveIntegerField).
 MAX_SEQ = 2_147_483_647
 # ``POST /api/conversations/`` needs no body.
-NO_BODY = ConversationStart(origin="")
+NO_BODY = ConversationStart(origin="", identity=None)
 
 
 def widget_cors(run: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -92,6 +95,16 @@ def handoff_preflight(request: HttpRequest, conversation_id: str) -> HttpRespons
     return HttpResponse(status=204)
 
 
+@router.api_operation(["OPTIONS"], "/resume/", include_in_schema=False)
+def resume_preflight(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=204)
+
+
+@router.api_operation(["OPTIONS"], "/{conversation_id}/contact/", include_in_schema=False)
+def contact_preflight(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    return HttpResponse(status=204)
+
+
 def authenticated(request: HttpRequest) -> Conversation:
     conversation: Conversation = request.auth  # type: ignore[attr-defined]  # set by ConversationToken
     return conversation
@@ -108,16 +121,45 @@ def ws_url(request: HttpRequest, conversation_id: str, token: str) -> str:
 
 @router.post(
     "/",
-    response=responses({201: ConversationCreated}, 400, 429),
-    openapi_extra=documented(400, 429),
+    response=responses({201: ConversationCreated}, 400, 403, 429),
+    openapi_extra=documented(400, 403, 429),
     summary="Start a conversation",
-    description="Keep the token: it is shown once. Limited per client address (RATE_LIMIT_CONVERSATIONS_PER_ADDRESS).",
+    description="Keep the token: it is shown once. Limited per client address (RATE_LIMIT_CONVERSATIONS_PER_ADDRESS). "
+    "With an `identity`, the conversation is the signed-in customer's; an identity that is not signed with "
+    "WIDGET_IDENTITY_SECRET is refused (403) and nothing is started.",
 )
 def conversation_start(request: HttpRequest, body: ConversationStart = NO_BODY) -> Status[ConversationCreated]:
     ratelimit.hit("address_conversations", address(request))
-    conversation, token = services.conversation_create(origin=body.origin)
+    if body.identity is None:
+        conversation, token = services.conversation_create(origin=body.origin)
+    else:
+        identity = services.check_identity(body.identity.model_dump(), address=address(request))
+        conversation, token = services.identified_conversation_create(identity=identity, origin=body.origin)
     conversation_id = str(conversation.id)
     return Status(201, {"id": conversation_id, "token": token, "ws_url": ws_url(request, conversation_id, token)})
+
+
+@router.post(
+    "/resume/",
+    response=responses({200: ConversationResumed, 201: ConversationResumed}, 400, 403, 404, 429),
+    openapi_extra=documented(400, 403, 404, 429),
+    summary="A signed-in customer's open conversation, on this device",
+    description="The customer's latest open conversation with a new token for this device (200; the other "
+    "devices' tokens keep working), or a new conversation when none is open (201; 404 with `create: false`). "
+    "Limited like starting a conversation.",
+)
+def conversation_resume(request: HttpRequest, body: ConversationResume) -> Status[ConversationResumed]:
+    ratelimit.hit("address_conversations", address(request))
+    identity = services.check_identity(body.identity.model_dump(), address=address(request))
+    resumed = services.conversation_resume(identity=identity, origin=body.origin, create=body.create)
+    if resumed is None:
+        raise Http404("This customer has no open conversation.")
+    conversation, token, created = resumed
+    conversation_id = str(conversation.id)
+    return Status(
+        201 if created else 200,
+        {"id": conversation_id, "token": token, "ws_url": ws_url(request, conversation_id, token), "created": created},
+    )
 
 
 @router.get(
@@ -168,3 +210,20 @@ def message_send(request: HttpRequest, conversation_id: UuidStr, body: CustomerM
 def handoff_request(request: HttpRequest, conversation_id: UuidStr) -> HandoffResponse:
     conversation = services.conversation_handoff_request(conversation=authenticated(request))
     return {"status": conversation.status}
+
+
+@router.post(
+    "/{conversation_id}/contact/",
+    auth=ConversationToken(),
+    response=responses({201: MessageResponse}, 400, 401, 404, 429),
+    openapi_extra=documented(400, 401, 404, 429),
+    summary="Leave an email for the answer (when the team is offline)",
+    description="Stored on the conversation and shown to staff; the confirmation is a system message, "
+    "returned here and sent on the websocket. Limited like messages.",
+)
+def contact_leave(request: HttpRequest, conversation_id: UuidStr, body: ContactEmail) -> Status[MessageResponse]:
+    conversation = authenticated(request)
+    email = services.check_contact_email(body.email)
+    ratelimit.check_message(conversation_id=str(conversation.id), address=address(request))
+    notice = services.conversation_contact_set(conversation=conversation, email=email)
+    return Status(201, {"message": message_payload(notice)})

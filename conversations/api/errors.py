@@ -27,7 +27,8 @@ _CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found
 _DESCRIPTIONS = {
     400: "Malformed request: `invalid`, or `too_long` (a body over 64 KB, a text over its limit)",
     401: "`unauthorized`: no credentials, or credentials that do not open this resource",
-    403: "`forbidden`: logged in but not staff, or a missing CSRF token",
+    403: "`forbidden`: logged in but not staff, or a missing CSRF token; `identity_disabled`, "
+    "`identity_unsigned`, `identity_refused`: a customer identity that is not trusted",
     404: "`not_found`: no such conversation",
     429: "`rate_limited`: retry after `Retry-After` seconds",
 }
@@ -58,6 +59,10 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(services.InvalidInput)
     def invalid_input(request: HttpRequest, exc: services.InvalidInput) -> HttpResponse:
         return error_response(api, request, 400, exc.code, exc.detail)
+
+    @api.exception_handler(services.IdentityRefused)
+    def identity_refused(request: HttpRequest, exc: services.IdentityRefused) -> HttpResponse:
+        return error_response(api, request, 403, exc.code, exc.detail)
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

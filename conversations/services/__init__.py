@@ -11,6 +11,8 @@ conversation's channel-layer group only after that transaction commits.
 - ``staff``: takeover and hand-back (with their notices), agent replies and typing, notes,
   training approval;
 - ``privacy``: retention and data-subject requests;
+- ``customers``: signed-in customers' verified identities, resuming on another device;
+- ``offline``: the out-of-hours notice on a handoff, and the email a customer leaves;
 - ``common``: errors, validation, the seq allocator, events after commit.
 """
 
@@ -19,12 +21,19 @@ from __future__ import annotations
 from conversations.services.common import (
     STAFF_TEXT_MAX_CHARS,
     ConversationNotFound,
+    IdentityRefused,
     InvalidInput,
     TokenInvalid,
     check_client_id,
     check_customer_text,
     check_seq,
     check_staff_text,
+)
+from conversations.services.customers import (
+    check_identity,
+    conversation_resume,
+    customer_identify,
+    identified_conversation_create,
 )
 from conversations.services.messages import (
     CustomerMessageResult,
@@ -36,6 +45,12 @@ from conversations.services.messages import (
     customer_message_receive,
     message_feedback,
     messages_after,
+)
+from conversations.services.offline import (
+    check_contact_email,
+    conversation_contact_set,
+    offline_notice_on_handoff,
+    support_schedule,
 )
 from conversations.services.privacy import (
     conversation_delete,
@@ -75,6 +90,7 @@ __all__ = [
     "STAFF_TEXT_MAX_CHARS",
     "ConversationNotFound",
     "CustomerMessageResult",
+    "IdentityRefused",
     "InvalidInput",
     "ReplyLease",
     "ReplyLeaseLost",
@@ -83,27 +99,34 @@ __all__ = [
     "agent_message_create",
     "agent_typing",
     "check_client_id",
+    "check_contact_email",
     "check_customer_text",
+    "check_identity",
     "check_seq",
     "check_staff_text",
     "conversation_authenticate",
+    "conversation_contact_set",
     "conversation_create",
     "conversation_delete",
     "conversation_export",
     "conversation_handback",
     "conversation_handoff_request",
     "conversation_rate",
+    "conversation_resume",
     "conversation_takeover",
     "conversations_delete",
     "conversations_export",
     "conversations_purge",
     "conversations_to_purge",
+    "customer_identify",
     "customer_message_create",
     "customer_message_receive",
+    "identified_conversation_create",
     "message_feedback",
     "messages_after",
     "messages_approve",
     "note_create",
+    "offline_notice_on_handoff",
     "replies_sweep",
     "reply_claim",
     "reply_complete",
@@ -114,4 +137,5 @@ __all__ = [
     "reply_release",
     "reply_requeue",
     "reply_stop",
+    "support_schedule",
 ]

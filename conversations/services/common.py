@@ -31,6 +31,16 @@ class TokenInvalid(PermissionError):
     pass
 
 
+class IdentityRefused(PermissionError):
+    """A customer identity Parley will not trust (unsigned, badly signed, or identities off);
+    ``code`` is the HTTP error code, ``detail`` says which."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
 STAFF_TEXT_MAX_CHARS = 8000
 # The ``mode`` of a system message that tells the customer what happened to the conversation.
 NOTICE_MODE = "notice"
@@ -145,7 +155,7 @@ def inbox_on_commit(conversation_id: uuid.UUID) -> None:
     """Tell the staff console that this conversation changed (after commit, best effort)."""
 
     def send() -> None:
-        conversation = Conversation.objects.select_related("agent").get(pk=conversation_id)
+        conversation = Conversation.objects.select_related("agent", "customer").get(pk=conversation_id)
         streaming.publish_inbox_soon(conversation)
 
     transaction.on_commit(send, robust=True)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from conversations import counters, ratelimit
-from conversations.models import Conversation, Message, token_digest
+from conversations.models import Conversation, ConversationToken, Customer, Message, token_digest
 from conversations.redaction import redact
 from conversations.services.common import (
     ConversationNotFound,
@@ -32,10 +32,13 @@ class CustomerMessageResult:
     created: bool
 
 
-def conversation_create(*, origin: str = "") -> tuple[Conversation, str]:
-    """A new conversation and its bearer token (returned once, stored only as a hash)."""
+def conversation_create(*, origin: str = "", customer: Customer | None = None) -> tuple[Conversation, str]:
+    """A new conversation and its bearer token (returned once, stored only as a hash);
+    ``customer``: the signed-in customer it belongs to (services/customers.py verified them)."""
     token = secrets.token_urlsafe(32)
-    conversation = Conversation.objects.create(token_hash=token_digest(token), origin=origin.replace("\x00", "")[:300])
+    conversation = Conversation.objects.create(
+        token_hash=token_digest(token), origin=origin.replace("\x00", "")[:300], customer=customer
+    )
     counters.count("parley_conversations_started")
     return conversation, token
 
@@ -45,9 +48,16 @@ def conversation_authenticate(*, conversation_id: str, token: str) -> Conversati
         conversation = Conversation.objects.get(pk=uuid.UUID(str(conversation_id)))
     except (ValueError, Conversation.DoesNotExist):
         raise ConversationNotFound(conversation_id) from None
-    if not token or not conversation.token_matches(token):
+    if not token or not (conversation.token_matches(token) or _device_token_matches(conversation, token)):
         raise TokenInvalid(conversation_id)
     return conversation
+
+
+def _device_token_matches(conversation: Conversation, token: str) -> bool:
+    """A token another device got by resuming the conversation (services/customers.py)."""
+    return conversation.customer_id is not None and (
+        ConversationToken.objects.filter(conversation=conversation, token_hash=token_digest(token)).exists()
+    )
 
 
 def customer_message_create(*, conversation: Conversation, text: str, client_id: uuid.UUID) -> CustomerMessageResult:

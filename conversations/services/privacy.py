@@ -1,6 +1,10 @@
 """Retention and data-subject requests: old conversations purged, conversations exported or
 erased on request (one through the staff API, several through the admin); each is recorded in
-the audit log."""
+the audit log.
+
+A signed-in customer's name and email (``Customer``) and the contact email a customer left
+are personal data too: an export carries them, and a customer row goes with the last of its
+conversations, whether that is erased or purged."""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from conversations import counters
-from conversations.models import AuditLog, Conversation
-from conversations.payloads import ConversationExport, message_payload, note_payload
+from conversations.models import AuditLog, Conversation, Customer
+from conversations.payloads import ConversationExport, customer_payload, message_payload, note_payload
 from conversations.redaction import redact
 
 
@@ -36,8 +40,11 @@ def conversations_purge(*, older_than_days: int, actor: str) -> int:
                 conversations_to_purge(older_than_days=older_than_days).values_list("pk", flat=True)[:PURGE_BATCH]
             )
             if not ids:
+                # Customers no conversation names (their last one gone some other way).
+                cutoff = timezone.now() - timedelta(days=older_than_days)
+                Customer.objects.filter(conversations=None, updated_at__lt=cutoff).delete()
                 return total
-            Conversation.objects.filter(pk__in=ids).delete()
+            _customers_orphaned_delete(Conversation.objects.filter(pk__in=ids))
             AuditLog.objects.create(
                 action=AuditLog.Action.PURGE,
                 actor=actor,
@@ -93,6 +100,8 @@ def conversation_export(*, conversation: Conversation, actor: str) -> Conversati
             "created_at": conversation.created_at.isoformat(),
             "rating": conversation.rating,
             "rating_comment": conversation.rating_comment,
+            "contact_email": conversation.contact_email,
+            "customer": customer_payload(conversation.customer) if conversation.customer else None,
         },
         "messages": [message_payload(m) for m in conversation.messages.order_by("seq")],
         "notes": [note_payload(n) for n in conversation.notes.all()],
@@ -103,7 +112,7 @@ def conversation_delete(*, conversation: Conversation, actor: str, via: str = ""
     """Erase a conversation and everything in it (a data-subject erasure request), audited."""
     with transaction.atomic():
         conversation_id = conversation.pk
-        conversation.delete()
+        _customers_orphaned_delete(Conversation.objects.filter(pk=conversation_id))
         AuditLog.objects.create(action=AuditLog.Action.DELETE, actor=actor, conversation_id=conversation_id, detail=via)
         counters.count("parley_conversations_erased")
 
@@ -112,9 +121,19 @@ def conversations_delete(*, conversations: QuerySet[Conversation], actor: str, v
     """Erase the selected conversations (an admin's bulk delete), each one audited."""
     with transaction.atomic():
         ids = list(conversations.values_list("pk", flat=True))
-        Conversation.objects.filter(pk__in=ids).delete()
+        _customers_orphaned_delete(Conversation.objects.filter(pk__in=ids))
         AuditLog.objects.bulk_create(
             AuditLog(action=AuditLog.Action.DELETE, actor=actor, conversation_id=pk, detail=via) for pk in ids
         )
         counters.count("parley_conversations_erased", len(ids))
     return len(ids)
+
+
+def _customers_orphaned_delete(conversations: QuerySet[Conversation]) -> None:
+    """Delete ``conversations``, and the customers left with no conversation by it (their
+    name and email serve nothing once their conversations are gone). Inside the caller's
+    transaction."""
+    customer_ids = set(conversations.exclude(customer=None).values_list("customer_id", flat=True))
+    conversations.delete()
+    if customer_ids:
+        Customer.objects.filter(pk__in=customer_ids, conversations=None).delete()

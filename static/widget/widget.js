@@ -49,12 +49,15 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  var conv = load(KEY, null);          // {id, token}
+  var identity = readIdentity();       // known customers: see "signed-in customers" below
+  var conv = load(KEY, null);          // {id, token, user?}
+  // A conversation of another signed-in customer (or of one who signed out) is not theirs.
+  if (conv && conv.user && conv.user !== (identity && identity.user_id)) { conv = null; save(KEY, null); }
   var outbox = load(OUTBOX, []);       // [{client_id, text}]
   var unread = load(UNREAD, []);
   var seenSeq = load(SEEN, 0);
   var messages = {};                   // id -> {data, el, textEl}
-  var socket = null, backoff = 500, reconnectTimer = null, typingTimer = null, creating = null;
+  var socket = null, backoff = 500, reconnectTimer = null, typingTimer = null, creating = null, resuming = null;
   var agentTyping = null, agentTypingTimer = null, idleTimer = null, askHuman = false;
   var state = { answered: false, waiting: false, human: false };
 
@@ -262,6 +265,7 @@
     entry.data = m;
     entry.whoEl.textContent = (m.role === "agent" && m.author_name) || ROLE_NAMES[m.role] || "";
     entry.textEl.textContent = m.text;
+    if (m.role === "system" && m.mode === "offline") offerContactEmail(entry);
     entry.el.classList.toggle("failed", m.status === "failed");
     entry.el.classList.toggle("sending", false);
     entry.el.hidden = m.role === "assistant" && !m.text && !isFinal(m);
@@ -473,16 +477,10 @@
 
   function ensureConversation() {
     if (conv) return Promise.resolve(conv);
+    if (resuming) return resuming.then(ensureConversation);
     if (creating) return creating;
-    creating = fetch(server + "/api/conversations/", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ origin: location.href.slice(0, 300) })
-    }).then(function (r) {
-      if (!r.ok) throw new Error("HTTP " + r.status);
-      return r.json();
-    }).then(function (data) {
-      conv = { id: data.id, token: data.token };
+    creating = startConversation().then(function (data) {
+      conv = { id: data.id, token: data.token, user: data.user };
       save(KEY, conv);
       creating = null;
       return conv;
@@ -567,6 +565,80 @@
     }, retryLater);
   }
 
+  // ---- signed-in customers (identity verification; docs/deployment.md) -------------------
+  // The host page passes its signed-in customer as data-user-id, data-user-name,
+  // data-user-email and data-user-hash on the script tag, or as window.ParleySettings.identity
+  // = {user_id, name, email, user_hash}; user_hash is the HMAC its server computed. Their open
+  // conversation follows them to this device; an identity the server refuses (400/403) leaves
+  // an anonymous conversation.
+  function readIdentity() {
+    var given = (window.ParleySettings && window.ParleySettings.identity) || {};
+    var d = (script && script.dataset) || {};
+    var id = given.user_id || d.userId;
+    if (!id) return null;
+    return { user_id: String(id), name: given.name || d.userName || "", email: given.email || d.userEmail || "", user_hash: given.user_hash || d.userHash || "" };
+  }
+  function postJson(path, body, token) {
+    var headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    return fetch(server + path, { method: "POST", headers: headers, body: JSON.stringify(body) });
+  }
+  function json(r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); }
+  function startConversation() {
+    var origin = location.href.slice(0, 300);
+    if (!identity) return postJson("/api/conversations/", { origin: origin }).then(json);
+    var user = identity.user_id;
+    return postJson("/api/conversations/resume/", { identity: identity, origin: origin }).then(function (r) {
+      if (r.status !== 400 && r.status !== 403) return json(r).then(function (data) { data.user = user; return data; });
+      identity = null;
+      return postJson("/api/conversations/", { origin: origin }).then(json);
+    });
+  }
+  function resumeOpenConversation() {
+    var user = identity.user_id;
+    resuming = postJson("/api/conversations/resume/", { identity: identity, origin: location.href.slice(0, 300), create: false })
+      .then(function (r) { return r.status === 200 ? r.json() : null; })
+      .then(null, function () { return null; })
+      .then(function (data) {
+        resuming = null;
+        if (!data || conv) return;
+        conv = { id: data.id, token: data.token, user: user };
+        save(KEY, conv);
+        connect();
+      });
+  }
+
+  // ---- out of hours: leave an email under the team's offline notice ----------------------
+  var contactCss = document.createElement("style");
+  contactCss.textContent = ".contact{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-top:6px;color:#374151}" +
+    ".contact input{flex:1;min-width:150px;padding:6px 8px;border:1px solid #6b7280;border-radius:6px;font-size:16px}" +
+    ".contact button{background:#1a56db;color:#fff;border:0;border-radius:6px;padding:6px 10px;cursor:pointer}" +
+    ".contact .err{flex-basis:100%;color:#b91c1c}.contact .err:empty{display:none}";
+  root.appendChild(contactCss);
+  function offerContactEmail(entry) {
+    if (entry.contactEl || !conv || load(KEY + ":contact:" + conv.id, false)) return;
+    var n = entry.data.id.slice(0, 8);
+    var f = entry.contactEl = el("form", "contact", { "aria-label": "Leave your email" });
+    var lab = el("label", "", { for: "parley-contact-" + n }); lab.textContent = "Your email";
+    var field = el("input", "", { id: "parley-contact-" + n, type: "email", autocomplete: "email", required: "", maxlength: "254" });
+    var btn = el("button", "", { type: "submit" }); btn.textContent = "Send email";
+    var err = el("span", "err", { role: "alert" });
+    f.appendChild(lab); f.appendChild(field); f.appendChild(btn); f.appendChild(err);
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      err.textContent = "";
+      postJson("/api/conversations/" + encodeURIComponent(conv.id) + "/contact/", { email: field.value }, conv.token)
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          if (!res.ok) { err.textContent = (res.body.error && res.body.error.detail) || "Please check the address."; return; }
+          save(KEY + ":contact:" + conv.id, true);
+          f.remove();
+          render(res.body.message);
+        }, function () { err.textContent = "Could not send it; please try again."; });
+    });
+    entry.el.appendChild(f);
+  }
+
   // Expose a tiny API for the host page and for tests.
   window.Parley = {
     open: function () { setOpen(true); },
@@ -577,4 +649,5 @@
   updateBadge();
   renderOutbox();
   if (conv || outbox.length) ensureConversation().then(connect, retryLater);
+  else if (identity) resumeOpenConversation();
 })();

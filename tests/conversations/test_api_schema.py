@@ -17,6 +17,8 @@ CUSTOMER = {
     ("get", "/api/conversations/{conversation_id}/messages/"),
     ("post", "/api/conversations/{conversation_id}/messages/"),
     ("post", "/api/conversations/{conversation_id}/handoff/"),
+    ("post", "/api/conversations/resume/"),
+    ("post", "/api/conversations/{conversation_id}/contact/"),
 }
 STAFF = {
     ("get", "/api/staff/conversations/"),
@@ -54,12 +56,15 @@ def test_the_schema_lists_every_customer_and_staff_operation(document: dict[str,
 
 def test_rate_limited_operations_document_429_with_retry_after(document: dict[str, Any]) -> None:
     ops = operations(document)
-    for key in [("post", "/api/conversations/"), ("post", "/api/conversations/{conversation_id}/messages/")]:
-        assert "Retry-After" in ops[key]["responses"]["429"]["headers"], key
-    assert {key for key, op in ops.items() if "429" in op["responses"]} == {
+    limited = {
         ("post", "/api/conversations/"),
         ("post", "/api/conversations/{conversation_id}/messages/"),
+        ("post", "/api/conversations/resume/"),
+        ("post", "/api/conversations/{conversation_id}/contact/"),
     }
+    for key in limited:
+        assert "Retry-After" in ops[key]["responses"]["429"]["headers"], key
+    assert {key for key, op in ops.items() if "429" in op["responses"]} == limited
 
 
 def test_every_refusal_has_the_error_body(document: dict[str, Any]) -> None:
@@ -78,7 +83,8 @@ def test_customer_operations_use_the_token_and_staff_ones_the_session(document: 
     assert schemes["StaffSession"] == {"type": "apiKey", "in": "cookie", "name": "sessionid"}
     ops = operations(document)
     assert "security" not in ops[("post", "/api/conversations/")]
-    for key in CUSTOMER - {("post", "/api/conversations/")}:
+    assert "security" not in ops[("post", "/api/conversations/resume/")]  # the signed identity is the proof
+    for key in CUSTOMER - {("post", "/api/conversations/"), ("post", "/api/conversations/resume/")}:
         assert ops[key]["security"] == [{"ConversationToken": []}]
     for key in STAFF:
         assert ops[key]["security"] == [{"StaffSession": []}]
