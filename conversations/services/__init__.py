@@ -25,6 +25,8 @@ from conversations.services.common import (
     check_customer_text,
     check_seq,
     check_staff_text,
+    conversation_flag_for_human,
+    conversation_pickup_record,
 )
 from conversations.services.messages import (
     CustomerMessageResult,
@@ -90,8 +92,10 @@ __all__ = [
     "conversation_create",
     "conversation_delete",
     "conversation_export",
+    "conversation_flag_for_human",
     "conversation_handback",
     "conversation_handoff_request",
+    "conversation_pickup_record",
     "conversation_rate",
     "conversation_takeover",
     "conversations_delete",

@@ -17,6 +17,7 @@ from conversations.services.common import (
     ConversationNotFound,
     InvalidInput,
     TokenInvalid,
+    conversation_flag_for_human,
     inbox_on_commit,
     notice_create,
     publish_on_commit,
@@ -130,10 +131,7 @@ def conversation_handoff_request(*, conversation: Conversation) -> Conversation:
     knows it waits for a person) and the staff inbox hears of it. Idempotent: asking again,
     or once a person has it, changes nothing."""
     with transaction.atomic():
-        flipped = Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.BOT).update(
-            status=Conversation.Status.NEEDS_HUMAN
-        )
-        if flipped:
+        if conversation_flag_for_human(conversation.pk):
             seq, _ = seqs_allocate(conversation.id, 1)
             publish_on_commit(
                 notice_create(conversation_id=conversation.id, seq=seq, text=HANDOFF_NOTICE, handoff=True)

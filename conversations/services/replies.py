@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from conversations import counters, dispatch, selectors, shown, streaming
 from conversations.models import Conversation, Message
-from conversations.services.common import publish_on_commit
+from conversations.services.common import conversation_flag_for_human, publish_on_commit
 
 FAILED_REPLY_TEXT = (
     "Sorry, I couldn't answer that just now. A member of our team will take over this conversation and reply here."
@@ -231,9 +231,7 @@ def reply_complete(*, message_id: str, text: str, meta: ReplyMeta) -> Message | 
         _count_ended(Message.Status.COMPLETE, meta)
         message = Message.objects.get(id=message_id)
         if meta.get("handoff"):
-            Conversation.objects.filter(pk=message.conversation_id, status=Conversation.Status.BOT).update(
-                status=Conversation.Status.NEEDS_HUMAN
-            )
+            conversation_flag_for_human(message.conversation_id)
         publish_on_commit(message)
     return message
 
@@ -284,10 +282,7 @@ def reply_fail(*, message_id: str, error: str) -> Message | None:
         transaction.on_commit(lambda: shown.record_discard(str(message_id)), robust=True)
         _count_ended(Message.Status.FAILED, {"handoff": True})
         message = Message.objects.get(id=message_id)
-        Conversation.objects.filter(
-            pk=message.conversation_id,
-            status__in=[Conversation.Status.BOT, Conversation.Status.NEEDS_HUMAN],
-        ).update(status=Conversation.Status.NEEDS_HUMAN)
+        conversation_flag_for_human(message.conversation_id)
         publish_on_commit(message)
     return message
 
