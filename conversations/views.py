@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from conversations.payloads import display_name
+
 
 def demo(request: HttpRequest) -> HttpResponse:
     """A demo shop page with the widget, embedded exactly as a customer site would."""
@@ -17,4 +19,4 @@ def demo(request: HttpRequest) -> HttpResponse:
 @ensure_csrf_cookie
 def console(request: HttpRequest) -> HttpResponse:
     """The staff console: live inbox, takeover, replies, notes (static/console/console.js)."""
-    return render(request, "console.html")
+    return render(request, "console.html", {"user_name": display_name(request.user)})
