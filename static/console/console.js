@@ -163,7 +163,7 @@
   function label(m) {
     var time = clock(m.created_at);
     if (m.role === "customer") return "Customer · " + time;
-    if (m.role === "agent") return (m.author_name || "Agent") + " (agent) · " + time;
+    if (m.role === "agent") return (m.author_name ? m.author_name + " (agent)" : "Agent") + " · " + time;
     if (m.role === "assistant") return "Assistant · " + time;
     return time;
   }
@@ -217,8 +217,11 @@
     else box.setSelectionRange(box.value.length, box.value.length);
     typing();
   }
+  // Placeholders the console knows are filled; the others stay selected for the agent to type over.
   function fill(text) {
-    return text.replace(/\{(agent|agent_name|my_name)\}/g, myName);
+    var c = conversations[current] || {};
+    text = text.replace(/\{(agent|agent_name|my_name)\}/g, myName);
+    return c.customer_name ? text.replace(/\{(name|customer|customer_name)\}/g, c.customer_name) : text;
   }
   function sendTyping(active) {
     if (!current || !socket || socket.readyState !== 1 || !heldByMe(conversations[current])) return;

@@ -110,7 +110,9 @@ def test_reply_box_says_sending_takes_over_and_hand_back_returns_to_the_bot(cons
     console.wait_for_selector("#state.human")
     console.wait_for_selector("#log .msg.agent >> text=Hi, Sam here.")
     assert console.text_content("#send") == "Send"
-    assert "(agent)" in console.text_content("#log .msg.agent .who")
+    # "Sam (agent) · 14:02" once messages carry the author's display name (author_name).
+    who = console.text_content("#log .msg.agent .who")
+    assert who.split(" · ")[0] in ("Sam (agent)", "Agent") and "complete" not in who, who
 
     console.click("#handback")
     console.wait_for_selector("#state.bot")
