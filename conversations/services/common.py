@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from conversations import counters, streaming
 from conversations.models import Conversation, Message
+from conversations.payloads import summary_fields
 
 
 class InvalidInput(ValueError):
@@ -173,7 +174,7 @@ def inbox_on_commit(conversation_id: uuid.UUID) -> None:
     """Tell the staff console that this conversation changed (after commit, best effort)."""
 
     def send() -> None:
-        conversation = Conversation.objects.select_related("agent").get(pk=conversation_id)
+        conversation = Conversation.objects.select_related("agent").annotate(**summary_fields()).get(pk=conversation_id)
         streaming.publish_inbox_soon(conversation)
 
     transaction.on_commit(send, robust=True)
