@@ -135,7 +135,7 @@ _ROLE_BACKGROUND: dict[str, str] = {Message.Role.CUSTOMER: "#e8f0fe", Message.Ro
 
 def _who(message: Message) -> str:
     if message.role == Message.Role.AGENT:
-        return f"{display_name(message.author) or 'Agent'} (agent)"
+        return f"{display_name(message.author)} (agent)" if message.author else "Agent (account deleted)"
     if message.role == Message.Role.ASSISTANT:
         return f"Assistant ({message.mode})" if message.mode else "Assistant"
     return str(message.get_role_display())
@@ -175,7 +175,7 @@ def _note_html(note: Note) -> SafeString:
         '<div style="font-size:11px;color:#92400e">Internal note by {} · {} (never shown to the customer)</div>'
         '<div style="white-space:pre-wrap">{}</div></div>',
         "#fffbeb",
-        display_name(note.author) or "someone",
+        display_name(note.author) if note.author else "a deleted account",
         note.created_at.strftime("%Y-%m-%d %H:%M:%S"),
         note.text,
     )

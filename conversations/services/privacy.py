@@ -67,7 +67,7 @@ def conversations_export(*, conversations: QuerySet[Conversation], actor: str, v
                     "grounded": m.grounded,
                     "handoff": m.handoff,
                     "feedback": m.feedback,
-                    "author": display_name(m.author) if m.role == m.Role.AGENT else "",
+                    "author": display_name(m.author) if m.role == m.Role.AGENT and m.author else "",
                 }
                 for m in c.messages.select_related("author").order_by("seq")
             ],

@@ -184,7 +184,7 @@
     if (m.status === "failed") extra.push("failed");
     if (m.sources && m.sources.length) extra.push("from " + m.sources.map(function (s) { return s.title; }).join(", "));
     if (extra.length) entry.who.appendChild(document.createTextNode(" · " + extra.join(" · ")));
-    if (m.handoff) entry.who.appendChild(el("span", "flag", " · handed to a person"));
+    if (m.handoff && m.role === "assistant") entry.who.appendChild(el("span", "flag", " · handed to a person"));
     entry.text.textContent = m.role === "system" ? m.text + (m.created_at ? " (" + clock(m.created_at) + ")" : "") : m.text;
     $("log").scrollTop = $("log").scrollHeight;
   }

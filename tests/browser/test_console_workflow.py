@@ -110,12 +110,13 @@ def test_reply_box_says_sending_takes_over_and_hand_back_returns_to_the_bot(cons
     console.wait_for_selector("#state.human")
     console.wait_for_selector("#log .msg.agent >> text=Hi, Sam here.")
     assert console.text_content("#send") == "Send"
-    # "Sam (agent) · 14:02" once messages carry the author's display name (author_name).
-    who = console.text_content("#log .msg.agent .who")
-    assert who.split(" · ")[0] in ("Sam (agent)", "Agent") and "complete" not in who, who
+    assert console.text_content("#log .msg.agent .who").startswith("Sam (agent) · ")
+    # The customer was told, and so is the agent: the joined notice is in the transcript.
+    console.wait_for_selector("#log .msg.system >> text=Sam joined the conversation.")
 
     console.click("#handback")
     console.wait_for_selector("#state.bot")
+    console.wait_for_selector("#log .msg.system >> text=Sam left the conversation.")
     assert Conversation.objects.get(pk=conv.pk).agent is None
     factories.customer_message(conv, "Thanks! And how are you?")
     # The bot answers again.

@@ -73,10 +73,11 @@ def test_csv_has_readable_feedback_a_rating_and_the_agent(admin_client: Client) 
     assert [(r["role"], r["author"], r["feedback"], r["rating"]) for r in rows] == [
         ("assistant", "", "helpful", "4"),
         ("assistant", "", "not helpful", "4"),
+        ("system", "", "", "4"),  # "Sam joined the conversation."
         ("agent", "Sam", "", "4"),
     ]
     assert rows[0]["text"] == "'-5 degrees is the limit"  # text that starts like a formula is guarded
-    assert rows[2]["text"] == "'@here is a formula"
+    assert rows[3]["text"] == "'@here is a formula"
 
 
 def test_numbers_stay_numbers_and_formulas_are_guarded() -> None:
