@@ -13,18 +13,20 @@ import functools
 import hmac
 import ipaddress
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from conversations import counters
+from conversations import counters, selectors
 from conversations.gauges import websocket_connections
-from conversations.models import Conversation, Message
+from conversations.models import Message
 from conversations.redis_client import redis_client
 from conversations.streaming import delivery_counts
 from generation import heartbeat
@@ -45,8 +47,7 @@ class ParleyCollector(Collector):
         replies = Message.objects.filter(role=Message.Role.ASSISTANT)
         in_flight = replies.filter(status__in=[Message.Status.PENDING, Message.Status.STREAMING]).count()
         yield GaugeMetricFamily("parley_replies_in_flight", "Replies pending or streaming", value=in_flight)
-        waiting = Conversation.objects.filter(status=Conversation.Status.NEEDS_HUMAN).count()
-        yield GaugeMetricFamily("parley_conversations_needing_human", "Conversations waiting for staff", value=waiting)
+        yield from _support_queue()
         thumbs = dict(replies.filter(feedback__isnull=False).values_list("feedback").annotate(n=Count("id")).order_by())
         current = GaugeMetricFamily(
             "parley_replies_with_feedback", "Stored bot replies whose customer's vote is up or down", labels=["value"]
@@ -96,6 +97,32 @@ class ParleyCollector(Collector):
             histogram = HistogramMetricFamily(name, doc)
             histogram.add_metric([], cumulative, sum_value=total)
             yield histogram
+
+
+# Time to pickup is read over the last day (the ops page shows the same figures).
+PICKUP_WINDOW = timedelta(hours=24)
+
+
+def _support_queue() -> Iterator[Any]:
+    """Conversations waiting for a person now, the longest wait, and the time to pickup
+    quantiles over ``PICKUP_WINDOW`` (NaN when nobody was picked up; the
+    ``parley_pickup_seconds`` histogram has every pickup since Redis started)."""
+    now = timezone.now()
+    waiting, oldest = selectors.waiting_for_human()
+    yield GaugeMetricFamily("parley_conversations_needing_human", "Conversations waiting for staff", value=waiting)
+    yield GaugeMetricFamily(
+        "parley_longest_wait_for_human_seconds",
+        "How long the conversation waiting longest for staff has waited (0 when none waits)",
+        value=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
+    )
+    pickups = selectors.pickup_seconds(since=now - PICKUP_WINDOW)
+    for q, name in ((0.5, "p50"), (0.95, "p95")):
+        value = selectors.percentile(pickups, q)
+        yield GaugeMetricFamily(
+            f"parley_time_to_pickup_{name}_seconds",
+            f"Time from the bot handing over to a person taking the conversation, {name} over the last 24 h",
+            value=float("nan") if value is None else value,
+        )
 
 
 def _delivery() -> Iterator[Any]:

@@ -1,4 +1,5 @@
-"""``/ops/``: the workers' health at a glance, for staff. Refreshes itself every 10 s."""
+"""``/ops/``: the workers' health and the support queue at a glance, for staff. The page
+refreshes its figures every 10 s with ``fetch`` (templates/ops.html), never by reloading."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from django.db.models import Avg, Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 
+from chatsite.charts import line_chart
 from chatsite.metrics import queue_depth
+from conversations import selectors
 from conversations.models import Conversation, Message
 from conversations.streaming import delivery_counts
 from generation import heartbeat
@@ -21,24 +23,26 @@ from generation import heartbeat
 MINUTES = 60
 
 
+# Time to pickup is read over a day: a support team picks up far fewer conversations an hour
+# than the bot writes replies.
+PICKUP_HOURS = 24
+
+
 def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return selectors.percentile(values, q)
 
 
-def sparkline(values: list[float], *, width: int = 360, height: int = 60, label: str = "") -> SafeString:
-    """A small SVG line chart. Only numbers go into it, so it is safe to mark as such."""
-    top = max(values) if values and max(values) > 0 else 1.0
-    step = width / max(1, len(values) - 1)
-    points = " ".join(f"{i * step:.1f},{height - 4 - (v / top) * (height - 8):.1f}" for i, v in enumerate(values))
-    return mark_safe(
-        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{label}, last {len(values)} minutes, peak {top:.1f}">'
-        f'<rect width="{width}" height="{height}" fill="#f8fafc"/>'
-        f'<polyline fill="none" stroke="#1a56db" stroke-width="2" points="{points}"/></svg>'
-    )
+def duration(seconds: float | None) -> str:
+    """``seconds`` as a person reads a wait: "45 s", "3 min", "1 h 20 min"; "—" for none."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
 
 
 def snapshot() -> dict[str, Any]:
@@ -73,6 +77,8 @@ def snapshot() -> dict[str, Any]:
         up=Count("id", filter=Q(feedback=1)), down=Count("id", filter=Q(feedback=-1))
     )
     ratings = Conversation.objects.filter(rating__isnull=False).aggregate(avg=Avg("rating"), n=Count("id"))
+    waiting, oldest_wait = selectors.waiting_for_human()
+    pickups = selectors.pickup_seconds(since=now - timedelta(hours=PICKUP_HOURS))
     try:
         beats, depth, redis_error = heartbeat.beats(), queue_depth(), ""
         for beat in beats:
@@ -91,6 +97,12 @@ def snapshot() -> dict[str, Any]:
         "replies": len(done),
         "replies_per_min": len(done) / MINUTES,
         "tokens_per_s": sum(r[4] or 0 for r in done) / (MINUTES * 60),
+        "waiting_for_human": waiting,
+        "longest_wait": duration((now - oldest_wait).total_seconds()) if oldest_wait else "—",
+        "pickup_hours": PICKUP_HOURS,
+        "pickups": len(pickups),
+        "pickup_p50": duration(_pct(pickups, 0.5)),
+        "pickup_p95": duration(_pct(pickups, 0.95)),
         "ttft_p50": _pct(ttft_ms, 0.5),
         "ttft_p95": _pct(ttft_ms, 0.95),
         "first_delta_p50": _pct(first_delta_ms, 0.5),
@@ -111,10 +123,15 @@ def snapshot() -> dict[str, Any]:
         "thumbs_down": feedback["down"],
         "rating_avg": ratings["avg"],
         "ratings": ratings["n"],
-        "chart_replies": sparkline(per_minute, label="Replies per minute"),
-        "chart_tokens": sparkline([t / 60 for t in tokens_per_minute], label="Tokens per second"),
-        "chart_ttft": sparkline(
-            [statistics.median(v) if v else 0.0 for v in ttft_per_minute], label="Median time to first token in ms"
+        "chart_replies": line_chart(per_minute, label="Replies per minute", unit="/min", minutes=MINUTES),
+        "chart_tokens": line_chart(
+            [t / 60 for t in tokens_per_minute], label="Tokens per second", unit="tok/s", minutes=MINUTES
+        ),
+        "chart_ttft": line_chart(
+            [statistics.median(v) if v else 0.0 for v in ttft_per_minute],
+            label="Median time to first token",
+            unit="ms",
+            minutes=MINUTES,
         ),
     }
 

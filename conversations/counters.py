@@ -49,6 +49,7 @@ LABEL_VALUES: Final[dict[str, list[tuple[str, ...]]]] = {
 }
 TTFT_BUCKETS_S: Final = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REPLY_BUCKETS_S: Final = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+PICKUP_BUCKETS_S: Final = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0)
 # name -> (help, bucket upper bounds in seconds)
 HISTOGRAMS: Final[dict[str, tuple[str, tuple[float, ...]]]] = {
     "parley_generation_time_to_first_token_seconds": (
@@ -60,6 +61,10 @@ HISTOGRAMS: Final[dict[str, tuple[str, tuple[float, ...]]]] = {
         TTFT_BUCKETS_S,
     ),
     "parley_reply_seconds": ("Time to produce a whole reply", REPLY_BUCKETS_S),
+    "parley_pickup_seconds": (
+        "Time from the bot handing a conversation over to a person taking it (takeover or reply)",
+        PICKUP_BUCKETS_S,
+    ),
 }
 
 

@@ -63,6 +63,10 @@ class Conversation(models.Model):
     # The customer's 1-5 rating when the conversation ends.
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     rating_comment = models.TextField(blank=True)
+    # When the bot last handed the conversation over (status went to needs_human), and when a
+    # person first took it after that (a takeover or an agent reply): time to pickup.
+    needs_human_since = models.DateTimeField(null=True, blank=True, db_index=True)
+    picked_up_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -186,6 +190,24 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"Note on {self.conversation_id}: {self.text[:40]}"
+
+
+class SavedReply(models.Model):
+    """A canned response staff insert into the reply box and edit before sending. ``{name}``-style
+    placeholders are filled in the console where it knows the value, and left for the agent
+    otherwise."""
+
+    title = models.CharField(max_length=120, unique=True)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "saved replies"
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class AuditLog(models.Model):

@@ -8,12 +8,15 @@ them; the ``Annotated`` metadata only adds to that document).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from conversations.models import Conversation, Customer, Message, Note
+from conversations.models import Conversation, Customer, Message, Note, SavedReply
 
 UuidStr = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
@@ -205,9 +208,22 @@ class ConversationSummary(TypedDict):
     id: UuidStr
     status: Annotated[str, Field(json_schema_extra={"enum": list(Conversation.Status.values)})]
     needs_human: bool
-    agent: str | None
+    agent: Annotated[str | None, Field(description="The assignee's user name (the person who took it over).")]
+    agent_name: Annotated[str, Field(description="The assignee's display name; empty when unassigned.")]
+    label: Annotated[str, Field(description="The customer's first message, shortened, and the short id.")]
     updated_at: Timestamp
     created_at: Timestamp
+    last_activity_at: Annotated[str, Field(description="When the last message was written.")]
+    waiting_since: Annotated[
+        str | None,
+        Field(
+            description="Since when the customer waits for a person: since the bot handed over (needs_human), "
+            "or since their oldest message the agent has not answered (human); null otherwise."
+        ),
+    ]
+    needs_human_since: str | None
+    picked_up_at: str | None
+    customer_messages: Annotated[int, Field(description="How many messages the customer wrote (for unread counts).")]
     last_message: str
     last_role: str
     rating: int | None
@@ -285,23 +301,105 @@ class InboxEvent(TypedDict):
     conversation: ConversationSummary
 
 
+class SavedReplyPayload(TypedDict):
+    id: int
+    title: str
+    text: Annotated[str, Field(description="May hold {name}-style placeholders, filled in by the console.")]
+
+
+class SavedRepliesResponse(TypedDict):
+    saved_replies: list[SavedReplyPayload]
+
+
+def saved_reply_payload(reply: SavedReply) -> SavedReplyPayload:
+    return {"id": reply.pk, "title": reply.title, "text": reply.text}
+
+
 class NoteEvent(TypedDict):
     type: Literal["staff.note"]
     conversation_id: str
     note: NotePayload
 
 
+LABEL_CHARS = 48
+
+
+def summary_fields() -> dict[str, Any]:
+    """The annotations ``conversation_summary`` reads, one subquery each, so an inbox of any
+    size costs one query."""
+    messages = Message.objects.filter(conversation=OuterRef("pk")).order_by("-seq")
+    shown = messages.exclude(text="").exclude(role=Message.Role.SYSTEM)
+    customer = messages.filter(role=Message.Role.CUSTOMER)
+    # The last answer (bot or agent) of the conversation of the message this subquery looks at.
+    answered = (
+        Message.objects.filter(
+            conversation=OuterRef("conversation"),
+            role__in=[Message.Role.ASSISTANT, Message.Role.AGENT],
+            status=Message.Status.COMPLETE,
+        )
+        .exclude(text="")
+        .order_by("-seq")
+        .values("seq")[:1]
+    )
+    return {
+        "s_last_text": Subquery(shown.values("text")[:1]),
+        "s_last_role": Subquery(shown.values("role")[:1]),
+        "s_last_at": Subquery(messages.values("created_at")[:1]),
+        "s_first_question": Subquery(customer.order_by("seq").values("text")[:1]),
+        "s_customer_count": Coalesce(
+            Subquery(
+                customer.order_by().values("conversation").annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField(),
+            ),
+            0,
+        ),
+        "s_unanswered_since": Subquery(
+            customer.filter(Q(seq__gt=Coalesce(Subquery(answered), 0))).order_by("seq").values("created_at")[:1]
+        ),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def conversation_summary(conversation: Conversation) -> ConversationSummary:
-    last = conversation.messages.exclude(text="").order_by("-seq").first()
+    """``conversation`` as the inbox lists it. Reads the ``summary_fields`` annotations when
+    the caller made them, and queries them (once) otherwise."""
+    if not hasattr(conversation, "s_customer_count"):
+        conversation = (
+            Conversation.objects.select_related("agent", "customer")
+            .annotate(**summary_fields())
+            .get(pk=conversation.pk)
+        )
+    row: Any = conversation
+    first = " ".join((row.s_first_question or "").split())
+    short_id = str(conversation.id)[:8]
+    if len(first) > LABEL_CHARS:
+        first = first[: LABEL_CHARS - 1].rstrip() + "…"
+    if conversation.status == Conversation.Status.NEEDS_HUMAN:
+        waiting = conversation.needs_human_since or row.s_unanswered_since or conversation.updated_at
+    elif conversation.status == Conversation.Status.HUMAN:
+        waiting = row.s_unanswered_since
+    else:
+        waiting = None
     return {
         "id": str(conversation.id),
         "status": conversation.status,
         "needs_human": conversation.status == Conversation.Status.NEEDS_HUMAN,
         "agent": conversation.agent.get_username() if conversation.agent else None,
+        "agent_name": display_name(conversation.agent) if conversation.agent else "",
+        "label": (f"{who}: " if (who := _customer_name(conversation)) else "")
+        + (f"{first} · {short_id}" if first else f"New conversation · {short_id}"),
         "updated_at": conversation.updated_at.isoformat(),
         "created_at": conversation.created_at.isoformat(),
-        "last_message": last.text[:200] if last else "",
-        "last_role": last.role if last else "",
+        "last_activity_at": (row.s_last_at or conversation.created_at).isoformat(),
+        "waiting_since": _iso(waiting),
+        "needs_human_since": _iso(conversation.needs_human_since),
+        "picked_up_at": _iso(conversation.picked_up_at),
+        "customer_messages": row.s_customer_count or 0,
+        "last_message": (row.s_last_text or "")[:200],
+        "last_role": row.s_last_role or "",
         "rating": conversation.rating,
         "customer": customer_payload(conversation.customer) if conversation.customer else None,
         "contact_email": conversation.contact_email,
@@ -309,10 +407,16 @@ def conversation_summary(conversation: Conversation) -> ConversationSummary:
     }
 
 
+def _customer_name(conversation: Conversation) -> str:
+    """Who a signed-in customer is, for the inbox's label: their name, else their email."""
+    customer = conversation.customer
+    return (customer.name or customer.email) if customer else ""
+
+
 def note_payload(note: Note) -> NotePayload:
     return {
         "id": note.pk,
-        "author": note.author.get_username() if note.author else "",
+        "author": display_name(note.author) if note.author else "",
         "text": note.text,
         "created_at": note.created_at.isoformat(),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, F, IntegerField, Q, Value, When
@@ -11,30 +12,57 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from conversations.gaps import NOT_FOUND_OPENING, Question
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, SavedReply
 from conversations.payloads import (
     ConversationDetail,
     ConversationSummary,
+    SavedReplyPayload,
     StoredReply,
     conversation_summary,
     message_payload,
     note_payload,
+    saved_reply_payload,
+    summary_fields,
 )
 
 INBOX_SIZE = 100
+SAVED_REPLIES_MAX = 500
 
 
-def inbox(status: str | None = None) -> list[ConversationSummary]:
-    """Open conversations, the ones that need a human first, then the most recent."""
+ASSIGNED_FILTERS = ("all", "mine", "unassigned")
+
+
+def inbox(status: str | None = None, *, assigned: str = "all", user: Any = None) -> list[ConversationSummary]:
+    """Open conversations, the ones that need a human first (the longest waiting first), then
+    the most recent. ``assigned``: ``mine`` (``user`` is the assignee), ``unassigned`` (nobody
+    has taken it) or ``all``."""
     rows = Conversation.objects.select_related("agent", "customer").exclude(status=Conversation.Status.CLOSED)
     if status:
         rows = rows.filter(status=status)
-    rows = rows.annotate(
-        urgent=Case(
-            When(status=Conversation.Status.NEEDS_HUMAN, then=Value(0)), default=Value(1), output_field=IntegerField()
+    if assigned == "mine":
+        rows = rows.filter(agent=user) if user is not None and user.pk is not None else rows.none()
+    elif assigned == "unassigned":
+        rows = rows.filter(agent__isnull=True)
+    rows = (
+        rows.annotate(
+            urgent=Case(
+                When(status=Conversation.Status.NEEDS_HUMAN, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
         )
-    ).order_by("urgent", "-updated_at")[:INBOX_SIZE]
+        .annotate(**summary_fields())
+        .order_by("urgent", F("needs_human_since").asc(nulls_last=True), "-updated_at")[:INBOX_SIZE]
+    )
     return [conversation_summary(c) for c in rows]
+
+
+def saved_replies(query: str = "") -> list[SavedReplyPayload]:
+    """Saved replies whose title or text contains ``query`` (all of them without one)."""
+    rows = SavedReply.objects.all()
+    if query.strip():
+        rows = rows.filter(Q(title__icontains=query.strip()) | Q(text__icontains=query.strip()))
+    return [saved_reply_payload(r) for r in rows[:SAVED_REPLIES_MAX]]
 
 
 def get_conversation(conversation_id: str) -> Conversation:
@@ -170,3 +198,27 @@ def gap_questions(*, since: datetime, limit: int = 1000) -> list[Question]:
         if reply.reply_to is not None and reply.reply_to.text.strip()
     ]
     return found[::-1]
+
+
+def pickup_seconds(*, since: datetime) -> list[float]:
+    """Times to pickup, in seconds, of the conversations a person picked up after ``since``:
+    from the bot handing over to the first takeover or agent reply."""
+    rows = Conversation.objects.filter(picked_up_at__gte=since, needs_human_since__isnull=False).values_list(
+        "needs_human_since", "picked_up_at"
+    )
+    return [max(0.0, (picked - handed).total_seconds()) for handed, picked in rows if handed and picked]
+
+
+def waiting_for_human() -> tuple[int, datetime | None]:
+    """How many conversations wait for a person now, and since when the longest has."""
+    rows = Conversation.objects.filter(status=Conversation.Status.NEEDS_HUMAN)
+    oldest = rows.order_by(F("needs_human_since").asc(nulls_last=True)).values_list("needs_human_since", flat=True)
+    return rows.count(), next(iter(oldest[:1]), None)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` (nearest rank), ``None`` when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from conversations import gaps, selectors
+from conversations.payloads import display_name
 from conversations.redaction import redact
 
 
@@ -26,7 +27,7 @@ def demo(request: HttpRequest) -> HttpResponse:
 @ensure_csrf_cookie
 def console(request: HttpRequest) -> HttpResponse:
     """The staff console: live inbox, takeover, replies, notes (static/console/console.js)."""
-    return render(request, "console.html")
+    return render(request, "console.html", {"user_name": display_name(request.user)})
 
 
 # Periods the knowledge-gaps page offers, in days; groups shown per page.

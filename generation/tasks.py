@@ -19,6 +19,7 @@ from generation import (
     leases,
     worker,  # noqa: F401 - connects the worker's lifecycle signals
 )
+from generation.answering.drafts import draft_replies
 from generation.answering.policy import prefetch_query, responder_for_worker
 from generation.answering.prompt import Turn
 from generation.engine import GenerationError
@@ -88,15 +89,11 @@ def _prefetch(message_id: str) -> None:
 
 @shared_task(name="generation.tasks.suggest_replies", acks_late=True, ignore_result=True)
 def suggest_replies(conversation_id: str) -> None:
-    """The bot's candidate answers to the last customer message, for staff to edit and send."""
+    """Drafts of an answer to the customer's latest question from the knowledge base, for
+    staff to edit and send (generation/answering/drafts.py); an empty list when it has none,
+    so the console can say so."""
     history = [Turn(role, redact(text)) for role, text in selectors.conversation_turns(conversation_id)]
-    while history and history[-1].role != "customer":
-        history.pop()
-    if not history:
-        return
-    answer = responder_for_worker().answer(history)
-    options = [answer.text, *[c for c in answer.candidates if c and c != answer.text]]
-    unique = list(dict.fromkeys(t.strip() for t in options if t.strip()))[:3]
+    suggestions = draft_replies(responder_for_worker(), history) if history else []
     streaming.publish_staff(
-        conversation_id, {"type": "staff.suggestions", "conversation_id": conversation_id, "suggestions": unique}
+        conversation_id, {"type": "staff.suggestions", "conversation_id": conversation_id, "suggestions": suggestions}
     )

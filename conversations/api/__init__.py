@@ -30,3 +30,4 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/conversations/", customer.router)
 api.add_router("/staff/conversations/", staff.router)
+api.add_router("/staff/saved-replies/", staff.saved_replies_router)

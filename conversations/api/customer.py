@@ -23,8 +23,8 @@ from conversations.models import Conversation
 from conversations.origins import origin_allowed
 from conversations.payloads import (
     ConversationCreated,
-    HandoffResponse,
     ConversationResumed,
+    HandoffResponse,
     MessageResponse,
     MessagesResponse,
     UuidStr,

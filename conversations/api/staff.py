@@ -4,7 +4,7 @@ data-subject requests (export, erase)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Router, Status
@@ -23,6 +23,7 @@ from conversations.payloads import (
     MessageResponse,
     NoteResponse,
     QueuedResponse,
+    SavedRepliesResponse,
     UuidStr,
     conversation_summary,
     message_payload,
@@ -44,6 +45,8 @@ class StaffSession(SessionAuth):
 
 
 router = Router(tags=["staff"], auth=StaffSession())
+# Mounted at /api/staff/saved-replies/.
+saved_replies_router = Router(tags=["staff"], auth=StaffSession())
 
 
 def found(conversation_id: str) -> Conversation:
@@ -62,9 +65,14 @@ def actor(request: HttpRequest) -> str:
     response=responses({200: InboxResponse}, 400, 401, 403),
     openapi_extra=documented(400, 401, 403),
     summary="The inbox: open conversations, those that need a human first, then the most recent",
+    description="`assigned`: `mine` (you took them over), `unassigned` (nobody has) or `all`.",
 )
-def inbox(request: HttpRequest, status: Conversation.Status | None = None) -> InboxResponse:
-    return {"conversations": selectors.inbox(status)}
+def inbox(
+    request: HttpRequest,
+    status: Conversation.Status | None = None,
+    assigned: Literal["all", "mine", "unassigned"] = "all",
+) -> InboxResponse:
+    return {"conversations": selectors.inbox(status, assigned=assigned, user=request.user)}
 
 
 @router.get(
@@ -158,3 +166,13 @@ def note(request: HttpRequest, conversation_id: UuidStr, body: StaffText) -> Sta
 def suggestions(request: HttpRequest, conversation_id: UuidStr) -> Status[QueuedResponse]:
     dispatch.replies_suggest(str(found(conversation_id).id))
     return Status(202, {"status": "queued"})
+
+
+@saved_replies_router.get(
+    "/",
+    response=responses({200: SavedRepliesResponse}, 400, 401, 403),
+    openapi_extra=documented(400, 401, 403),
+    summary="Saved replies (canned responses), by title; `q` searches titles and texts",
+)
+def saved_replies(request: HttpRequest, q: str = "") -> SavedRepliesResponse:
+    return {"saved_replies": selectors.saved_replies(q[:200])}

@@ -28,6 +28,8 @@ from conversations.services.common import (
     check_customer_text,
     check_seq,
     check_staff_text,
+    conversation_flag_for_human,
+    conversation_pickup_record,
 )
 from conversations.services.customers import (
     check_identity,
@@ -109,8 +111,10 @@ __all__ = [
     "conversation_create",
     "conversation_delete",
     "conversation_export",
+    "conversation_flag_for_human",
     "conversation_handback",
     "conversation_handoff_request",
+    "conversation_pickup_record",
     "conversation_rate",
     "conversation_resume",
     "conversation_takeover",

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from conversations import streaming
+from conversations import counters, streaming
 from conversations.models import Conversation, Message
+from conversations.payloads import summary_fields
 
 
 class InvalidInput(ValueError):
@@ -134,6 +135,34 @@ def notice_create(
     )
 
 
+# --- waiting for a person ---------------------------------------------------------------------
+def conversation_flag_for_human(conversation_id: uuid.UUID) -> bool:
+    """The bot hands the conversation to a person, inside the caller's transaction: its wait
+    for one starts now (``needs_human_since``). A conversation already waiting, or held by a
+    person, is left as it is; returns whether this call flagged it."""
+    return bool(
+        Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.BOT).update(
+            status=Conversation.Status.NEEDS_HUMAN, needs_human_since=timezone.now(), picked_up_at=None
+        )
+    )
+
+
+def conversation_pickup_record(conversation_id: uuid.UUID) -> None:
+    """A person takes the conversation (a takeover or a reply), inside the caller's
+    transaction: the first pickup after the bot asked for one ends its wait, and its time to
+    pickup is observed once the transaction commits. Later pickups change nothing."""
+    now = timezone.now()
+    since = (
+        Conversation.objects.filter(pk=conversation_id, needs_human_since__isnull=False, picked_up_at__isnull=True)
+        .values_list("needs_human_since", flat=True)
+        .first()
+    )
+    if since is None:
+        return
+    if Conversation.objects.filter(pk=conversation_id, picked_up_at__isnull=True).update(picked_up_at=now):
+        counters.observe("parley_pickup_seconds", max(0.0, (now - since).total_seconds()))
+
+
 # --- events after commit ----------------------------------------------------------------------
 def publish_on_commit(message: Message, *, reply: Message | None = None) -> None:
     """Send ``message`` to its conversation's group, and tell the staff inbox, once the caller's
@@ -155,7 +184,11 @@ def inbox_on_commit(conversation_id: uuid.UUID) -> None:
     """Tell the staff console that this conversation changed (after commit, best effort)."""
 
     def send() -> None:
-        conversation = Conversation.objects.select_related("agent", "customer").get(pk=conversation_id)
+        conversation = (
+            Conversation.objects.select_related("agent", "customer")
+            .annotate(**summary_fields())
+            .get(pk=conversation_id)
+        )
         streaming.publish_inbox_soon(conversation)
 
     transaction.on_commit(send, robust=True)

@@ -17,11 +17,13 @@ from conversations.services.common import (
     ConversationNotFound,
     InvalidInput,
     TokenInvalid,
+    conversation_flag_for_human,
     inbox_on_commit,
     notice_create,
     publish_on_commit,
     seqs_allocate,
 )
+from conversations.services.offline import offline_notice_on_handoff
 from conversations.services.replies import replies_supersede, reply_enqueue_on_commit
 
 
@@ -137,17 +139,16 @@ HANDOFF_NOTICE = "We've asked a member of our team to join. You can keep writing
 def conversation_handoff_request(*, conversation: Conversation) -> Conversation:
     """The customer asks for a person (the widget's "Talk to a person"): a conversation the bot
     has flips to ``needs_human``, the customer reads a notice (``handoff`` set, so a client
-    knows it waits for a person) and the staff inbox hears of it. Idempotent: asking again,
+    knows it waits for a person), out of hours the offline notice too, and the staff inbox
+    hears of it. Idempotent: asking again,
     or once a person has it, changes nothing."""
     with transaction.atomic():
-        flipped = Conversation.objects.filter(pk=conversation.pk, status=Conversation.Status.BOT).update(
-            status=Conversation.Status.NEEDS_HUMAN
-        )
-        if flipped:
+        if conversation_flag_for_human(conversation.pk):
             seq, _ = seqs_allocate(conversation.id, 1)
             publish_on_commit(
                 notice_create(conversation_id=conversation.id, seq=seq, text=HANDOFF_NOTICE, handoff=True)
             )
+            offline_notice_on_handoff(conversation_id=conversation.id)
     conversation.refresh_from_db()
     return conversation
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from conversations import counters
 from conversations.models import AuditLog, Conversation, Customer
-from conversations.payloads import ConversationExport, customer_payload, message_payload, note_payload
+from conversations.payloads import ConversationExport, customer_payload, display_name, message_payload, note_payload
 from conversations.redaction import redact
 
 
@@ -74,8 +74,9 @@ def conversations_export(*, conversations: QuerySet[Conversation], actor: str, v
                     "grounded": m.grounded,
                     "handoff": m.handoff,
                     "feedback": m.feedback,
+                    "author": display_name(m.author) if m.role == m.Role.AGENT and m.author else "",
                 }
-                for m in c.messages.order_by("seq")
+                for m in c.messages.select_related("author").order_by("seq")
             ],
         }
         for c in conversations

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from conversations import counters, dispatch, selectors, shown, streaming
 from conversations.models import Conversation, Message
-from conversations.services.common import publish_on_commit
+from conversations.services.common import conversation_flag_for_human, publish_on_commit
 from conversations.services.offline import offline_notice_on_handoff
 
 FAILED_REPLY_TEXT = (
@@ -231,17 +231,11 @@ def reply_complete(*, message_id: str, text: str, meta: ReplyMeta) -> Message | 
         transaction.on_commit(lambda: shown.record_discard(str(message_id)), robust=True)
         _count_ended(Message.Status.COMPLETE, meta)
         message = Message.objects.get(id=message_id)
-        handed_off = meta.get("handoff") and _needs_human(message.conversation_id)
+        handed_off = bool(meta.get("handoff")) and conversation_flag_for_human(message.conversation_id)
         publish_on_commit(message)
         if handed_off:
             offline_notice_on_handoff(conversation_id=message.conversation_id)
     return message
-
-
-def _needs_human(conversation_id: uuid.UUID) -> bool:
-    """Flag a conversation the bot answers for a person; whether it was flagged just now."""
-    rows = Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.BOT)
-    return bool(rows.update(status=Conversation.Status.NEEDS_HUMAN))
 
 
 def _count_ended(status: str, meta: ReplyMeta) -> None:
@@ -290,7 +284,7 @@ def reply_fail(*, message_id: str, error: str) -> Message | None:
         transaction.on_commit(lambda: shown.record_discard(str(message_id)), robust=True)
         _count_ended(Message.Status.FAILED, {"handoff": True})
         message = Message.objects.get(id=message_id)
-        handed_off = _needs_human(message.conversation_id)
+        handed_off = conversation_flag_for_human(message.conversation_id)
         publish_on_commit(message)
         if handed_off:
             offline_notice_on_handoff(conversation_id=message.conversation_id)

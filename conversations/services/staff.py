@@ -15,6 +15,7 @@ from conversations.models import Conversation, Message, Note
 from conversations.payloads import display_name
 from conversations.services.common import (
     InvalidInput,
+    conversation_pickup_record,
     inbox_on_commit,
     notice_create,
     publish_on_commit,
@@ -48,6 +49,7 @@ def _take(conversation: Conversation, user: Any) -> bool:
     if not taken:
         return False
     replies_supersede(conversation)
+    conversation_pickup_record(conversation.pk)
     seq, _ = seqs_allocate(conversation.id, 1)
     # ``handoff``: a person has the conversation from here on (the left notice clears it).
     notice = notice_create(

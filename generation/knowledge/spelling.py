@@ -111,9 +111,9 @@ class Speller:
         letters = sorted(lower)
         for candidate in candidates:
             distance = edit_distance(lower, candidate)
-            key = (distance, sorted(candidate) != letters, -self.counts[candidate], candidate)
-            if distance <= limit and (best is None or key < best):
-                best = key
+            rank = (distance, sorted(candidate) != letters, -self.counts[candidate], candidate)
+            if distance <= limit and (best is None or rank < best):
+                best = rank
         return best[3] if best else None
 
     def correct(self, text: str) -> str:

@@ -30,6 +30,7 @@ STAFF = {
     ("post", "/api/staff/conversations/{conversation_id}/messages/"),
     ("post", "/api/staff/conversations/{conversation_id}/notes/"),
     ("post", "/api/staff/conversations/{conversation_id}/suggestions/"),
+    ("get", "/api/staff/saved-replies/"),
 }
 
 

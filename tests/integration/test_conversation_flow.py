@@ -168,8 +168,9 @@ async def test_staff_get_the_bots_suggested_replies_live() -> None:
     staff = Client()
     user = await database_sync_to_async(User.objects.create_user)("sam", password="pw-123456-long", is_staff=True)
     await database_sync_to_async(staff.force_login)(user)
+    await database_sync_to_async(factories.shipping_article)()
     conv, _ = await database_sync_to_async(factories.conversation)(status="human")
-    await database_sync_to_async(factories.customer_message)(conv, "Hello, how are you?")
+    await database_sync_to_async(factories.customer_message)(conv, factories.KB_QUESTION)
     console = WebsocketCommunicator(
         application, "/ws/staff/", headers=[(b"cookie", f"sessionid={staff.cookies['sessionid'].value}".encode())]
     )
@@ -187,6 +188,7 @@ async def test_staff_get_the_bots_suggested_replies_live() -> None:
             break
     assert frame["conversation_id"] == str(conv.id)
     assert frame["suggestions"] and all(isinstance(s, str) and s for s in frame["suggestions"])
+    assert "$19.95" in frame["suggestions"][0]  # a draft with the knowledge base's fact
     # Suggestions are for staff only: nothing was sent to the customer.
     assert await database_sync_to_async(Message.objects.filter(conversation=conv).count)() == 1
     await console.disconnect()
