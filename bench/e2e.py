@@ -9,9 +9,13 @@ at the same moment (``--rounds`` times over); prints time to ack, first delta an
 time to first token, and how long each reply waited for a worker; the overhead is taken reply
 by reply (first delta through the websocket minus that reply's engine first token).
 
-``--questions smalltalk`` (default) asks greetings and a handoff request; ``--questions kb``
-asks the answerable questions of the demo evaluation set, so replies go through retrieval,
-the prompt and the fact gate.
+``--questions kb`` (default) asks the answerable questions of the demo evaluation set, so
+replies go through retrieval, evidence, the model and the fact gate (the share the model wrote
+is printed); ``--questions smalltalk`` asks greetings and a handoff request.
+
+Against a server on this machine it also prints the CPU time each reply cost, split by process
+and, inside the worker, by thread (engine, embedding, the reply loop), with how many of the
+machine's cores were busy: ``bench/cpu.py`` reads it from /proc.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from typing import Any
 
 import django
 import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import cpu
 
 SMALLTALK = [
     "Hello, how are you?",
@@ -76,6 +83,7 @@ async def one_customer(url: str, question: str) -> dict[str, Any]:
                 result["reply_id"] = frame["message"]["id"]
                 result.setdefault("first_delta", now)
                 result["chars"] = len(frame["message"]["text"])
+                result["mode"] = frame["message"].get("mode", "")
                 return result
     raise RuntimeError("socket closed before the reply")
 
@@ -95,16 +103,23 @@ def worker_figures(reply_ids: list[str]) -> dict[str, tuple[int | None, int | No
     return {str(pk): (first, queued, delta) for pk, first, queued, delta in rows}
 
 
-async def level(url: str, n: int, with_db: bool, asked: list[str], rounds: int = 1) -> dict[str, float]:
+async def level(
+    url: str, n: int, with_db: bool, asked: list[str], *, rounds: int = 1, server: cpu.Server | None = None
+) -> dict[str, Any]:
     """``n`` customers at once, ``rounds`` times over; figures pooled over the rounds."""
     results: list[dict[str, Any]] = []
     wall = 0.0
+    before = server.sample() if server else {}
     for round_no in range(rounds):
         started = time.perf_counter()
         batch = [asked[(round_no * n + i) % len(asked)] for i in range(n)]
         results += await asyncio.gather(*(one_customer(url, question) for question in batch))
         wall += time.perf_counter() - started
-    out = {"n": n, "wall_s": wall}
+    out: dict[str, Any] = {"n": n, "wall_s": wall}
+    if server:
+        out["cpu_s"] = cpu.spent(before, server.sample())
+    out["model_written"] = sum(r.get("mode") == "model" for r in results)
+    out["replies"] = len(results)
     if with_db:
         stored = await asyncio.to_thread(worker_figures, [str(r["reply_id"]) for r in results])
         engine: list[tuple[dict[str, Any], float]] = []
@@ -132,30 +147,30 @@ async def level(url: str, n: int, with_db: bool, asked: list[str], rounds: int =
     return out
 
 
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0])
+
+
+def print_cpu(rows: list[dict[str, Any]]) -> None:
+    """CPU milliseconds per reply by process (and worker thread), and the cores kept busy."""
+    groups = [*cpu.GROUPS, "load generator"]
+    short = {"worker: engine": "engine", "worker: embedding": "embedding", "worker: reply loop": "reply loop"}
+    print("\nCPU time per reply (ms), by process; inside the worker by thread; cores busy = CPU s / wall s:")
+    header = ["customers", *(short.get(g, g) for g in groups), "server", "cores busy"]
+    print("".join(f"{h:>12}" for h in header))
+    for row in rows:
+        spent, replies = row["cpu_s"], row["replies"]
+        server = sum(spent[g] for g in cpu.GROUPS)
+        cells = [f"{row['n']:.0f}", *(f"{spent[g] * 1000 / replies:.1f}" for g in groups)]
+        cells += [f"{server * 1000 / replies:.1f}", f"{(server + spent['load generator']) / row['wall_s']:.2f}"]
+        print("".join(f"{c:>12}" for c in cells))
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def server_pid(port: int) -> int:
-    """The process listening on ``port`` (the ASGI server), found through /proc/net/tcp."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":
-                inodes.add(fields[9])
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    return int(pid)
-        except OSError:
-            continue
-    raise RuntimeError(f"no process listens on port {port}")
 
 
 def fd_count(pid: int) -> int:
@@ -203,7 +218,7 @@ async def idle_connections(url: str, count: int, hold: float, sample: int) -> No
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < count + 100:
         raise SystemExit(f"this process may open {hard} files; {count} sockets need more (ulimit -Hn)")
-    pid = server_pid(int(url.rsplit(":", 1)[1].split("/", maxsplit=1)[0]))
+    pid = cpu.listening_pid(port_of(url))
     started = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
         conversations = list(pool.map(lambda _: create_conversation(url), range(count)))
@@ -244,14 +259,16 @@ async def idle_connections(url: str, count: int, hold: float, sample: int) -> No
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="run each level this many times (pooled figures)")
     parser.add_argument("--idle", type=int, default=0, help="instead: hold this many idle websockets")
     parser.add_argument("--hold", type=float, default=2, help="with --idle: seconds to hold them idle")
     parser.add_argument("--sample", type=int, default=10, help="with --idle: ask a question on this many of them")
     parser.add_argument("--data-dir", help="the server's DATA_DIR: also read the engine's own first-token times")
-    parser.add_argument("--questions", choices=["smalltalk", "kb"], default="smalltalk")
+    parser.add_argument("--questions", choices=["smalltalk", "kb"], default="kb")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU split (a server on another machine)")
+    parser.add_argument("--redis-pid", type=int, help="a shared Redis server's pid, to count its CPU too")
     args = parser.parse_args()
     if args.data_dir:
         os.environ["DATA_DIR"] = args.data_dir
@@ -262,11 +279,17 @@ def main() -> None:
         asyncio.run(idle_connections(args.url, args.idle, args.hold, args.sample))
         return
     asked = questions(args.questions)
+    server = None if args.no_cpu else cpu.Server.find(port_of(args.url), args.redis_pid)
+    if server:
+        print(f"server processes: {server.describe()}; {os.cpu_count()} cores")
     for i in range(args.warmup):
         asyncio.run(one_customer(args.url, asked[-1 - i % len(asked)]))
-    rows = [asyncio.run(level(args.url, n, bool(args.data_dir), asked, args.rounds)) for n in args.concurrency]
+    rows = [
+        asyncio.run(level(args.url, n, bool(args.data_dir), asked, rounds=args.rounds, server=server))
+        for n in args.concurrency
+    ]
     base = rows[0]["replies_per_s"]
-    header = ("customers", "ack p50", "1st delta p50", "p95", "reply p50", "p95", "replies/s", "x base")
+    header = ("customers", "ack p50", "1st text p50", "p95", "reply p50", "p95", "replies/s", "x base", "model wrote")
     print("".join(f"{h:>14}" for h in header))
     for row in rows:
         cells = [
@@ -278,8 +301,11 @@ def main() -> None:
             f"{row['reply_p95']:.0f} ms",
             f"{row['replies_per_s']:.2f}",
             f"{row['replies_per_s'] / base:.2f}",
+            f"{row['model_written']}/{row['replies']}",
         ]
         print("".join(f"{c:>14}" for c in cells))
+    if server:
+        print_cpu(rows)
     if args.data_dir:
         print("\nfirst delta through the websocket against the engine's own first token (medians over the")
         print("replies the engine wrote; overhead taken reply by reply):")

@@ -10,6 +10,7 @@ the default is read once, before the embedder lowers its own.
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -28,6 +29,21 @@ def intra_op_default() -> int:
 
             _default = torch.get_num_threads()
         return _default
+
+
+PR_SET_NAME = 15
+
+
+def name_os_thread(name: str) -> None:
+    """Give the calling thread ``name`` (15 bytes at most) where the operating system shows it:
+    ``top -H``, ``/proc/<pid>/task/<tid>/comm``, and so ``bench/e2e.py``'s CPU split. Threads
+    it starts later (its OpenMP team) inherit the name. Python's own thread names stay inside
+    Python on Linux; elsewhere this does nothing."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def on_short_lived_thread(function: Callable[..., T], *args: object) -> T:

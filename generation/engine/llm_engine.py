@@ -25,7 +25,7 @@ from generation.engine.loading import load_pretrained
 from generation.engine.model_runner import ModelRunner
 from generation.engine.scheduler import Scheduler
 from generation.engine.sequence import GenerationError, SamplingParams, TokenStream
-from generation.threads import intra_op_default, on_short_lived_thread
+from generation.threads import intra_op_default, name_os_thread, on_short_lived_thread
 
 logger = logging.getLogger(__name__)
 intra_op_default()  # read PyTorch's default before any thread lowers its own
@@ -181,6 +181,7 @@ class Engine:
     # --- the loop ---------------------------------------------------------------------------------
     def _run(self) -> None:
         # This thread owns the intra-op thread team that every step uses (see generation/threads.py).
+        name_os_thread("parley-engine")
         torch.set_num_threads(intra_op_default())
         with torch.inference_mode():
             while not self._closed.is_set():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from django.conf import settings
 
-from generation.threads import cpu_has_native_bf16, intra_op_default
+from generation.threads import cpu_has_native_bf16, intra_op_default, name_os_thread
 
 if TYPE_CHECKING:
     from generation.encoders import LeanBert
@@ -94,6 +94,7 @@ class Embedder:
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - as above
 
         intra_op_default()  # read the default before lowering it for this thread
+        name_os_thread("parley-embed")
         torch.set_num_threads(1)
         try:
             self.model = SentenceTransformer(self.name, device="cpu")
