@@ -1,15 +1,18 @@
-"""Text is verified before a customer sees it, one sentence at a time.
+"""Text is verified before a customer sees it.
 
-The model's reply grows token by token; ``SentenceGate`` holds each sentence back until it is
-complete and ``Verifier`` has passed it, then forwards it. What was forwarded is never taken
-back: when a sentence fails, the gate stops (the reply ends after the last verified sentence,
-or, when nothing passed, the caller answers some other way).
+A model that may paraphrase (a ``GENERATION_MODEL``) writes a reply that grows token by
+token; ``SentenceGate`` holds each sentence back until it is complete and ``Verifier`` has
+passed it, then forwards it. What was forwarded is never taken back: when a sentence fails,
+the gate stops (the reply ends after the last verified sentence, or, when nothing passed, the
+caller answers some other way). The offline responder's reply is held to its evidence token by
+token instead, and streams as it is written (generation/answering/restate.py).
 
 Two verifiers:
 - ``Restating`` (the offline responder, which learns to restate): every sentence is one of
   the evidence's units, word for word (its first letter's case aside), optionally led by
   "Yes,"/"No," — and "Yes" only for a yes/no question whose sentence has no negation, "No" only
-  for one whose sentence has one.
+  for one whose sentence has one. The constraint on its decoding allows only such sentences;
+  this check runs on the finished reply and on the training dialogues.
 - ``Grounded`` (any other model, which may paraphrase): no number, price, time, email, web
   address or name that the support text lacks, mostly the evidence's words, no repetition.
 """

@@ -28,10 +28,11 @@ import numpy as np
 from generation.answering import evidence as evidence_of
 from generation.answering import facts, followup, phrases, smalltalk
 from generation.answering import prompt as prompts
-from generation.answering.gate import Grounded, Restating, SentenceGate, Verifier
-from generation.answering.restate import Restatements
+from generation.answering.gate import Grounded, SentenceGate, Verifier
+from generation.answering.restate import EagerStream, Restatements
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
 from generation.knowledge.index import KnowledgeIndex, PassageHit, confidence
+from generation.knowledge.passages import split_sentences
 
 _HUMAN = re.compile(
     r"\b(?:human|real person|someone real|(?:talk|speak|chat) (?:to|with) (?:a|an|someone|somebody|"
@@ -259,9 +260,7 @@ class Responder:
         return Answer(text, "quote", sources=self._sources(found), grounded=True, evidence=found.texts)
 
     def _verifier(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence) -> Verifier:
-        question = history[-1].text
-        if self.restating:
-            return Restating(found.texts, question)
+        """The gate of a model that may paraphrase (a ``GENERATION_MODEL``)."""
         support = facts.Support(
             "\n".join([found.hit.title, *found.texts, *(t.text for t in history if t.role == "customer"), self.company])
         )
@@ -275,7 +274,9 @@ class Responder:
         should_stop: StopCheck,
         may_not_find: bool,
     ) -> Answer:
-        stream = self._submit(history, found, may_not_find)
+        if self.restating:
+            return self._restate(history, found, forward, should_stop, may_not_find)
+        stream = self._submit(history, found)
         gate = SentenceGate(self._verifier(history, found), forward)
         for _ in stream:
             if not gate.feed(stream.text) or gate.full:
@@ -296,17 +297,63 @@ class Responder:
                 stats=stream.stats,
                 evidence=found.texts,
             )
-        if written.startswith(phrases.NOT_FOUND) and self.restating:
-            # The model read the evidence and found no answer in it: an honest handoff.
-            text = self._not_found(history[-1].text)
-            forward(text)
-            return Answer(text, "handoff", handoff=True, candidates=[written], stats=stream.stats)
         quote = self._quote(found, forward)
         quote.candidates, quote.stats = [written], stream.stats
         return quote
 
+    def _restate(
+        self,
+        history: Sequence[prompts.Turn],
+        found: evidence_of.Evidence,
+        forward: Forward,
+        should_stop: StopCheck,
+        may_not_find: bool,
+    ) -> Answer:
+        """The offline responder's reply: a restatement of the evidence, held to it token by
+        token and streamed as it is written (``EagerStream``)."""
+        allowed = Restatements(
+            found.texts,
+            history[-1].text,
+            first=found.best,
+            may_not_find=may_not_find,
+            ordinary=self.index.speller.ordinary,
+        )
+        stream = self._submit(history, found, allowed)
+        eager = EagerStream(allowed, forward)
+        for _ in stream:
+            eager.feed(stream.text)
+            if eager.full:
+                stream.cancel()
+            if should_stop():
+                stream.cancel()
+                text = eager.sent
+                return Answer(text or "(stopped)", "stopped", stats=stream.stats, stream_matches=bool(text))
+        written = stream.text.strip()
+        reply = None if not eager.sent and written.startswith(phrases.NOT_FOUND) else eager.finish(stream.text)
+        if reply is None:
+            # The model read the evidence and found no answer in it: an honest handoff.
+            text = self._not_found(history[-1].text)
+            forward(text)
+            return Answer(text, "handoff", handoff=True, candidates=[written], stats=stream.stats)
+        # The model's reply, unless it stopped before writing a whole sentence of it (a timeout)
+        # and the evidence finished it.
+        sentences = split_sentences(written)
+        whole = sentences if written.endswith((".", "!", "?")) else sentences[:-1]
+        own = bool(whole) and reply.startswith(whole[0])
+        return Answer(
+            reply,
+            "model" if own else "quote",
+            sources=self._sources(found),
+            grounded=True,
+            candidates=[written],
+            stats=stream.stats,
+            evidence=found.texts,
+        )
+
     # --- helpers ------------------------------------------------------------------------------
-    def _submit(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence, may_not_find: bool) -> TokenStream:
+    def _submit(
+        self, history: Sequence[prompts.Turn], found: evidence_of.Evidence, allowed: Restatements | None = None
+    ) -> TokenStream:
         assert self.engine is not None
         built = prompts.build_prompt(
             tokenizer=self.engine.tokenizer,
@@ -316,19 +363,13 @@ class Responder:
             snippets=[prompts.Snippet(found.hit.title, found.text, found.hit.passage.heading)],
             history=list(history)[-prompts.HISTORY_TURNS :],
         )
-        if self.restating:
+        if allowed is not None:
             params = SamplingParams(
                 max_new_tokens=self.max_new_tokens,
                 timeout_s=self.timeout_s,
                 stop=built.stop,
                 logit_bias=self._not_found_bias(),
-                constraint=Restatements(
-                    found.texts,
-                    history[-1].text,
-                    first=found.best,
-                    may_not_find=may_not_find,
-                    ordinary=self.index.speller.ordinary,
-                ),
+                constraint=allowed,
             )
         else:
             params = replace(

@@ -12,14 +12,22 @@ leaving them (generation/engine/constraints.py), so a small model that has not l
 exactly never garbles a sentence, and the gate (generation/answering/gate.py) passes what it
 writes. Letting the model also choose where the run ends cost answers their facts: a small
 model stops after the best unit too often (docs/benchmarks.md).
+
+Every text the constraint allows can be finished from the evidence alone, so ``EagerStream``
+forwards it word by word as the model writes, not sentence by sentence: the customer reads the
+first words right after the model's first tokens, and nothing is ever taken back.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from generation.answering import phrases
-from generation.answering.gate import may_lead
+from generation.answering.gate import MAX_SENTENCES, Forward, Restating, may_lead
+from generation.knowledge.passages import split_sentences
+
+logger = logging.getLogger(__name__)
 
 
 def _squash(text: str) -> str:
@@ -63,6 +71,9 @@ class Restatements:
         ordinary: Callable[[str], bool] = _never,
     ) -> None:
         units = [_squash(u) for u in units]
+        self.units = units
+        self.question = question
+        self.may_not_find = may_not_find
         lead = may_lead(units[first], question)
         replies = {phrases.NOT_FOUND} if may_not_find else set()
         for start in range(first + 1):
@@ -91,3 +102,61 @@ class Restatements:
         # it has begun to say so.
         longer = sorted((r for r in self.replies if r.startswith(text)), key=lambda r: (r == phrases.NOT_FOUND, len(r)))
         return longer[0][len(text) :] if longer else ""
+
+
+class EagerStream:
+    """Forwards a reply that ``allowed`` constrains while the model writes it, a word at a time.
+
+    Any text the constraint allows is the start of an allowed reply, so what is forwarded is
+    never taken back: ``finish`` completes the reply from the evidence (``continuation``) when
+    the model stopped short of its end (a timeout, the token limit). Text that may still become
+    ``phrases.NOT_FOUND`` is held back until it is clearly an answer: that reply is a handoff the
+    caller words itself. A reply ends after ``MAX_SENTENCES`` sentences, as ``SentenceGate``'s do.
+    """
+
+    def __init__(self, allowed: Restatements, forward: Forward) -> None:
+        self.allowed = allowed
+        self.forward = forward
+        self.sent = ""  # what was forwarded
+        self.full = False  # a sentence past the last one began: the caller may stop generating
+
+    def feed(self, text: str) -> None:
+        text = text.lstrip()
+        if self.full or not self.allowed.allows(text) or self._may_be_not_found(text):
+            return
+        sentences = split_sentences(text)
+        if len(sentences) > MAX_SENTENCES:
+            self.full = True
+            text = " ".join(sentences[:MAX_SENTENCES])
+        else:
+            cut = max(text.rfind(" "), 0)  # whole words only: the rest may still grow
+            text = text[:cut]
+        self._forward_to(text)
+
+    def finish(self, text: str) -> str | None:
+        """The whole reply, its start the text forwarded so far; ``None`` when the model said that
+        its evidence does not answer (nothing was forwarded then)."""
+        text = text.lstrip()
+        if not self.allowed.allows(text):
+            text = self.sent
+        completed = (text + self.allowed.continuation(text)).strip()
+        if completed == phrases.NOT_FOUND and not self.sent:
+            return None
+        capped = " ".join(split_sentences(completed)[:MAX_SENTENCES])
+        reply = capped if capped.startswith(self.sent) else completed
+        verifier = Restating(self.allowed.units, self.allowed.question)
+        passed: list[str] = []
+        for sentence in split_sentences(reply):
+            if not verifier.check(sentence, passed):
+                logger.warning("a streamed restatement fails the gate: %r", sentence)
+            passed.append(sentence)
+        self._forward_to(reply)
+        return reply
+
+    def _may_be_not_found(self, text: str) -> bool:
+        return self.allowed.may_not_find and phrases.NOT_FOUND.startswith(text)
+
+    def _forward_to(self, text: str) -> None:
+        if len(text) > len(self.sent) and text.startswith(self.sent):
+            self.forward(text[len(self.sent) :])
+            self.sent = text

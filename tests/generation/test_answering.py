@@ -110,6 +110,16 @@ def test_a_sentence_the_model_restates_is_its_answer_and_streams_as_written(toke
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_restated_answer_streams_before_its_first_sentence_is_written(tokenizer: Any) -> None:
+    engine = ScriptedEngine("Express shipping costs $19.95 on any order.", tokenizer)
+    r = responder(engine)
+    pieces: list[str] = []
+    answer = r.answer([Turn("customer", "How much does express shipping cost?")], forward=pieces.append)
+    assert len(pieces) > 3 and pieces[0] == "Express"  # a word at a time, not the sentence at its end
+    assert "".join(pieces) == answer.text and answer.mode == "model"
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_yes_or_no_leads_only_where_the_evidence_says_so(tokenizer: Any) -> None:
     question = "Can you just swap my jacket for another size?"
     right = ScriptedEngine("No, we do not swap items directly.", tokenizer)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from generation.answering import phrases
 from generation.answering.followup import depends_on_earlier, retrieval_query
+from generation.answering.gate import MAX_SENTENCES
 from generation.answering.prompt import Turn
-from generation.answering.restate import Restatements
+from generation.answering.restate import EagerStream, Restatements
 
 UNITS = [
     "PayPal is available in the app only, not at station kiosks.",
@@ -84,3 +85,47 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
     history[0] = Turn("customer", "Will my phone work in Toronto?")
     history[2] = Turn("customer", "I'm on Plus, what will that cost me?")
     assert retrieval_query(history)[0].startswith("Will my phone work in Toronto?")
+
+
+def test_a_restatement_streams_word_by_word_and_is_never_taken_back() -> None:
+    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
+    shown: list[str] = []
+    eager = EagerStream(allowed, shown.append)
+    eager.feed("We accept Vi")
+    assert "".join(shown) == "We accept"  # before the sentence is complete; the half word waits
+    eager.feed(f"{UNITS[1]} Your rec")
+    assert "".join(shown) == f"{UNITS[1]} Your"
+    reply = eager.finish(f"{UNITS[1]} {UNITS[2]}")
+    assert reply == f"{UNITS[1]} {UNITS[2]}" == "".join(shown)
+
+
+def test_a_restatement_cut_short_is_finished_from_the_evidence() -> None:
+    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
+    shown: list[str] = []
+    eager = EagerStream(allowed, shown.append)
+    eager.feed("We accept Visa and")
+    reply = eager.finish("We accept Visa and")  # the model ran out of time here
+    assert reply is not None and allowed.complete(reply)
+    assert reply == "".join(shown) and reply.startswith("We accept Visa and")
+
+
+def test_what_may_still_become_not_found_is_held_back() -> None:
+    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=True)
+    shown: list[str] = []
+    eager = EagerStream(allowed, shown.append)
+    half = phrases.NOT_FOUND[: len(phrases.NOT_FOUND) // 2]
+    eager.feed(half)
+    assert shown == []
+    assert eager.finish(phrases.NOT_FOUND) is None  # the caller hands over in its own words
+    assert shown == []
+
+
+def test_a_streamed_reply_ends_after_the_last_sentence_allowed() -> None:
+    units = [f"Rule {n} applies to every ride." for n in range(1, 6)]
+    allowed = Restatements(units, "What are the rules?", first=0, may_not_find=False)
+    shown: list[str] = []
+    eager = EagerStream(allowed, shown.append)
+    eager.feed(" ".join(units[:4]))
+    assert eager.full
+    reply = eager.finish(" ".join(units[:4]))
+    assert reply == " ".join(units[:MAX_SENTENCES]) == "".join(shown)
