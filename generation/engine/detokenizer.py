@@ -9,6 +9,7 @@ from typing import Any
 from generation.engine.sequence import Sequence
 
 _FIRST_WORD = re.compile(r"\s*\S+")
+FIRST_TOKENS_KEPT = 50_000
 
 
 class Detokenizer:
@@ -19,6 +20,9 @@ class Detokenizer:
         self._pieces: list[str] | None = None  # each token's own text, for constrained picks
         # Streams that got their first piece since the engine last looked (``take_first_pieces``).
         self._first_pieces = 0
+        # First tokens of the words constrained replies steer to: a reply asks at every step, and
+        # for the same word until it is written (``first_token_of``).
+        self._first_tokens: dict[str, int | None] = {}
 
     def add(self, seq: Sequence) -> bool:
         """Decode what ``seq`` generated since last time into its text and stream what is safe
@@ -87,8 +91,13 @@ class Detokenizer:
         """The first token of ``text`` as the tokenizer splits it, or ``None``. Only the first
         word is encoded (a token never spans two): a constrained reply asks at every step."""
         first = _FIRST_WORD.match(text)
-        ids = self._encode(first.group() if first else text, add_special_tokens=False)["input_ids"]
-        return int(ids[0]) if ids else None
+        word = first.group() if first else text
+        if word not in self._first_tokens:
+            if len(self._first_tokens) >= FIRST_TOKENS_KEPT:
+                self._first_tokens.clear()
+            ids = self._encode(word, add_special_tokens=False)["input_ids"]
+            self._first_tokens[word] = int(ids[0]) if ids else None
+        return self._first_tokens[word]
 
     def take_first_pieces(self) -> int:
         """How many streams got their first piece since the last call."""
