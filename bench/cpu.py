@@ -5,7 +5,9 @@ beside it, the children of the same supervisor (``python -m chatsite.runner``): 
 worker, Celery beat and the embedded Redis. Inside the worker, the engine's thread and its
 OpenMP team are named ``parley-engine`` and the embedder's ``parley-embed``
 (``generation.threads.name_os_thread``); the rest of the worker is the reply loop (retrieval,
-the prompt, the fact gate, database writes, channel-layer sends). A Redis server given with
+evidence, the prompt, database writes, channel-layer sends). Once the engine runs, it also
+embeds the customers' questions on its thread (``Embedder.run_on``), so their embedding counts
+as the engine's; the embedder's own thread embeds the knowledge base. A Redis server given with
 ``--redis-pid`` (a shared one) is counted too. The load generator's own CPU is reported
 apart: on one box it competes with the server for the same cores.
 """

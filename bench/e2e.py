@@ -154,8 +154,9 @@ def port_of(url: str) -> int:
 def print_cpu(rows: list[dict[str, Any]]) -> None:
     """CPU milliseconds per reply by process (and worker thread), and the cores kept busy."""
     groups = [*cpu.GROUPS, "load generator"]
-    short = {"worker: engine": "engine", "worker: embedding": "embedding", "worker: reply loop": "reply loop"}
+    short = {"worker: engine": "engine+query", "worker: embedding": "embed KB", "worker: reply loop": "reply loop"}
     print("\nCPU time per reply (ms), by process; inside the worker by thread; cores busy = CPU s / wall s:")
+    short["load generator"] = "this client"
     header = ["customers", *(short.get(g, g) for g in groups), "server", "cores busy"]
     print("".join(f"{h:>12}" for h in header))
     for row in rows:
