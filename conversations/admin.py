@@ -208,23 +208,12 @@ class ConversationAdmin(admin.ModelAdmin[Conversation]):
     list_filter = ("status", HandoffFilter, GroundedFilter, "rating", "created_at", "updated_at")
     actions = [export_csv, export_json]
     search_fields = ("messages__text", "=id")
-    readonly_fields = (
-        "id",
-        "status",
-        "agent",
-        "needs_human_since",
-        "picked_up_at",
-        "rating",
-        "rating_comment",
-        "origin",
-        "created_at",
-        "updated_at",
-        "transcript",
-    )
     fields = (
         "id",
         "status",
         "agent",
+        "customer",
+        "contact_email",
         "needs_human_since",
         "picked_up_at",
         "rating",
@@ -234,6 +223,7 @@ class ConversationAdmin(admin.ModelAdmin[Conversation]):
         "updated_at",
         "transcript",
     )
+    readonly_fields = fields  # a transcript is a record: staff act on it through the console
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:

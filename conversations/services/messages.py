@@ -24,7 +24,7 @@ from conversations.services.common import (
     seqs_allocate,
 )
 from conversations.services.offline import offline_notice_on_handoff
-from conversations.services.replies import replies_supersede, reply_enqueue_on_commit
+from conversations.services.replies import replies_supersede, reply_pending_create
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,7 @@ def _customer_message_store(*, conversation: Conversation, text: str, client_id:
             replies_supersede(conversation)
             reply = None
             if bot_answers:
-                reply = Message.objects.create(
-                    conversation=conversation,
-                    seq=first + 1,
-                    role=Message.Role.ASSISTANT,
-                    status=Message.Status.PENDING,
-                    reply_to=message,
-                )
-                reply_enqueue_on_commit(reply)
+                reply = reply_pending_create(conversation=conversation, seq=first + 1, question=message)
             publish_on_commit(message, reply=reply)
             counters.count("parley_customer_messages")
     except IntegrityError:

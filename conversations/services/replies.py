@@ -46,6 +46,20 @@ class ReplyMeta(TypedDict, total=False):
     handoff: bool
 
 
+def reply_pending_create(*, conversation: Conversation, seq: int, question: Message) -> Message:
+    """Inside the caller's transaction: the bot's pending reply to ``question`` at ``seq``,
+    its generation task started once the transaction commits."""
+    reply = Message.objects.create(
+        conversation=conversation,
+        seq=seq,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.PENDING,
+        reply_to=question,
+    )
+    reply_enqueue_on_commit(reply)
+    return reply
+
+
 def reply_enqueue_on_commit(reply: Message) -> None:
     """Start ``reply``'s generation task once the caller's transaction commits."""
     reply_id = str(reply.id)

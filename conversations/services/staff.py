@@ -21,7 +21,7 @@ from conversations.services.common import (
     publish_on_commit,
     seqs_allocate,
 )
-from conversations.services.replies import replies_supersede, reply_enqueue_on_commit
+from conversations.services.replies import replies_supersede, reply_pending_create
 
 LEFT_NOTICE = "{name} left the conversation. You're chatting with the automated assistant again."
 JOINED_NOTICE = "{name} joined the conversation."
@@ -91,14 +91,7 @@ def conversation_handback(*, conversation: Conversation, user: Any) -> Conversat
             )
             reply = None
             if question is not None:
-                reply = Message.objects.create(
-                    conversation=conversation,
-                    seq=seq + 1,
-                    role=Message.Role.ASSISTANT,
-                    status=Message.Status.PENDING,
-                    reply_to=question,
-                )
-                reply_enqueue_on_commit(reply)
+                reply = reply_pending_create(conversation=conversation, seq=seq + 1, question=question)
             publish_on_commit(notice, reply=reply)
     conversation.refresh_from_db()
     return conversation
