@@ -108,12 +108,18 @@ async def test_resume_replays_every_message_after_seq() -> None:
 
 
 async def test_final_messages_published_by_services_reach_the_socket_through_redis() -> None:
-    conv, token = await database_sync_to_async(factories.conversation)()
+    # A person holds the conversation, so no worker of the test session takes the reply first:
+    # this test plays the worker.
+    conv, token = await database_sync_to_async(factories.conversation)(status="human")
     communicator = await connect(str(conv.id), token)
     await communicator.connect()
-    result = await database_sync_to_async(factories.customer_message)(conv, "Hello")
-    reply_id = str(result.reply.id)  # type: ignore[union-attr]
-    await database_sync_to_async(services.reply_claim)(message_id=reply_id)
+    await database_sync_to_async(factories.customer_message)(conv, "Hello")
+    reply = await database_sync_to_async(Message.objects.create)(
+        conversation=conv, seq=2, role="assistant", status="pending", text=""
+    )
+    await database_sync_to_async(Conversation.objects.filter(pk=conv.pk).update)(last_seq=2)
+    reply_id = str(reply.id)
+    assert await database_sync_to_async(services.reply_claim)(message_id=reply_id) is not None
     await database_sync_to_async(services.reply_complete)(
         message_id=reply_id, text="Hi there!", meta={"model_name": "x"}
     )
