@@ -120,6 +120,10 @@
     ".hint{font-size:13px;color:#b91c1c;padding:0 12px 6px}",
     ".hint:empty{display:none}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    ".contact{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-top:6px;color:#374151}",
+    ".contact input{flex:1;min-width:150px;padding:6px 8px;border:1px solid #6b7280;border-radius:6px;font-size:16px}",
+    ".contact button{background:#1a56db;color:#fff;border:0;border-radius:6px;padding:6px 10px;cursor:pointer}",
+    ".contact .err{flex-basis:100%;color:#b91c1c}.contact .err:empty{display:none}",
     "@media (max-width:480px){.panel{inset:0;right:0;bottom:0;width:100%;height:100%;max-width:none;max-height:none;border-radius:0}}"
   ].join("\n");
   root.appendChild(css);
@@ -609,12 +613,6 @@
   }
 
   // ---- out of hours: leave an email under the team's offline notice ----------------------
-  var contactCss = document.createElement("style");
-  contactCss.textContent = ".contact{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-top:6px;color:#374151}" +
-    ".contact input{flex:1;min-width:150px;padding:6px 8px;border:1px solid #6b7280;border-radius:6px;font-size:16px}" +
-    ".contact button{background:#1a56db;color:#fff;border:0;border-radius:6px;padding:6px 10px;cursor:pointer}" +
-    ".contact .err{flex-basis:100%;color:#b91c1c}.contact .err:empty{display:none}";
-  root.appendChild(contactCss);
   function offerContactEmail(entry) {
     if (entry.contactEl || !conv || load(KEY + ":contact:" + conv.id, false)) return;
     var n = entry.data.id.slice(0, 8);
