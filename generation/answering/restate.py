@@ -142,11 +142,15 @@ class EagerStream:
         completed = (text + self.allowed.continuation(text)).strip()
         if completed == phrases.NOT_FOUND and not self.sent:
             return None
-        capped = " ".join(split_sentences(completed)[:MAX_SENTENCES])
-        reply = capped if capped.startswith(self.sent) else completed
+        sentences = split_sentences(completed)
+        capped = " ".join(sentences[:MAX_SENTENCES])
+        if capped.startswith(self.sent):
+            reply, sentences = capped, sentences[:MAX_SENTENCES]
+        else:
+            reply = completed
         verifier = Restating(self.allowed.units, self.allowed.question)
         passed: list[str] = []
-        for sentence in split_sentences(reply):
+        for sentence in sentences:
             if not verifier.check(sentence, passed):
                 logger.warning("a streamed restatement fails the gate: %r", sentence)
             passed.append(sentence)
