@@ -60,8 +60,9 @@ def inbox(status: str | None = None, *, assigned: str = "all", user: Any = None)
 def saved_replies(query: str = "") -> list[SavedReplyPayload]:
     """Saved replies whose title or text contains ``query`` (all of them without one)."""
     rows = SavedReply.objects.all()
-    if query.strip():
-        rows = rows.filter(Q(title__icontains=query.strip()) | Q(text__icontains=query.strip()))
+    query = query.replace("\x00", "").strip()  # as stored texts are: PostgreSQL refuses NULs
+    if query:
+        rows = rows.filter(Q(title__icontains=query) | Q(text__icontains=query))
     return [saved_reply_payload(r) for r in rows[:SAVED_REPLIES_MAX]]
 
 

@@ -167,6 +167,13 @@ def test_saved_replies_are_listed_and_searched(sam_client: Client) -> None:
     assert Client().get("/api/staff/saved-replies/").status_code == 401
 
 
+def test_a_search_with_a_nul_byte_is_searched_without_it(sam_client: Client) -> None:
+    SavedReply.objects.create(title="Refunds", text="Refunds take 5 days.")
+    response = sam_client.get("/api/staff/saved-replies/?q=Ref%00unds")  # PostgreSQL refuses NULs
+    assert response.status_code == 200
+    assert [r["title"] for r in response.json()["saved_replies"]] == ["Refunds"]
+
+
 def test_a_conversation_read_through_the_api_has_what_the_inbox_row_shows(sam_client: Client) -> None:
     conv, _ = factories.conversation()
     factories.customer_message(conv, "Hi")
