@@ -61,6 +61,14 @@
     gain.gain.exponentialRampToValueAtTime(0.2, t + 0.02); gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.35);
     osc.connect(gain); gain.connect(audio.destination); osc.start(t); osc.stop(t + 0.4);
   }
+  // Each wait is alerted once, keyed by when it began: a copy of the row that arrives late (or
+  // the inbox sent again after a reconnect) neither repeats an alert nor loses one.
+  var alerted = {}, everLoaded = false;
+  function noteWaiting(c, alert) {
+    if (!c.needs_human || alerted[c.id] === c.waiting_since) return;
+    alerted[c.id] = c.waiting_since;
+    if (alert) alertNeedsHuman(c);
+  }
   function alertNeedsHuman(c) {
     say("A customer needs a person: " + c.label);
     window.ParleyConsole.alerts += 1;
@@ -134,9 +142,8 @@
   document.querySelectorAll("[data-filter]").forEach(function (b) { b.addEventListener("click", function () { setFilter(b.dataset.filter); }); });
 
   function update(c) {
-    var before = conversations[c.id];
     conversations[c.id] = c;
-    if (loaded && c.needs_human && !(before && before.needs_human)) alertNeedsHuman(c);
+    if (loaded) noteWaiting(c, true);
     if (c.id === current) { markSeen(c); renderState(); }
     renderInbox();
   }
@@ -260,8 +267,10 @@
   // --- frames from the staff socket ----------------------------------------------------------------
   function onFrame(f) {
     if (f.type === "inbox") {
-      conversations = {}; f.conversations.forEach(function (c) { conversations[c.id] = c; });
-      loaded = true; renderInbox(); if (current) watch(current);
+      // The first inbox only records who is waiting; one after a reconnect alerts for the waits
+      // that began while the socket was down.
+      conversations = {}; f.conversations.forEach(function (c) { conversations[c.id] = c; noteWaiting(c, everLoaded); });
+      loaded = everLoaded = true; renderInbox(); if (current) watch(current);
     }
     else if (f.type === "inbox.update") { update(f.conversation); }
     else if (f.type === "conversation") { conversations[f.conversation.id] = f.conversation; markSeen(f.conversation); renderState(); f.messages.forEach(renderMessage); f.notes.forEach(renderNote); renderInbox(); }
