@@ -38,12 +38,29 @@ TYPES = (
             r"\bhow (?:long|soon|quickly|fast)\b",
             rf"\bhow many {_TIME_SPAN}\b",
             r"\buntil when\b|\bwhen will\b|\bwithin how\b",
-            r"\bwhat(?:'s| is) the (?:deadline|time ?frame|period)\b",
+            r"\bwhat(?:'s| is) the (?:deadline|time ?frame|period|notice period)\b",
+            r"\bhow (?:far (?:ahead|in advance|back)|early)\b|\bhow much notice\b",
         ),
-        asks_only=_any(r"\bhow (?:long|soon)\b", rf"\bhow many {_TIME_SPAN}\b"),
+        asks_only=_any(
+            r"\bhow (?:long|soon)\b",
+            rf"\bhow many {_TIME_SPAN}\b",
+            r"\bhow far (?:ahead|in advance|back)\b|\bhow much notice\b",
+        ),
         states=_any(
             rf"\b\d+(?:[.,]\d+)?\s*(?:-|to|or)?\s*\d*\s*(?:business |working |calendar )?{_UNIT_OF_TIME}\b",
             r"\bsame[- ]day\b|\bnext[- ]day\b|\bovernight\b|\bimmediately\b",
+        ),
+    ),
+    AnswerType(
+        "age",
+        asks=_any(
+            r"\bhow old\b|\b(?:minimum|age) (?:age|limit|requirement)\b",
+            r"\b\d{1,2}[- ]?(?:years?[- ]olds?|yo)\b|\b(?:is|am|are|turns?|turning) \d{1,2}\b",
+        ),
+        asks_only=_any(r"\bhow old\b", r"\bwhat(?:'s| is) the (?:minimum )?age\b"),
+        states=_any(
+            r"\b\d{1,2}\s*(?:years? old|years? of age|or over|or older|and over|and older|\+)",
+            r"\b(?:aged?|under|over) \d{1,2}\b",
         ),
     ),
     AnswerType(

@@ -51,12 +51,16 @@ def depends_on_earlier(message: str, *, new_topic: Callable[[str], bool] = _neve
     return len(tokenize(message)) <= OWN_WORDS
 
 
-def retrieval_query(history: Sequence[Turn], *, new_topic: Callable[[str], bool] = _never) -> tuple[str, bool]:
+def retrieval_query(
+    history: Sequence[Turn], *, new_topic: Callable[[str], bool] = _never, joined: bool = False
+) -> tuple[str, bool]:
     """What to search for to answer the last turn of ``history``, and whether it is a follow-up
-    (the previous customer message and this one together)."""
+    (the previous customer message and this one together). ``joined``: the two together
+    whenever there is an earlier message and this one names nothing new, as the policy asks
+    when the message alone finds no sure match."""
     question = history[-1].text if history else ""
     earlier = [t.text for t in history[:-1] if t.role == "customer" and t.text.strip()]
-    if earlier and depends_on_earlier(question, new_topic=new_topic):
+    if earlier and (depends_on_earlier(question, new_topic=new_topic) if not joined else not new_topic(question)):
         subject = earlier[-1]
         if answer_types.asked(question) is not None:
             for kind in answer_types.TYPES:

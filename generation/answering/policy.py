@@ -57,6 +57,9 @@ _RECORD = re.compile(r"(?<![\w$€£])(?:#\s?\d{3,}|[a-z]{1,5}-?\d{3,}|\d{5,})(?
 WEAK_MATCH_BELOW_MINIMUM = 0.18
 STANDS_OUT_MARGIN = 0.10
 SEARCH_DEPTH = 5
+# A message that does not read as a follow-up is taken as one when searching it with the
+# message before finds a match this much surer than searching it alone (``Responder._search``).
+FOLLOWUP_GAIN = 0.05
 # Taken off the logit of the first token of ``phrases.NOT_FOUND``: the model says its evidence
 # does not answer only when it is that much surer of it than of an answer. It may say so only
 # for a weak match (under the minimum confidence): above it, the default responder's "not
@@ -72,6 +75,8 @@ def record_references(text: str) -> list[str]:
 
 Forward = Callable[[str], None]
 StopCheck = Callable[[], bool]
+# A search: the query, its vector, the passages found, the confidence.
+Search = tuple[str, np.ndarray, list[PassageHit], float]
 
 
 @dataclass
@@ -175,12 +180,11 @@ class Responder:
         if any(not self.index.mentions(code) for code in record_references(raw_question or question)):
             # "Where is order 55123?": about one customer's record, which only staff can look up.
             return _fixed(phrases.HANDOFF_RECORD, "handoff", forward, handoff=True)
-        query, vector = self._query(history)
+        query, vector, hits, conf = self._search(history, question_only=True)
         talk = smalltalk.category(question, vector, self.index.embedder)
         if talk is not None:
             return _fixed(phrases.SMALLTALK_REPLIES[talk].format(company=self.company), "smalltalk", forward)
-        hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
-        conf = confidence(hits)
+        query, vector, hits, conf = self._search(history, first=(query, vector, hits, conf))
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
             return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
         found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
@@ -208,20 +212,50 @@ class Responder:
         """The evidence an answer to the last turn would be built from, or ``None`` when
         retrieval finds nothing it would answer with (the training of approved answers asks
         with it)."""
-        query, vector = self._query(history)
-        hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
-        conf = confidence(hits)
+        query, vector, hits, conf = self._search(history)
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
             return None
         return evidence_of.select(self.index, hits[0], vector, query, hits[1:])
 
-    def _query(self, history: Sequence[prompts.Turn]) -> tuple[str, np.ndarray]:
-        """What to search for (with the question before, for a follow-up; typos mended) and
-        its vector."""
+    def _search(
+        self,
+        history: Sequence[prompts.Turn],
+        *,
+        question_only: bool = False,
+        first: Search | None = None,
+    ) -> Search:
+        """What to search for, its vector, the passages found and the confidence.
+
+        The query is the last message, with the one before when it reads as a follow-up
+        (generation/answering/followup.py), typos mended. A message that does not read as one
+        but finds no sure match alone is searched again with the one before: it is taken as a
+        follow-up when that finds a match ``FOLLOWUP_GAIN`` surer ("how far ahead do I need to
+        tell you?" after a question about moving house). ``question_only`` stops after the
+        first search; ``first`` is that search, already done.
+        """
         speller = self.index.speller
-        query, _ = followup.retrieval_query(history, new_topic=lambda text: speller.unknown_topic(text) is not None)
-        query = self.index.speller.correct(query)
-        return query, self.index.embedder.encode_query(query)
+
+        def new_topic(text: str) -> bool:
+            return speller.unknown_topic(text) is not None
+
+        def run(query: str) -> Search:
+            query = speller.correct(query)
+            vector = self.index.embedder.encode_query(query)
+            hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
+            return query, vector, hits, confidence(hits)
+
+        if first is None:
+            query, followed = followup.retrieval_query(history, new_topic=new_topic)
+            first = run(query)
+        else:
+            followed = followup.retrieval_query(history, new_topic=new_topic)[1]
+        if question_only or followed or first[3] >= self.sure_confidence:
+            return first
+        joined, followed = followup.retrieval_query(history, new_topic=new_topic, joined=True)
+        if not followed:
+            return first
+        second = run(joined)
+        return second if second[3] >= first[3] + FOLLOWUP_GAIN else first
 
     # --- answering ------------------------------------------------------------------------------
     def _not_found_bias(self) -> tuple[tuple[int, float], ...]:

@@ -211,6 +211,16 @@ def test_a_short_question_about_something_new_is_not_taken_for_a_follow_up() -> 
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_question_that_finds_more_with_the_one_before_is_taken_as_a_follow_up() -> None:
+    # No "and", no "it": alone, the receipt question finds the returns policy; after the broken
+    # tent pole it is about the warranty.
+    question = "do I need the original receipt to claim?"
+    assert [s["title"] for s in ask(responder(), question)[1].sources] == ["Returns policy"]
+    _, answer = ask(responder(), "My tent pole snapped after a year of use", question)
+    assert [s["title"] for s in answer.sources] == ["Warranty"]
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_the_index_is_never_stale_after_an_edit() -> None:
     assert "$19.95" in ask(responder(), "How much does express shipping cost?")[1].text
     article = Article.objects.get(title="Shipping costs")
