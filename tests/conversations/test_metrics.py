@@ -9,10 +9,11 @@ import subprocess
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from conversations import services
+from conversations import counters, services
 from conversations.models import Conversation
 from tests import factories
 
@@ -68,6 +69,27 @@ def test_reply_events_are_counted_and_observed_when_they_happen(django_capture_o
     assert increase(before, after, "parley_reply_seconds_sum{}") == pytest.approx(0.4)
     for gauge in ("parley_generation_queue_depth{}", "parley_workers{}", "parley_replies_in_flight{}"):
         assert gauge in after
+
+
+def test_a_transaction_sends_its_figures_in_one_round_trip_and_a_rolled_back_savepoint_none(
+    django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[list[tuple[str, str, float]]] = []
+    real = counters._send
+    monkeypatch.setattr(counters, "_send", lambda updates: (sent.append(list(updates)), real(updates)))
+    before = scrape()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        counters.count("parley_handoffs")
+        counters.observe("parley_reply_seconds", 0.3)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            counters.count("parley_reply_takeovers")
+            raise RuntimeError
+        counters.count("parley_handoffs")
+    after = scrape()
+    assert len(sent) == 1
+    assert increase(before, after, "parley_handoffs_total{}") == 2
+    assert increase(before, after, "parley_reply_takeovers_total{}") == 0
+    assert increase(before, after, "parley_reply_seconds_count{}") == 1
 
 
 def test_no_counter_decreases_across_a_vote_change_and_a_purge(django_capture_on_commit_callbacks: Any) -> None:
