@@ -76,7 +76,12 @@ def test_a_transaction_sends_its_figures_in_one_round_trip_and_a_rolled_back_sav
 ) -> None:
     sent: list[list[tuple[str, str, float]]] = []
     real = counters._send
-    monkeypatch.setattr(counters, "_send", lambda updates: (sent.append(list(updates)), real(updates)))
+
+    def spy(updates: list[tuple[str, str, float]]) -> None:
+        sent.append(list(updates))
+        real(updates)
+
+    monkeypatch.setattr(counters, "_send", spy)
     before = scrape()
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         counters.count("parley_handoffs")
