@@ -2,10 +2,11 @@
 lead-in) of the best passage that answer the question, in reading order.
 
 A passage is retrieval's unit; an answer is smaller. Each unit of the best passage is scored by
-its own cosine to the question, by how much of the question's rarer words it contains and by
-whether it states the kind of value asked for; the best unit leads, and another joins it when
-the best cannot stand alone (it ends with ``:``, or the next starts "It ..."/"This ...") or when
-it answers nearly as well. A short passage is the evidence whole.
+its cosine to the question (read with its title and heading), by how much of the question's
+rarer words it contains and by whether it states the kind of value asked for; the best unit
+leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
+starts "It ..."/"This ...") or when it answers nearly as well. A short passage is the evidence
+whole.
 
 Only the best passage is looked into, with any passage of the same article that scores nearly as
 well: retrieval ranks passages with their context, and a unit of another article's passage
@@ -85,7 +86,10 @@ def select(
     terms = tokenize(question)
     idf = index.bm25.idf
     units = hit.entry.outline.units
-    vectors = hit.entry.unit_vectors
+    # Each unit as embedded with its article's title and section heading: "Tell us early: Let us
+    # know at least 3 weeks before you move" answers "how far ahead do I need to tell you?",
+    # the bare sentence less so (docs/benchmarks.md).
+    vectors = hit.entry.context_vectors
     passage = hit.passage
     ranges = [range(passage.start, passage.end)] + [
         range(o.passage.start, o.passage.end)
@@ -102,20 +106,28 @@ def select(
     position = max(scores, key=lambda p: scores[p])
     score = scores[position]
     chosen = {position}
+    # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
+    # means nothing without "Call our 24-hour line on 555-0199 if:".
+    lead_ins = hit.entry.outline.lead_ins
+    lead = lead_ins[position] if position < len(lead_ins) else -1
+    kept = {position, lead}
+    if lead >= 0:
+        chosen.add(lead)
     if passage.end - passage.start <= MAX_UNITS and len(passage.text) <= WHOLE_PASSAGE_CHARS:
         chosen.update(range(passage.start, passage.end))
     if units[position].rstrip().endswith(":") and position + 1 < len(units):
         chosen.add(position + 1)
     if position + 1 < len(units) and units[position + 1].lower().startswith(_CONTINUES):
         chosen.add(position + 1)
+
     others = [p for p in scores if p not in chosen]
     if others:
         runner_up = max(others, key=lambda p: scores[p])
         if scores[runner_up] >= score - ALSO_ANSWERS_MARGIN:
             chosen.add(runner_up)
-    ordered = sorted(sorted(chosen, key=lambda p: (p != position, abs(p - position), p))[:MAX_UNITS])
-    while len(ordered) > 1 and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
-        ordered.remove(max((p for p in ordered if p != position), key=lambda p: abs(p - position)))
+    ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
+    while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
+        ordered.remove(max((p for p in ordered if p not in kept), key=lambda p: abs(p - position)))
     return Evidence(
         hit=hit,
         units=tuple(ordered),

@@ -27,7 +27,7 @@ from generation.models import Article
 
 logger = logging.getLogger(__name__)
 
-CACHE_LAYOUT = "v3-passages"
+CACHE_LAYOUT = "v4-units-in-context"
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Entry:
     questions: tuple[str, ...]
     outline: Outline
     unit_vectors: np.ndarray  # one row per unit of the outline
+    context_vectors: np.ndarray  # one row per unit, embedded with its title and heading
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,8 @@ class KnowledgeIndex:
         for index, (entry, matrix) in enumerate(zip(entries, matrices, strict=True)):
             n_passages, n_units = len(entry.outline.passages), len(entry.outline.units)
             passage_rows.append(matrix[:n_passages])
-            question_rows.append(matrix[n_passages + n_units :])
-            question_owner += [index] * (len(matrix) - n_passages - n_units)
+            question_rows.append(matrix[n_passages + 2 * n_units :])
+            question_owner += [index] * (len(matrix) - n_passages - 2 * n_units)
             for passage in entry.outline.passages:
                 self.passages.append((index, passage))
                 unit_starts.append(units_seen + passage.start)
@@ -219,9 +220,16 @@ def build_index(weights: Weights) -> KnowledgeIndex:
         spans: list[tuple[int, int]] = []
         for article in stale:
             shape = outlines[article.pk]
+            # One row each, in this order: the passages in context, the units, the units in
+            # context (evidence selection reads these), the example questions.
             texts_of = [
                 *(in_context(article.title, p.heading, p.text) for p in shape.passages),
                 *shape.units,
+                *(
+                    in_context(article.title, p.heading, shape.units[u])
+                    for p in shape.passages
+                    for u in range(p.start, p.end)
+                ),
                 *article.question_list(),
             ]
             spans.append((len(texts), len(texts) + len(texts_of)))
@@ -250,6 +258,7 @@ def build_index(weights: Weights) -> KnowledgeIndex:
                 questions=tuple(article.question_list()),
                 outline=shape,
                 unit_vectors=matrix[n_passages : n_passages + n_units],
+                context_vectors=matrix[n_passages + n_units : n_passages + 2 * n_units],
             )
         )
         matrices.append(matrix)

@@ -56,6 +56,9 @@ class Outline:
     units: tuple[str, ...]
     headings: tuple[str, ...]  # each unit's section heading ("" before the first heading)
     passages: tuple[Passage, ...]
+    # Each unit's lead-in: for an item of a list introduced by a sentence ending in ":" ("Call
+    # our 24-hour line on 555-0199 if:"), that sentence's position; -1 for any other unit.
+    lead_ins: tuple[int, ...] = ()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -135,6 +138,7 @@ def outline(body: str) -> Outline:
     """Cut ``body`` into units and passages (see the module docstring)."""
     units: list[str] = []
     headings: list[str] = []
+    lead_ins: list[int] = []
     passages: list[Passage] = []
     for heading, kind, lines in _blocks(body):
         first = len(units)
@@ -148,6 +152,7 @@ def outline(body: str) -> Outline:
                 if lead is not None:  # the lead-in and its short list are one unit
                     units.pop()
                     headings.pop()
+                    lead_ins.pop()
                     first -= 1
                     joined = f"{lead} {joined}"
                     last = passages.pop()
@@ -156,10 +161,18 @@ def outline(body: str) -> Outline:
                 block_units = [joined]
             else:
                 block_units = [_punctuated(item) for item in items]
+                if lead is not None:
+                    lead_ins.extend([len(units) - 1] * len(block_units))
+        lead_ins.extend([-1] * (len(units) + len(block_units) - len(lead_ins)))
         units.extend(block_units)
         headings.extend([heading] * len(block_units))
         passages.extend(_windows(heading, units, first, len(units)))
-    return Outline(units=tuple(units), headings=tuple(headings), passages=tuple(_merge_small(passages, units)))
+    return Outline(
+        units=tuple(units),
+        headings=tuple(headings),
+        passages=tuple(_merge_small(passages, units)),
+        lead_ins=tuple(lead_ins),
+    )
 
 
 def _windows(heading: str, units: list[str], start: int, end: int) -> list[Passage]:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from generation.answering import evidence
-from generation.knowledge.passages import Passage
+from generation.knowledge.passages import Passage, outline
 
 UNITS = [
     "Bikes can be hired at any station.",
@@ -23,7 +23,7 @@ VECTORS = VECTORS / np.linalg.norm(VECTORS, axis=1, keepdims=True)
 
 
 def hits(second_score: float) -> list[Any]:
-    entry = SimpleNamespace(outline=SimpleNamespace(units=UNITS), unit_vectors=VECTORS)
+    entry = SimpleNamespace(outline=SimpleNamespace(units=UNITS, lead_ins=(-1,) * len(UNITS)), context_vectors=VECTORS)
     first = Passage("Hiring", 0, 3, " ".join(UNITS[:3]))
     second = Passage("Long rides", 3, 4, UNITS[3])
     return [
@@ -42,3 +42,22 @@ def test_a_nearly_as_good_passage_of_the_same_article_is_looked_into() -> None:
     far_top, far = hits(0.70)
     alone = evidence.select(index, far_top, QUESTION, "How much do long rides cost?", [far])
     assert UNITS[3] not in alone.text
+
+
+def test_a_list_item_comes_with_the_sentence_that_introduces_its_list() -> None:
+    shape = outline(
+        "## Urgent problems\n\nSome problems can't wait. Call our 24-hour line on 555-0199 if:\n\n"
+        "- A bike is stuck in a dock and you can't end your ride.\n"
+        "- A dock or station looks electrically unsafe, for example a damaged cable or a burning smell.\n"
+        "- Anyone has been injured.\n\nFor anything else, please use the app."
+    )
+    item = shape.units.index("A bike is stuck in a dock and you can't end your ride.")
+    # The item alone matches the question; every other unit is far from it.
+    vectors = np.array([[1.0, 0.0] if i == item else [0.0, 1.0] for i in range(len(shape.units))])
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= item < p.end)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
+    found = evidence.select(index, hit, QUESTION, "The bike is stuck in the dock, who do I call?")
+    assert found.texts == ("Call our 24-hour line on 555-0199 if:", shape.units[item])
+    assert found.texts[found.best] == shape.units[item]

@@ -46,6 +46,17 @@ def test_units_follow_headings_paragraphs_and_lists() -> None:
     assert headings["Welcome to our help centre."] == ""
 
 
+def test_the_items_of_a_long_list_know_the_sentence_that_introduces_them() -> None:
+    shape = outline(
+        "Call our 24-hour line on 555-0199 if:\n\n"
+        "- A bike is stuck in a dock and you can't end your ride.\n"
+        "- A dock or station looks electrically unsafe, for example a damaged cable or a burning smell.\n\n"
+        "For anything else, please use the app."
+    )
+    lead = shape.units.index("Call our 24-hour line on 555-0199 if:")
+    assert [shape.lead_ins[i] for i in range(len(shape.units))] == [-1, lead, lead, -1]
+
+
 def test_passages_cover_every_unit_once_and_stay_within_one_section() -> None:
     body = "\n\n".join(
         f"## Part {p}\n" + " ".join(f"Sentence {p}.{i} says something useful here." for i in range(12))
