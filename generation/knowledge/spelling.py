@@ -49,6 +49,8 @@ def edit_distance(a: str, b: str) -> int:
 # A word of the question that the articles never use and English rarely does ("kayaks",
 # "bitcoin") names what the help centre has nothing about. Counts are pyspellchecker's.
 RARE_IN_ENGLISH = 3000
+FORM_BEGINNING = 5
+_HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 _NOT_A_THING = ("able", "ible", "ly", "ful", "ous", "ive", "ed", "ing")
 _english: dict[str, int] | None = None
 
@@ -72,7 +74,9 @@ class Speller:
         # (names: "PayPal", "Spokes"), for ``ordinary``.
         self._lower: set[str] = set()
         self._named: set[str] = set()
+        texts_seen: list[str] = []
         for text in texts:
+            texts_seen.append(text)
             self.counts.update(w.lower() for w in _WORD.findall(text) if len(w) >= MIN_LENGTH - 1)
             for match in _WORD.finditer(text):
                 word = match.group(0)
@@ -80,6 +84,10 @@ class Speller:
                     self._lower.add(word)
                 elif not _SENTENCE_START.search(text[: match.start()]):
                     self._named.add(word.lower())
+        # Other forms of the articles' words: "verifies" of "verified" (a shared beginning of
+        # five letters or more, all but the last three), "reproof" of "re-proof".
+        self._beginnings = {w[:n] for w in self.counts for n in range(FORM_BEGINNING, len(w) + 1)}
+        self._joined = {m.group(0).replace("-", "").lower() for text in texts_seen for m in _HYPHENATED.finditer(text)}
         self._by_deletion: dict[str, list[str]] = {}
         for word in self.counts:
             if len(word) < MIN_LENGTH - 1:
@@ -131,10 +139,30 @@ class Speller:
             return False
         return any(self.english.get(base, 0) >= RARE_IN_ENGLISH for base in (lower[:-3], lower[:-2], lower[:-4]))
 
+    def _misspells_english(self, lower: str) -> bool:
+        """Whether ``lower``, a word English does not have, is one edit from a common one
+        ("chrismas"): a typo of an ordinary word, not the name of something."""
+        if lower in self.english:
+            return False
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        splits = [(lower[:i], lower[i:]) for i in range(len(lower) + 1)]
+        edits = {a + b[1:] for a, b in splits if b}
+        edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        edits |= {a + c + b[1:] for a, b in splits if b for c in letters}
+        edits |= {a + c + b for a, b in splits for c in letters}
+        return any(self.english.get(edit, 0) >= RARE_IN_ENGLISH for edit in edits)
+
+    def _another_form(self, lower: str) -> bool:
+        """Whether ``lower`` is another form of a word of the articles (see ``__init__``)."""
+        beginning = lower[:-3]
+        return lower in self._joined or (len(beginning) >= FORM_BEGINNING and beginning in self._beginnings)
+
     def unknown_topic(self, text: str) -> str | None:
         """A word of ``text`` that names something the articles never mention and that is no
-        typo of theirs: four letters or more, in no article (nor its singular), rare or absent
-        in English ("kayaks", "bitcoin"), as the customer wrote it; ``None`` when there is none."""
+        typo of theirs nor another form of their words ("verifies", "reproof"): four letters or
+        more, in no article (nor its singular), rare or absent in English and no typo of a
+        common English word ("kayaks", "bitcoin"; not "chrismas"), as the customer wrote it;
+        ``None`` when there is none."""
         for word in _WORD.findall(text):
             lower = word.lower()
             singular = lower[:-1] if lower.endswith("s") else lower
@@ -142,7 +170,7 @@ class Speller:
                 continue
             if lower.endswith(_NOT_A_THING) or self._superlative(lower):
                 continue  # "accessible", "quickly", "cheapest": not something one could find articles about
-            if self.correct_word(word) is not None:
+            if self.correct_word(word) is not None or self._another_form(lower) or self._misspells_english(lower):
                 continue
             if self.english.get(lower, self.english.get(singular, 0)) < RARE_IN_ENGLISH:
                 return word

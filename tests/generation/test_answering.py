@@ -221,6 +221,19 @@ def test_a_question_that_finds_more_with_the_one_before_is_taken_as_a_follow_up(
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_an_unsure_match_that_does_not_speak_of_what_the_customer_names_is_handed_over() -> None:
+    unsure = Responder(
+        index=get_index(), engine=None, company="Tidewater Outfitters", min_confidence=0.68, sure_confidence=0.85
+    )
+    # The rentals article matches, but no article mentions kayaks: the bot says so.
+    _, kayaks = ask(unsure, "Do you rent out kayaks for the weekend?")
+    assert kayaks.mode == "handoff" and kayaks.handoff and "anything about kayaks" in kayaks.text
+    # No article mentions Toronto either, but the shipping passage speaks of Canada.
+    _, toronto = ask(unsure, "Can you send my order to Toronto?")
+    assert toronto.mode == "quote" and "Canada" in toronto.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_the_index_is_never_stale_after_an_edit() -> None:
     assert "$19.95" in ask(responder(), "How much does express shipping cost?")[1].text
     article = Article.objects.get(title="Shipping costs")

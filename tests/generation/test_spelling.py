@@ -49,6 +49,20 @@ def test_what_the_articles_never_mention_is_named() -> None:
     assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word
 
 
+def test_other_forms_of_the_articles_words_and_typos_of_english_ones_are_no_topic() -> None:
+    speller = Speller(
+        ["The student ID is verified by our partner. Re-proof your tent fly once a year."],
+        english={
+            **dict.fromkeys(["which", "company", "how", "often", "should", "got", "card", "for", "with"], 10**5),
+            "christmas": 10**4,
+        },
+    )
+    assert speller.unknown_topic("Which company verifies it?") is None  # "verified"
+    assert speller.unknown_topic("How often should I reproof it?") is None  # "re-proof"
+    assert speller.unknown_topic("got a card for chrismas") is None  # one letter from "christmas"
+    assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"
+
+
 def test_names_are_told_from_words_capitalised_only_at_a_sentence_start() -> None:
     speller = Speller(
         [
