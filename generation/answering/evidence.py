@@ -128,6 +128,9 @@ def select(
     ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
         ordered.remove(max((p for p in ordered if p not in kept), key=lambda p: abs(p - position)))
+    # A lead-in whose list is not there ("With Family Guard you can:") says nothing: it goes.
+    while len(ordered) > 1 and ordered[-1] != position and units[ordered[-1]].rstrip().endswith(":"):
+        ordered.pop()
     return Evidence(
         hit=hit,
         units=tuple(ordered),

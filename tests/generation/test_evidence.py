@@ -61,3 +61,24 @@ def test_a_list_item_comes_with_the_sentence_that_introduces_its_list() -> None:
     found = evidence.select(index, hit, QUESTION, "The bike is stuck in the dock, who do I call?")
     assert found.texts == ("Call our 24-hour line on 555-0199 if:", shape.units[item])
     assert found.texts[found.best] == shape.units[item]
+
+
+def test_the_evidence_never_ends_with_a_lead_in_whose_list_is_left_out() -> None:
+    shape = outline(
+        "## Family Guard\n\nFamily Guard is our parental control app, and it costs $4.99 a month. "
+        "With Family Guard you can:\n\n"
+        "- See where your child's phone is on a map, updated every few minutes while it is switched on.\n"
+        "- Set daily screen-time limits and a bedtime after which only calls to you are allowed."
+    )
+    price = next(i for i, unit in enumerate(shape.units) if "$4.99" in unit)
+    lead = shape.units.index("With Family Guard you can:")
+    # The lead-in answers nearly as well as the price sentence; its list items do not.
+    vectors = np.array(
+        [[1.0, 0.0] if i == price else [0.999, 0.045] if i == lead else [0.0, 1.0] for i in range(len(shape.units))]
+    )
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= price < p.end)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
+    found = evidence.select(index, hit, QUESTION, "And Family Guard?")
+    assert "$4.99" in found.text and not found.text.rstrip().endswith(":")
