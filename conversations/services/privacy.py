@@ -36,22 +36,29 @@ def conversations_purge(*, older_than_days: int, actor: str) -> int:
     total = 0
     while True:
         with transaction.atomic():
+            # Rows another purge holds are skipped, not purged and audited twice: beat's purges
+            # may overlap when one takes longer than RETENTION_PURGE_SECONDS (PostgreSQL; SQLite
+            # runs one writer at a time, and the count below is what was really deleted).
             ids = list(
-                conversations_to_purge(older_than_days=older_than_days).values_list("pk", flat=True)[:PURGE_BATCH]
+                conversations_to_purge(older_than_days=older_than_days)
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:PURGE_BATCH]
             )
             if not ids:
                 # Customers no conversation names (their last one gone some other way).
                 cutoff = timezone.now() - timedelta(days=older_than_days)
                 Customer.objects.filter(conversations=None, updated_at__lt=cutoff).delete()
                 return total
-            _customers_orphaned_delete(Conversation.objects.filter(pk__in=ids))
+            deleted = _customers_orphaned_delete(Conversation.objects.filter(pk__in=ids))
+            if not deleted:
+                continue
             AuditLog.objects.create(
                 action=AuditLog.Action.PURGE,
                 actor=actor,
-                detail=f"{len(ids)} conversation{'s' if len(ids) != 1 else ''} idle over {older_than_days} days",
+                detail=f"{deleted} conversation{'s' if deleted != 1 else ''} idle over {older_than_days} days",
             )
-            counters.count("parley_conversations_purged", len(ids))
-        total += len(ids)
+            counters.count("parley_conversations_purged", deleted)
+        total += deleted
 
 
 def conversations_export(*, conversations: QuerySet[Conversation], actor: str, via: str) -> list[dict[str, Any]]:
@@ -130,11 +137,12 @@ def conversations_delete(*, conversations: QuerySet[Conversation], actor: str, v
     return len(ids)
 
 
-def _customers_orphaned_delete(conversations: QuerySet[Conversation]) -> None:
+def _customers_orphaned_delete(conversations: QuerySet[Conversation]) -> int:
     """Delete ``conversations``, and the customers left with no conversation by it (their
     name and email serve nothing once their conversations are gone). Inside the caller's
-    transaction."""
+    transaction; returns how many conversations were deleted."""
     customer_ids = set(conversations.exclude(customer=None).values_list("customer_id", flat=True))
-    conversations.delete()
+    _, by_model = conversations.delete()
     if customer_ids:
         Customer.objects.filter(pk__in=customer_ids, conversations=None).delete()
+    return by_model.get(Conversation._meta.label, 0)

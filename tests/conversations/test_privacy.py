@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -13,12 +14,13 @@ from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 from django.utils import timezone
 
 from chatsite.asgi import application
+from conversations import services
 from conversations.models import AuditLog, Conversation, Message
 from conversations.redaction import find_personal_data, luhn_ok, redact
 from tests import factories
@@ -145,6 +147,37 @@ def test_purge_deletes_only_old_conversations_and_is_audited() -> None:
     assert list(Conversation.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert not Message.objects.filter(text="old news").exists()
     assert AuditLog.objects.get().action == "purge"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_purges_skip_what_the_other_holds_and_audit_what_they_deleted() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite runs one writer at a time")
+    old, _ = factories.conversation(status="human")
+    Conversation.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=40))
+    held, release = threading.Event(), threading.Event()
+
+    def other_purge() -> None:
+        # Another purge's transaction, holding the expired row while this one runs.
+        try:
+            with transaction.atomic():
+                list(Conversation.objects.filter(pk=old.pk).select_for_update())
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_purge)
+    thread.start()
+    assert held.wait(10)
+    try:
+        assert services.conversations_purge(older_than_days=30, actor="system") == 0
+        assert not AuditLog.objects.exists()
+    finally:
+        release.set()
+        thread.join()
+    assert services.conversations_purge(older_than_days=30, actor="system") == 1
+    assert AuditLog.objects.get().detail == "1 conversation idle over 30 days"
 
 
 def test_purge_refuses_a_bad_argument() -> None:
