@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -33,7 +34,9 @@ def history_for(reply: Message) -> tuple[list[Turn], str]:
 class _Publisher:
     """Coalesces streamed text into delta events and saves progress for late joiners."""
 
-    def __init__(self, reply: Message) -> None:
+    def __init__(self, reply: Message, record: Callable[[str], None] | None = None) -> None:
+        # ``record`` gets each delta's text before it is published (``ReplyLease.record``).
+        self.record = record
         self.conversation_id = str(reply.conversation_id)
         self.message_id = str(reply.id)
         self.coalescer = streaming.DeltaCoalescer(settings.STREAM_COALESCE_MS / 1000)
@@ -61,6 +64,8 @@ class _Publisher:
         if delta is None:
             return
         text, offset = delta
+        if self.record is not None:
+            self.record(text)
         try:
             streaming.publish_delta(self.conversation_id, self.message_id, text, offset)
             if self.first_sent_at is None:
@@ -96,8 +101,8 @@ def reply_generate(reply: Message, *, lease: services.ReplyLease | None = None) 
     """
     started = time.monotonic()
     queued_ms = int((timezone.now() - reply.created_at).total_seconds() * 1000)
-    publisher = _Publisher(reply)
-    forward = publisher if lease is None else lease.forward_to(publisher)
+    publisher = _Publisher(reply, record=lease.record if lease is not None else None)
+    forward = publisher if lease is None else lease.forward_to(publisher, record=False)
     responder = responder_for_worker()
     history, raw_question = history_for(reply)
     answer = responder.answer(

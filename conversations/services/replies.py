@@ -115,17 +115,26 @@ class ReplyLease:
         margin = min(1.5, self.seconds / 4)
         return not self.lost and time.monotonic() - self.renewed_at < self.seconds - margin
 
-    def forward_to(self, publish: Callable[[str], None]) -> Callable[[str], None]:
-        """A ``forward`` for the responder: each piece is recorded (``conversations.shown``)
-        before ``publish`` gets it, a reply taken over goes on after ``shown``, and a piece
-        that comes once the lease is lost raises ``ReplyLeaseLost``."""
-        recording = True
+    recording: bool = True  # whether the record of what was shown is still whole
+
+    def record(self, text: str) -> None:
+        """Add ``text``, about to be shown, to the record of what the customer was shown
+        (``conversations.shown``); a record Redis refused a piece of is dropped, since one
+        with a hole would mislead."""
+        if self.recording and not shown.record_append(self.message_id, text):
+            self.recording = False
+            shown.record_discard(self.message_id)
+
+    def forward_to(self, publish: Callable[[str], None], *, record: bool = True) -> Callable[[str], None]:
+        """A ``forward`` for the responder: a reply taken over goes on after ``shown``, and a
+        piece that comes once the lease is lost raises ``ReplyLeaseLost``. Each piece is
+        recorded before ``publish`` gets it; ``record=False`` where ``publish`` calls
+        ``record`` itself before the text goes out (generation/replying.py records each
+        coalesced delta: one Redis round trip a delta, not one a word)."""
 
         def send(text: str) -> None:
-            nonlocal recording
-            if recording and not shown.record_append(self.message_id, text):
-                recording = False
-                shown.record_discard(self.message_id)  # a record with a hole would mislead
+            if record:
+                self.record(text)
             publish(text)
 
         continuation = shown.Continuation(self.shown, send)
