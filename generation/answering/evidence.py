@@ -119,7 +119,6 @@ def select(
         chosen.add(position + 1)
     if position + 1 < len(units) and units[position + 1].lower().startswith(_CONTINUES):
         chosen.add(position + 1)
-
     others = [p for p in scores if p not in chosen]
     if others:
         runner_up = max(others, key=lambda p: scores[p])

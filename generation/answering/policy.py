@@ -185,11 +185,11 @@ class Responder:
         if any(not self.index.mentions(code) for code in record_references(raw_question or question)):
             # "Where is order 55123?": about one customer's record, which only staff can look up.
             return _fixed(phrases.HANDOFF_RECORD, "handoff", forward, handoff=True)
-        query, vector, hits, conf = self._search(history, question_only=True)
-        talk = smalltalk.category(question, vector, self.index.embedder)
+        first, followed = self._first_search(history)
+        talk = smalltalk.category(question, first[1], self.index.embedder)
         if talk is not None:
             return _fixed(phrases.SMALLTALK_REPLIES[talk].format(company=self.company), "smalltalk", forward)
-        query, vector, hits, conf = self._search(history, first=(query, vector, hits, conf))
+        query, vector, hits, conf = self._with_earlier(history, first, followed)
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
             return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
         if conf < self.sure_confidence and not self._covers_topic(question, hits[0]):
@@ -224,45 +224,37 @@ class Responder:
             return None
         return evidence_of.select(self.index, hits[0], vector, query, hits[1:])
 
-    def _search(
-        self,
-        history: Sequence[prompts.Turn],
-        *,
-        question_only: bool = False,
-        first: Search | None = None,
-    ) -> Search:
-        """What to search for, its vector, the passages found and the confidence.
+    def _search(self, history: Sequence[prompts.Turn]) -> Search:
+        """What to search for, its vector, the passages found and the confidence."""
+        first, followed = self._first_search(history)
+        return self._with_earlier(history, first, followed)
 
-        The query is the last message, with the one before when it reads as a follow-up
-        (generation/answering/followup.py), typos mended. A message that does not read as one
-        but finds no sure match alone is searched again with the one before: it is taken as a
-        follow-up when that finds a match ``FOLLOWUP_GAIN`` surer ("how far ahead do I need to
-        tell you?" after a question about moving house). ``question_only`` stops after the
-        first search; ``first`` is that search, already done.
-        """
-        speller = self.index.speller
+    def _first_search(self, history: Sequence[prompts.Turn]) -> tuple[Search, bool]:
+        """The search for the last message, with the one before when it reads as a follow-up
+        (generation/answering/followup.py), typos mended; and whether it did read as one."""
+        query, followed = followup.retrieval_query(history, new_topic=self._names_something_new)
+        return self._run(query), followed
 
-        def new_topic(text: str) -> bool:
-            return speller.unknown_topic(text) is not None
-
-        def run(query: str) -> Search:
-            query = speller.correct(query)
-            vector = self.index.embedder.encode_query(query)
-            hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
-            return query, vector, hits, confidence(hits)
-
-        if first is None:
-            query, followed = followup.retrieval_query(history, new_topic=new_topic)
-            first = run(query)
-        else:
-            followed = followup.retrieval_query(history, new_topic=new_topic)[1]
-        if question_only or followed or first[3] >= self.sure_confidence:
+    def _with_earlier(self, history: Sequence[prompts.Turn], first: Search, followed: bool) -> Search:
+        """``first``, or, for a message that does not read as a follow-up and finds no sure
+        match alone, the search with the message before when that finds one ``FOLLOWUP_GAIN``
+        surer ("how far ahead do I need to tell you?" after a question about moving house)."""
+        if followed or first[3] >= self.sure_confidence:
             return first
-        joined, followed = followup.retrieval_query(history, new_topic=new_topic, joined=True)
+        joined, followed = followup.retrieval_query(history, new_topic=self._names_something_new, joined=True)
         if not followed:
             return first
-        second = run(joined)
+        second = self._run(joined)
         return second if second[3] >= first[3] + FOLLOWUP_GAIN else first
+
+    def _names_something_new(self, text: str) -> bool:
+        return self.index.speller.unknown_topic(text) is not None
+
+    def _run(self, query: str) -> Search:
+        query = self.index.speller.correct(query)
+        vector = self.index.embedder.encode_query(query)
+        hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
+        return query, vector, hits, confidence(hits)
 
     # --- answering ------------------------------------------------------------------------------
     def _not_found_bias(self) -> tuple[tuple[int, float], ...]:
