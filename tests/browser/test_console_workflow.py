@@ -4,6 +4,8 @@ axe-core audits of the console and the ops page."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,11 +71,19 @@ def test_inbox_filters_show_mine_and_unassigned(console: Any, staff: User) -> No
     assert console.get_attribute(f"{row(waiting)} time", "datetime")
 
 
-def test_a_conversation_that_starts_needing_a_person_alerts_the_agent(console: Any) -> None:
-    conv, _ = factories.conversation()
+def test_a_conversation_that_starts_needing_a_person_alerts_the_agent(console: Any, live_server_url: str) -> None:
+    conv, token = factories.conversation()
     console.wait_for_function("() => window.ParleyConsole && window.ParleyConsole.alerts === 0")
-    factories.customer_message(conv, "I want to talk to a real person please")
-    console.wait_for_function("() => window.ParleyConsole.alerts === 1", timeout=60000)
+    # The customer presses "Talk to a person" in the widget: the web process flags the
+    # conversation at once, with no worker in between.
+    request = urllib.request.Request(
+        f"{live_server_url}/api/conversations/{conv.id}/handoff/",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.load(response) == {"status": "needs_human"}
+    console.wait_for_function("() => window.ParleyConsole.alerts === 1", timeout=30000)
     assert "A customer needs a person" in console.text_content("#status")
     console.wait_for_selector(f"{row(conv)} .wait")
     assert console.title().startswith("(1)")
