@@ -108,8 +108,7 @@ def select(
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
     # means nothing without "Call our 24-hour line on 555-0199 if:".
-    lead_ins = hit.entry.outline.lead_ins
-    lead = lead_ins[position] if position < len(lead_ins) else -1
+    lead = hit.entry.outline.lead_ins[position]
     kept = {position, lead}
     if lead >= 0:
         chosen.add(lead)

@@ -58,7 +58,7 @@ class Outline:
     passages: tuple[Passage, ...]
     # Each unit's lead-in: for an item of a list introduced by a sentence ending in ":" ("Call
     # our 24-hour line on 555-0199 if:"), that sentence's position; -1 for any other unit.
-    lead_ins: tuple[int, ...] = ()
+    lead_ins: tuple[int, ...]
 
 
 def split_sentences(text: str) -> list[str]:

@@ -74,9 +74,10 @@ class Speller:
         # (names: "PayPal", "Spokes"), for ``ordinary``.
         self._lower: set[str] = set()
         self._named: set[str] = set()
-        texts_seen: list[str] = []
+        # "reproof" is another form of the articles' "re-proof" (see ``_another_form``).
+        self._joined: set[str] = set()
         for text in texts:
-            texts_seen.append(text)
+            self._joined.update(m.group(0).replace("-", "").lower() for m in _HYPHENATED.finditer(text))
             self.counts.update(w.lower() for w in _WORD.findall(text) if len(w) >= MIN_LENGTH - 1)
             for match in _WORD.finditer(text):
                 word = match.group(0)
@@ -85,9 +86,8 @@ class Speller:
                 elif not _SENTENCE_START.search(text[: match.start()]):
                     self._named.add(word.lower())
         # Other forms of the articles' words: "verifies" of "verified" (a shared beginning of
-        # five letters or more, all but the last three), "reproof" of "re-proof".
+        # five letters or more, all but the last three).
         self._beginnings = {w[:n] for w in self.counts for n in range(FORM_BEGINNING, len(w) + 1)}
-        self._joined = {m.group(0).replace("-", "").lower() for text in texts_seen for m in _HYPHENATED.finditer(text)}
         self._by_deletion: dict[str, list[str]] = {}
         for word in self.counts:
             if len(word) < MIN_LENGTH - 1:
