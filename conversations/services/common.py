@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conversations import counters, streaming
 from conversations.models import Conversation, Message
-from conversations.payloads import summary_fields
+from conversations.payloads import summary_query
 
 
 class InvalidInput(ValueError):
@@ -184,11 +184,6 @@ def inbox_on_commit(conversation_id: uuid.UUID) -> None:
     """Tell the staff console that this conversation changed (after commit, best effort)."""
 
     def send() -> None:
-        conversation = (
-            Conversation.objects.select_related("agent", "customer")
-            .annotate(**summary_fields())
-            .get(pk=conversation_id)
-        )
-        streaming.publish_inbox_soon(conversation)
+        streaming.publish_inbox_soon(summary_query.get(conversation_id))
 
     transaction.on_commit(send, robust=True)

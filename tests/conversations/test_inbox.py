@@ -4,7 +4,8 @@ saved replies."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from conversations import selectors, services
-from conversations.models import Conversation, SavedReply
+from conversations.models import Conversation, Customer, SavedReply
+from conversations.payloads import conversation_summary
 from tests import factories
 from tests.conversations.test_metrics import increase, scrape
 
@@ -181,3 +183,29 @@ def test_a_conversation_read_through_the_api_has_what_the_inbox_row_shows(sam_cl
     fields = set(body["conversation"])
     assert {"label", "agent_name", "waiting_since", "last_activity_at", "customer_messages"} <= fields
     assert body["conversation"]["customer_messages"] == 1
+
+
+def test_the_inbox_event_of_one_conversation_says_what_its_inbox_row_says(sam: User) -> None:
+    """The event the console gets when one conversation changes (its SQL compiled once) and the
+    inbox list agree, field by field, as the conversation goes from the bot to a person."""
+    customer = Customer.objects.create(user_id="u-17", name="Ada Park", email="ada@example.com")
+    conv, _ = factories.conversation(customer=customer)
+
+    def agree() -> dict[str, Any]:
+        event = dict(conversation_summary(Conversation.objects.get(pk=conv.pk)))
+        assert event == summary(conv)
+        return event
+
+    assert agree()["customer_messages"] == 0
+    handed_over(conv)
+    row = agree()
+    assert row["waiting_since"] is not None and row["label"].startswith("Ada Park: Can I pay with crypto?")
+    services.conversation_takeover(conversation=conv, user=sam)
+    factories.customer_message(conv, "Hello? Anyone?")
+    row = agree()
+    assert row["agent_name"] == "Sam Lee" and row["customer_messages"] == 2 and row["last_message"] == "Hello? Anyone?"
+    assert datetime.fromisoformat(row["waiting_since"]).tzinfo is not None
+    services.agent_message_create(conversation=conv, user=sam, text="Yes, Sam here.")
+    assert agree()["waiting_since"] is None
+    with pytest.raises(Conversation.DoesNotExist):
+        conversation_summary(Conversation(pk=uuid.uuid4()))
