@@ -70,13 +70,19 @@ def reply_enqueue_on_commit(reply: Message) -> None:
 def replies_supersede(conversation: Conversation) -> list[str]:
     """Drop replies not started yet; ask streaming ones to stop (they keep their text).
     Runs inside the caller's transaction; returns the ids asked to stop."""
-    in_flight = Message.objects.filter(
-        conversation=conversation,
-        role=Message.Role.ASSISTANT,
-        status__in=[Message.Status.PENDING, Message.Status.STREAMING],
+    in_flight = list(
+        Message.objects.filter(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            status__in=[Message.Status.PENDING, Message.Status.STREAMING],
+        ).values_list("pk", "status")
     )
-    Message.objects.filter(pk__in=[m.pk for m in in_flight if m.status == Message.Status.PENDING]).delete()
-    streaming_ids = [str(m.id) for m in in_flight if m.status == Message.Status.STREAMING]
+    pending = [pk for pk, status in in_flight if status == Message.Status.PENDING]
+    if pending:
+        # Only when there is one: a delete collects the rows that point at these first, which
+        # costs several queries even for none.
+        Message.objects.filter(pk__in=pending).delete()
+    streaming_ids = [str(pk) for pk, status in in_flight if status == Message.Status.STREAMING]
     for message_id in streaming_ids:
         transaction.on_commit(lambda mid=message_id: streaming.request_stop(mid), robust=True)  # type: ignore[misc]
     return streaming_ids
