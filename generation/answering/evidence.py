@@ -8,10 +8,11 @@ leads, and another joins it when the best cannot stand alone (it ends with ``:``
 starts "It ..."/"This ...") or when it answers nearly as well. A short passage is the evidence
 whole.
 
-Only the best passage is looked into, with any passage of the same article that scores nearly as
-well: retrieval ranks passages with their context, and a unit of another article's passage
-that matches the question better on its own is a stray sentence more often than the answer
-(docs/benchmarks.md).
+The best unit comes from the best passage, or from a passage of the same article that scores
+nearly as well: retrieval ranks passages with their context, and a unit of another article's
+passage that matches the question better on its own is a stray sentence more often than the
+answer (docs/benchmarks.md). The unit that joins it may come from anywhere in the article: a
+long article's answer is often split between the section that matched and one further on.
 """
 
 from __future__ import annotations
@@ -96,14 +97,16 @@ def select(
         for o in later
         if o.entry is hit.entry and o.passage is not passage and o.score >= hit.score - SAME_ARTICLE_MARGIN
     ]
+    # Every unit of the article is scored: the best comes from the passages found, the one that
+    # joins it from anywhere in the article.
     scores = {
         position: float(vectors[position] @ vector)
         + KEYWORD_WEIGHT * keyword_coverage(terms, units[position], idf)
         + answer_type_bonus(question, units[position])
-        for positions in ranges
-        for position in positions
+        for position in range(len(units))
     }
-    position = max(scores, key=lambda p: scores[p])
+    found = {position for positions in ranges for position in positions}
+    position = max(found, key=lambda p: scores[p])
     score = scores[position]
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
 
 from generation.answering import evidence
 from generation.knowledge.passages import Passage, outline
@@ -32,16 +33,29 @@ def hits(second_score: float) -> list[Any]:
     ]
 
 
-def test_a_nearly_as_good_passage_of_the_same_article_is_looked_into() -> None:
+def test_a_nearly_as_good_passage_of_the_same_article_is_looked_into(monkeypatch: pytest.MonkeyPatch) -> None:
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
     top, runner_up = hits(0.79)
     found = evidence.select(index, top, QUESTION, "How much do long rides cost?", [runner_up])
     # The best unit is kept even where the best passage alone would fill the evidence.
     assert found.texts[found.best] == UNITS[3] and UNITS[3] in found.text
     assert len(found.texts) <= evidence.MAX_UNITS
+    # A passage of the article that ranks far below still lends the unit that answers: the best
+    # unit comes from the passages found, and this one joins it.
+    # (A passage this short would be the evidence whole, leaving no room for it.)
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
     far_top, far = hits(0.70)
-    alone = evidence.select(index, far_top, QUESTION, "How much do long rides cost?", [far])
-    assert UNITS[3] not in alone.text
+    joined = evidence.select(index, far_top, QUESTION, "How much do long rides cost?", [far])
+    assert joined.texts[joined.best] != UNITS[3] and UNITS[3] in joined.text
+
+
+def test_a_unit_elsewhere_in_the_article_joins_only_when_it_answers_nearly_as_well() -> None:
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    top, _ = hits(0.70)
+    # The question now matches the first section: the long-rides unit is far from it.
+    question = np.array([0.0, 1.0])
+    found = evidence.select(index, top, question, "Where can I hire a bike?", [])
+    assert UNITS[3] not in found.text and found.texts[found.best] in UNITS[:3]
 
 
 def test_a_list_item_comes_with_the_sentence_that_introduces_its_list() -> None:
