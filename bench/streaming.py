@@ -6,6 +6,8 @@
 2. Parley's publisher (``conversations.streaming``): one event loop per process in a daemon
    thread; a sync caller hands each send over and waits for it (keeps deltas in order)
 3. sends inside one event loop (the floor)
+4. the same with channels-redis's own group send (four round trips a send; Parley's layer,
+   chatsite/channel_layer.py, makes two)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ django.setup()
 
 from asgiref.sync import async_to_sync  # noqa: E402
 from channels.layers import get_channel_layer  # noqa: E402
+from channels_redis.core import RedisChannelLayer as StockRedisChannelLayer  # noqa: E402
 
 from conversations import streaming  # noqa: E402
 
@@ -60,10 +63,12 @@ def main() -> None:
     layer = get_channel_layer()
     async_to_sync(layer.group_add)("bench.group", "bench.listener")  # type: ignore[union-attr]
     publisher(layer)  # warm the publisher's loop and pool
+    stock = StockRedisChannelLayer(hosts=layer.hosts, prefix=layer.prefix)  # type: ignore[union-attr]
     rows = [
         ("async_to_sync per send", per_call(layer)),
         ("Parley publisher loop", publisher(layer)),
         ("inside one event loop", one_loop(layer)),
+        ("... channels-redis's send", one_loop(stock)),
     ]
     base = rows[0][1]
     print(f"{N} group sends to a group of one, Redis at {os.environ.get('REDIS_URL', 'embedded')}")

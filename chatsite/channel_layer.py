@@ -17,20 +17,47 @@ while any receive waits, so an idle process holds no blocking pop, and takes wha
 queued up in one round trip, so a busy process keeps up (the stock receive makes four round
 trips per event, one event at a time). Events for a channel that nobody receives from any
 more (its consumer is gone) are dropped after ``expiry`` seconds, as Redis drops events
-nobody pops. Sends, groups and plain channels are channels-redis's own.
+nobody pops. Plain sends, group membership and plain channels are channels-redis's own.
+
+A group send (every streamed delta is one) makes two round trips where channels-redis's makes
+four: the group's expired members are dropped and the rest read in one pipeline, then one
+script per Redis host drops each member channel's expired events and adds the event where the
+channel has room, sent by its hash once Redis has it (``bench/streaming.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer as _StockRedisChannelLayer
 
+logger = logging.getLogger(__name__)
+
 # Events taken off the process's channel per round trip at most, after the first.
 PUMP_BATCH = 100
+
+# KEYS: the member channels' keys; ARGV: one event per key, then each key's capacity, then the
+# time now and the expiry in seconds. Returns how many channels were full.
+_GROUP_SEND = """
+local n = #KEYS
+local now = tonumber(ARGV[2 * n + 1])
+local expiry = tonumber(ARGV[2 * n + 2])
+local full = 0
+for i = 1, n do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, math.floor(now) - expiry)
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
+        redis.call('ZADD', KEYS[i], now, ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        full = full + 1
+    end
+end
+return full
+"""
 
 
 class RedisChannelLayer(_StockRedisChannelLayer):  # type: ignore[misc]
@@ -41,6 +68,28 @@ class RedisChannelLayer(_StockRedisChannelLayer):  # type: ignore[misc]
         self._waiters: dict[str, list[asyncio.Future[None]]] = collections.defaultdict(list)
         self._pump: asyncio.Task[None] | None = None
         self._pump_loop: asyncio.AbstractEventLoop | None = None
+        self._group_send_script: Any = None  # registered with the first host it runs on
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        assert self.require_valid_group_name(group), "Group name not valid"
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        pipe = connection.pipeline(transaction=False)
+        pipe.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+        pipe.zrange(key, 0, -1)
+        _, members = await pipe.execute()
+        channels = [member.decode("utf8") for member in members]
+        if not channels:
+            return
+        by_host, events, capacities = self._map_channel_keys_to_connection(channels, message)
+        for index, keys in by_host.items():
+            host = self.connection(index)
+            if self._group_send_script is None:
+                self._group_send_script = host.register_script(_GROUP_SEND)
+            args = [events[k] for k in keys] + [capacities[k] for k in keys] + [time.time(), int(self.expiry)]
+            full = await self._group_send_script(keys=keys, args=args, client=host)
+            if full:
+                logger.info("%s of %s channels over capacity in group %s", full, len(channels), group)
 
     async def receive(self, channel: str) -> dict[str, Any]:
         if "!" not in channel:

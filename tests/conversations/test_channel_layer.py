@@ -96,3 +96,42 @@ async def test_events_nobody_receives_any_more_are_dropped_after_the_expiry() ->
     assert await asyncio.wait_for(channels.receive(live), 5) == {"type": "y"}
     assert gone not in channels._boxes
     await channels.flush()
+
+
+async def test_a_group_send_reaches_each_member_once_skips_a_full_one_and_drops_expired_members() -> None:
+    """Parley's group send (two round trips) against what channels-redis's does: every member,
+    a consumer of another process and a plain channel among them, gets the event once; a
+    channel at capacity is skipped, the others still get it; a member past the group expiry
+    is dropped from the group; events older than the expiry are dropped from a channel."""
+    channels = layer(RedisChannelLayer, capacity=2, group_expiry=60, expiry=30)
+    other = layer(RedisChannelLayer, capacity=2)
+    other.prefix = channels.prefix  # another process of the same deployment
+    mine, theirs, plain, full = (
+        await channels.new_channel(),
+        await other.new_channel(),
+        "conversation.plain",
+        "conversation.full",
+    )
+    for channel in (mine, theirs, plain, full):
+        await channels.group_add("conversation.g", channel)
+    sync = redis.Redis.from_url(settings.REDIS_URL)
+    full_key, plain_key = channels.prefix + full, channels.prefix + plain
+    for n in range(2):
+        await channels.send(full, {"type": "old", "n": n})
+    stale = channels.serialize({"type": "stale", "__asgi_channel__": [plain]})
+    sync.zadd(plain_key, {stale: time.time() - 31})  # past the expiry: dropped on the next send
+    left = "conversation.left"
+    sync.zadd(channels._group_key("conversation.g"), {left: time.time() - 61})
+
+    await channels.group_send("conversation.g", {"type": "x", "n": 1})
+    assert await asyncio.wait_for(channels.receive(mine), 5) == {"type": "x", "n": 1}
+    assert await asyncio.wait_for(other.receive(theirs), 5) == {"type": "x", "n": 1}
+    assert await asyncio.wait_for(channels.receive(plain), 5) == {"type": "x", "n": 1}
+    assert sync.zcard(plain_key) == 0  # the stale event went, and the new one was taken once
+    queued: list[bytes] = sync.zrange(full_key, 0, -1)  # type: ignore[assignment]
+    assert [channels.deserialize(m)["type"] for m in queued] == ["old", "old"]
+    grouped: list[bytes] = sync.zrange(channels._group_key("conversation.g"), 0, -1)  # type: ignore[assignment]
+    members = {m.decode() for m in grouped}
+    assert members == {mine, theirs, plain, full}
+    await channels.flush()
+    await other.flush()
