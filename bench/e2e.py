@@ -3,8 +3,10 @@
     .venv/bin/python bench/e2e.py --url http://127.0.0.1:8000 --concurrency 1 4 16
 
 For each concurrency level, that many customers each open a conversation and ask a question
-at the same moment (``--rounds`` times over); prints time to ack, first delta and full reply
-(median, p95) and replies per second, with the ratio of each level to the first one. With
+at the same moment (``--rounds`` times over, and as often as it takes to make
+``--min-replies``: the one-customer level, the base of every ratio, gets 16 replies, not
+three); prints time to ack, first delta and full reply (median, p95) and replies per second,
+with the ratio of each level to the first one. With
 ``--data-dir`` (the server's DATA_DIR) it also reads what the worker stored: the engine's own
 time to first token, and how long each reply waited for a worker; the overhead is taken reply
 by reply (first delta through the websocket minus that reply's engine first token).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import resource
 import statistics
@@ -263,6 +266,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1, help="run each level this many times (pooled figures)")
+    parser.add_argument(
+        "--min-replies", type=int, default=16, help="more rounds for a level with fewer replies than this"
+    )
     parser.add_argument("--idle", type=int, default=0, help="instead: hold this many idle websockets")
     parser.add_argument("--hold", type=float, default=2, help="with --idle: seconds to hold them idle")
     parser.add_argument("--sample", type=int, default=10, help="with --idle: ask a question on this many of them")
@@ -285,8 +291,9 @@ def main() -> None:
         print(f"server processes: {server.describe()}; {os.cpu_count()} cores")
     for i in range(args.warmup):
         asyncio.run(one_customer(args.url, asked[-1 - i % len(asked)]))
+    rounds = {n: max(args.rounds, math.ceil(args.min_replies / n)) for n in args.concurrency}
     rows = [
-        asyncio.run(level(args.url, n, bool(args.data_dir), asked, rounds=args.rounds, server=server))
+        asyncio.run(level(args.url, n, bool(args.data_dir), asked, rounds=rounds[n], server=server))
         for n in args.concurrency
     ]
     base = rows[0]["replies_per_s"]
