@@ -282,9 +282,10 @@ class Responder:
             return True
         text = f"{hit.title} {hit.passage.heading} {hit.passage.text}"
         words = sorted({w.lower() for w in _PASSAGE_WORD.findall(text)})
-        embedder = self.index.embedder
-        vectors = embedder.encode([topic.lower(), *words])
-        return bool(words) and float((vectors[1:] @ vectors[0]).max()) >= TOPIC_COVERED
+        if not words:
+            return False
+        named, vectors = self.index.word_vectors(topic.lower(), words)
+        return float((vectors @ named).max()) >= TOPIC_COVERED
 
     def _not_found(self, question: str) -> str:
         """The honest handoff, naming what the help centre has nothing about when the question

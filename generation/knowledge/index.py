@@ -112,6 +112,7 @@ class KnowledgeIndex:
         self.bm25 = BM25(docs)
         self._words: set[str] | None = None
         self._speller: Speller | None = None
+        self._word_vectors: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -122,6 +123,17 @@ class KnowledgeIndex:
             text = " ".join(f"{e.title} {' '.join(e.outline.units)}" for e in self.entries).lower()
             self._words = set(_IDENTIFIER_WORD.findall(text))
         return token.lower() in self._words
+
+    def word_vectors(self, query: str, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors of ``query`` and of each of the articles' ``words``. A word's vector is
+        kept once made (the articles' words are a bounded vocabulary; queries are not kept):
+        each embedding runs on the engine's thread, between its decoding steps."""
+        missing = sorted({w for w in words if w not in self._word_vectors})
+        vectors = self.embedder.encode([query, *missing])
+        self._word_vectors.update(zip(missing, vectors[1:], strict=True))
+        dim = vectors.shape[1]
+        rows = np.stack([self._word_vectors[w] for w in words]) if words else np.zeros((0, dim), np.float32)
+        return vectors[0], rows
 
     @property
     def speller(self) -> Speller:

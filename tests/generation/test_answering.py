@@ -231,6 +231,21 @@ def test_an_unsure_match_that_does_not_speak_of_what_the_customer_names_is_hande
     # No article mentions Toronto either, but the shipping passage speaks of Canada.
     _, toronto = ask(unsure, "Can you send my order to Toronto?")
     assert toronto.mode == "quote" and "Canada" in toronto.text
+    # The articles' words are embedded once: asking again embeds the name the customer used only.
+    index = get_index()
+    embedded: list[int] = []
+    real_encode = index.embedder.encode
+
+    def counting_encode(texts: list[str]) -> Any:
+        embedded.append(len(texts))
+        return real_encode(texts)
+
+    index.embedder.encode = counting_encode  # type: ignore[method-assign]
+    try:
+        _, again = ask(unsure, "Can you send my order to Toronto?")
+    finally:
+        index.embedder.encode = real_encode  # type: ignore[method-assign]
+    assert again.text == toronto.text and 1 in embedded and max(embedded) == 1
 
 
 @pytest.mark.usefixtures("demo_kb")
