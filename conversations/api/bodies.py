@@ -22,8 +22,9 @@ from conversations import services
 
 MAX_BODY_BYTES = 64 * 1024
 
-# A text needs one character that is neither whitespace nor NUL (both are trimmed away).
-_NOT_BLANK = r"[^\s\x00]"
+# A text needs one character that is neither whitespace nor NUL (both are trimmed away), in
+# Python's sense of whitespace, which also strips the separators U+001C-U+001F and U+0085.
+_NOT_BLANK = r"[^\s\x00\x1c-\x1f\x85]"
 
 
 def body_too_long() -> services.InvalidInput:
