@@ -97,17 +97,24 @@ def select(
         for o in later
         if o.entry is hit.entry and o.passage is not passage and o.score >= hit.score - SAME_ARTICLE_MARGIN
     ]
-    # Every unit of the article is scored: the best comes from the passages found, the one that
-    # joins it from anywhere in the article.
-    scores = {
-        position: float(vectors[position] @ vector)
-        + KEYWORD_WEIGHT * keyword_coverage(terms, units[position], idf)
-        + answer_type_bonus(question, units[position])
-        for position in range(len(units))
-    }
+    cosines = vectors @ vector
+
+    def scored(p: int) -> float:
+        return (
+            float(cosines[p])
+            + KEYWORD_WEIGHT * keyword_coverage(terms, units[p], idf)
+            + answer_type_bonus(question, units[p])
+        )
+
+    # The best unit comes from the passages found; the one that joins it from anywhere in the
+    # article. Elsewhere only units whose cosine could reach the margin are scored whole (the
+    # bonuses add at most KEYWORD_WEIGHT + ANSWER_TYPE_BONUS): a long article has hundreds.
     found = {position for positions in ranges for position in positions}
+    scores = {p: scored(p) for p in found}
     position = max(found, key=lambda p: scores[p])
     score = scores[position]
+    reach = score - ALSO_ANSWERS_MARGIN - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - 1e-6
+    scores.update({p: scored(p) for p in range(len(units)) if p not in found and cosines[p] >= reach})
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
     # means nothing without "Call our 24-hour line on 555-0199 if:".
