@@ -379,7 +379,7 @@ class _SummaryQuery:
         marker = uuid.uuid4()
         query = Conversation.objects.annotate(**summary_fields()).filter(pk=marker).query
         sql, params = query.sql_with_params()
-        prepared = Conversation._meta.pk.get_db_prep_value(marker, connection)  # type: ignore[union-attr]
+        prepared = Conversation._meta.pk.get_db_prep_value(marker, connection)
         where = [i for i, value in enumerate(params) if value == prepared]
         if len(where) != 1:
             raise RuntimeError("the summary query's key parameter is not where it was expected")
@@ -393,7 +393,7 @@ class _SummaryQuery:
             compiled = self._compiled[connection.vendor] = self._compile()
         sql, params, at = compiled
         params = list(params)
-        params[at] = Conversation._meta.pk.get_db_prep_value(pk, connection)  # type: ignore[union-attr]
+        params[at] = Conversation._meta.pk.get_db_prep_value(pk, connection)
         rows = list(Conversation.objects.raw(sql, params))
         if not rows:
             raise Conversation.DoesNotExist(pk)
@@ -402,7 +402,7 @@ class _SummaryQuery:
         # times back naive (or as text), where the ORM makes them aware.
         for name in ("s_last_at", "s_unanswered_since"):
             setattr(row, name, _aware(getattr(row, name)))
-        return rows[0]
+        return row
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
