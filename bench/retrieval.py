@@ -67,7 +67,8 @@ def main() -> None:
         ("+ best sentence (half and half)", Weights(use_questions=False, keyword_weight=0.0), True),
         ("+ example questions", Weights(keyword_weight=0.0), True),
         ("+ BM25 0.1", Weights(keyword_weight=0.1), True),
-        ("+ BM25 0.2 (default)", Weights(), True),
+        ("+ BM25 0.2", Weights(title_weight=0.0), True),
+        ("+ article title 0.05 (default)", Weights(), True),
         ("default, typos left as typed", Weights(), False),
         ("best sentence alone (max)", Weights(unit_share=1.0), True),
     ]

@@ -3,8 +3,9 @@ embedded with MiniLM, plus BM25 over the passages; ``search`` ranks passages.
 
 A passage scores by its cosine to the question — half its own text in context (title and
 heading), half its best sentence, or an example question of its article if that is closer —
-mixed with keyword evidence. Vectors are cached on the article rows, keyed by their content, so an edit or import
-never leaves a stale vector behind. ``bench/retrieval.py`` measures what each signal buys.
+mixed with keyword evidence and a little of its article title's cosine. Vectors are cached
+on the article rows, keyed by their content, so an edit or import never leaves a stale vector
+behind. ``bench/retrieval.py`` measures what each signal buys.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from generation.models import Article
 
 logger = logging.getLogger(__name__)
 
-CACHE_LAYOUT = "v4-units-in-context"
+CACHE_LAYOUT = "v5-titles"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class Weights:
     unit_share: float = 0.5
     keyword_weight: float = 0.2
     keyword_scale: float = 4.0
+    # Added times the cosine of the passage's article title: a title names what the whole
+    # article is about ("Using your phone abroad (roaming)"), where one passage of another
+    # article may match the question's words as well ("calls to Mexico on Unlimited Max").
+    title_weight: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ class KnowledgeIndex:
         self.entries = entries
         self.embedder = embedder
         self.weights = weights
-        passage_rows, question_rows = [], []
+        passage_rows, title_rows, question_rows = [], [], []
         self.passages: list[tuple[int, Passage]] = []
         unit_starts: list[int] = []
         question_owner: list[int] = []
@@ -87,8 +92,9 @@ class KnowledgeIndex:
         for index, (entry, matrix) in enumerate(zip(entries, matrices, strict=True)):
             n_passages, n_units = len(entry.outline.passages), len(entry.outline.units)
             passage_rows.append(matrix[:n_passages])
-            question_rows.append(matrix[n_passages + 2 * n_units :])
-            question_owner += [index] * (len(matrix) - n_passages - 2 * n_units)
+            title_rows.append(matrix[n_passages + 2 * n_units : n_passages + 2 * n_units + 1])
+            question_rows.append(matrix[n_passages + 2 * n_units + 1 :])
+            question_owner += [index] * (len(matrix) - n_passages - 2 * n_units - 1)
             for passage in entry.outline.passages:
                 self.passages.append((index, passage))
                 unit_starts.append(units_seen + passage.start)
@@ -99,6 +105,7 @@ class KnowledgeIndex:
             np.concatenate([e.unit_vectors for e in entries]) if entries else np.zeros((0, dim), np.float32)
         )
         self.unit_starts = np.array(unit_starts, dtype=np.int64)
+        self.title_matrix = np.concatenate(title_rows) if title_rows else np.zeros((0, dim), np.float32)
         self.question_matrix = np.concatenate(question_rows) if question_rows else np.zeros((0, dim), np.float32)
         self.question_owner = np.array(question_owner, dtype=np.int64)
         self.passage_owner = np.array([owner for owner, _ in self.passages], dtype=np.int64)
@@ -163,6 +170,8 @@ class KnowledgeIndex:
         w = self.weights.keyword_weight
         # A passage's own match breaks ties between passages of an article its questions matched.
         combined = (1 - w) * cosine + w * keyword + 1e-3 * own
+        if self.weights.title_weight:
+            combined += self.weights.title_weight * (self.title_matrix @ v)[self.passage_owner]
         order = np.argsort(-combined)[:k]
         return [
             PassageHit(
@@ -233,7 +242,7 @@ def build_index(weights: Weights) -> KnowledgeIndex:
         for article in stale:
             shape = outlines[article.pk]
             # One row each, in this order: the passages in context, the units, the units in
-            # context (evidence selection reads these), the example questions.
+            # context (evidence selection reads these), the title, the example questions.
             texts_of = [
                 *(in_context(article.title, p.heading, p.text) for p in shape.passages),
                 *shape.units,
@@ -242,6 +251,7 @@ def build_index(weights: Weights) -> KnowledgeIndex:
                     for p in shape.passages
                     for u in range(p.start, p.end)
                 ),
+                article.title,
                 *article.question_list(),
             ]
             spans.append((len(texts), len(texts) + len(texts_of)))

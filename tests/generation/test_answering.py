@@ -322,3 +322,30 @@ def test_stop_ends_the_reply_with_the_text_already_shown(tiny_engine: Engine) ->
     assert answer.mode in ("stopped", "model", "quote")
     if answer.mode == "stopped":
         assert answer.text == "".join(shown).strip() or answer.text == "(stopped)"
+
+
+ABROAD = [
+    {
+        "title": "Using your phone abroad (roaming)",
+        "body": (
+            "## What's included on each plan\n\nUnlimited and Unlimited Max include calls, texts and data in "
+            "Zone 1 at no extra cost. Zone 1 covers Canada and Mexico.\n\n## Travel Pass\n\nOn other plans a "
+            "Travel Pass costs $5 a day and gives you 2 GB of data."
+        ),
+    },
+    {
+        "title": "International calls and texts from the US",
+        "body": (
+            "## International calling on Unlimited Max\n\nUnlimited Max includes unlimited calls from the US to "
+            "mobile and landline numbers in Canada and Mexico. Other plans pay 25 cents a minute."
+        ),
+    },
+]
+
+
+def test_the_article_whose_title_names_the_topic_is_found_over_a_passage_that_shares_its_words() -> None:
+    articles.kb_import([formats.ArticleInput(title=a["title"], body=a["body"]) for a in ABROAD], replace=True)
+    # The calling article's passage shares "Unlimited" and "Mexico" with the question; the
+    # roaming article's title names what it asks about.
+    hits = get_index().search("roaming in mexico?? im on unlimited")
+    assert hits[0].title == "Using your phone abroad (roaming)"
