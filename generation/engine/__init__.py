@@ -9,7 +9,7 @@ continuous batching and speculative decoding. Read it in this order:
 - ``sampling``: greedy, temperature, top-p, no-repeat n-grams;
 - ``drafting``: prompt-lookup drafts and how many each step checks;
 - ``detokenizer``: text pieces, stop strings;
-- ``fast_paths``: the lean GPT-2 decode step, verified against the model at load;
+- ``fast_paths``: the lean GPT-2 and Llama decode steps, verified against the model at load;
 - ``loading``: device, dtype and ``from_pretrained``.
 
 Nothing outside ``generation/`` imports torch or transformers.

@@ -1,13 +1,16 @@
-"""Fast paths: a lean decode step for GPT-2 models, used only where it agrees with the model.
+"""Fast paths: a lean decode step for GPT-2 and Llama models, used only where it agrees with
+the model.
 
-``gpt2_decoder`` runs the same operations as ``GPT2LMHeadModel.forward`` for the new
-positions of a decode step, without its per-call machinery (4-D mask building, output
-records, cache dispatch): at 16 sequences the responder's step takes about three quarters of
-the model's own time. It re-implements the model's forward, so ``checked_gpt2_decoder`` runs a
-probe through both at load (two rows of different lengths, then a one-position step and a
-three-position draft check) and keeps the lean step only when their logits agree within
-``TOLERANCE``; otherwise it logs the gap and the engine decodes with the model's own forward.
-``GENERATION_FAST_PATHS=false`` skips the fast paths altogether (generation/runtime.py).
+``gpt2_decoder`` and ``llama_decoder`` run the same operations as ``GPT2LMHeadModel.forward``
+and ``LlamaForCausalLM.forward`` for the new positions of a decode step, without their per-call
+machinery (4-D mask building, output records, cache dispatch, keyword plumbing through every
+layer): at 16 sequences the responder's step takes about three quarters of the model's own
+time (``bench/generation.py``). A lean step re-implements the model's forward, so
+``checked_decoder`` runs a probe through both at load (two rows of different lengths, then a
+one-position step and a three-position draft check) and keeps the lean step only when their
+logits agree within ``TOLERANCE``; otherwise it logs the gap and the engine decodes with the
+model's own forward. ``GENERATION_FAST_PATHS=false`` skips the fast paths altogether
+(generation/runtime.py).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import torch
-from transformers import GPT2LMHeadModel
+from transformers import GPT2LMHeadModel, LlamaForCausalLM
 from transformers.cache_utils import DynamicCache, DynamicLayer
+from transformers.models.llama.modeling_llama import apply_rotary_pos_emb, repeat_kv
 
 from generation.engine.kv_cache import GrowableLayer, kv, layers, output_cache, splicable
 
@@ -31,6 +35,64 @@ Decode = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, list[DynamicLayer]]
 # Largest gap allowed between the lean step's logits and the model's, relative to the largest
 # logit: float32 differs only in the order of operations; half precisions round each op.
 TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 3e-2, torch.float16: 1e-2}
+
+
+def _additive_mask(mask: torch.Tensor, width: int, dtype: torch.dtype) -> torch.Tensor:
+    """The additive mask HF's eager attention uses, rows x 1 x width x positions: 0 where
+    attended, the dtype's minimum on padding and, among the new positions, on later ones."""
+    allowed = mask[:, None, None, :].bool()
+    if width > 1:
+        total = mask.shape[1]
+        causal = torch.ones((width, total), dtype=torch.bool, device=mask.device).tril(total - width)
+        allowed = allowed & causal
+    return (~allowed).to(dtype) * torch.finfo(dtype).min
+
+
+def lean_decoder(model: Any) -> Decode | None:
+    """The lean decode step for ``model``'s architecture, or ``None`` where there is none."""
+    return gpt2_decoder(model) or llama_decoder(model)
+
+
+def llama_decoder(model: Any) -> Decode | None:
+    """A lean decode step for Llama models with eager attention (the offline responder's
+    default architecture), or ``None`` for any other model."""
+    config = model.config
+    if (
+        not isinstance(model, LlamaForCausalLM)
+        or getattr(config, "_attn_implementation", None) != "eager"
+        or getattr(config, "pretraining_tp", 1) != 1
+    ):
+        return None
+    inner: Any = model.model
+    blocks = list(inner.layers[: config.num_hidden_layers])
+
+    def decode(
+        tokens: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor, cache_layers: list[DynamicLayer]
+    ) -> torch.Tensor:
+        """Logits for ``tokens`` (rows x width new positions) after the cached ones."""
+        rows, width = tokens.shape
+        hidden = inner.embed_tokens(tokens)
+        bias = _additive_mask(mask, width, hidden.dtype)
+        cos, sin = inner.rotary_emb(hidden, position_ids=positions)
+        for block, layer in zip(blocks, cache_layers, strict=True):
+            attn = block.self_attn
+            shape = (rows, width, -1, attn.head_dim)
+            normed = block.input_layernorm(hidden)
+            query = attn.q_proj(normed).view(shape).transpose(1, 2)
+            key = attn.k_proj(normed).view(shape).transpose(1, 2)
+            value = attn.v_proj(normed).view(shape).transpose(1, 2)
+            query, key = apply_rotary_pos_emb(query, key, cos, sin)
+            keys, values = layer.update(key, value)
+            keys = repeat_kv(keys, attn.num_key_value_groups)
+            values = repeat_kv(values, attn.num_key_value_groups)
+            weights = torch.matmul(query, keys.transpose(2, 3)) * attn.scaling + bias
+            weights = torch.softmax(weights, dim=-1, dtype=torch.float32).to(query.dtype)
+            attended = torch.matmul(weights, values).transpose(1, 2).reshape(rows, width, -1)
+            hidden = hidden + attn.o_proj(attended)
+            hidden = hidden + block.mlp(block.post_attention_layernorm(hidden))
+        return cast(torch.Tensor, model.lm_head(inner.norm(hidden)))
+
+    return decode
 
 
 def gpt2_decoder(model: Any) -> Decode | None:
@@ -57,14 +119,7 @@ def gpt2_decoder(model: Any) -> Decode | None:
         """Logits for ``tokens`` (rows x width new positions) after the cached ones."""
         rows, width = tokens.shape
         hidden = transformer.wte(tokens) + transformer.wpe(positions)
-        # The additive mask HF's eager attention uses: 0 where attended, the dtype's minimum
-        # on padding and, among the new positions, on later ones (causal).
-        allowed = mask[:, None, None, :].bool()
-        if width > 1:
-            total = mask.shape[1]
-            causal = torch.ones((width, total), dtype=torch.bool, device=mask.device).tril(total - width)
-            allowed = allowed & causal
-        bias = (~allowed).to(hidden.dtype) * torch.finfo(hidden.dtype).min
+        bias = _additive_mask(mask, width, hidden.dtype)
         for block, layer in zip(transformer.h, cache_layers, strict=True):
             qkv = block.attn.c_attn(block.ln_1(hidden))
             if width == 1:
@@ -81,22 +136,22 @@ def gpt2_decoder(model: Any) -> Decode | None:
     return decode
 
 
-def checked_gpt2_decoder(model: Any, *, cache_kwarg: str) -> Decode | None:
-    """``gpt2_decoder(model)`` where it agrees with the model's own forward on a probe (called
+def checked_decoder(model: Any, *, cache_kwarg: str) -> Decode | None:
+    """``lean_decoder(model)`` where it agrees with the model's own forward on a probe (called
     with the cache as ``cache_kwarg``); ``None`` where there is no lean step or it disagrees."""
-    decode = gpt2_decoder(model)
+    decode = lean_decoder(model)
     if decode is None:
         return None
     dtype = next(model.parameters()).dtype
     try:
         gap = probe_gap(model, decode, cache_kwarg=cache_kwarg)
     except Exception:
-        logger.warning("the lean GPT-2 decode step failed its probe; decoding with the model's forward", exc_info=True)
+        logger.warning("the lean decode step failed its probe; decoding with the model's forward", exc_info=True)
         return None
     tolerance = TOLERANCE.get(dtype, TOLERANCE[torch.float16])
     if not gap <= tolerance:  # NaN fails too
         logger.warning(
-            "the lean GPT-2 decode step differs from the model's forward (logits off by %.2g of their scale, "
+            "the lean decode step differs from the model's forward (logits off by %.2g of their scale, "
             "allowed %.2g); decoding with the model's forward",
             gap,
             tolerance,

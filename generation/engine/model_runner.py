@@ -1,7 +1,7 @@
 """The forward passes: a prefill for the prompts joining the batch, a decode step for every
 row at once, and the prefix the prompts share. Only this module calls the model.
 
-The decode step runs the lean GPT-2 step where it is available and verified at load
+The decode step runs the lean GPT-2 or Llama step where it is available and verified at load
 (generation/engine/fast_paths.py), else the model's own ``forward``.
 """
 
@@ -14,7 +14,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 from transformers.cache_utils import DynamicCache
 
-from generation.engine.fast_paths import Decode, checked_gpt2_decoder
+from generation.engine.fast_paths import Decode, checked_decoder
 from generation.engine.kv_cache import KV, BatchCache, expand, layers, output_cache
 
 
@@ -47,9 +47,7 @@ class ModelRunner:
         # Only the last position's logits are needed: skipping the LM head on the rest of a
         # prompt saves most of the prefill on small models with large vocabularies.
         self._last_logits: dict[str, Any] = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
-        self.fast_decode: Decode | None = (
-            checked_gpt2_decoder(model, cache_kwarg=self.cache_kwarg) if fast_paths else None
-        )
+        self.fast_decode: Decode | None = checked_decoder(model, cache_kwarg=self.cache_kwarg) if fast_paths else None
 
     def prefix(self, ids: list[int]) -> Any:
         """The cache of one prompt start (for the prefix cache)."""

@@ -1,4 +1,4 @@
-"""The engine against plain ``model.generate`` on a real (tiny) GPT-2."""
+"""The engine against plain ``model.generate`` on a real (tiny) GPT-2, and on a random Llama."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from django.conf import settings
-from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
 from generation.answering.prompt import TRANSCRIPT_STOPS
 from generation.engine import Engine, GenerationError, GrowableLayer, SamplingParams, fast_paths, kv_cache, sampling
@@ -225,7 +225,7 @@ def test_a_lean_step_that_disagrees_with_the_model_is_refused_at_load(
     """A fast path re-implements the model's forward: if it ever computes something else (a
     transformers change, a model it was not written for), the probe at load catches it and
     the engine decodes with the model's own forward, giving the same text as ``generate``."""
-    real = fast_paths.gpt2_decoder
+    real = fast_paths.lean_decoder
 
     def wrong(model: object) -> fast_paths.Decode | None:
         decode = real(model)
@@ -237,7 +237,7 @@ def test_a_lean_step_that_disagrees_with_the_model_is_refused_at_load(
 
         return off
 
-    monkeypatch.setattr(fast_paths, "gpt2_decoder", wrong)
+    monkeypatch.setattr(fast_paths, "lean_decoder", wrong)
     engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=4)
     try:
         assert engine.runner.fast_decode is None
@@ -328,6 +328,47 @@ def test_drafted_tokens_are_checked_and_the_text_is_exactly_generates(tiny_model
         assert engine.accepted > 0, "looping replies should copy their own earlier tokens"
         # Accepted drafts mean more than one token per row in some steps.
         assert engine.steps < tokens / len(streams) + len(streams)
+    finally:
+        engine.close()
+
+
+def random_llama_engine(tiny_model_path: Path, *, lean: bool) -> Engine:
+    """The offline responder's default architecture, random weights, with two query heads per
+    key/value head (grouped-query attention, as larger Llama models have)."""
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_path)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.eos_token_id,
+    )
+    config._attn_implementation = "eager" if lean else "sdpa"
+    model = LlamaForCausalLM(config).eval()
+    return Engine(model, tokenizer, name="random-llama", max_batch=8, fast_paths=FAST_PATHS)
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean-step", "model-forward"])
+def test_a_llama_model_decodes_batched_and_drafted_exactly_as_generate(tiny_model_path: Path, lean: bool) -> None:
+    engine = random_llama_engine(tiny_model_path, lean=lean)
+    try:
+        assert (engine.runner.fast_decode is not None) == (lean and FAST_PATHS)
+        if engine.runner.fast_decode is not None:
+            gap = fast_paths.probe_gap(engine.model, engine.runner.fast_decode, cache_kwarg=engine.runner.cache_kwarg)
+            assert gap <= fast_paths.TOLERANCE[torch.float32]
+        encoded = [engine.encode(p) for p in LOOPING]
+        streams = []
+        for ids in encoded:  # staggered: rows join a batch that is already drafting
+            streams.append(engine.submit(ids, SamplingParams(max_new_tokens=60)))
+            time.sleep(0.005)
+        assert ["".join(s) for s in streams] == [reference(engine, ids, 60) for ids in encoded]
+        assert engine.accepted > 0
     finally:
         engine.close()
 
