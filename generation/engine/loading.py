@@ -1,7 +1,7 @@
 """Loading a causal LM by hub id or local path: device, dtype, and the model's options.
 
-On the CPU, models of ``CPU_BF16_MIN_PARAMETERS`` or more run in bf16 where the CPU computes
-it natively; attention is eager (with a padding mask, SDPA falls back to a slower path).
+On the CPU, models run in bf16 where the CPU computes it natively (``cpu_prefers_bf16``);
+attention is eager (with a padding mask, SDPA falls back to a slower path).
 """
 
 from __future__ import annotations
@@ -16,11 +16,6 @@ from transformers.utils import logging as hf_logging
 from generation.threads import cpu_has_native_bf16
 
 logger = logging.getLogger(__name__)
-
-# On a CPU with native bf16 (AVX512-BF16), bf16 speeds up a large model's step but not a small
-# one's, where per-op overhead dominates: fp32 below this size, and always on CPUs that only
-# emulate bf16 (see cpu_has_native_bf16).
-CPU_BF16_MIN_PARAMETERS = 50_000_000
 
 
 def load_pretrained(
@@ -46,7 +41,7 @@ def load_pretrained(
         model = model.to(torch.bfloat16)  # type: ignore[arg-type]
     model.to(torch_device)  # type: ignore[arg-type]
     model.eval()
-    logger.info("loaded %s on %s as %s", name, torch_device, torch_dtype)
+    logger.info("loaded %s on %s as %s", name, torch_device, next(model.parameters()).dtype)
     return model, tokenizer
 
 
@@ -61,9 +56,12 @@ def resolve_device(device: str) -> torch.device:
 
 
 def cpu_prefers_bf16(model: Any) -> bool:
-    if not cpu_has_native_bf16():
-        return False
-    return sum(p.numel() for p in model.parameters()) >= CPU_BF16_MIN_PARAMETERS
+    """Whether ``GENERATION_DTYPE=auto`` runs ``model`` in bf16 on this CPU: wherever the CPU
+    computes bf16 natively (AVX512-BF16, AMX), whatever the model's size. Batched with drafts,
+    even the 5M-parameter responder's decode step is matrix products (16 rows of 5 positions:
+    24 -> 14 ms a step; docs/benchmarks.md); where bf16 is emulated it stays fp32."""
+    del model  # every size alike: the rule is the CPU's
+    return cpu_has_native_bf16()
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
