@@ -40,9 +40,9 @@ FIRST_PIECE_PAUSE_MAX_ROWS = 2
 class Engine:
     """Owns one causal LM and its tokenizer; thread-safe ``submit``.
 
-    ``fast_paths`` lets the decode step use the lean GPT-2 or Llama step where it is verified against
-    the model at load (generation/engine/fast_paths.py); ``False`` decodes with the model's
-    own forward."""
+    ``fast_paths`` lets the decode step use the lean GPT-2 or Llama step where it is verified
+    against the model at load (generation/engine/fast_paths.py); ``False`` decodes with the
+    model's own forward."""
 
     def __init__(
         self,
