@@ -7,12 +7,11 @@ machinery (4-D mask building, output records, cache dispatch, keyword plumbing t
 layer): at 16 sequences a GPT-2 responder's step took about three quarters of the model's own
 time, the Llama responder's one-position step about 0.8 of it (docs/benchmarks.md); with five
 positions a row, where the matrix products dominate, both take about as long. A lean step
-re-implements the model's forward, so
-``checked_decoder`` runs a probe through both at load (two rows of different lengths, then a
-one-position step and a three-position draft check) and keeps the lean step only when their
-logits agree within ``TOLERANCE``; otherwise it logs the gap and the engine decodes with the
-model's own forward. ``GENERATION_FAST_PATHS=false`` skips the fast paths altogether
-(generation/runtime.py).
+re-implements the model's forward, so ``checked_decoder`` runs a probe through both at load
+(two rows of different lengths, then a one-position step and a three-position draft check)
+and keeps the lean step only when their logits agree within ``TOLERANCE``; otherwise it logs
+the gap and the engine decodes with the model's own forward. ``GENERATION_FAST_PATHS=false``
+skips the fast paths altogether (generation/runtime.py).
 """
 
 from __future__ import annotations
