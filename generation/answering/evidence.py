@@ -48,7 +48,9 @@ class Evidence:
     units: tuple[int, ...]  # unit positions in the article's outline, in reading order
     texts: tuple[str, ...]
     score: float  # the best unit's score
-    best: int = 0  # which of ``texts`` scored best
+    # Which of ``texts`` an answer starts by: the best-scored unit, or an earlier one that
+    # scored nearly as well and states the kind of value asked for (``select``).
+    best: int = 0
 
     @property
     def text(self) -> str:
@@ -139,10 +141,24 @@ def select(
     # A lead-in whose list is not there ("With Family Guard you can:") says nothing: it goes.
     while len(ordered) > 1 and ordered[-1] != position and units[ordered[-1]].rstrip().endswith(":"):
         ordered.pop()
+    best = ordered.index(position)
+    # "How much is the late fee?": an article states its rule ("we add a late fee of $8") before
+    # its exceptions ("we don't charge one under $10"). Where an earlier unit that scored nearly
+    # as well states the kind of value asked for, the answer starts there.
+    kind = answer_types.asked(question)
+    if kind is not None:
+        best = next(
+            (
+                i
+                for i, p in enumerate(ordered[:best])
+                if p in scores and scores[p] >= score - ALSO_ANSWERS_MARGIN and kind.states.search(units[p])
+            ),
+            best,
+        )
     return Evidence(
         hit=hit,
         units=tuple(ordered),
         texts=tuple(units[p] for p in ordered),
         score=score,
-        best=ordered.index(position),
+        best=best,
     )

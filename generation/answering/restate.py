@@ -1,8 +1,9 @@
 """The replies a restating model may write, as a constraint on its decoding.
 
 The offline responder answers by restating its evidence: the evidence's units from one at or
-before the unit evidence selection ranked best to the last, word for word and in the article's
-order — the model chooses where it starts, so it drops a lead-in that does not answer, and
+before the unit evidence selection ranked best (or an earlier one that states the value asked
+for, ``Evidence.best``) to the last, word for word and in the article's order — the model
+chooses where it starts, so it drops a lead-in that does not answer, and
 keeps what follows the best unit, where the rest of an answer most often is — led by "Yes, "
 or "No, " where the gate allows one (``gate.may_lead``); or, where retrieval is unsure,
 ``phrases.NOT_FOUND`` when it finds that the evidence does not answer.

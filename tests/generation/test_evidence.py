@@ -96,3 +96,26 @@ def test_the_evidence_never_ends_with_a_lead_in_whose_list_is_left_out() -> None
     hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
     found = evidence.select(index, hit, QUESTION, "And Family Guard?")
     assert "$4.99" in found.text and not found.text.rstrip().endswith(":")
+
+
+FEES = [
+    "If we haven't received your payment 7 days after the due date, we add a late fee of $8 to your next bill.",
+    "We charge only one late fee per bill.",
+    "We don't charge a late fee if the overdue amount is less than $10.",
+]
+
+
+@pytest.mark.parametrize(("rule_cosine", "starts_with_rule"), [(0.95, True), (0.6, False)])
+def test_an_answer_starts_with_the_rule_that_states_the_value_asked_before_its_exception(
+    rule_cosine: float, starts_with_rule: bool
+) -> None:
+    """The exception scores best; the rule before it, when it scores nearly as well, is where
+    the answer starts, so "How much is the late fee?" is answered with the $8."""
+    question = np.array([1.0, 0.0])
+    vectors = np.array([[rule_cosine, np.sqrt(1 - rule_cosine**2)], [0.5, np.sqrt(0.75)], [1.0, 0.0]])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=FEES, lead_ins=(-1,) * 3), context_vectors=vectors)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Late fees", 0, 3, " ".join(FEES)), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, question, "How much is the late fee?", [])
+    assert found.texts == tuple(FEES)
+    assert found.texts[found.best] == (FEES[0] if starts_with_rule else FEES[2])
