@@ -5,7 +5,8 @@ A passage is retrieval's unit; an answer is smaller. Each unit of the best passa
 its cosine to the question (read with its title and heading), by how much of the question's
 rarer words it contains and by whether it states the kind of value asked for; the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
-starts "It ..."/"This ...") or when it answers nearly as well. A short passage is the evidence
+starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
+says how), or when it answers nearly as well. A short passage is the evidence
 whole.
 
 The best unit comes from the best passage, or from a passage of the same article that scores
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generation.answering import answer_types
+from generation.answering.gate import is_yes_no_question
 from generation.knowledge.bm25 import tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit
 
@@ -129,6 +131,10 @@ def select(
     if units[position].rstrip().endswith(":") and position + 1 < len(units):
         chosen.add(position + 1)
     if position + 1 < len(units) and units[position + 1].lower().startswith(_CONTINUES):
+        chosen.add(position + 1)
+    # "Can I use my own router?": the sentence after the one that says yes or no most often
+    # says how, or what it takes ("Set it to use VLAN 10"); it joins from the same passage.
+    if is_yes_no_question(question) and passage.start <= position + 1 < passage.end:
         chosen.add(position + 1)
     others = [p for p in scores if p not in chosen]
     if others:

@@ -119,3 +119,29 @@ def test_an_answer_starts_with_the_rule_that_states_the_value_asked_before_its_e
     found = evidence.select(index, hit, question, "How much is the late fee?", [])
     assert found.texts == tuple(FEES)
     assert found.texts[found.best] == (FEES[0] if starts_with_rule else FEES[2])
+
+
+ROUTER = [
+    "You can use your own router by connecting it to the fibre wall box instead of the Hub.",
+    "Set your router to use VLAN 10, or it won't connect.",
+    "Our support team can only help with the Hub.",
+    "The Hub's lights show what it's doing.",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "joins"),
+    [("Can I use my own router instead of the hub?", True), ("Which router works with fibre?", False)],
+)
+def test_a_yes_or_no_answer_comes_with_the_sentence_that_says_how(
+    monkeypatch: pytest.MonkeyPatch, question: str, joins: bool
+) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    vectors = np.array([[1.0, 0.0], [0.3, np.sqrt(0.91)], [0.3, np.sqrt(0.91)], [0.0, 1.0]])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=ROUTER, lead_ins=(-1,) * 4), context_vectors=vectors)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Routers", 0, 4, " ".join(ROUTER)), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), question, [])
+    assert found.texts[found.best] == ROUTER[0]
+    assert (ROUTER[1] in found.texts) is joins
+    assert ROUTER[2] not in found.texts
