@@ -50,8 +50,8 @@ class Evidence:
     units: tuple[int, ...]  # unit positions in the article's outline, in reading order
     texts: tuple[str, ...]
     score: float  # the best unit's score
-    # Which of ``texts`` an answer starts by: the best-scored unit, or an earlier one that
-    # scored nearly as well and states the kind of value asked for (``select``).
+    # Which of ``texts`` an answer starts by: the best-scored unit, the lead-in of its list, or
+    # an earlier unit that scored nearly as well and states the kind of value asked for.
     best: int = 0
 
     @property
@@ -161,6 +161,10 @@ def select(
             ),
             best,
         )
+    # A list item's answer starts at its list's lead-in: "Call our 24-hour line on 555-0199 if:"
+    # holds the number, "A bike is stuck in a dock" only the case.
+    if lead >= 0 and lead in ordered:
+        best = min(best, ordered.index(lead))
     return Evidence(
         hit=hit,
         units=tuple(ordered),
