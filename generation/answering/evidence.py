@@ -6,8 +6,9 @@ its cosine to the question (read with its title and heading), by how much of the
 rarer words it contains and by whether it states the kind of value asked for; the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
-says how), or when it answers nearly as well. A short passage is the evidence
-whole.
+says how), or when it answers nearly as well. A short passage is the evidence whole. An answer
+starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, or the rule
+that states the value asked for before the exception that scored best.
 
 The best unit comes from the best passage, or from a passage of the same article that scores
 nearly as well: retrieval ranks passages with their context, and a unit of another article's

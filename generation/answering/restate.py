@@ -1,10 +1,10 @@
 """The replies a restating model may write, as a constraint on its decoding.
 
 The offline responder answers by restating its evidence: the evidence's units from one at or
-before the unit evidence selection ranked best (or an earlier one that states the value asked
-for, ``Evidence.best``) to the last, word for word and in the article's order — the model
-chooses where it starts, so it drops a lead-in that does not answer, and
-keeps what follows the best unit, where the rest of an answer most often is — led by "Yes, "
+before ``Evidence.best`` (the unit evidence selection ranked best, or the lead-in of its list,
+or an earlier unit stating the value asked for) to the last, word for word and in the article's
+order — the model chooses where it starts, so it drops a sentence before that does not answer,
+and keeps what follows the best unit, where the rest of an answer most often is — led by "Yes, "
 or "No, " where the gate allows one (``gate.may_lead``); or, where retrieval is unsure,
 ``phrases.NOT_FOUND`` when it finds that the evidence does not answer.
 
@@ -57,10 +57,10 @@ def _never(_: str) -> bool:
 
 class Restatements:
     """The allowed replies for evidence ``units`` (in the article's order) whose unit ``first``
-    answers best: the units from one at or before it to the last, in the article's order (so
-    a sentence that leans on the one before it may keep it), led by "Yes, "/"No, " where the
-    run starts with the best unit and the gate allows that lead; ``may_not_find``: the model
-    may also say that the evidence does not answer."""
+    is where an answer starts (``Evidence.best``): the units from one at or before it to the
+    last, in the article's order (so a sentence that leans on the one before it may keep it),
+    led by "Yes, "/"No, " where the run starts with ``first`` and the gate allows that lead;
+    ``may_not_find``: the model may also say that the evidence does not answer."""
 
     def __init__(
         self,
