@@ -70,9 +70,9 @@ def keyword_coverage(question_terms: Sequence[str], text: str, idf: dict[str, fl
     return sum(idf.get(t, 1.0) for t in terms if t in present) / total
 
 
-def answer_type_bonus(question: str, text: str) -> float:
-    """``ANSWER_TYPE_BONUS`` when ``text`` states a value of a kind ``question`` asks for."""
-    kind = answer_types.asked(question)
+def answer_type_bonus(kind: answer_types.AnswerType | None, text: str) -> float:
+    """``ANSWER_TYPE_BONUS`` when ``text`` states a value of ``kind``, the kind the question
+    asks for (``answer_types.asked``)."""
     return ANSWER_TYPE_BONUS if kind is not None and kind.states.search(text) else 0.0
 
 
@@ -103,12 +103,13 @@ def select(
         if o.entry is hit.entry and o.passage is not passage and o.score >= hit.score - SAME_ARTICLE_MARGIN
     ]
     cosines = vectors @ vector
+    kind = answer_types.asked(question)  # once: every unit is scored against it
 
     def scored(p: int) -> float:
         return (
             float(cosines[p])
             + KEYWORD_WEIGHT * keyword_coverage(terms, units[p], idf)
-            + answer_type_bonus(question, units[p])
+            + answer_type_bonus(kind, units[p])
         )
 
     # The best unit comes from the passages found; the one that joins it from anywhere in the
@@ -152,7 +153,6 @@ def select(
     # "How much is the late fee?": an article states its rule ("we add a late fee of $8") before
     # its exceptions ("we don't charge one under $10"). Where an earlier unit that scored nearly
     # as well states the kind of value asked for, the answer starts there.
-    kind = answer_types.asked(question)
     if kind is not None:
         best = next(
             (
