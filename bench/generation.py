@@ -34,8 +34,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
 from generation.answering import prompt as prompts  # noqa: E402
-from generation.engine import Engine, SamplingParams, cpu_prefers_bf16  # noqa: E402
-from generation.threads import on_short_lived_thread  # noqa: E402
+from generation.engine import Engine, SamplingParams  # noqa: E402
+from generation.threads import cpu_has_native_bf16, on_short_lived_thread  # noqa: E402
 
 
 def matmul_ceiling(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
@@ -268,7 +268,7 @@ def main() -> None:
         if device.type == "cpu":
             config._attn_implementation = "eager"
         big = GPT2LMHeadModel(config)
-        if device.type == "cpu" and cpu_prefers_bf16(big):
+        if device.type == "cpu" and cpu_has_native_bf16():
             big = big.to(torch.bfloat16)  # type: ignore[arg-type]  # the engine's CPU policy
         big = big.to(dtype if device.type == "cuda" else big.dtype).to(device)  # type: ignore[arg-type]
         run_model(

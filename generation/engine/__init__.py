@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from generation.engine.kv_cache import GrowableLayer
 from generation.engine.llm_engine import Engine
-from generation.engine.loading import cpu_prefers_bf16, resolve_device, resolve_dtype
+from generation.engine.loading import resolve_device, resolve_dtype
 from generation.engine.sequence import GenerationError, SamplingParams, StreamStats, TokenStream
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "SamplingParams",
     "StreamStats",
     "TokenStream",
-    "cpu_prefers_bf16",
     "resolve_device",
     "resolve_dtype",
 ]

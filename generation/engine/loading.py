@@ -1,7 +1,10 @@
 """Loading a causal LM by hub id or local path: device, dtype, and the model's options.
 
-On the CPU, models run in bf16 where the CPU computes it natively (``cpu_prefers_bf16``);
-attention is eager (with a padding mask, SDPA falls back to a slower path).
+On the CPU, models of every size run in bf16 where the CPU computes it natively
+(``cpu_has_native_bf16``): batched with drafts, even the 5M-parameter responder's decode step
+is matrix products (16 rows of 5 positions: 24 -> 14 ms a step; docs/benchmarks.md); where
+bf16 is emulated they stay fp32. Attention is eager (with a padding mask, SDPA falls back to a
+slower path).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def load_pretrained(
     if fast_paths and getattr(config, "activation_function", None) == "gelu_new":
         options["activation_function"] = "gelu_pytorch_tanh"
     model = AutoModelForCausalLM.from_pretrained(name, **options)
-    if dtype == "auto" and torch_device.type == "cpu" and cpu_prefers_bf16(model):
+    if dtype == "auto" and torch_device.type == "cpu" and cpu_has_native_bf16():
         model = model.to(torch.bfloat16)  # type: ignore[arg-type]
     model.to(torch_device)  # type: ignore[arg-type]
     model.eval()
@@ -53,15 +56,6 @@ def resolve_device(device: str) -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("GENERATION_DEVICE asks for CUDA but no GPU is visible")
     return torch.device(device)
-
-
-def cpu_prefers_bf16(model: Any) -> bool:
-    """Whether ``GENERATION_DTYPE=auto`` runs ``model`` in bf16 on this CPU: wherever the CPU
-    computes bf16 natively (AVX512-BF16, AMX), whatever the model's size. Batched with drafts,
-    even the 5M-parameter responder's decode step is matrix products (16 rows of 5 positions:
-    24 -> 14 ms a step; docs/benchmarks.md); where bf16 is emulated it stays fp32."""
-    del model  # every size alike: the rule is the CPU's
-    return cpu_has_native_bf16()
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
