@@ -65,12 +65,6 @@ _PASSAGE_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 # A message that does not read as a follow-up is taken as one when searching it with the
 # message before finds a match this much surer than searching it alone (``Responder._search``).
 FOLLOWUP_GAIN = 0.05
-# Taken off the logit of the first token of ``phrases.NOT_FOUND``: the model says its evidence
-# does not answer only when it is that much surer of it than of an answer. It may say so only
-# for a weak match (under the minimum confidence): above it, the default responder's "not
-# found" handed answerable questions over far more often than it caught unanswerable ones, on
-# every base it was measured on (docs/benchmarks.md).
-NOT_FOUND_BIAS = 2.0
 
 
 def record_references(text: str) -> list[str]:
@@ -201,10 +195,8 @@ class Responder:
         if self.engine is None:
             answer = self._quote(found, forward)
         else:
-            # Only a weak match (under the minimum, let through by ``_stands_out``) leaves the
-            # model free to say that its evidence does not answer.
-            answer = self._generate(history, found, forward, should_stop, conf < self.min_confidence)
-            if answer.mode in ("stopped", "handoff"):
+            answer = self._generate(history, found, forward, should_stop)
+            if answer.mode == "stopped":
                 answer.confidence = conf
                 return answer
         answer.confidence = conf
@@ -257,21 +249,6 @@ class Responder:
         return query, vector, hits, confidence(hits)
 
     # --- answering ------------------------------------------------------------------------------
-    def _not_found_bias(self) -> tuple[tuple[int, float], ...]:
-        """Against the first token of ``phrases.NOT_FOUND``: the model says its evidence does not
-        answer only when it is that much surer of it than of any answer (``NOT_FOUND_BIAS``)."""
-        assert self.engine is not None
-        if not NOT_FOUND_BIAS:
-            return ()
-        # The phrase's first token with and without the space before it: after "Agent:" a
-        # byte-level tokenizer writes " I", elsewhere "I".
-        firsts = {
-            ids[0]
-            for text in (phrases.NOT_FOUND, f" {phrases.NOT_FOUND}")
-            if (ids := self.engine.tokenizer(text, add_special_tokens=False)["input_ids"])
-        }
-        return tuple((int(token), -NOT_FOUND_BIAS) for token in sorted(firsts))
-
     def _covers_topic(self, question: str, hit: PassageHit) -> bool:
         """Whether ``hit``'s passage speaks of what ``question`` names, when it names something
         no article mentions ("Can I pay my bill with bitcoin?", `Speller.unknown_topic`): one of
@@ -320,10 +297,9 @@ class Responder:
         found: evidence_of.Evidence,
         forward: Forward,
         should_stop: StopCheck,
-        may_not_find: bool,
     ) -> Answer:
         if self.restating:
-            return self._restate(history, found, forward, should_stop, may_not_find)
+            return self._restate(history, found, forward, should_stop)
         stream = self._submit(history, found)
         gate = SentenceGate(self._verifier(history, found), forward)
         for _ in stream:
@@ -355,7 +331,6 @@ class Responder:
         found: evidence_of.Evidence,
         forward: Forward,
         should_stop: StopCheck,
-        may_not_find: bool,
     ) -> Answer:
         """The offline responder's reply: a restatement of the evidence, held to it token by
         token and streamed as it is written (``EagerStream``)."""
@@ -363,7 +338,6 @@ class Responder:
             found.texts,
             history[-1].text,
             first=found.best,
-            may_not_find=may_not_find,
             ordinary=self.index.speller.ordinary,
         )
         stream = self._submit(history, found, allowed)
@@ -377,12 +351,7 @@ class Responder:
                 text = eager.sent
                 return Answer(text or "(stopped)", "stopped", stats=stream.stats, stream_matches=bool(text))
         written = stream.text.strip()
-        reply = None if not eager.sent and written.startswith(phrases.NOT_FOUND) else eager.finish(stream.text)
-        if reply is None:
-            # The model read the evidence and found no answer in it: an honest handoff.
-            text = self._not_found(history[-1].text)
-            forward(text)
-            return Answer(text, "handoff", handoff=True, candidates=[written], stats=stream.stats)
+        reply = eager.finish(stream.text)
         # The model's reply, unless it stopped before writing a whole sentence of it (a timeout)
         # and the evidence finished it.
         sentences = split_sentences(written)
@@ -416,7 +385,6 @@ class Responder:
                 max_new_tokens=self.max_new_tokens,
                 timeout_s=self.timeout_s,
                 stop=built.stop,
-                logit_bias=self._not_found_bias(),
                 constraint=allowed,
             )
         else:

@@ -5,8 +5,8 @@ before ``Evidence.best`` (the unit evidence selection ranked best, or the lead-i
 or an earlier unit stating the value asked for) to the last, word for word and in the article's
 order — the model chooses where it starts, so it drops a sentence before that does not answer,
 and keeps what follows the best unit, where the rest of an answer most often is — led by "Yes, "
-or "No, " where the gate allows one (``gate.may_lead``); or, where retrieval is unsure,
-``phrases.NOT_FOUND`` when it finds that the evidence does not answer.
+or "No, " where the gate allows one (``gate.may_lead``). Whether the evidence answers at all is
+retrieval's and the policy's call (generation/answering/policy.py), made before the model runs.
 
 The model decides which of these it writes, token by token; the engine only keeps it from
 leaving them (generation/engine/constraints.py), so a small model that has not learnt to copy
@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from generation.answering import phrases
 from generation.answering.gate import MAX_SENTENCES, Forward, Restating, may_lead
 from generation.knowledge.passages import split_sentences
 
@@ -59,8 +58,7 @@ class Restatements:
     """The allowed replies for evidence ``units`` (in the article's order) whose unit ``first``
     is where an answer starts (``Evidence.best``): the units from one at or before it to the
     last, in the article's order (so a sentence that leans on the one before it may keep it),
-    led by "Yes, "/"No, " where the run starts with ``first`` and the gate allows that lead;
-    ``may_not_find``: the model may also say that the evidence does not answer."""
+    led by "Yes, "/"No, " where the run starts with ``first`` and the gate allows that lead."""
 
     def __init__(
         self,
@@ -68,15 +66,13 @@ class Restatements:
         question: str,
         *,
         first: int = 0,
-        may_not_find: bool = True,
         ordinary: Callable[[str], bool] = _never,
     ) -> None:
         units = [_squash(u) for u in units]
         self.units = units
         self.question = question
-        self.may_not_find = may_not_find
         lead = may_lead(units[first], question)
-        replies = {phrases.NOT_FOUND} if may_not_find else set()
+        replies = set()
         for start in range(first + 1):
             run = units[start:]
             replies.add(" ".join(run))
@@ -99,9 +95,8 @@ class Restatements:
         text = text.lstrip()
         if text.rstrip() in self.replies:
             return ""
-        # Steered, the model is taken to an answer, the shortest first; to "not found" only once
-        # it has begun to say so.
-        longer = sorted((r for r in self.replies if r.startswith(text)), key=lambda r: (r == phrases.NOT_FOUND, len(r)))
+        # Steered, the model is taken to the shortest answer that it has begun.
+        longer = sorted((r for r in self.replies if r.startswith(text)), key=len)
         return longer[0][len(text) :] if longer else ""
 
 
@@ -110,9 +105,8 @@ class EagerStream:
 
     Any text the constraint allows is the start of an allowed reply, so what is forwarded is
     never taken back: ``finish`` completes the reply from the evidence (``continuation``) when
-    the model stopped short of its end (a timeout, the token limit). Text that may still become
-    ``phrases.NOT_FOUND`` is held back until it is clearly an answer: that reply is a handoff the
-    caller words itself. A reply ends after ``MAX_SENTENCES`` sentences, as ``SentenceGate``'s do.
+    the model stopped short of its end (a timeout, the token limit). A reply ends after
+    ``MAX_SENTENCES`` sentences, as ``SentenceGate``'s do.
     """
 
     def __init__(self, allowed: Restatements, forward: Forward) -> None:
@@ -123,7 +117,7 @@ class EagerStream:
 
     def feed(self, text: str) -> None:
         text = text.lstrip()
-        if self.full or not self.allowed.allows(text) or self._may_be_not_found(text):
+        if self.full or not self.allowed.allows(text):
             return
         sentences = split_sentences(text)
         if len(sentences) > MAX_SENTENCES:
@@ -134,15 +128,12 @@ class EagerStream:
             text = text[:cut]
         self._forward_to(text)
 
-    def finish(self, text: str) -> str | None:
-        """The whole reply, its start the text forwarded so far; ``None`` when the model said that
-        its evidence does not answer (nothing was forwarded then)."""
+    def finish(self, text: str) -> str:
+        """The whole reply, its start the text forwarded so far."""
         text = text.lstrip()
         if not self.allowed.allows(text):
             text = self.sent
         completed = (text + self.allowed.continuation(text)).strip()
-        if completed == phrases.NOT_FOUND and not self.sent:
-            return None
         sentences = split_sentences(completed)
         capped = " ".join(sentences[:MAX_SENTENCES])
         if capped.startswith(self.sent):
@@ -157,9 +148,6 @@ class EagerStream:
             passed.append(sentence)
         self._forward_to(reply)
         return reply
-
-    def _may_be_not_found(self, text: str) -> bool:
-        return self.allowed.may_not_find and phrases.NOT_FOUND.startswith(text)
 
     def _forward_to(self, text: str) -> None:
         if len(text) > len(self.sent) and text.startswith(self.sent):

@@ -564,7 +564,7 @@ def test_a_constrained_reply_is_always_one_the_constraint_allows(engine: Engine)
     from generation.answering.restate import Restatements  # noqa: PLC0415 - the answering side's constraint
 
     units = ["Refunds reach your card within 5 business days.", "Sale items cannot be returned."]
-    allowed = Restatements(units, "Can I return sale items?", first=1, may_not_find=False, ordinary=lambda _: True)
+    allowed = Restatements(units, "Can I return sale items?", first=1, ordinary=lambda _: True)
     prompt = engine.encode(f"Knowledge: Returns: {' '.join(units)}\nCustomer: Can I return sale items?\nAgent:")
     streams = [engine.submit(prompt, SamplingParams(max_new_tokens=80, constraint=allowed)) for _ in range(3)]
     free = engine.generate(prompt, SamplingParams(max_new_tokens=20))

@@ -16,7 +16,7 @@ UNITS = [
 
 
 def test_a_reply_is_the_evidence_from_its_best_unit_or_before_in_the_articles_order() -> None:
-    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
+    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1)
     assert allowed.complete(f"{UNITS[1]} {UNITS[2]}")
     assert allowed.complete(" ".join(UNITS))  # the model may keep the unit before...
     assert not allowed.complete(UNITS[1])  # ...but keeps what follows the best one
@@ -42,19 +42,17 @@ def test_yes_and_no_lead_only_a_yes_no_question_about_what_the_unit_says() -> No
     assert not Restatements(UNITS, "When is my receipt emailed?", first=2).allows("Yes")
 
 
-def test_not_found_is_allowed_only_where_retrieval_is_unsure() -> None:
-    assert Restatements(UNITS, "Do you take bitcoin?", first=1, may_not_find=True).complete(phrases.NOT_FOUND)
-    assert not Restatements(UNITS, "Do you take bitcoin?", first=1, may_not_find=False).allows("I'm sorry")
+def test_the_model_may_not_decline_the_evidence_it_is_given() -> None:
+    # Whether the evidence answers is decided before the model runs (the policy's handoffs).
+    assert not Restatements(UNITS, "Do you take bitcoin?", first=1).allows("I'm sorry")
 
 
 def test_a_lost_reply_is_steered_back_with_the_text_it_still_needs() -> None:
-    allowed = Restatements(UNITS, "receipt?", first=2, may_not_find=False)
+    allowed = Restatements(UNITS, "receipt?", first=2)
     assert allowed.continuation("Your receipt is") == " emailed after each ride."
     assert allowed.continuation(UNITS[2]) == ""
-    # Steered from nothing, a reply goes to the answer, even where "not found" is shorter.
-    short = Restatements(["x " * 60], "x?", may_not_find=True)
-    assert short.continuation("") == ("x " * 60).strip()
-    assert short.continuation("I'm sorry") == phrases.NOT_FOUND[len("I'm sorry") :]
+    # Steered from nothing, a reply goes to the shortest answer: the run from the best unit.
+    assert allowed.continuation("") == UNITS[2]
 
 
 def test_follow_ups_are_searched_with_the_question_before() -> None:
@@ -88,7 +86,7 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
 
 
 def test_a_restatement_streams_word_by_word_and_is_never_taken_back() -> None:
-    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
+    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1)
     shown: list[str] = []
     eager = EagerStream(allowed, shown.append)
     eager.feed("We accept Vi")
@@ -100,7 +98,7 @@ def test_a_restatement_streams_word_by_word_and_is_never_taken_back() -> None:
 
 
 def test_a_restatement_cut_short_is_finished_from_the_evidence() -> None:
-    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=False)
+    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1)
     shown: list[str] = []
     eager = EagerStream(allowed, shown.append)
     eager.feed("We accept Visa and")
@@ -109,20 +107,9 @@ def test_a_restatement_cut_short_is_finished_from_the_evidence() -> None:
     assert reply == "".join(shown) and reply.startswith("We accept Visa and")
 
 
-def test_what_may_still_become_not_found_is_held_back() -> None:
-    allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1, may_not_find=True)
-    shown: list[str] = []
-    eager = EagerStream(allowed, shown.append)
-    half = phrases.NOT_FOUND[: len(phrases.NOT_FOUND) // 2]
-    eager.feed(half)
-    assert shown == []
-    assert eager.finish(phrases.NOT_FOUND) is None  # the caller hands over in its own words
-    assert shown == []
-
-
 def test_a_streamed_reply_ends_after_the_last_sentence_allowed() -> None:
     units = [f"Rule {n} applies to every ride." for n in range(1, 6)]
-    allowed = Restatements(units, "What are the rules?", first=0, may_not_find=False)
+    allowed = Restatements(units, "What are the rules?", first=0)
     shown: list[str] = []
     eager = EagerStream(allowed, shown.append)
     eager.feed(" ".join(units[:4]))
