@@ -41,9 +41,19 @@ def constrained_pick(
     text: str,
     eos_ids: frozenset[int],
     first_token_of: Callable[[str], int | None],
+    best: int | None = None,
 ) -> int:
     """The best token of ``logits`` that the constraint allows after ``text``; ``text_with(t)``
-    is the reply's text with token ``t`` added."""
+    is the reply's text with token ``t`` added. ``best``: the row's argmax, where the caller
+    has it (the scheduler takes every row's at once)."""
+    # A model that restates its evidence mostly prefers an allowed token: its best one is then
+    # the pick, with no top-k or steering token to work out.
+    if best is not None:
+        if best in eos_ids:
+            if constraint.complete(text):
+                return best
+        elif constraint.allows(text_with(best)):
+            return best
     eos = min(eos_ids) if eos_ids else -1
     rest = constraint.continuation(text)
     forced = first_token_of(rest) if rest else None

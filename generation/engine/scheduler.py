@@ -159,6 +159,7 @@ class Scheduler:
             text=text,
             eos_ids=self.eos_ids,
             first_token_of=self.detokenizer.first_token_of,
+            best=greedy,
         )
 
     def _accept(self, seq: Sequence, token: int, now: float) -> str | None:
