@@ -5,8 +5,8 @@
 For each concurrency level, that many customers each open a conversation and ask a question
 at the same moment (``--rounds`` times over, and as often as it takes to make
 ``--min-replies``: the one-customer level, the base of every ratio, gets 16 replies, not
-three); prints time to ack, first delta and full reply (median, p95) and replies per second,
-with the ratio of each level to the first one. With
+three); prints time to ack, first delta and full reply (median, p95), replies per second
+with the ratio of each level to the first one, and the delta frames a reply came in. With
 ``--data-dir`` (the server's DATA_DIR) it also reads what the worker stored: the engine's own
 time to first token, and how long each reply waited for a worker; the overhead is taken reply
 by reply (first delta through the websocket minus that reply's engine first token).
@@ -79,8 +79,9 @@ async def one_customer(url: str, question: str) -> dict[str, Any]:
             now = time.perf_counter() - sent
             if frame["type"] == "ack":
                 result["ack"] = now
-            elif frame["type"] == "delta" and "first_delta" not in result:
-                result["first_delta"] = now
+            elif frame["type"] == "delta":
+                result["deltas"] = result.get("deltas", 0) + 1
+                result.setdefault("first_delta", now)
             elif frame["type"] == "message" and frame["message"]["role"] == "assistant":
                 result["reply"] = now
                 result["reply_id"] = frame["message"]["id"]
@@ -147,6 +148,7 @@ async def level(
         out[f"{key}_p50"] = statistics.median(values)
         out[f"{key}_p95"] = pct(values, 0.95)
     out["replies_per_s"] = n * rounds / wall
+    out["deltas_p50"] = statistics.median(r.get("deltas", 0) for r in results)
     return out
 
 
@@ -297,7 +299,18 @@ def main() -> None:
         for n in args.concurrency
     ]
     base = rows[0]["replies_per_s"]
-    header = ("customers", "ack p50", "1st text p50", "p95", "reply p50", "p95", "replies/s", "x base", "model wrote")
+    header = (
+        "customers",
+        "ack p50",
+        "1st text p50",
+        "p95",
+        "reply p50",
+        "p95",
+        "replies/s",
+        "x base",
+        "model wrote",
+        "deltas",
+    )
     print("".join(f"{h:>14}" for h in header))
     for row in rows:
         cells = [
@@ -310,6 +323,7 @@ def main() -> None:
             f"{row['replies_per_s']:.2f}",
             f"{row['replies_per_s'] / base:.2f}",
             f"{row['model_written']}/{row['replies']}",
+            f"{row['deltas_p50']:.0f}",
         ]
         print("".join(f"{c:>14}" for c in cells))
     if server:
