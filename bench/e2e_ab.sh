@@ -11,7 +11,13 @@ set -euo pipefail
 old=$1 new=$2 reps=${3:-3} questions=${4:-smalltalk} rounds=${5:-40}
 here=$(pwd)
 data=${DATA_DIR:-$here/var/evalq}
-stop() { pkill -INT -f "python -m chatsite.runner" || true; sleep 3; }
+# The next server starts once the last one has gone: its embedded Redis removes its socket file
+# on the way out, which would take the new one's.
+stop() {
+  pkill -INT -f "python -m chatsite.runner" || true
+  while pgrep -f "python -m chatsite.runner" >/dev/null; do sleep 1; done
+  sleep 1
+}
 trap stop EXIT
 for _ in $(seq "$reps"); do
   for dir in "$old" "$new"; do

@@ -89,6 +89,17 @@ class Restatements:
     def complete(self, text: str) -> bool:
         return text.strip() in self.replies
 
+    def settled(self, text: str) -> str:
+        """The longest text that every allowed reply beginning with ``text`` begins with
+        (``text`` itself where none does)."""
+        matching = [reply for reply in self.replies if reply.startswith(text)]
+        if not matching:
+            return text
+        # The lexically first and last of them differ first where any two do.
+        first, last = min(matching), max(matching)
+        same = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))
+        return first[:same]
+
     def continuation(self, text: str) -> str:
         """What the shortest allowed answer that ``text`` begins still needs ("" when complete
         or lost)."""
@@ -124,8 +135,12 @@ class EagerStream:
             self.full = True
             text = " ".join(sentences[:MAX_SENTENCES])
         else:
-            cut = max(text.rfind(" "), 0)  # whole words only: the rest may still grow
-            text = text[:cut]
+            # Whole words only. The word being written goes out whole at once where every
+            # allowed reply finishes it the same way ("Sta" -> "Standard"): the customer does not
+            # wait a decoding step for the space after it.
+            ahead = self.allowed.settled(text)
+            end = ahead.find(" ", len(text))
+            text = ahead[:end] if end >= 0 else text[: max(text.rfind(" "), 0)]
         self._forward_to(text)
 
     def finish(self, text: str) -> str:

@@ -90,11 +90,27 @@ def test_a_restatement_streams_word_by_word_and_is_never_taken_back() -> None:
     shown: list[str] = []
     eager = EagerStream(allowed, shown.append)
     eager.feed("We accept Vi")
-    assert "".join(shown) == "We accept"  # before the sentence is complete; the half word waits
+    # Before the sentence is complete; the half word goes out whole, since the evidence
+    # finishes it one way only.
+    assert "".join(shown) == "We accept Visa"
     eager.feed(f"{UNITS[1]} Your rec")
-    assert "".join(shown) == f"{UNITS[1]} Your"
+    assert "".join(shown) == f"{UNITS[1]} Your receipt"
     reply = eager.finish(f"{UNITS[1]} {UNITS[2]}")
     assert reply == f"{UNITS[1]} {UNITS[2]}" == "".join(shown)
+
+
+def test_a_half_word_that_the_evidence_finishes_two_ways_waits_for_the_model() -> None:
+    units = ["Returns are free.", "Returns are free within 30 days of delivery."]
+    allowed = Restatements(units, "Are returns free?", first=1)
+    shown: list[str] = []
+    eager = EagerStream(allowed, shown.append)
+    eager.feed("Re")
+    assert "".join(shown) == "Returns"  # every allowed reply finishes the word the same way
+    eager.feed("Returns are fr")
+    assert "".join(shown) == "Returns are"  # "free." or "free within": the model decides
+    eager.feed("Returns are free w")
+    assert "".join(shown) == "Returns are free within"
+    assert eager.finish("Returns are free within 30 days of delivery.") == units[1] == "".join(shown)
 
 
 def test_a_restatement_cut_short_is_finished_from_the_evidence() -> None:
