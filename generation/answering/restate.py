@@ -22,6 +22,7 @@ first words right after the model's first tokens, and nothing is ever taken back
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 
 from generation.answering.gate import MAX_SENTENCES, Forward, Restating, may_lead
@@ -83,8 +84,12 @@ class Restatements:
     # The reply's text is matched as written (after its leading spaces): a model that repeats
     # a space has left the allowed replies, which are written with single spaces.
     def allows(self, text: str) -> bool:
+        return any(self._begun(text))
+
+    def _begun(self, text: str) -> list[str]:
+        """The allowed replies that begin with ``text`` (after its leading spaces)."""
         text = text.lstrip()
-        return any(reply.startswith(text) for reply in self.replies)
+        return [reply for reply in self.replies if reply.startswith(text)]
 
     def complete(self, text: str) -> bool:
         return text.strip() in self.replies
@@ -92,13 +97,8 @@ class Restatements:
     def settled(self, text: str) -> str:
         """The longest text that every allowed reply beginning with ``text`` begins with
         (``text`` itself where none does)."""
-        matching = [reply for reply in self.replies if reply.startswith(text)]
-        if not matching:
-            return text
-        # The lexically first and last of them differ first where any two do.
-        first, last = min(matching), max(matching)
-        same = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))
-        return first[:same]
+        matching = self._begun(text)
+        return os.path.commonprefix(matching) if matching else text  # noqa: RUF071 - strings, not paths
 
     def continuation(self, text: str) -> str:
         """What the shortest allowed answer that ``text`` begins still needs ("" when complete
@@ -107,7 +107,7 @@ class Restatements:
         if text.rstrip() in self.replies:
             return ""
         # Steered, the model is taken to the shortest answer that it has begun.
-        longer = sorted((r for r in self.replies if r.startswith(text)), key=len)
+        longer = sorted(self._begun(text), key=len)
         return longer[0][len(text) :] if longer else ""
 
 

@@ -63,6 +63,8 @@ def constrained_pick(
     for token in torch.topk(logits, min(CANDIDATES, logits.shape[-1])).indices.tolist():
         if float(logits[token]) < floor:
             break
+        if token == best:
+            continue  # refused above
         if token in eos_ids:
             if constraint.complete(text):
                 return int(token)
