@@ -180,6 +180,27 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int
             yield from batches
 
 
+# Models whose logits are their LM head applied to the inner model's last hidden state, with
+# nothing after it (no soft-capping or scaling of the logits): ``answer_loss`` may apply the
+# head itself, to the answer's positions only.
+_PLAIN_HEAD = frozenset({"gpt2", "llama"})
+
+
+def answer_loss(model: Any, input_ids: torch.Tensor, attention: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The causal LM loss of ``labels`` (``-100``: no loss), the same as the model's own
+    ``loss``, with the LM head run only where a label is: a dialogue's prompt and padding are
+    most of its positions, and with a vocabulary of thousands the head and its softmax are a
+    large part of a small model's step (``docs/benchmarks.md``, training time). Models outside
+    ``_PLAIN_HEAD`` get their own loss."""
+    if model.config.model_type not in _PLAIN_HEAD:
+        return model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+    hidden = model.base_model(input_ids=input_ids, attention_mask=attention).last_hidden_state
+    targets = labels[:, 1:]  # position t predicts token t + 1
+    kept = targets != -100
+    logits = model.get_output_embeddings()(hidden[:, :-1][kept])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[kept])
+
+
 def train_loop(
     model: Any,
     data: list[tuple[list[int], list[int]]],
@@ -205,7 +226,7 @@ def train_loop(
         labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in batch])
         attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in batch])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
+            loss = answer_loss(model, input_ids, attention, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
