@@ -181,9 +181,9 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> Iterator[list[int
 
 
 # Models whose logits are their LM head applied to the inner model's last hidden state, with
-# nothing after it (no soft-capping or scaling of the logits): ``answer_loss`` may apply the
-# head itself, to the answer's positions only.
-_PLAIN_HEAD = frozenset({"gpt2", "llama"})
+# nothing after it (no soft-capping or scaling of the logits, as Gemma 2 and Cohere have):
+# ``answer_loss`` may apply the head itself, to the answer's positions only.
+PLAIN_HEAD = frozenset({"gpt2", "llama", "mistral", "phi3", "qwen2", "qwen3"})
 
 
 def answer_loss(model: Any, input_ids: torch.Tensor, attention: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -191,8 +191,8 @@ def answer_loss(model: Any, input_ids: torch.Tensor, attention: torch.Tensor, la
     ``loss``, with the LM head run only where a label is: a dialogue's prompt and padding are
     most of its positions, and with a vocabulary of thousands the head and its softmax are a
     large part of a small model's step (``docs/benchmarks.md``, training time). Models outside
-    ``_PLAIN_HEAD`` get their own loss."""
-    if model.config.model_type not in _PLAIN_HEAD:
+    ``PLAIN_HEAD`` get their own loss."""
+    if model.config.model_type not in PLAIN_HEAD:
         return model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
     hidden = model.base_model(input_ids=input_ids, attention_mask=attention).last_hidden_state
     targets = labels[:, 1:]  # position t predicts token t + 1

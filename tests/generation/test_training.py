@@ -6,20 +6,29 @@ from typing import Any
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM
 
 from generation.responder import training
 
 
 def _tiny(arch: str) -> Any:
-    """A small model in eval mode: dropout off, so that two passes can be compared."""
+    """A small model of ``arch`` in eval mode: dropout off, so that two passes can be compared."""
     torch.manual_seed(7)
-    if arch == "llama":
-        config: Any = LlamaConfig(
-            vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2
+    if arch == "gpt2":
+        config = AutoConfig.for_model("gpt2", vocab_size=300, n_embd=32, n_layer=2, n_head=2, n_positions=64)
+    else:
+        config = AutoConfig.for_model(
+            arch,
+            vocab_size=300,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            head_dim=16,
+            pad_token_id=0,
         )
-        return LlamaForCausalLM(config).eval()
-    return GPT2LMHeadModel(GPT2Config(vocab_size=300, n_embd=32, n_layer=2, n_head=2, n_positions=64)).eval()
+    return AutoModelForCausalLM.from_config(config).eval()
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -36,7 +45,7 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return ids, attention, labels
 
 
-@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+@pytest.mark.parametrize("arch", sorted(training.PLAIN_HEAD))
 def test_the_answer_loss_and_its_gradients_are_the_models_own(arch: str) -> None:
     ids, attention, labels = _batch()
     model = _tiny(arch)
