@@ -114,6 +114,9 @@ TYPES = (
 )
 
 
+CONTACT = next(kind for kind in TYPES if kind.name == "contact")
+
+
 def asked(question: str, *, only: bool = False) -> AnswerType | None:
     """The kind of value ``question`` asks for, or ``None``; ``only``: a question that asks for
     that value and nothing else ("How long does ...?", "What is the fee for ...?"), never a

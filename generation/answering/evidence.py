@@ -7,8 +7,9 @@ rarer words it contains and by whether it states the kind of value asked for; th
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
 says how), or when it answers nearly as well. A short passage is the evidence whole. An answer
-starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, or the rule
-that states the value asked for before the exception that scored best.
+starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
+that states the value asked for before the exception that scored best, or the way that works
+before a "no" to another ("call us" before "not through chat").
 
 The best unit comes from the best passage, or from a passage of the same article that scores
 nearly as well: retrieval ranks passages with their context, and a unit of another article's
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generation.answering import answer_types
-from generation.answering.gate import is_yes_no_question
+from generation.answering.gate import has_negation, is_yes_no_question
 from generation.knowledge.bm25 import tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit
 
@@ -138,6 +139,20 @@ def select(
     # says how, or what it takes ("Set it to use VLAN 10"); it joins from the same passage.
     if is_yes_no_question(question) and passage.start <= position + 1 < passage.end:
         chosen.add(position + 1)
+    # "can i just cancel through the chat?": a sentence that says no to a way of reaching the
+    # company ("cancellations can't be completed through live chat") often follows the one that
+    # gives the way that works ("To cancel, call our Customer Options team on 555-0123"); that
+    # one joins from the same passage, and the answer starts there.
+    instead = -1
+    if (
+        is_yes_no_question(question)
+        and has_negation(units[position])
+        and passage.start <= position - 1
+        and answer_types.CONTACT.states.search(units[position - 1])
+    ):
+        instead = position - 1
+        chosen.add(instead)
+        kept.add(instead)
     others = [p for p in scores if p not in chosen]
     if others:
         runner_up = max(others, key=lambda p: scores[p])
@@ -166,6 +181,8 @@ def select(
     # holds the number, "A bike is stuck in a dock" only the case.
     if lead >= 0 and lead in ordered:
         best = min(best, ordered.index(lead))
+    if instead >= 0 and instead in ordered:
+        best = min(best, ordered.index(instead))
     return Evidence(
         hit=hit,
         units=tuple(ordered),

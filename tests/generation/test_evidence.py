@@ -146,3 +146,42 @@ def test_a_yes_or_no_answer_comes_with_the_sentence_that_says_how(
     assert found.texts[found.best] == ROUTER[0]
     assert (ROUTER[1] in found.texts) is joins
     assert ROUTER[2] not in found.texts
+
+
+CANCELLING = [
+    "Many customers who want to leave find that a lower plan meets their needs.",
+    "To cancel a line, please call our Customer Options team on 555-0123.",
+    "For security reasons, cancellations can't be completed through live chat or by email.",
+    "When your service ends, we send a final bill.",
+]
+PAYING = [
+    "We accept Visa, Mastercard and PayPal.",
+    "Gift cards can be combined with any of these.",
+    "We do not accept cheques.",
+    "Orders ship once the payment clears.",
+]
+
+
+@pytest.mark.parametrize(
+    ("units", "question", "starts_at"),
+    [
+        # "No" to a way of reaching the company: the way that works, just before, comes first.
+        (CANCELLING, "can i just cancel through the chat?", 1),
+        # Not a yes-or-no question: the answer starts at the best sentence.
+        (CANCELLING, "Why can't cancellations be completed through chat?", 2),
+        # "No", but the sentence before gives no way to reach anyone: it stays out.
+        (PAYING, "Can I send you a cheque?", 2),
+    ],
+)
+def test_a_no_comes_with_the_way_that_works_just_before_it(
+    monkeypatch: pytest.MonkeyPatch, units: list[str], question: str, starts_at: int
+) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    vectors = np.array([[0.0, 1.0], [0.3, np.sqrt(0.91)], [1.0, 0.0], [0.2, np.sqrt(0.96)]])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * 4), context_vectors=vectors)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Help", 0, 4, " ".join(units)), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), question, [])
+    assert found.texts[found.best] == units[starts_at]
+    assert units[2] in found.texts
+    assert (units[1] in found.texts) is (starts_at == 1)
