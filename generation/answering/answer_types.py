@@ -1,9 +1,10 @@
 """What kind of value a question asks for, and whether a text states one.
 
 "How long ...?" wants a duration, "How much is ...?" an amount of money, "What time ...?" a time
-of day. Evidence selection prefers a sentence that holds the kind asked for over one that only
-shares the question's words, and a passage that holds none of it does not answer a question
-that asks for nothing else (generation/answering/evidence.py).
+of day, "Where do I go to pick it up?" a place (a street address). Evidence selection prefers a
+sentence that holds the kind asked for over one that only shares the question's words, and a
+passage that holds none of it does not answer a question that asks for nothing else
+(generation/answering/evidence.py).
 """
 
 from __future__ import annotations
@@ -92,6 +93,20 @@ TYPES = (
         ),
         asks_only=_any(r"\bwhat time\b|\bopening hours\b"),
         states=_any(r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)", r"\b\d{1,2}:\d\d\b", rf"\b{_WEEKDAY}\b"),
+    ),
+    AnswerType(
+        "place",
+        asks=_any(
+            r"\bwhere (?:do|can|should|would|will|could) (?:i|we|you|they) (?:go|pick|collect|get|find|drop|"
+            r"take|bring|return|leave|send|meet)\b",
+            r"\bwhere(?:'s| is| are) (?:your|the) (?:\w+ )?(?:office|store|shop|hub|depot|desk|branch|warehouse)s?\b",
+            r"(?<!email )(?<!e-mail )(?<!web )(?<!ip )\b(?:street |postal |mailing |return )?address\b",
+        ),
+        asks_only=_any(r"\bwhat(?:'s| is) (?:the|your) (?:street |postal |mailing |return )?address\b"),
+        states=_any(
+            r"\b\d{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Way|"
+            r"Drive|Dr|Place|Pl|Square|Sq|Court|Ct|Parkway|Pkwy|Highway|Hwy)\b",
+        ),
     ),
     AnswerType(
         "contact",

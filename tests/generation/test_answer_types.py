@@ -20,6 +20,9 @@ from generation.answering import answer_types
         ("do I need to be there? my 16 year old son will be home", "age", None),
         ("How much is express shipping?", "money", "money"),
         ("What time do you open on Sundays?", "clock", "clock"),
+        ("left my backpack in the basket!! where do I go to pick it up", "place", None),
+        ("What's the street address of your Westgate store?", "place", "place"),
+        ("Can you change the email address on my account?", "contact", None),
         ("Can I return a tent I have used?", None, None),
     ],
 )
@@ -43,3 +46,17 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, 
 def test_a_sentence_states_an_age(text: str, states: bool) -> None:
     age = next(kind for kind in answer_types.TYPES if kind.name == "age")
     assert bool(age.states.search(text)) is states
+
+
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [
+        ("Everything our crews find is taken to the Spokes Hub at 88 Canal Street.", True),
+        ("Send it to 1200 Harbor View Road, Riverton.", True),
+        ("Our Westgate store is next to the library.", False),
+        ("Each plan includes 18 GB of data.", False),
+    ],
+)
+def test_a_sentence_states_a_street_address(text: str, states: bool) -> None:
+    place = next(kind for kind in answer_types.TYPES if kind.name == "place")
+    assert bool(place.states.search(text)) is states
