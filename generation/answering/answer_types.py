@@ -106,6 +106,9 @@ TYPES = (
         states=_any(
             r"\b\d{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Lane|Ln|Way|"
             r"Drive|Dr|Place|Pl|Square|Sq|Court|Ct|Parkway|Pkwy|Highway|Hwy)\b",
+            r"\b(?:Unit|Suite|Floor|Building) \d+\b|\bP\.?O\.? Box \d+",
+            r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b",  # a UK postcode: BS1 4QA
+            r"\b[A-Z]{2} \d{5}(?:-\d{4})?\b",  # a US state and ZIP code: OR 97205
         ),
     ),
     AnswerType(

@@ -53,6 +53,8 @@ def test_a_sentence_states_an_age(text: str, states: bool) -> None:
     [
         ("Everything our crews find is taken to the Spokes Hub at 88 Canal Street.", True),
         ("Send it to 1200 Harbor View Road, Riverton.", True),
+        ("Our office is at Unit 4, Harbour Park, Bristol BS1 4QA.", True),
+        ("Write to PO Box 310, Portland, OR 97205.", True),
         ("Our Westgate store is next to the library.", False),
         ("Each plan includes 18 GB of data.", False),
     ],
