@@ -132,7 +132,12 @@ TYPES = (
 )
 
 
-CONTACT = next(kind for kind in TYPES if kind.name == "contact")
+def named(name: str) -> AnswerType:
+    """The kind of value called ``name`` ("duration", "contact", ...)."""
+    return next(kind for kind in TYPES if kind.name == name)
+
+
+CONTACT = named("contact")
 
 
 def asked(question: str, *, only: bool = False) -> AnswerType | None:

@@ -137,7 +137,8 @@ def select(
         chosen.add(position + 1)
     # "Can I use my own router?": the sentence after the one that says yes or no most often
     # says how, or what it takes ("Set it to use VLAN 10"); it joins from the same passage.
-    if is_yes_no_question(question) and passage.start <= position + 1 < passage.end:
+    yes_no = is_yes_no_question(question)
+    if yes_no and passage.start <= position + 1 < passage.end:
         chosen.add(position + 1)
     # "can i just cancel through the chat?": a sentence that says no to a way of reaching the
     # company ("cancellations can't be completed through live chat") often follows the one that
@@ -145,7 +146,7 @@ def select(
     # one joins from the same passage, and the answer starts there.
     instead = -1
     if (
-        is_yes_no_question(question)
+        yes_no
         and has_negation(units[position])
         and passage.start <= position - 1
         and answer_types.CONTACT.states.search(units[position - 1])
