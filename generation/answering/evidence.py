@@ -8,8 +8,9 @@ leads, and another joins it when the best cannot stand alone (it ends with ``:``
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
 says how), or when it answers nearly as well. A short passage is the evidence whole. An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
-that states the value asked for before the exception that scored best, or the way that works
-before a "no" to another ("call us" before "not through chat").
+that states the value asked for before the exception that scored best, the way that works
+before a "no" to another ("call us" before "not through chat"), or the sentence a best unit
+points back at ("To do this, ...").
 
 The best unit comes from the best passage, or from a passage of the same article that scores
 nearly as well: retrieval ranks passages with their context, and a unit of another article's
@@ -20,6 +21,7 @@ long article's answer is often split between the section that matched and one fu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +46,22 @@ WHOLE_PASSAGE_CHARS = 300
 # the answer than one that only shares the question's words.
 ANSWER_TYPE_BONUS = 0.06
 _CONTINUES = ("it ", "this ", "that ", "these ", "those ", "they ", "there ", "otherwise", "however", "but ")
+
+
+# How a sentence opens when it points back at what the one before says or asks of the customer
+# ("To do this, ...", "If so, ...", "This means ..."). A pronoun that stands for a thing ("They
+# never expire") is left alone: the question names the thing ("is my gift card still valid?").
+_REFERS_BACK = re.compile(
+    r"^(?:to do (?:this|that|so)|if (?:so|not)|in (?:this|that|which) case|(?:this|that) means|"
+    r"otherwise|however|because of (?:this|that)|for (?:this|that) reason|once (?:this|that|you've done)|"
+    r"after (?:this|that|doing)|(?:this|that) (?:is|way)|that's)\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether ``sentence`` opens by pointing back at the sentence before it."""
+    return bool(_REFERS_BACK.match(sentence.lstrip()))
 
 
 @dataclass(frozen=True)
@@ -140,16 +158,19 @@ def select(
     yes_no = is_yes_no_question(question)
     if yes_no and passage.start <= position + 1 < passage.end:
         chosen.add(position + 1)
-    # "can i just cancel through the chat?": a sentence that says no to a way of reaching the
-    # company ("cancellations can't be completed through live chat") often follows the one that
-    # gives the way that works ("To cancel, call our Customer Options team on 555-0123"); that
-    # one joins from the same passage, and the answer starts there.
+    # The sentence before the best one joins from the same passage, and the answer starts there,
+    # when the best one opens by pointing back at it ("To do this, send us proof of your new
+    # address"), or says no to a way of reaching the company ("cancellations can't be completed
+    # through live chat") after the way that works ("To cancel, call our Customer Options team
+    # on 555-0123": "can i just cancel through the chat?").
     instead = -1
-    if (
-        yes_no
-        and has_negation(units[position])
-        and passage.start <= position - 1
-        and answer_types.CONTACT.states.search(units[position - 1])
+    if passage.start <= position - 1 and (
+        refers_back(units[position])
+        or (
+            yes_no
+            and has_negation(units[position])
+            and answer_types.CONTACT.states.search(units[position - 1]) is not None
+        )
     ):
         instead = position - 1
         chosen.add(instead)

@@ -185,3 +185,38 @@ def test_a_no_comes_with_the_way_that_works_just_before_it(
     assert found.texts[found.best] == units[starts_at]
     assert units[2] in found.texts
     assert (units[1] in found.texts) is (starts_at == 1)
+
+
+MOVING = [
+    "Our fibre network reaches most cities.",
+    "You can move your home internet to your new home for free.",
+    "To do this, send us proof of your new address within 30 days of moving.",
+    "We charge nothing for the visit.",
+]
+
+
+@pytest.mark.parametrize(
+    ("best", "starts_at"),
+    [
+        # "To do this, ..." means nothing alone: the sentence it points back at leads.
+        ("To do this, send us proof of your new address within 30 days of moving.", 1),
+        ("In that case, send us proof of your new address within 30 days of moving.", 1),
+        # A sentence that stands alone starts the answer, as does one whose pronoun stands for
+        # what the question names ("They never expire": "is my gift card still valid?").
+        ("Send us proof of your new address within 30 days of moving.", 2),
+        ("They need proof of your new address within 30 days of moving.", 2),
+    ],
+)
+def test_a_sentence_that_points_back_comes_with_the_one_before_it(
+    monkeypatch: pytest.MonkeyPatch, best: str, starts_at: int
+) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    units = [*MOVING[:2], best, MOVING[3]]
+    vectors = np.array([[0.0, 1.0], [0.3, np.sqrt(0.91)], [1.0, 0.0], [0.0, 1.0]])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * 4), context_vectors=vectors)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Moving", 0, 4, " ".join(units)), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "How do I change my address when I move?", [])
+    assert found.texts[found.best] == units[starts_at]
+    assert best in found.texts
+    assert (units[1] in found.texts) is (starts_at == 1)
