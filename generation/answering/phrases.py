@@ -8,6 +8,7 @@ HANDOFF_REQUESTED = f"Of course. {HANDOVER}"
 # What the offline responder learns to say when its passage does not answer the question.
 NOT_FOUND = "I'm sorry, I couldn't find an answer to that in our help centre."
 HANDOFF_UNKNOWN = f"{NOT_FOUND} {HANDOVER}"
+HANDOFF_NOTHING_MORE = f"I'm afraid our help centre says no more about this than my answer above. {HANDOVER}"
 HANDOFF_RECORD = f"I can't look up individual orders, invoices or accounts myself. {HANDOVER}"
 TENTATIVE_SUFFIX = (
     " I'm not completely sure this answers your question, so a member of our team will also take a look and reply here."
@@ -38,6 +39,8 @@ SMALLTALK_REPLIES = {
         "of our team can take over at any time."
     ),
     "acknowledgement": "Is there anything else I can help you with?",
+    "yes": "Sure, what would you like to know?",
+    "no": "Alright. If there's anything else, just ask here.",
 }
 
 
@@ -47,6 +50,7 @@ def fixed_phrases(company: str) -> list[str]:
         HANDOFF_REQUESTED,
         HANDOFF_UNKNOWN,
         HANDOFF_RECORD,
+        HANDOFF_NOTHING_MORE,
         TENTATIVE_SUFFIX.strip(),
         EMPTY_HISTORY,
         declined(company),

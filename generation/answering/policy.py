@@ -31,6 +31,7 @@ from generation.answering import prompt as prompts
 from generation.answering.gate import Grounded, SentenceGate, Verifier
 from generation.answering.restate import EagerStream, Restatements
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
+from generation.knowledge.bm25 import STOPWORDS
 from generation.knowledge.index import KnowledgeIndex, PassageHit, confidence
 from generation.knowledge.passages import split_sentences
 
@@ -62,6 +63,10 @@ SEARCH_DEPTH = 5
 # to unanswerable questions scored 0.42 at most and right answers 0.44 at least.
 TOPIC_COVERED = 0.43
 _PASSAGE_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+# A word of a customer's message, as ``KnowledgeIndex.mentions`` looks words up.
+_OWN_WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+# Words that ask again without asking anything new ("really?", "what do you mean?").
+_FILLERS = frozenset("really sure mean seriously exactly huh hmm ok okay wait sorry again".split())
 # A message that does not read as a follow-up is taken as one when searching it with the
 # message before finds a match this much surer than searching it alone (``Responder._search``).
 FOLLOWUP_GAIN = 0.05
@@ -180,7 +185,11 @@ class Responder:
             # "Where is order 55123?": about one customer's record, which only staff can look up.
             return _fixed(phrases.HANDOFF_RECORD, "handoff", forward, handoff=True)
         first, followed = self._first_search(history)
-        talk = smalltalk.category(question, first[1], self.index.embedder)
+        talk = None
+        if smalltalk.possible(question):
+            # A follow-up's search joins the message before; small talk is told by its own words.
+            own = self.index.embedder.encode_query(question) if followed else first[1]
+            talk = smalltalk.category(question, own, self.index.embedder)
         if talk is not None:
             return _fixed(phrases.SMALLTALK_REPLIES[talk].format(company=self.company), "smalltalk", forward)
         query, vector, hits, conf = self._with_earlier(history, first, followed)
@@ -191,6 +200,8 @@ class Responder:
         found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
         if evidence_of.lacks_what_is_asked(query, found):
             return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
+        if self._would_repeat(history, found):
+            return _fixed(phrases.HANDOFF_NOTHING_MORE, "handoff", forward, handoff=True, confidence=conf)
         tentative = conf < self.sure_confidence
         if self.engine is None:
             answer = self._quote(found, forward)
@@ -238,6 +249,19 @@ class Responder:
             return first
         second = self._run(joined)
         return second if second[3] >= first[3] + FOLLOWUP_GAIN else first
+
+    def _would_repeat(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence) -> bool:
+        """Whether the last message names nothing the help centre mentions ("why?", "are you
+        sure?") and its answer would be what the bot's previous reply already said: repeating it
+        would tell the customer nothing, a person may."""
+        earlier = [t.text for t in history[:-1] if t.role == "assistant"]
+        if not earlier or not found.texts:
+            return False
+        words = [w for w in _OWN_WORD.findall(history[-1].text.lower()) if w not in STOPWORDS | _FILLERS]
+        if any(self.index.mentions(w) for w in words):
+            return False
+        said = " ".join(earlier[-1].split())
+        return all(" ".join(text.split()) in said for text in found.texts[found.best :])
 
     def _names_something_new(self, text: str) -> bool:
         return self.index.speller.unknown_topic(text) is not None

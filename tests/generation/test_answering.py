@@ -192,12 +192,43 @@ def test_instructions_are_never_revealed_or_changed() -> None:
 
 @pytest.mark.usefixtures("demo_kb")
 def test_small_talk_is_recognised_only_when_it_is_small_talk() -> None:
-    for greeting in ["Hello", "Hi there, how are you?", "thanks a lot!"]:
+    for greeting in ["Hello", "Hi there, how are you?", "thanks a lot!", "Goodbye", "Good morning", "is anyone there?"]:
         _, answer = ask(responder(), greeting)
         assert answer.mode == "smalltalk", greeting
         assert answer.text in [p.format(company="Tidewater Outfitters") for p in phrases.SMALLTALK_REPLIES.values()]
     _, answer = ask(responder(), "Hi, how much is express shipping?")
     assert answer.mode != "smalltalk" and "$19.95" in answer.text
+
+
+@pytest.mark.usefixtures("demo_kb")
+@pytest.mark.parametrize(
+    ("message", "reply"),
+    [
+        ("ok thank you", "thanks"),
+        ("Thanks, that answers my question", "thanks"),
+        ("ok thanks, bye", "goodbye"),
+        ("no thanks", "no"),
+        ("nope", "no"),
+        ("yes please", "yes"),
+    ],
+)
+def test_thanks_and_goodbyes_after_an_answer_are_small_talk_not_the_answer_again(message: str, reply: str) -> None:
+    # Short replies lean on the message before for retrieval; small talk is told by its own words.
+    _, answer = ask(responder(), "How much does express shipping cost?", message)
+    assert answer.mode == "smalltalk" and not answer.handoff
+    assert answer.text == phrases.SMALLTALK_REPLIES[reply]
+
+
+@pytest.mark.usefixtures("demo_kb")
+def test_asking_again_without_a_new_word_hands_over_instead_of_repeating_the_answer() -> None:
+    first = responder().answer([Turn("customer", "How much does express shipping cost?")])
+    assert "$19.95" in first.text
+    for again in ["why?", "are you sure?", "really?"]:
+        _, answer = ask(responder(), "How much does express shipping cost?", again)
+        assert answer.text == phrases.HANDOFF_NOTHING_MORE and answer.handoff, again
+    # A follow-up that names something gets its answer, even from the same article.
+    _, answer = ask(responder(), "How much does express shipping cost?", "and how long does it take?")
+    assert "1 to 2 business days" in answer.text
 
 
 @pytest.mark.usefixtures("demo_kb")
