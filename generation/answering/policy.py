@@ -2,12 +2,16 @@
 
 The policy, in order:
 1. "Ignore your instructions"-style messages get a fixed, polite decline.
-2. A customer who asks for a person, or about one record (an order, invoice or account number
-   that no article mentions), gets a handoff at once.
-3. Small talk (greetings, thanks) gets a fixed reply (generation/answering/smalltalk.py).
+2. A customer who asks for a person, says in a few words that the last answer did not help
+   ("it didnt work"), or asks about one record (an order, invoice or account number that no
+   article mentions), gets a handoff at once.
+3. Small talk (greetings, thanks, goodbyes, a bare yes or no) gets a fixed reply, told by the
+   message's own words even where it would lean on the one before
+   (generation/answering/smalltalk.py).
 4. Retrieval ranks passages, with the previous question when this one is a follow-up
    (generation/answering/followup.py). Too unsure, or the best passage lacks what the question
-   asks for: an honest handoff that says nothing was found.
+   asks for: an honest handoff that says nothing was found. A message that names nothing new
+   ("why?", "are you sure?") and would get the previous answer again gets a person instead.
 5. Otherwise the answer is built from the evidence, the units of the best passage that answer
    (generation/answering/evidence.py): the model writes it, and each sentence is verified before
    the customer sees it (generation/answering/gate.py); when the model's first sentence fails,
@@ -47,6 +51,17 @@ _INJECTION = re.compile(
     r"developer mode|jailbreak|you are now|pretend (?:to be|you are)|act as (?:an?|the) ",
     re.IGNORECASE,
 )
+# "it didnt work", "that's not what I asked": the customer says the last answer did not help.
+_NOT_HELPED = re.compile(
+    r"\b(?:did|does|do|is|was|has|have)\s?n[o'’]?t\s+(?:work|help|answer|fix|solve)|"
+    r"\bstill (?:not|does\s?n[o'’]?t|can'?t|cannot|won'?t|is\s?n[o'’]?t|no)\b|"
+    r"\bnot (?:working|helpful|what i (?:asked|meant|need|wanted))\b|\bno help\b|"
+    r"\bwrong answer\b|\bthat'?s (?:not right|wrong|not it)\b|\buseless\b",
+    re.IGNORECASE,
+)
+# ... unless it asks about that case ("what if the link doesn't work?").
+_HYPOTHETICAL = re.compile(r"^\W*(?:and |but |so )?(?:what if|if|in case|suppose)\b", re.IGNORECASE)
+NOT_HELPED_WORDS = 10
 # An order, invoice, ticket or account number: "#4521", "INV-2291", "SO12345", "55123".
 # Money ("$300") and short numbers ("10 days") are not references.
 _RECORD = re.compile(r"(?<![\w$€£])(?:#\s?\d{3,}|[a-z]{1,5}-?\d{3,}|\d{5,})(?![\w.,]\d)", re.IGNORECASE)
@@ -129,6 +144,18 @@ def asks_for_person(text: str) -> bool:
     return bool(_HUMAN.search(text))
 
 
+def says_it_did_not_help(history: Sequence[prompts.Turn]) -> bool:
+    """Whether the last message, short and after an answer, says that answer did not help."""
+    question = history[-1].text if history else ""
+    answered = any(t.role == "assistant" and t.text.strip() for t in history[:-1])
+    return (
+        answered
+        and len(question.split()) <= NOT_HELPED_WORDS
+        and bool(_NOT_HELPED.search(question))
+        and not _HYPOTHETICAL.match(question)
+    )
+
+
 class Responder:
     """Answers one customer turn. Thread-safe: holds no per-call state."""
 
@@ -181,6 +208,8 @@ class Responder:
             return _fixed(phrases.declined(self.company), "declined", forward)
         if asks_for_person(question):
             return _fixed(phrases.HANDOFF_REQUESTED, "handoff", forward, handoff=True)
+        if says_it_did_not_help(history):
+            return _fixed(phrases.HANDOFF_NOT_HELPED, "handoff", forward, handoff=True)
         if any(not self.index.mentions(code) for code in record_references(raw_question or question)):
             # "Where is order 55123?": about one customer's record, which only staff can look up.
             return _fixed(phrases.HANDOFF_RECORD, "handoff", forward, handoff=True)

@@ -232,6 +232,18 @@ def test_asking_again_without_a_new_word_hands_over_instead_of_repeating_the_ans
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_saying_the_answer_did_not_help_goes_to_a_person() -> None:
+    for feedback in ["it didnt work", "that's not what I asked", "still can't log in"]:
+        _, answer = ask(responder(), "How do I reset my password?", feedback)
+        assert answer.text == phrases.HANDOFF_NOT_HELPED and answer.handoff, feedback
+    # Asking about that case is a question, and the first message has no answer to fault.
+    _, answer = ask(responder(), "How do I reset my password?", "what if the reset link doesn't work?")
+    assert answer.text != phrases.HANDOFF_NOT_HELPED
+    _, answer = ask(responder(), "my discount code doesn't work")
+    assert answer.text != phrases.HANDOFF_NOT_HELPED
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_follow_up_is_answered_about_the_earlier_question() -> None:
     streamed, answer = ask(responder(), "How much does express shipping cost?", "and how long does it take?")
     assert "1 to 2 business days" in answer.text and streamed == answer.text
