@@ -80,6 +80,12 @@ TOPIC_COVERED = 0.43
 _PASSAGE_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 # A word of a customer's message, as ``KnowledgeIndex.mentions`` looks words up.
 _OWN_WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
+# A message that asks something: a question mark, or the opening of a question.
+_ASKS = re.compile(
+    r"\?|^\W*(?:(?:and|but|so|ok|okay|also)\W+)*(?:what|what's|whats|when|where|which|who|why|how|can|could|"
+    r"do|does|did|is|are|was|were|will|would|should|may|might|have|has|any)\b",
+    re.IGNORECASE,
+)
 # Words that ask again without asking anything new ("really?", "what do you mean?").
 _FILLERS = frozenset("really sure mean seriously exactly huh hmm ok okay wait sorry again".split())
 # A message that does not read as a follow-up is taken as one when searching it with the
@@ -280,14 +286,17 @@ class Responder:
         return second if second[3] >= first[3] + FOLLOWUP_GAIN else first
 
     def _would_repeat(self, history: Sequence[prompts.Turn], found: evidence_of.Evidence) -> bool:
-        """Whether the last message names nothing the help centre mentions ("why?", "are you
-        sure?") and its answer would be what the bot's previous reply already said: repeating it
-        would tell the customer nothing, a person may."""
+        """Whether the last message asks nothing new, and its answer would be what the bot's
+        previous reply already said: repeating it would tell the customer nothing, a person may.
+        A message asks nothing new when it names nothing the help centre mentions ("why?", "are
+        you sure?") or is no question ("i reported it"); "and on saturday?" may find its answer
+        in the same sentence as the question before, and gets it again."""
         earlier = [t.text for t in history[:-1] if t.role == "assistant"]
         if not earlier or not found.texts:
             return False
-        words = [w for w in _OWN_WORD.findall(history[-1].text.lower()) if w not in STOPWORDS | _FILLERS]
-        if any(self.index.mentions(w) for w in words):
+        message = history[-1].text
+        words = [w for w in _OWN_WORD.findall(message.lower()) if w not in STOPWORDS | _FILLERS]
+        if _ASKS.search(message) and any(self.index.mentions(w) for w in words):
             return False
         said = " ".join(earlier[-1].split())
         return all(" ".join(text.split()) in said for text in found.texts[found.best :])

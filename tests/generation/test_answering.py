@@ -223,12 +223,16 @@ def test_thanks_and_goodbyes_after_an_answer_are_small_talk_not_the_answer_again
 def test_asking_again_without_a_new_word_hands_over_instead_of_repeating_the_answer() -> None:
     first = responder().answer([Turn("customer", "How much does express shipping cost?")])
     assert "$19.95" in first.text
-    for again in ["why?", "are you sure?", "really?"]:
+    # Asking again with no word of its own, or saying something that is no question.
+    for again in ["why?", "are you sure?", "really?", "express shipping please"]:
         _, answer = ask(responder(), "How much does express shipping cost?", again)
         assert answer.text == phrases.HANDOFF_NOTHING_MORE and answer.handoff, again
-    # A follow-up that names something gets its answer, even from the same article.
+    # A follow-up that names something gets its answer, from the same article or the same
+    # sentence as the answer before.
     _, answer = ask(responder(), "How much does express shipping cost?", "and how long does it take?")
     assert "1 to 2 business days" in answer.text
+    _, answer = ask(responder(), "How much does express shipping cost?", "and standard shipping?")
+    assert "$6.95" in answer.text and not answer.handoff
 
 
 @pytest.mark.usefixtures("demo_kb")
