@@ -1,6 +1,7 @@
 """Customers' typos mended against the knowledge base's own words ("memebership" ->
-"membership", "recieve" -> "receive"), so keyword evidence and the embedding see the word the
-articles use.
+"membership", "recieve" -> "receive", "bil" -> "bill"), and their chat words read as the English
+ones ("hw much r u" -> "how much are you"), so keyword evidence, the kind of value asked for and
+the embedding see the words the articles use.
 
 Only words that are neither the articles' nor English (the word list of ``pyspellchecker``) are
 touched, and only when one of the articles' words is a single edit away (two for words of eight
@@ -17,7 +18,56 @@ from collections.abc import Iterable, Mapping
 
 MIN_LENGTH = 4
 LONG_WORD = 8
+# How customers write in a chat, and what they mean: "hw much r u charging for it pls". Each
+# goes back to the English word unless the articles use it as written. ("im" stays: MiniLM
+# reads it as "I'm", and nothing else looks at it.)
+CHAT_WORDS = {
+    **dict.fromkeys(["u", "ya"], "you"),
+    "ur": "your",
+    "r": "are",
+    **dict.fromkeys(["pls", "plz", "pleez"], "please"),
+    **dict.fromkeys(["thx", "thnx", "thanx"], "thanks"),
+    "hw": "how",
+    **dict.fromkeys(["wat", "wut", "wht"], "what"),
+    "wen": "when",
+    **dict.fromkeys(["wher", "whr"], "where"),
+    "wich": "which",
+    "wud": "would",
+    "cud": "could",
+    "shud": "should",
+    **dict.fromkeys(["coz", "cuz", "bcoz", "bcuz", "bc"], "because"),
+    "abt": "about",
+    "b4": "before",
+    "acct": "account",
+    **dict.fromkeys(["pw", "pwd"], "password"),
+    "msg": "message",
+    **dict.fromkeys(["tmrw", "tmr", "tmrow", "2moro"], "tomorrow"),
+    "2day": "today",
+    "ppl": "people",
+    "fone": "phone",
+    "thru": "through",
+    "tho": "though",
+    "nite": "night",
+    "pymt": "payment",
+    "amt": "amount",
+    "qty": "quantity",
+    "approx": "approximately",
+    "bday": "birthday",
+    "whats": "what's",
+    "hows": "how's",
+    "wheres": "where's",
+    "thats": "that's",
+    "theres": "there's",
+    "youre": "you're",
+    **{w: w[:-2] + "n't" for w in "dont didnt doesnt cant wont isnt arent wasnt havent hasnt".split()},
+    **{w: w[:-2] + "n't" for w in "wouldnt couldnt shouldnt".split()},
+}
+# A word of two or three letters, no more common in English than this, that misses one letter
+# of the articles' word ("bil", "kep", "fe"): short words are otherwise left alone.
+SHORT_TYPO_ENGLISH = 1000
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# A word as ``Speller.correct`` reads it: "b4" and "2day" too.
+_CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|[A-Za-z][A-Za-z'’]*", re.IGNORECASE)
 # What comes before a word that starts a sentence (or a line, a list item, a heading).
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*[\"'(]?|\n\s*(?:[-*#]+\s*|\d+[.)]\s*)?)\s*$")
 
@@ -78,7 +128,7 @@ class Speller:
         self._joined: set[str] = set()
         for text in texts:
             self._joined.update(m.group(0).replace("-", "").lower() for m in _HYPHENATED.finditer(text))
-            self.counts.update(w.lower() for w in _WORD.findall(text) if len(w) >= MIN_LENGTH - 1)
+            self.counts.update(w.lower() for w in _WORD.findall(text))
             for match in _WORD.finditer(text):
                 word = match.group(0)
                 if word.islower():
@@ -107,7 +157,14 @@ class Speller:
     def correct_word(self, word: str) -> str | None:
         """The articles' word ``word`` most likely misspells, or ``None``."""
         lower = word.lower()
-        if len(lower) < MIN_LENGTH or lower in self.counts or lower in self.english or not lower.isalpha():
+        # A single letter the articles hold is an abbreviation's ("the U.S."), not a word of theirs.
+        if lower in self.counts and len(lower) > 1:
+            return None
+        if lower in CHAT_WORDS:
+            return CHAT_WORDS[lower]
+        if len(lower) < MIN_LENGTH:
+            return self._doubled_letter(lower)
+        if lower in self.english or not lower.isalpha():
             return None
         limit = 2 if len(lower) >= LONG_WORD else 1
         candidates: set[str] = set()
@@ -124,6 +181,14 @@ class Speller:
                 best = rank
         return best[3] if best else None
 
+    def _doubled_letter(self, lower: str) -> str | None:
+        """The articles' word that the short ``lower`` writes with one letter not doubled
+        ("bil" -> "bill", "kep" -> "keep", "fe" -> "fee"), unless ``lower`` is common English."""
+        if len(lower) < 2 or not lower.isalpha() or self.english.get(lower, 0) > SHORT_TYPO_ENGLISH:
+            return None
+        found = [lower[: i + 1] + lower[i:] for i in range(len(lower))]
+        return max((w for w in found if w in self.counts), key=lambda w: self.counts[w], default=None)
+
     def correct(self, text: str) -> str:
         """``text`` with each misspelt word replaced by the articles' word."""
 
@@ -131,7 +196,7 @@ class Speller:
             fixed = self.correct_word(match.group(0))
             return fixed if fixed is not None else match.group(0)
 
-        return _WORD.sub(mend, text)
+        return _CHAT_OR_WORD.sub(mend, text)
 
     def _superlative(self, lower: str) -> bool:
         """Whether ``lower`` is the superlative of a common word ("cheapest", "largest", "biggest")."""

@@ -74,3 +74,22 @@ def test_names_are_told_from_words_capitalised_only_at_a_sentence_start() -> Non
     assert not speller.ordinary("Spokes")  # capitalised in mid-sentence: a name
     assert not speller.ordinary("PayPal")
     assert not speller.ordinary("Helmet")  # never written at all
+
+
+def test_chat_words_read_as_the_english_ones_unless_the_articles_use_them() -> None:
+    speller = Speller(["How much is the bill? Call us on your phone."], english={"ur": 1403, "wat": 680})
+    assert speller.correct("hw much r u charging, wat is ur price pls") == (
+        "how much are you charging, what is your price please"
+    )
+    assert speller.correct("my fone bil doesnt work b4 noon") == "my phone bill doesn't work before noon"
+    # A base that writes "Plan UR" keeps its word.
+    assert Speller(["Plan UR costs less."], english={}).correct("is ur cheaper") == "is ur cheaper"
+    # ... but a letter of an abbreviation ("the U.S.") is no word of theirs.
+    assert Speller(["Shipping within the U.S. is free."], english={}).correct("can u ship") == "can you ship"
+
+
+def test_a_short_word_missing_a_doubled_letter_is_the_articles_word() -> None:
+    speller = Speller(["Keep the bill. The fee is small."], english={"kep": 50, "fe": 573, "bi": 5000})
+    assert speller.correct("kep my bil, what fe") == "keep my bill, what fee"
+    # A short word common in English stays as written.
+    assert speller.correct_word("bi") is None
