@@ -6,7 +6,8 @@ its cosine to the question (read with its title and heading), by how much of the
 rarer words it contains and by whether it states the kind of value asked for; the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
-says how), or when it answers nearly as well. A short passage is the evidence whole. An answer
+says how), or when it answers nearly as well. A short passage is the evidence whole, and a
+lead-in that answers best ("We offer several ways to pay your bill:") comes with its list. An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
 that states the value asked for before the exception that scored best, the way that works
 before a "no" to another ("call us" before "not through chat"), or the sentence a best unit
@@ -40,6 +41,7 @@ MAX_UNITS = 3
 # too: a long article's answer may sit in the section next to the one that matched best.
 SAME_ARTICLE_MARGIN = 0.03
 MAX_CHARS = 420
+LIST_MAX_CHARS = 600
 # A passage this short is the answer whole: every fact stays in its context.
 WHOLE_PASSAGE_CHARS = 300
 # A unit stating the kind of value the question asks for ("how long" -> a duration) is likelier
@@ -73,6 +75,9 @@ class Evidence:
     # Which of ``texts`` an answer starts by: the best-scored unit, the lead-in of its list, or
     # an earlier unit that scored nearly as well and states the kind of value asked for.
     best: int = 0
+    # A lead-in and its list ("We offer several ways to pay your bill:" and the ways): the
+    # answer is all of it, however many sentences that makes.
+    listed: bool = False
 
     @property
     def text(self) -> str:
@@ -140,6 +145,17 @@ def select(
     score = scores[position]
     reach = score - ALSO_ANSWERS_MARGIN - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - 1e-6
     scores.update({p: scored(p) for p in range(len(units)) if p not in found and cosines[p] >= reach})
+    # "What ways can I pay?": a lead-in that answers best comes with its list, as much of it as
+    # fits in ``LIST_MAX_CHARS`` (one item alone would read as the only way).
+    items = [p for p in range(position + 1, len(units)) if hit.entry.outline.lead_ins[p] == position]
+    if units[position].rstrip().endswith(":") and items:
+        listed = [position]
+        for p in items:
+            if sum(len(units[q]) + 1 for q in listed) + len(units[p]) > LIST_MAX_CHARS:
+                break
+            listed.append(p)
+        texts = tuple(units[p] for p in listed)
+        return Evidence(hit=hit, units=tuple(listed), texts=texts, score=score, best=0, listed=True)
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
     # means nothing without "Call our 24-hour line on 555-0199 if:".

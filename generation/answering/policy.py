@@ -32,7 +32,7 @@ import numpy as np
 from generation.answering import evidence as evidence_of
 from generation.answering import facts, followup, phrases, smalltalk
 from generation.answering import prompt as prompts
-from generation.answering.gate import Grounded, SentenceGate, Verifier
+from generation.answering.gate import MAX_SENTENCES, Grounded, SentenceGate, Verifier
 from generation.answering.restate import EagerStream, Restatements
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
 from generation.knowledge.bm25 import STOPWORDS
@@ -403,7 +403,8 @@ class Responder:
             ordinary=self.index.speller.ordinary,
         )
         stream = self._submit(history, found, allowed)
-        eager = EagerStream(allowed, forward)
+        cap = len(split_sentences(found.text)) if found.listed else MAX_SENTENCES
+        eager = EagerStream(allowed, forward, max_sentences=max(cap, MAX_SENTENCES))
         for _ in stream:
             eager.feed(stream.text)
             if eager.full:

@@ -117,12 +117,13 @@ class EagerStream:
     Any text the constraint allows is the start of an allowed reply, so what is forwarded is
     never taken back: ``finish`` completes the reply from the evidence (``continuation``) when
     the model stopped short of its end (a timeout, the token limit). A reply ends after
-    ``MAX_SENTENCES`` sentences, as ``SentenceGate``'s do.
+    ``max_sentences`` sentences (``MAX_SENTENCES``, as ``SentenceGate``'s do, but for a list).
     """
 
-    def __init__(self, allowed: Restatements, forward: Forward) -> None:
+    def __init__(self, allowed: Restatements, forward: Forward, *, max_sentences: int = MAX_SENTENCES) -> None:
         self.allowed = allowed
         self.forward = forward
+        self.max_sentences = max_sentences
         self.sent = ""  # what was forwarded
         self.full = False  # a sentence past the last one began: the caller may stop generating
 
@@ -131,9 +132,9 @@ class EagerStream:
         if self.full or not self.allowed.allows(text):
             return
         sentences = split_sentences(text)
-        if len(sentences) > MAX_SENTENCES:
+        if len(sentences) > self.max_sentences:
             self.full = True
-            text = " ".join(sentences[:MAX_SENTENCES])
+            text = " ".join(sentences[: self.max_sentences])
         else:
             # Whole words only. The word being written goes out whole at once where every
             # allowed reply finishes it the same way ("Sta" -> "Standard"): the customer does not
@@ -150,9 +151,9 @@ class EagerStream:
             text = self.sent
         completed = (text + self.allowed.continuation(text)).strip()
         sentences = split_sentences(completed)
-        capped = " ".join(sentences[:MAX_SENTENCES])
+        capped = " ".join(sentences[: self.max_sentences])
         if capped.startswith(self.sent):
-            reply, sentences = capped, sentences[:MAX_SENTENCES]
+            reply, sentences = capped, sentences[: self.max_sentences]
         else:
             reply = completed
         verifier = Restating(self.allowed.units, self.allowed.question)

@@ -78,6 +78,32 @@ def test_a_list_item_comes_with_the_sentence_that_introduces_its_list() -> None:
     assert found.texts[found.best] == "Call our 24-hour line on 555-0199 if:"
 
 
+@pytest.mark.parametrize(("limit", "items"), [(600, 4), (220, 2)])
+def test_a_lead_in_that_answers_best_comes_with_its_list(
+    monkeypatch: pytest.MonkeyPatch, limit: int, items: int
+) -> None:
+    monkeypatch.setattr(evidence, "LIST_MAX_CHARS", limit)
+    shape = outline(
+        "## Ways to pay\n\nWe offer several ways to pay your bill:\n\n"
+        "- Autopay from a bank account, debit card or credit card, set up once in the app.\n"
+        "- A one-off card payment in the app or on our website, at any time of the day.\n"
+        "- PayPal, set up in the app under Billing > Payment methods, then paid each month.\n"
+        "- Our automated phone payment line on 555-0150, which is free to use from any phone.\n\n"
+        "Cash payments appear within 2 hours. A check takes 7 days to reach us."
+    )
+    lead = shape.units.index("We offer several ways to pay your bill:")
+    vectors = np.array([[1.0, 0.0] if i == lead else [0.0, 1.0] for i in range(len(shape.units))])
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= lead < p.end)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
+    found = evidence.select(index, hit, QUESTION, "What ways can I pay my bill?")
+    # The ways, not the first of them alone, in the article's order, as many as fit.
+    assert found.listed and found.texts[found.best] == shape.units[lead]
+    assert found.texts[1:] == tuple(shape.units[lead + 1 : lead + 1 + items])
+    assert "Cash payments appear within 2 hours." not in found.texts
+
+
 def test_the_evidence_never_ends_with_a_lead_in_whose_list_is_left_out() -> None:
     shape = outline(
         "## Family Guard\n\nFamily Guard is our parental control app, and it costs $4.99 a month. "
