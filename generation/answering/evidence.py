@@ -202,6 +202,10 @@ def select(
     # A lead-in whose list is not there ("With Family Guard you can:") says nothing: it goes.
     while len(ordered) > 1 and ordered[-1] != position and units[ordered[-1]].rstrip().endswith(":"):
         ordered.pop()
+    # Nor does evidence open with a sentence that points back at one left out ("That means
+    # keeping it with you ..."), unless that sentence is the one that answers.
+    while ordered[0] != position and ordered[0] not in kept and refers_back(units[ordered[0]]):
+        ordered.pop(0)
     best = ordered.index(position)
     # "How much is the late fee?": an article states its rule ("we add a late fee of $8") before
     # its exceptions ("we don't charge one under $10"). Where an earlier unit that scored nearly

@@ -246,3 +246,20 @@ def test_a_sentence_that_points_back_comes_with_the_one_before_it(
     assert found.texts[found.best] == units[starts_at]
     assert best in found.texts
     assert (units[1] in found.texts) is (starts_at == 1)
+
+
+def test_evidence_never_opens_with_a_sentence_pointing_back_at_one_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    units = [
+        "You are responsible for the bike while it is out.",
+        "That means a bike returned late is still your responsibility.",
+        "A bike not returned within 24 hours is considered lost.",
+        "Lost bikes are charged to your card.",
+    ]
+    # The second sentence scores nearly as well as the third, which answers best.
+    vectors = np.array([[0.0, 1.0], [0.93, np.sqrt(1 - 0.93**2)], [1.0, 0.0], [0.0, 1.0]])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * 4), context_vectors=vectors)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Lost bikes", 0, 4, " ".join(units)), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "What happens if I return the bike late?", [])
+    assert found.texts[0] == units[2] and units[1] not in found.texts
