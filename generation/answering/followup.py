@@ -4,6 +4,9 @@ together; when this one asks for a kind of value (a duration, an amount...), the
 question's own asking for a value ("how much", "cost") is left out, so that the subject
 carries over and the question asked is this one's.
 
+A follow-up to a follow-up ("how long?" after "how much?" after "do you ship
+internationally?") keeps the first message's subject.
+
 A message depends on the one before when it opens like a continuation ("and", "what about",
 "ok and", "also"), or is short and leans on something said before ("it", "that", "there", "one"),
 or has almost no words of its own; otherwise, or when it names something the help centre
@@ -31,6 +34,8 @@ _LEANS_ON = re.compile(
 # asking phrases ("how much", "what's the fee for"), not the things it names ("charge", "phone").
 _ASKING = re.compile(r"\bhow (?:much|long|soon|quickly|fast|many)\b|\bwhat time\b|\bcosts?\b", re.IGNORECASE)
 SHORT_WORDS = 12
+# How far back a chain of follow-ups is followed, in turns of the conversation.
+CHAIN_TURNS = 12
 OWN_WORDS = 2
 
 
@@ -59,13 +64,18 @@ def retrieval_query(
     whenever there is an earlier message and this one names nothing new, as the policy asks
     when the message alone finds no sure match."""
     question = history[-1].text if history else ""
-    earlier = [t.text for t in history[:-1] if t.role == "customer" and t.text.strip()]
-    if earlier and (depends_on_earlier(question, new_topic=new_topic) if not joined else not new_topic(question)):
-        subject = earlier[-1]
+    asked_before = [i for i, t in enumerate(history[:-1]) if t.role == "customer" and t.text.strip()]
+    if asked_before and (depends_on_earlier(question, new_topic=new_topic) if not joined else not new_topic(question)):
+        # "how long?" after "how much?" after "do you ship internationally?": the message before
+        # is a follow-up too, and its subject carries over with it (a few messages back at most).
+        subject = history[asked_before[-1]].text
+        if len(asked_before) > 1 and len(history) < CHAIN_TURNS:
+            subject = retrieval_query(history[: asked_before[-1] + 1], new_topic=new_topic)[0]
         if answer_types.asked(question) is not None:
             for kind in answer_types.TYPES:
                 subject = kind.asks_only.sub(" ", subject)
             subject = _ASKING.sub(" ", subject)
-            subject = " ".join(subject.split())
+            # What is left of an asking phrase alone ("how much?" -> "?") goes with it.
+            subject = " ".join(w for w in subject.split() if any(c.isalnum() for c in w))
         return f"{subject} {question}", True
     return question, False

@@ -85,6 +85,21 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
     assert retrieval_query(history)[0].startswith("Will my phone work in Toronto?")
 
 
+def test_a_follow_up_to_a_follow_up_keeps_the_first_subject() -> None:
+    history = [
+        Turn("customer", "Do you ship internationally?"),
+        Turn("assistant", "We ship to Canada ..."),
+        Turn("customer", "how much?"),
+        Turn("assistant", "It costs a flat $24.95."),
+        Turn("customer", "how long?"),
+    ]
+    # "how much?" is left out of the subject, as this message asks "how long?".
+    assert retrieval_query(history) == ("Do you ship internationally? how long?", True)
+    # A message that stands alone starts a new subject.
+    history[2] = Turn("customer", "What is the warranty on Tidewater tents?")
+    assert retrieval_query(history) == ("What is the warranty on Tidewater tents? how long?", True)
+
+
 def test_a_restatement_streams_word_by_word_and_is_never_taken_back() -> None:
     allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1)
     shown: list[str] = []
