@@ -254,6 +254,16 @@ def test_a_follow_up_is_answered_about_the_earlier_question() -> None:
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_follow_up_stays_on_the_answer_before_where_another_matches_it_as_well() -> None:
+    # "Shipping costs" matches "do you ship internationally how much?" a little better.
+    _, answer = ask(responder(), "do you ship internationally", "how much?")
+    assert "$24.95" in answer.text and "$6.95" not in answer.text
+    # And a follow-up to it keeps the subject.
+    _, answer = ask(responder(), "do you ship internationally", "how much?", "how long?")
+    assert "7 to 14 business days" in answer.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_short_question_about_something_new_is_not_taken_for_a_follow_up() -> None:
     _, answer = ask(responder(), "Is my broken pack covered by your warranty?", "Can I pay in bitcoin?")
     assert [s["title"] for s in answer.sources] == ["Payment methods"] and "warranty" not in answer.text
