@@ -148,7 +148,8 @@ def test_a_streamed_reply_ends_after_the_last_sentence_allowed() -> None:
     reply = eager.finish(" ".join(units[:4]))
     assert reply == " ".join(units[:MAX_SENTENCES]) == "".join(shown)
     # A list's reply may run longer: every item it was given, and then no more.
-    listed = EagerStream(allowed, shown.clear() or shown.append, max_sentences=5)
+    shown.clear()
+    listed = EagerStream(allowed, shown.append, max_sentences=5)
     listed.feed(" ".join(units[:4]))
     assert not listed.full
     assert listed.finish(" ".join(units[:4])) == " ".join(units) == "".join(shown)
