@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from generation.answering import evidence
-from generation.knowledge.passages import Passage, outline
+from generation.knowledge.passages import Outline, Passage, outline
 
 UNITS = [
     "Bikes can be hired at any station.",
@@ -58,6 +58,17 @@ def test_a_unit_elsewhere_in_the_article_joins_only_when_it_answers_nearly_as_we
     assert UNITS[3] not in found.text and found.texts[found.best] in UNITS[:3]
 
 
+def select_where_only(shape: Outline, unit: int, question: str) -> evidence.Evidence:
+    """The evidence for ``question`` where ``unit`` of ``shape`` alone matches it: every other
+    unit is far from it."""
+    vectors = np.array([[1.0, 0.0] if i == unit else [0.0, 1.0] for i in range(len(shape.units))])
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= unit < p.end)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
+    return evidence.select(index, hit, QUESTION, question)
+
+
 def test_a_list_item_comes_with_the_sentence_that_introduces_its_list() -> None:
     shape = outline(
         "## Urgent problems\n\nSome problems can't wait. Call our 24-hour line on 555-0199 if:\n\n"
@@ -66,13 +77,7 @@ def test_a_list_item_comes_with_the_sentence_that_introduces_its_list() -> None:
         "- Anyone has been injured.\n\nFor anything else, please use the app."
     )
     item = shape.units.index("A bike is stuck in a dock and you can't end your ride.")
-    # The item alone matches the question; every other unit is far from it.
-    vectors = np.array([[1.0, 0.0] if i == item else [0.0, 1.0] for i in range(len(shape.units))])
-    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
-    passage = next(p for p in shape.passages if p.start <= item < p.end)
-    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
-    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
-    found = evidence.select(index, hit, QUESTION, "The bike is stuck in the dock, who do I call?")
+    found = select_where_only(shape, item, "The bike is stuck in the dock, who do I call?")
     assert found.texts == ("Call our 24-hour line on 555-0199 if:", shape.units[item])
     # The answer starts at the lead-in: it holds the number, the item only the case.
     assert found.texts[found.best] == "Call our 24-hour line on 555-0199 if:"
@@ -92,12 +97,7 @@ def test_a_lead_in_that_answers_best_comes_with_its_list(
         "Cash payments appear within 2 hours. A check takes 7 days to reach us."
     )
     lead = shape.units.index("We offer several ways to pay your bill:")
-    vectors = np.array([[1.0, 0.0] if i == lead else [0.0, 1.0] for i in range(len(shape.units))])
-    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
-    passage = next(p for p in shape.passages if p.start <= lead < p.end)
-    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
-    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
-    found = evidence.select(index, hit, QUESTION, "What ways can I pay my bill?")
+    found = select_where_only(shape, lead, "What ways can I pay my bill?")
     # The ways, not the first of them alone, in the article's order, as many as fit.
     assert found.listed and found.texts[found.best] == shape.units[lead]
     assert found.texts[1:] == tuple(shape.units[lead + 1 : lead + 1 + items])
