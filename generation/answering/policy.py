@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from conversations.redaction import redact
 from generation.answering import answer_types, facts, followup, phrases, smalltalk
 from generation.answering import evidence as evidence_of
 from generation.answering import prompt as prompts
@@ -152,6 +153,17 @@ def is_injection(text: str) -> bool:
 
 def asks_for_person(text: str) -> bool:
     return bool(_HUMAN.search(text))
+
+
+def _squashed(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def _already_said(unit: str, said: str) -> bool:
+    """Whether ``unit`` of an article is in the bot's reply ``said`` (``_squashed``) as the
+    history holds it, where personal data is redacted: an email address or phone number of the
+    article's too (generation/replying.py)."""
+    return _squashed(unit) in said or _squashed(redact(unit)) in said
 
 
 def says_it_did_not_help(history: Sequence[prompts.Turn]) -> bool:
@@ -299,9 +311,9 @@ class Responder:
         query, vector, hits, _ = search
         if not replies or not hits:
             return search
-        said = " ".join(replies[-1].split())
+        said = _squashed(replies[-1])
         units = [(h, h.entry.outline.units[h.passage.start : h.passage.end]) for h in hits]
-        before = {id(h) for h, texts in units if any(" ".join(u.split()) in said for u in texts)}
+        before = {id(h) for h, texts in units if any(_already_said(u, said) for u in texts)}
         if not before:
             return search
         ranked = sorted(hits, key=lambda h: -(h.score + (FOLLOWUP_STAY if id(h) in before else 0.0)))
@@ -322,8 +334,8 @@ class Responder:
         words = [w for w in _OWN_WORD.findall(message.lower()) if w not in STOPWORDS | _FILLERS]
         if _ASKS.search(message) and any(self.index.mentions(w) for w in words):
             return False
-        said = " ".join(earlier[-1].split())
-        return all(" ".join(text.split()) in said for text in found.texts[found.best :])
+        said = _squashed(earlier[-1])
+        return all(_already_said(text, said) for text in found.texts[found.best :])
 
     def _names_something_new(self, text: str) -> bool:
         return self.index.speller.unknown_topic(text) is not None

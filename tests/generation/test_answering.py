@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from transformers import AutoTokenizer
 
+from conversations.redaction import redact
 from generation.answering import phrases
 from generation.answering.facts import Support, unsupported_facts
 from generation.answering.policy import Answer, Responder, record_references
@@ -227,6 +228,12 @@ def test_asking_again_without_a_new_word_hands_over_instead_of_repeating_the_ans
     for again in ["why?", "are you sure?", "really?", "express shipping please"]:
         _, answer = ask(responder(), "How much does express shipping cost?", again)
         assert answer.text == phrases.HANDOFF_NOTHING_MORE and answer.handoff, again
+    # The worker's history holds replies redacted: the article's own email address too.
+    question = Turn("customer", "How can I contact customer service?")
+    said = responder().answer([question]).text
+    assert "help@tidewater-outfitters.example" in said
+    history = [question, Turn("assistant", redact(said)), Turn("customer", "why?")]
+    assert responder().answer(history).text == phrases.HANDOFF_NOTHING_MORE
     # A follow-up that names something gets its answer, from the same article or the same
     # sentence as the answer before.
     _, answer = ask(responder(), "How much does express shipping cost?", "and how long does it take?")
