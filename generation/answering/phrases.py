@@ -40,6 +40,8 @@ SMALLTALK_REPLIES = {
     "acknowledgement": "Is there anything else I can help you with?",
     "yes": "Sure, what would you like to know?",
     "no": "Alright. If there's anything else, just ask here.",
+    "question": "Of course. What would you like to know?",
+    "problem": "I'm sorry to hear that. Tell me what's happening, and I'll see what our help centre says.",
 }
 
 

@@ -5,9 +5,9 @@ The policy, in order:
 2. A customer who asks for a person, says in a few words that the last answer did not help
    ("it didnt work"), or asks about one record (an order, invoice or account number that no
    article mentions), gets a handoff at once.
-3. Small talk (greetings, thanks, goodbyes, a bare yes or no) gets a fixed reply, told by the
-   message's own words even where it would lean on the one before
-   (generation/answering/smalltalk.py).
+3. Small talk (greetings, thanks, goodbyes, a bare yes or no, "quick question", "I have a
+   problem with my order") gets a fixed reply, told by the message's own words even where it
+   would lean on the one before (generation/answering/smalltalk.py).
 4. Retrieval ranks passages, with the previous question when this one is a follow-up
    (generation/answering/followup.py). Too unsure, or the best passage lacks what the question
    asks for: an honest handoff that says nothing was found. A message that names nothing new
@@ -235,6 +235,9 @@ class Responder:
         if any(not self.index.mentions(code) for code in record_references(raw_question or question)):
             # "Where is order 55123?": about one customer's record, which only staff can look up.
             return _fixed(phrases.HANDOFF_RECORD, "handoff", forward, handoff=True)
+        announced = smalltalk.announces(question)
+        if announced is not None:
+            return _fixed(phrases.SMALLTALK_REPLIES[announced], "smalltalk", forward)
         first, followed = self._first_search(history)
         talk = None
         if smalltalk.possible(question):

@@ -4,7 +4,9 @@ A message is small talk when it is short, every content word in it is a small-ta
 ("hello", "thanks", "bye", "robot"...), and it is close to one of the exemplars below; its
 category picks the reply (generation/answering/phrases.py). So "How much is the fine for a
 late return?" is never taken for small talk, and small talk never gets generated text that
-means nothing.
+means nothing. A bare "yes" or "no" is told by its first word. A message that only says the
+customer has a question or a problem ("quick question", "can you help me with my order?") is
+asked for it: answering it with a passage, or handing it to a person, would be premature.
 """
 
 from __future__ import annotations
@@ -77,6 +79,34 @@ def _exemplars(embedder: Any) -> tuple[list[str], np.ndarray]:
         labels = [label for label, texts in EXEMPLARS.items() for _ in texts]
         _cache[embedder.name] = (labels, embedder.encode([t for texts in EXEMPLARS.values() for t in texts]))
     return _cache[embedder.name]
+
+
+_GREETING = r"^\W*(?:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\W+)?"
+_ABOUT = r"(?:\s+(?:about|with|regarding|on|for)\s+[\w' -]{1,40}?)?(?:\W+please)?\W*$"
+# "quick question", "I have a question about my bill", "can you help me with my order?": the
+# customer says what they want to ask about, not yet what they want to know.
+_ANNOUNCES_QUESTION = re.compile(
+    _GREETING + r"(?:(?:i(?:'ve| have)(?: got)?|got|i've got)\s+(?:a|one|another|two|a few|some)?\s*"
+    r"(?:quick\s+|small\s+|simple\s+)?(?:questions?|query|queries)|(?:a\s+)?quick question|question|"
+    r"(?:can|could) (?:you|u|someone|anyone) (?:help|assist)(?: me)?|i need (?:some |a little )?help"
+    r"|i(?:'d| would) like (?:some )?help)" + _ABOUT,
+    re.IGNORECASE,
+)
+_ANNOUNCES_PROBLEM = re.compile(
+    _GREETING + r"(?:i(?:'ve| have)(?: got)?|there(?:'s| is)|got)\s+(?:a|an|one|another|some)?\s*"
+    r"(?:small\s+|big\s+|serious\s+)?(?:problem|issue)s?" + _ABOUT,
+    re.IGNORECASE,
+)
+
+
+def announces(text: str) -> str | None:
+    """ "question" or "problem" where ``text`` only says the customer has one ("quick question",
+    "I have a problem with my order"), to be asked for it rather than answered or handed over."""
+    if _ANNOUNCES_PROBLEM.match(text):
+        return "problem"
+    if _ANNOUNCES_QUESTION.match(text):
+        return "question"
+    return None
 
 
 def possible(text: str) -> bool:

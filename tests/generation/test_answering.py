@@ -221,6 +221,29 @@ def test_thanks_and_goodbyes_after_an_answer_are_small_talk_not_the_answer_again
 
 
 @pytest.mark.usefixtures("demo_kb")
+@pytest.mark.parametrize(
+    ("message", "reply"),
+    [
+        ("quick question", "question"),
+        ("Hi there, I've got a question about my order", "question"),
+        ("can you help me with my account please?", "question"),
+        ("I have a problem with my delivery", "problem"),
+    ],
+)
+def test_saying_there_is_a_question_gets_asked_for_it_not_a_person(message: str, reply: str) -> None:
+    _, answer = ask(responder(), message)
+    assert answer.text == phrases.SMALLTALK_REPLIES[reply] and not answer.handoff
+
+
+@pytest.mark.usefixtures("demo_kb")
+def test_a_question_after_saying_there_is_one_is_answered() -> None:
+    _, answer = ask(responder(), "I have a question about shipping, how much is express shipping?")
+    assert "$19.95" in answer.text
+    _, answer = ask(responder(), "I have a question about shipping", "how much is the express option?")
+    assert "$19.95" in answer.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_asking_again_without_a_new_word_hands_over_instead_of_repeating_the_answer() -> None:
     first = responder().answer([Turn("customer", "How much does express shipping cost?")])
     assert "$19.95" in first.text
