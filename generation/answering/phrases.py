@@ -9,6 +9,7 @@ HANDOFF_REQUESTED = f"Of course. {HANDOVER}"
 NOT_FOUND = "I'm sorry, I couldn't find an answer to that in our help centre."
 HANDOFF_UNKNOWN = f"{NOT_FOUND} {HANDOVER}"
 HANDOFF_NOTHING_MORE = f"I'm afraid our help centre says no more about this than my answer above. {HANDOVER}"
+HANDOFF_NOT_UNDERSTOOD = f"I'm sorry, I didn't understand that. {HANDOVER}"
 HANDOFF_NOT_HELPED = f"I'm sorry that didn't help. {HANDOVER}"
 HANDOFF_RECORD = f"I can't look up individual orders, invoices or accounts myself. {HANDOVER}"
 TENTATIVE_SUFFIX = " I'm not sure this fully answers it, so a member of our team will also check and reply here."
@@ -53,6 +54,7 @@ def fixed_phrases(company: str) -> list[str]:
         HANDOFF_RECORD,
         HANDOFF_NOTHING_MORE,
         HANDOFF_NOT_HELPED,
+        HANDOFF_NOT_UNDERSTOOD,
         TENTATIVE_SUFFIX.strip(),
         EMPTY_HISTORY,
         declined(company),

@@ -3,8 +3,8 @@
 The policy, in order:
 1. "Ignore your instructions"-style messages get a fixed, polite decline.
 2. A customer who asks for a person, says in a few words that the last answer did not help
-   ("it didnt work"), or asks about one record (an order, invoice or account number that no
-   article mentions), gets a handoff at once.
+   ("it didnt work"), writes in another language, or asks about one record (an order, invoice
+   or account number that no article mentions), gets a handoff at once.
 3. Small talk (greetings, thanks, goodbyes, a bare yes or no, "quick question", "I have a
    problem with my order") gets a fixed reply, told by the message's own words even where it
    would lean on the one before (generation/answering/smalltalk.py).
@@ -235,6 +235,9 @@ class Responder:
         if any(not self.index.mentions(code) for code in record_references(raw_question or question)):
             # "Where is order 55123?": about one customer's record, which only staff can look up.
             return _fixed(phrases.HANDOFF_RECORD, "handoff", forward, handoff=True)
+        if self.index.speller.unreadable(question):
+            # Another language, or keys mashed: a person may read it; no passage would answer it.
+            return _fixed(phrases.HANDOFF_NOT_UNDERSTOOD, "handoff", forward, handoff=True)
         announced = smalltalk.announces(question)
         if announced is not None:
             return _fixed(phrases.SMALLTALK_REPLIES[announced], "smalltalk", forward)

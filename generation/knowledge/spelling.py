@@ -66,6 +66,10 @@ CHAT_WORDS = {
 # of the articles' word ("bil", "kep", "fe"): short words are otherwise left alone.
 SHORT_TYPO_ENGLISH = 1000
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
+# Extended-B are another script's.
+_ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
+_LATIN_END = 0x24F
 # A word as ``Speller.correct`` reads it: "b4" and "2day" too.
 _CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|[A-Za-z][A-Za-z'’]*", re.IGNORECASE)
 # What comes before a word that starts a sentence (or a line, a list item, a heading).
@@ -221,6 +225,16 @@ class Speller:
         """Whether ``lower`` is another form of a word of the articles (see ``__init__``)."""
         beginning = lower[:-3]
         return lower in self._joined or (len(beginning) >= FORM_BEGINNING and beginning in self._beginnings)
+
+    def unreadable(self, text: str) -> bool:
+        """Whether ``text`` is mostly words neither English nor the articles' (typos mended
+        first): another language ("¿Cuánto cuesta el plan?") or keyboard mashing ("asdf jkl").
+        Two such words at least, or one in another script: one unknown word alone is a name
+        ("Klarna?"), which ``unknown_topic`` speaks of."""
+        words = [w.lower() for w in _ANY_SCRIPT_WORD.findall(self.correct(text)) if len(w) >= 2]
+        unknown = [w for w in words if w not in self.english and w not in self.counts]
+        other_script = any(ord(c) > _LATIN_END for w in unknown for c in w)
+        return bool(unknown) and (len(unknown) >= 2 or other_script) and len(unknown) * 2 >= len(words)
 
     def unknown_topic(self, text: str) -> str | None:
         """A word of ``text`` that names something the articles never mention and that is no

@@ -176,6 +176,12 @@ def test_unknown_questions_are_handed_to_a_person_without_an_article() -> None:
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_message_in_another_language_goes_to_a_person_without_naming_its_words() -> None:
+    _, answer = ask(responder(), "¿Cuánto cuesta el envío exprés?")
+    assert answer.text == phrases.HANDOFF_NOT_UNDERSTOOD and answer.handoff
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_asking_for_a_person_hands_off_at_once() -> None:
     _, answer = ask(responder(), "Can I talk to a real person please?")
     assert answer.text == phrases.HANDOFF_REQUESTED and answer.handoff

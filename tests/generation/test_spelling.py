@@ -93,3 +93,16 @@ def test_a_short_word_missing_a_doubled_letter_is_the_articles_word() -> None:
     assert speller.correct("kep my bil, what fe") == "keep my bill, what fee"
     # A short word common in English stays as written.
     assert speller.correct_word("bi") is None
+
+
+def test_another_language_or_mashed_keys_are_unreadable_but_a_name_is_not() -> None:
+    english = dict.fromkeys("how much is the cheapest plan el con mon my bill wrong".split(), 10**5)
+    speller = Speller(["Our cheapest plan costs $25. Your bill shows every charge."], english=english)
+    assert speller.unreadable("¿Cuánto cuesta el plan más barato?")
+    assert speller.unreadable("Je voudrais annuler mon abonnement")
+    assert speller.unreadable("asdf jkl qwer")
+    assert speller.unreadable("我的账单")
+    # One unknown word is a name, not another language; typos of the articles' words are theirs.
+    assert not speller.unreadable("Klarna?")
+    assert not speller.unreadable("how much is the cheapst plan")
+    assert not speller.unreadable("my bill is wrong, Klarna charged twice")
