@@ -75,13 +75,34 @@ class Evidence:
     # Which of ``texts`` an answer starts by: the best-scored unit, the lead-in of its list, or
     # an earlier unit that scored nearly as well and states the kind of value asked for.
     best: int = 0
-    # A lead-in and its list ("We offer several ways to pay your bill:" and the ways): the
-    # answer is all of it, however many sentences that makes.
-    listed: bool = False
+    # The answer is all of it, however many sentences that makes: a lead-in and its list ("We
+    # offer several ways to pay your bill:" and the ways), or the answers to the questions of
+    # one message (``joined``).
+    whole: bool = False
 
     @property
     def text(self) -> str:
         return " ".join(self.texts)
+
+
+def joined(found: Sequence[Evidence]) -> Evidence:
+    """The evidence for the questions of one message, one after the other, each unit once: the
+    answer starts where the first one's does and is all of it, each later one from where its
+    own answer starts (``Evidence.best``). Sources name the first one's article; ``units`` keeps
+    each one's positions in its own article."""
+    texts: list[str] = []
+    units: list[int] = []
+    for n, each in enumerate(found):
+        start = each.best if n else 0
+        for position, text in zip(each.units[start:], each.texts[start:], strict=True):
+            if text not in texts:
+                texts.append(text)
+                units.append(position)
+    first = found[0]
+    whole = len(found) > 1 or first.whole
+    return Evidence(
+        hit=first.hit, units=tuple(units), texts=tuple(texts), score=first.score, best=first.best, whole=whole
+    )
 
 
 def keyword_coverage(question_terms: Sequence[str], text: str, idf: dict[str, float]) -> float:
@@ -155,7 +176,7 @@ def select(
                 break
             listed.append(p)
         texts = tuple(units[p] for p in listed)
-        return Evidence(hit=hit, units=tuple(listed), texts=texts, score=score, best=0, listed=True)
+        return Evidence(hit=hit, units=tuple(listed), texts=texts, score=score, best=0, whole=True)
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
     # means nothing without "Call our 24-hour line on 555-0199 if:".

@@ -9,7 +9,8 @@ The policy, in order:
    problem with my order") gets a fixed reply, told by the message's own words even where it
    would lean on the one before (generation/answering/smalltalk.py).
 4. Retrieval ranks passages, with the previous question when this one is a follow-up
-   (generation/answering/followup.py). Too unsure, or the best passage lacks what the question
+   (generation/answering/followup.py); each question of a message that asks two or three is
+   searched on its own (generation/answering/questions.py), and the answer holds each one's. Too unsure, or the best passage lacks what the question
    asks for: an honest handoff that says nothing was found. A message that names nothing new
    ("why?", "are you sure?") and would get the previous answer again gets a person instead.
 5. Otherwise the answer is built from the evidence, the units of the best passage that answer
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from conversations.redaction import redact
-from generation.answering import answer_types, facts, followup, phrases, smalltalk
+from generation.answering import answer_types, facts, followup, phrases, questions, smalltalk
 from generation.answering import evidence as evidence_of
 from generation.answering import prompt as prompts
 from generation.answering.gate import MAX_SENTENCES, Grounded, SentenceGate, Verifier
@@ -107,6 +108,9 @@ Forward = Callable[[str], None]
 StopCheck = Callable[[], bool]
 # A search: the query, its vector, the passages found, the confidence.
 Search = tuple[str, np.ndarray, list[PassageHit], float]
+# What a search found to answer with: the evidence (or ``None``), the confidence, and the
+# handoff to give when there is no evidence (``None``: the "not found" one).
+Found = tuple[evidence_of.Evidence | None, float, str | None]
 
 
 @dataclass
@@ -249,17 +253,17 @@ class Responder:
             talk = smalltalk.category(question, own, self.index.embedder)
         if talk is not None:
             return _fixed(phrases.SMALLTALK_REPLIES[talk].format(company=self.company), "smalltalk", forward)
-        query, vector, hits, conf = self._with_earlier(history, first, followed)
-        if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
-            return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
-        if conf < self.sure_confidence and not self._covers_topic(question, hits[0]):
-            return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
-        found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
-        if evidence_of.lacks_what_is_asked(query, found):
-            return _fixed(self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
-        if self._would_repeat(history, found):
-            return _fixed(phrases.HANDOFF_NOTHING_MORE, "handoff", forward, handoff=True, confidence=conf)
-        tentative = conf < self.sure_confidence
+        asked = questions.split(question)
+        whole = self._find(history, self._with_earlier(history, first, followed))
+        if len(asked) > 1:
+            found, conf, refusal, unsure = self._find_each(history, asked, whole)
+        else:
+            (found, conf, refusal), unsure = whole, False
+            if found is not None and self._would_repeat(history, found):
+                found, refusal = None, phrases.HANDOFF_NOTHING_MORE
+        if found is None:
+            return _fixed(refusal or self._not_found(question), "handoff", forward, handoff=True, confidence=conf)
+        tentative = unsure or conf < self.sure_confidence
         if self.engine is None:
             answer = self._quote(found, forward)
         else:
@@ -274,6 +278,48 @@ class Responder:
             if answer.stream_matches:
                 forward(phrases.TENTATIVE_SUFFIX)
         return answer
+
+    def _find(self, history: Sequence[prompts.Turn], search: Search) -> Found:
+        """The evidence ``search`` found for the last message of ``history`` and the search's
+        confidence; or no evidence, and the handoff to give instead (``None``: the "not found"
+        one), when retrieval is too unsure, the passage does not speak of what the message
+        names, or it lacks the kind of value asked for."""
+        question = history[-1].text
+        query, vector, hits, conf = search
+        if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
+            return None, conf, None
+        if conf < self.sure_confidence and not self._covers_topic(question, hits[0]):
+            return None, conf, None
+        found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
+        if evidence_of.lacks_what_is_asked(query, found):
+            return None, conf, None
+        return found, conf, None
+
+    def _find_each(
+        self, history: Sequence[prompts.Turn], asked: Sequence[str], whole: Found
+    ) -> tuple[evidence_of.Evidence | None, float, str | None, bool]:
+        """The evidence for each question of one message ("how much is express shipping and how
+        long does it take?"), joined in the order asked, as ``_find`` gives it, and whether some
+        question found none (the answer then comes with a handoff, for a person to answer it).
+        Each later question is searched as a follow-up to the one before where it leans on it
+        ("how long does it take?"). The first takes what the ``whole`` message found instead
+        where that is surer: "can I keep my number if I switch to you?" says less alone than
+        with "... and is there a charge for that"."""
+        earlier = list(history[:-1])
+        found: list[evidence_of.Evidence] = []
+        confs: list[float] = []
+        for question in asked:
+            turns = [*earlier, prompts.Turn("customer", question)]
+            result, conf, _ = self._find(turns, self._search(turns))
+            if not found and not confs and whole[0] is not None and whole[1] >= conf:
+                result, conf = whole[0], whole[1]
+            confs.append(conf)
+            if result is not None:
+                found.append(result)
+            earlier = [*turns, prompts.Turn("assistant", "")]
+        if not found:
+            return None, confs[0], None, True
+        return evidence_of.joined(found), min(confs), None, len(found) < len(asked)
 
     def evidence(self, history: Sequence[prompts.Turn]) -> evidence_of.Evidence | None:
         """The evidence an answer to the last turn would be built from, or ``None`` when
@@ -445,7 +491,7 @@ class Responder:
             ordinary=self.index.speller.ordinary,
         )
         stream = self._submit(history, found, allowed)
-        cap = len(split_sentences(found.text)) if found.listed else MAX_SENTENCES
+        cap = len(split_sentences(found.text)) if found.whole else MAX_SENTENCES
         eager = EagerStream(allowed, forward, max_sentences=max(cap, MAX_SENTENCES))
         for _ in stream:
             eager.feed(stream.text)

@@ -242,6 +242,18 @@ def test_saying_there_is_a_question_gets_asked_for_it_not_a_person(message: str,
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_each_question_of_a_message_is_answered() -> None:
+    # Asked whole, the message asks for a duration that the shipping costs lack: a handoff.
+    _, answer = ask(responder(), "how much is express shipping and how long does it take?")
+    assert "$19.95" in answer.text and "1 to 2 business days" in answer.text and not answer.handoff
+    _, answer = ask(responder(), "Do you price match? Also do you ship to Canada?")
+    assert "14 days" in answer.text and "24 countries" in answer.text
+    # One the help centre cannot answer: the other is answered, and a person takes a look.
+    _, answer = ask(responder(), "Do you price match? And do you sell kayaks?")
+    assert "14 days" in answer.text and answer.text.endswith(phrases.TENTATIVE_SUFFIX) and answer.handoff
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_question_after_saying_there_is_one_is_answered() -> None:
     _, answer = ask(responder(), "I have a question about shipping, how much is express shipping?")
     assert "$19.95" in answer.text

@@ -99,7 +99,7 @@ def test_a_lead_in_that_answers_best_comes_with_its_list(
     lead = shape.units.index("We offer several ways to pay your bill:")
     found = select_where_only(shape, lead, "What ways can I pay my bill?")
     # The ways, not the first of them alone, in the article's order, as many as fit.
-    assert found.listed and found.texts[found.best] == shape.units[lead]
+    assert found.whole and found.texts[found.best] == shape.units[lead]
     assert found.texts[1:] == tuple(shape.units[lead + 1 : lead + 1 + items])
     assert "Cash payments appear within 2 hours." not in found.texts
 

@@ -1,0 +1,44 @@
+"""The questions of one message (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from generation.answering.questions import split
+
+
+@pytest.mark.parametrize(
+    ("message", "questions"),
+    [
+        (
+            "how much is express shipping and how long does it take?",
+            ["how much is express shipping", "how long does it take?"],
+        ),
+        (
+            "I have two questions: can I return worn boots? and how long do refunds take?",
+            ["can I return worn boots?", "how long do refunds take?"],
+        ),
+        ("Do you price match? Also do you ship to Canada?", ["Do you price match?", "do you ship to Canada?"]),
+        # "and is there a charge for that" leans on the question before, and keeps its "and".
+        (
+            "can I keep my number if I switch? and is there a charge for that",
+            ["can I keep my number if I switch?", "and is there a charge for that"],
+        ),
+    ],
+)
+def test_a_message_that_asks_two_things_is_two_questions(message: str, questions: list[str]) -> None:
+    assert split(message) == questions
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "can I return boots and sandals?",  # one question about two things
+        "How much is it? I ordered yesterday.",  # a question and a statement
+        "Hi! How are you? Do you ship to Canada?",  # small talk, then one question
+        "is it free to pay over the phone or do you charge for that",
+        "What? Why? How? When? Where?",  # more than a few: not a list of questions to answer
+    ],
+)
+def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
+    assert split(message) == [message]
