@@ -10,9 +10,10 @@ The policy, in order:
    would lean on the one before (generation/answering/smalltalk.py).
 4. Retrieval ranks passages, with the previous question when this one is a follow-up
    (generation/answering/followup.py); each question of a message that asks two or three is
-   searched on its own (generation/answering/questions.py), and the answer holds each one's. Too unsure, or the best passage lacks what the question
-   asks for: an honest handoff that says nothing was found. A message that names nothing new
-   ("why?", "are you sure?") and would get the previous answer again gets a person instead.
+   searched on its own (generation/answering/questions.py), and the answer holds each one's.
+   Too unsure, or the best passage lacks what the question asks for: an honest handoff that
+   says nothing was found. A message that names nothing new ("why?", "are you sure?") and
+   would get the previous answer again gets a person instead.
 5. Otherwise the answer is built from the evidence, the units of the best passage that answer
    (generation/answering/evidence.py): the model writes it, and each sentence is verified before
    the customer sees it (generation/answering/gate.py); when the model's first sentence fails,

@@ -119,10 +119,11 @@ def category(text: str, vector: np.ndarray, embedder: Any) -> str | None:
     if not possible(text):
         return None
     words = _WORD.findall(text.lower())
-    if words and words[0] in _NO:
-        return "no"
-    if words and words[0] in _YES and not {"thank", "thanks", "thx", "ty"} & set(words):
-        return "yes"
+    if words and "?" not in text:  # "no, how much is it?" asks something
+        if words[0] in _NO:
+            return "no"
+        if words[0] in _YES and not {"thank", "thanks", "thx", "ty"} & set(words):
+            return "yes"
     labels, vectors = _exemplars(embedder)
     scores = vectors @ vector
     best = int(np.argmax(scores))

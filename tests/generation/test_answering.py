@@ -227,6 +227,12 @@ def test_thanks_and_goodbyes_after_an_answer_are_small_talk_not_the_answer_again
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_yes_or_no_that_asks_something_is_no_small_talk() -> None:
+    _, answer = ask(responder(), "Do you ship internationally?", "yes but how much is it?")
+    assert answer.mode != "smalltalk"
+
+
+@pytest.mark.usefixtures("demo_kb")
 @pytest.mark.parametrize(
     ("message", "reply"),
     [
