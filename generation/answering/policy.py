@@ -83,12 +83,8 @@ TOPIC_COVERED = 0.43
 _PASSAGE_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 # A word of a customer's message, as ``KnowledgeIndex.mentions`` looks words up.
 _OWN_WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
-# A message that asks something: a question mark, or the opening of a question.
-_ASKS = re.compile(
-    r"\?|^\W*(?:(?:and|but|so|ok|okay|also)\W+)*(?:what|what's|whats|when|where|which|who|why|how|can|could|"
-    r"do|does|did|is|are|was|were|will|would|should|may|might|have|has|any)\b",
-    re.IGNORECASE,
-)
+# Text that redaction could change (``_already_said``).
+_REDACTABLE = re.compile(r"[@\d]")
 # Words that ask again without asking anything new ("really?", "what do you mean?").
 _FILLERS = frozenset("really sure mean seriously exactly huh hmm ok okay wait sorry again".split())
 # A message that does not read as a follow-up is taken as one when searching it with the
@@ -168,15 +164,23 @@ def _already_said(unit: str, said: str) -> bool:
     """Whether ``unit`` of an article is in the bot's reply ``said`` (``_squashed``) as the
     history holds it, where personal data is redacted: an email address or phone number of the
     article's too (generation/replying.py)."""
-    return _squashed(unit) in said or _squashed(redact(unit)) in said
+    if _squashed(unit) in said:
+        return True
+    # Only text with an "@" or digits can be redacted (emails, phone and card numbers, IBANs):
+    # the unit is redacted, as the reply was, only then (it runs for every unit of a follow-up).
+    return bool(_REDACTABLE.search(unit)) and _squashed(redact(unit)) in said
+
+
+def previous_reply(history: Sequence[prompts.Turn]) -> str:
+    """The bot's last reply before the last message of ``history``; "" when there is none."""
+    return next((t.text for t in reversed(history[:-1]) if t.role == "assistant" and t.text.strip()), "")
 
 
 def says_it_did_not_help(history: Sequence[prompts.Turn]) -> bool:
     """Whether the last message, short and after an answer, says that answer did not help."""
     question = history[-1].text if history else ""
-    answered = any(t.role == "assistant" and t.text.strip() for t in history[:-1])
     return (
-        answered
+        bool(previous_reply(history))
         and len(question.split()) <= NOT_HELPED_WORDS
         and bool(_NOT_HELPED.search(question))
         and not _HYPOTHETICAL.match(question)
@@ -360,11 +364,11 @@ class Responder:
         """A follow-up's ``search`` with the passages the bot's previous reply was built from
         ``FOLLOWUP_STAY`` ahead: "how much?" after the answer about international shipping is
         about international shipping, where the domestic shipping costs match it as well."""
-        replies = [t.text for t in history[:-1] if t.role == "assistant" and t.text.strip()]
+        reply = previous_reply(history)
         query, vector, hits, _ = search
-        if not replies or not hits:
+        if not reply or not hits:
             return search
-        said = _squashed(replies[-1])
+        said = _squashed(reply)
         units = [(h, h.entry.outline.units[h.passage.start : h.passage.end]) for h in hits]
         before = {id(h) for h, texts in units if any(_already_said(u, said) for u in texts)}
         if not before:
@@ -378,16 +382,16 @@ class Responder:
         A message asks nothing new when it names nothing the help centre mentions ("why?", "are
         you sure?") or is no question ("i reported it"); "and on saturday?" may find its answer
         in the same sentence as the question before, and gets it again."""
-        earlier = [t.text for t in history[:-1] if t.role == "assistant"]
-        if not earlier or not found.texts:
+        reply = previous_reply(history)
+        if not reply or not found.texts:
             return False
         message = history[-1].text
         if answer_types.asked(message) is not None:
             return False  # "how much?": the answer before may hold it, and is worth repeating
         words = [w for w in _OWN_WORD.findall(message.lower()) if w not in STOPWORDS | _FILLERS]
-        if _ASKS.search(message) and any(self.index.mentions(w) for w in words):
+        if questions.asks(message) and any(self.index.mentions(w) for w in words):
             return False
-        said = _squashed(earlier[-1])
+        said = _squashed(reply)
         return all(_already_said(text, said) for text in found.texts[found.best :])
 
     def _names_something_new(self, text: str) -> bool:

@@ -20,13 +20,22 @@ _OPENER = (
 )
 _AFTER_QUESTION_MARK = re.compile(r"(?<=\?)\s+")
 _JOINED = re.compile(rf",?\s+(?:and|also|plus)\s+(?={_OPENER})", re.IGNORECASE)
-_ASKS = re.compile(rf"\?\s*$|^\W*(?:(?:and|also|plus|ok|so)\W+)*{_OPENER}", re.IGNORECASE)
+# A message that asks something: a question mark, or the opening of a question.
+_ASKS = re.compile(
+    rf"\?|^\W*(?:(?:and|but|so|ok|okay|also|plus)\W+)*(?:{_OPENER}|(?:was|were|might|have|has|any)\b)",
+    re.IGNORECASE,
+)
 _PREFACE = re.compile(
     r"^\W*(?:(?:hi|hello|hey)(?: there)?\W+)?i(?:'ve| have)(?: got)? (?:two|2|three|3|a few|some|a couple of) "
     r"(?:quick )?questions?\s*[:,.\-–]?\s*",
     re.IGNORECASE,
 )
 _LEADING_AND = re.compile(r"^\W*(?:and|also|plus)\W+", re.IGNORECASE)
+
+
+def asks(text: str) -> bool:
+    """Whether ``text`` asks something ("why?", "and how long does it take"), rather than says it."""
+    return bool(_ASKS.search(text))
 
 
 def split(message: str) -> list[str]:
@@ -39,7 +48,7 @@ def split(message: str) -> list[str]:
         for piece in _JOINED.split(sentence)
         if piece.strip()
     ]
-    asking = [p for p in parts if _ASKS.search(p) and tokenize(p)]
+    asking = [p for p in parts if asks(p) and tokenize(p)]
     if not 2 <= len(asking) <= MAX_QUESTIONS or len(asking) != len(parts):
         return [message]
     # "... and how long do refunds take?" stands alone unless it leans on the question before
