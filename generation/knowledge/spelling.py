@@ -5,7 +5,8 @@ the embedding see the words the articles use.
 
 Only words that are neither the articles' nor English (the word list of ``pyspellchecker``) are
 touched, and only when one of the articles' words is a single edit away (two for words of eight
-letters or more): an insertion, a deletion, a substitution or two neighbouring letters swapped.
+letters or more): an insertion, a deletion, a substitution or two neighbouring letters swapped;
+and words English hardly uses that are an articles' word with a letter left out ("pone").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
 question costs microseconds, not a scan.
 """
@@ -65,6 +66,9 @@ CHAT_WORDS = {
 # A word of two or three letters, no more common in English than this, that misses one letter
 # of the articles' word ("bil", "kep", "fe"): short words are otherwise left alone.
 SHORT_TYPO_ENGLISH = 1000
+# A word English uses no more than this (pyspellchecker's counts: "paring" 235, "abut" 330,
+# "dose" 10,621) that is an articles' word with one letter left out is read as that word.
+RARE_ENGLISH_TYPO = 500
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 # A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
 # Extended-B are another script's.
@@ -168,22 +172,37 @@ class Speller:
             return CHAT_WORDS[lower]
         if len(lower) < MIN_LENGTH:
             return self._doubled_letter(lower)
-        if lower in self.english or not lower.isalpha():
+        if not lower.isalpha():
             return None
+        if lower in self.english:
+            return self._letter_left_out(lower)
         limit = 2 if len(lower) >= LONG_WORD else 1
         candidates: set[str] = set()
         for key in _deletions(lower, limit):
             candidates.update(self._by_deletion.get(key, ()))
         # Nearest first; among equally near words, one with the typo's own letters (two of them
-        # swapped: "contarct" -> "contract", not "contact"), then the articles' commoner word.
-        best: tuple[int, bool, int, str] | None = None
+        # swapped: "contarct" -> "contract", not "contact"), then one the typo leaves a letter out
+        # of, the commonest slip ("aead" -> "ahead", not "head"; "goig" -> "going", not "gig"),
+        # then the articles' commoner word.
+        best: tuple[int, bool, bool, int, str] | None = None
         letters = sorted(lower)
         for candidate in candidates:
             distance = edit_distance(lower, candidate)
-            rank = (distance, sorted(candidate) != letters, -self.counts[candidate], candidate)
+            left_out = len(candidate) > len(lower)
+            rank = (distance, sorted(candidate) != letters, not left_out, -self.counts[candidate], candidate)
             if distance <= limit and (best is None or rank < best):
                 best = rank
-        return best[3] if best else None
+        return best[4] if best else None
+
+    def _letter_left_out(self, lower: str) -> str | None:
+        """The articles' word that the rare English ``lower`` is with one letter left out
+        ("paring" -> "parking", "pone" -> "phone", "tody" -> "today", "abut" -> "about"): a
+        word English hardly uses, written where the articles' word fits, is that word mistyped.
+        ``None`` for a word English uses more than ``RARE_ENGLISH_TYPO`` times."""
+        if self.english.get(lower, 0) > RARE_ENGLISH_TYPO:
+            return None
+        found = [w for w in self._by_deletion.get(lower, ()) if len(w) == len(lower) + 1]
+        return max(found, key=lambda w: (self.counts[w], w), default=None)
 
     def _doubled_letter(self, lower: str) -> str | None:
         """The articles' word that the short ``lower`` writes with one letter not doubled

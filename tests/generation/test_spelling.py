@@ -106,3 +106,17 @@ def test_another_language_or_mashed_keys_are_unreadable_but_a_name_is_not() -> N
     assert not speller.unreadable("Klarna?")
     assert not speller.unreadable("how much is the cheapst plan")
     assert not speller.unreadable("my bill is wrong, Klarna charged twice")
+
+
+def test_a_letter_left_out_is_the_likelier_slip() -> None:
+    speller = Speller(["Book ahead. Head north. Head east. Fibre 1 Gig, 1 Gig, 1 Gig. We are going."], english={})
+    assert speller.correct_word("aead") == "ahead"  # not the commoner "head", also one edit away
+    assert speller.correct_word("goig") == "going"
+
+
+def test_a_word_english_hardly_uses_with_a_letter_left_out_is_the_articles_word() -> None:
+    english = {"paring": 235, "pone": 116, "dose": 10621, "does": 10**6, "parking": 10**5, "phone": 10**5}
+    speller = Speller(["Parking fines apply. Call us from your phone. What does it cost?"], english=english)
+    assert speller.correct("3 paring fines, call from my pone") == "3 parking fines, call from my phone"
+    assert speller.correct_word("dose") is None  # a word English uses: left as written
+    assert speller.correct_word("parking") is None
