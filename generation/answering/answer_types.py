@@ -92,7 +92,12 @@ TYPES = (
             r"\bwhen (?:are|is|do|does) (?:you|it|the \w+) (?:open|close|closed)\b",
         ),
         asks_only=_any(r"\bwhat time\b|\bopening hours\b"),
-        states=_any(r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)", r"\b\d{1,2}:\d\d\b", rf"\b{_WEEKDAY}\b"),
+        states=_any(
+            r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)",
+            r"\b\d{1,2}:\d\d\b",
+            rf"\b{_WEEKDAY}\b",
+            rf"\b\d+\s*{_UNIT_OF_TIME}\s+(?:before|after|prior to|ahead of)\b",  # "20 minutes before departure"
+        ),
     ),
     AnswerType(
         "place",

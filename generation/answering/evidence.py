@@ -123,9 +123,11 @@ def answer_type_bonus(kind: answer_types.AnswerType | None, text: str) -> float:
 
 def lacks_what_is_asked(question: str, found: Evidence) -> bool:
     """Whether ``question`` asks only for a kind of value (an amount, a duration, a time...)
-    that the passage ``found`` comes from holds none of: then it does not answer it."""
+    that neither the passage ``found`` comes from nor the evidence holds: then it does not
+    answer it. (The evidence may hold a sentence of the same article's next passage: "Same-day
+    switch costs $45" after the passage that says what Same-day switch is.)"""
     kind = answer_types.asked(question, only=True)
-    return kind is not None and not kind.states.search(found.hit.passage.text)
+    return kind is not None and not any(kind.states.search(t) for t in (found.hit.passage.text, *found.texts))
 
 
 def select(

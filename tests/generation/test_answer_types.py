@@ -47,7 +47,10 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, 
         ("place", "Write to PO Box 310, Portland, OR 97205.", True),
         ("place", "Our Westgate store is next to the library.", False),
         ("place", "Each plan includes 18 GB of data.", False),
+        ("clock", "The boarding gate closes 20 minutes before departure.", True),
+        ("clock", "We open at 9 am on weekdays.", True),
+        ("clock", "Refunds take 20 minutes to process.", False),
     ],
 )
-def test_a_sentence_states_an_age_or_a_place(kind: str, text: str, states: bool) -> None:
+def test_a_sentence_states_an_age_a_place_or_a_time(kind: str, text: str, states: bool) -> None:
     assert bool(answer_types.named(kind).states.search(text)) is states

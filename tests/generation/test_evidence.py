@@ -49,6 +49,17 @@ def test_a_nearly_as_good_passage_of_the_same_article_is_looked_into(monkeypatch
     assert joined.texts[joined.best] != UNITS[3] and UNITS[3] in joined.text
 
 
+def test_a_value_the_evidence_holds_answers_though_the_best_passage_lacks_it() -> None:
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    top, runner_up = hits(0.79)
+    question = "How long can I ride before I pay extra?"
+    found = evidence.select(index, top, QUESTION, question, [runner_up])
+    assert "minutes" not in top.passage.text and "45 minutes" in found.text
+    assert not evidence.lacks_what_is_asked(question, found)
+    alone = evidence.select(index, top, np.array([0.0, 1.0]), question, [])
+    assert "minutes" not in alone.text and evidence.lacks_what_is_asked(question, alone)
+
+
 def test_a_unit_elsewhere_in_the_article_joins_only_when_it_answers_nearly_as_well() -> None:
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
     top, _ = hits(0.70)
