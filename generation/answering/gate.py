@@ -10,9 +10,10 @@ token instead, and streams as it is written (generation/answering/restate.py).
 Two verifiers:
 - ``Restating`` (the offline responder, which learns to restate): every sentence is one of
   the evidence's units, word for word (its first letter's case aside), optionally led by
-  "Yes,"/"No," — and "Yes" only for a yes/no question whose sentence has no negation, "No" only
-  for one whose sentence has one. The constraint on its decoding allows only such sentences;
-  this check runs on the finished reply and on the training dialogues.
+  "Yes,"/"No," — and "Yes" only for a yes/no question whose sentence says no negation, "No"
+  only for one whose sentence does (a negation in a condition attached to it does not count).
+  The constraint on its decoding allows only such sentences; this check runs on the finished
+  reply and on the training dialogues.
 - ``Grounded`` (any other model, which may paraphrase): no number, price, time, email, web
   address or name that the support text lacks, mostly the evidence's words, no repetition.
 """
@@ -39,6 +40,7 @@ YES_NO_QUESTION = re.compile(
     r"(?:can|could|do|does|did|is|are|was|were|will|would|should|shall|may|might|must|have|has|had|am)\b",
     re.IGNORECASE,
 )
+_CLAUSE = re.compile(r"[,;]\s+|\s+-\s+")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nor|cannot|can't|can’t|don't|don’t|doesn't|doesn’t|isn't|isn’t|aren't|aren’t|"
     r"won't|won’t|wasn't|weren't|shouldn't|couldn't|wouldn't|mustn't|haven't|hasn't|unable|neither)\b",
@@ -52,13 +54,31 @@ def normalized(text: str) -> str:
 
 
 def is_yes_no_question(question: str) -> bool:
-    """Whether ``question``'s last sentence asks yes or no ("Can I ...?", "Do you ...?")."""
+    """Whether ``question``'s last sentence asks yes or no ("Can I ...?", "Do you ...?"), or
+    its last clause does ("flying to lisbon next month, can i bring my dog?")."""
     sentences = split_sentences(question) or [question]
-    return any(YES_NO_QUESTION.match(s.strip()) for s in sentences[-2:])
+    return any(
+        YES_NO_QUESTION.match(s.strip()) or YES_NO_QUESTION.match(_CLAUSE.split(s)[-1].strip()) for s in sentences[-2:]
+    )
 
 
 def has_negation(text: str) -> bool:
     return bool(_NEGATION.search(text))
+
+
+# A condition attached to what a sentence says: "Larks expire if your account has no activity"
+# says yes, they expire; the "no" is the condition's. ("only if" and "even if" stay: "refunded
+# only if you haven't unlocked a bike" restricts the answer, and is read as it stands.)
+_LEADING_CONDITION = re.compile(r"^(?:if|when|whenever|once|unless|as long as)\b[^,]*,\s*", re.IGNORECASE)
+_TRAILING_CONDITION = re.compile(r"(?<!only)(?<!even)\s+(?:if|when|whenever|unless|as long as)\b.*$", re.IGNORECASE)
+
+
+def says_no(sentence: str) -> bool:
+    """Whether ``sentence`` answers no: a negation in what it says, not in a condition attached
+    to it ("If you cancel, we don't refund" says no; "Larks expire if your account has no
+    activity for 18 months" does not)."""
+    main = _TRAILING_CONDITION.sub("", _LEADING_CONDITION.sub("", sentence.strip(), count=1), count=1)
+    return has_negation(main)
 
 
 # A "Yes"/"No" lead needs a sentence about what was asked: this share of the question's words
@@ -67,12 +87,14 @@ def has_negation(text: str) -> bool:
 LEAD_COVERAGE = 0.25
 
 
-def may_lead(sentence: str, question: str) -> str:
+def may_lead(sentence: str, question: str, known: Callable[[str], bool] | None = None) -> str:
     """The lead ("yes", "no") ``sentence`` may take in answer to ``question``, or "": only for a
     yes/no question, only when the sentence holds at least ``LEAD_COVERAGE`` of the question's
     words and its rarest one (so "Can I pay with PayPal at the kiosk?" gets no "Yes" from "We
-    accept Visa and Mastercard at every kiosk."), and "No" exactly when the sentence has a
-    negation."""
+    accept Visa and Mastercard at every kiosk."), and "No" exactly when the sentence says no
+    (``says_no``). With ``known`` (whether the articles use a word), a word the articles never
+    use is rarer than any they do: "does skylark have a lounge?" is about a lounge, not about
+    the company every article names."""
     if not is_yes_no_question(question):
         return ""
     asked = set(tokenize(question))
@@ -81,10 +103,14 @@ def may_lead(sentence: str, question: str) -> str:
         return ""
     english = english_words()
     words = [w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOPWORDS and len(w) > 2]
-    rarest = min(words, key=lambda w: (english.get(w, 0), w)) if words else ""
+
+    def used(word: str) -> bool:
+        return known is None or known(word) or (word.endswith("s") and known(word[:-1]))
+
+    rarest = min(words, key=lambda w: (used(w), english.get(w, 0), w)) if words else ""
     if rarest and stem(rarest) not in said:
         return ""  # "Can I pay with PayPal at the kiosk?" is about PayPal, not about kiosks
-    return "no" if has_negation(sentence) else "yes"
+    return "no" if says_no(sentence) else "yes"
 
 
 def split_lead(sentence: str) -> tuple[str, str]:
@@ -107,6 +133,7 @@ class Restating(Verifier):
     units: Sequence[str]
     question: str
     extra: Sequence[str] = ()  # whole sentences the bot may also say (its own fixed phrases)
+    known: Callable[[str], bool] | None = None  # whether the articles use a word (``may_lead``)
     _allowed: set[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -120,7 +147,7 @@ class Restating(Verifier):
         lead, core = split_lead(sentence)
         if normalized(core) not in self._allowed:
             return False
-        return not lead or (not sent and lead == may_lead(core, self.question))
+        return not lead or (not sent and lead == may_lead(core, self.question, self.known))
 
 
 @dataclass

@@ -489,11 +489,13 @@ class Responder:
     ) -> Answer:
         """The offline responder's reply: a restatement of the evidence, held to it token by
         token and streamed as it is written (``EagerStream``)."""
+        speller = self.index.speller
         allowed = Restatements(
             found.texts,
-            history[-1].text,
+            speller.correct(history[-1].text),
             first=found.best,
-            ordinary=self.index.speller.ordinary,
+            ordinary=speller.ordinary,
+            known=speller.known,
         )
         stream = self._submit(history, found, allowed)
         cap = len(split_sentences(found.text)) if found.whole else MAX_SENTENCES

@@ -68,11 +68,13 @@ class Restatements:
         *,
         first: int = 0,
         ordinary: Callable[[str], bool] = _never,
+        known: Callable[[str], bool] | None = None,
     ) -> None:
         units = [_squash(u) for u in units]
         self.units = units
         self.question = question
-        lead = may_lead(units[first], question)
+        self.known = known
+        lead = may_lead(units[first], question, known)
         replies = set()
         for start in range(first + 1):
             run = units[start:]
@@ -156,7 +158,7 @@ class EagerStream:
             reply, sentences = capped, sentences[: self.max_sentences]
         else:
             reply = completed
-        verifier = Restating(self.allowed.units, self.allowed.question)
+        verifier = Restating(self.allowed.units, self.allowed.question, known=self.allowed.known)
         passed: list[str] = []
         for sentence in sentences:
             if not verifier.check(sentence, passed):

@@ -28,7 +28,7 @@ from itertools import accumulate
 from typing import Any
 
 from generation.answering import phrases
-from generation.answering.gate import YES_NO_QUESTION, has_negation, is_yes_no_question
+from generation.answering.gate import YES_NO_QUESTION, has_negation, is_yes_no_question, says_no
 from generation.responder import slots
 from generation.responder.slots import _MONTHS, _RANGES, _UNITS, _WEEKDAYS, NAMES, NUMBERS, OTHERS
 
@@ -205,9 +205,9 @@ def _lower_first(text: str, names: Iterable[str] = ()) -> str:
 
 
 def polar_answer(sentence: str, names: Iterable[str] = ()) -> str:
-    """``sentence`` led by "Yes, " (no negation in it) or "No, " (one), its first letter lowercased unless a name
+    """``sentence`` led by "Yes, " or "No, " (``says_no``), its first letter lowercased unless a name
     opens it (one sentence, as the answer gate reads it)."""
-    lead = "No" if has_negation(sentence) else "Yes"
+    lead = "No" if says_no(sentence) else "Yes"
     return f"{lead}, {_lower_first(sentence, names)}"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generation.answering.facts import Support
-from generation.answering.gate import Grounded, Restating, SentenceGate, is_yes_no_question
+from generation.answering.gate import Grounded, Restating, SentenceGate, is_yes_no_question, says_no
 
 UNITS = [
     "Refunds reach your card within 5 business days.",
@@ -74,3 +74,15 @@ def test_yes_no_questions_are_recognised_after_a_greeting_or_a_story() -> None:
     assert is_yes_no_question("hi, can I pay with PayPal?")
     assert is_yes_no_question("I bought a pass yesterday. Is it still valid?")
     assert not is_yes_no_question("How much is a day pass?")
+    assert is_yes_no_question("flying to lisbon next month, can i bring my dog?")
+    assert is_yes_no_question("my daughter turns 2 on the trip - can she still sit on my lap")
+    assert not is_yes_no_question("flying to lisbon next month, how much is a dog?")
+
+
+def test_a_negation_in_a_condition_does_not_make_the_answer_no() -> None:
+    assert not says_no("Larks expire if your account has no activity, meaning no earning, for 18 months.")
+    assert says_no("If you cancel a Lite fare, we don't refund it.")
+    assert not says_no("If you don't use your pass, we refund it in full.")
+    assert says_no("We can't refund a ticket if you have used it.")
+    assert says_no("A Day Pass can be refunded only if you haven't unlocked a bike with it.")
+    assert says_no("We charge no fee for it.")

@@ -42,6 +42,24 @@ def test_yes_and_no_lead_only_a_yes_no_question_about_what_the_unit_says() -> No
     assert not Restatements(UNITS, "When is my receipt emailed?", first=2).allows("Yes")
 
 
+def test_a_word_the_articles_never_use_is_what_a_yes_no_question_is_about() -> None:
+    unit = "At Skylark airports the departure gate is shown on the screens an hour before departure."
+    articles = {"skylark", "airport", "airports", "departure", "gate", "shown", "screens", "hour", "before"}
+    question = "does skylark have a lounge at the airport i can use before my flight"
+    # By English rarity alone the company's name is the rarest word, and the sentence holds it.
+    assert Restatements([unit], question).allows("Yes,")
+    lounge = Restatements([unit], question, known=lambda w: w.lower() in articles)
+    assert not lounge.allows("Yes,") and not lounge.allows("No,")
+    gate = Restatements([unit], "is the departure gate shown on the screens?", known=lambda w: w.lower() in articles)
+    assert gate.allows("Yes,")
+
+
+def test_a_yes_no_question_after_a_clause_of_context_may_get_a_yes() -> None:
+    cello = "Instruments too big for the overhead locker can travel in the cabin on their own seat."
+    question = "my instrument is too big for the locker, can it travel in the cabin on its own seat?"
+    assert Restatements([cello], question).allows("Yes, ")
+
+
 def test_the_model_may_not_decline_the_evidence_it_is_given() -> None:
     # Whether the evidence answers is decided before the model runs (the policy's handoffs).
     assert not Restatements(UNITS, "Do you take bitcoin?", first=1).allows("I'm sorry")
