@@ -293,7 +293,7 @@ class Responder:
         query, vector, hits, conf = search
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
             return None, conf, None
-        if conf < self.sure_confidence and not self._covers_topic(question, hits[0]):
+        if conf < self.sure_confidence and not self._covers_topic(question, hits[0], weak=conf < self.min_confidence):
             return None, conf, None
         found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
         if evidence_of.lacks_what_is_asked(query, found):
@@ -404,14 +404,19 @@ class Responder:
         return query, vector, hits, confidence(hits)
 
     # --- answering ------------------------------------------------------------------------------
-    def _covers_topic(self, question: str, hit: PassageHit) -> bool:
+    def _covers_topic(self, question: str, hit: PassageHit, weak: bool = False) -> bool:
         """Whether ``hit``'s passage speaks of what ``question`` names, when it names something
         no article mentions ("Can I pay my bill with bitcoin?", `Speller.unknown_topic`): one of
         the passage's words must mean nearly the same (MiniLM, cosine ``TOPIC_COVERED``:
-        "Toronto" is covered by "Canada", "dryer" by "dry"; "bitcoin" is not by "pay")."""
+        "Toronto" is covered by "Canada", "dryer" by "dry"; "bitcoin" is not by "pay"). A
+        ``weak`` match (below the minimum confidence, answered only because it stands out) covers
+        no such name: a word of the same field is near it there ("airbus" and "aircraft",
+        "scooter" and "wheelchairs"), and the passage is about something else."""
         topic = self.index.speller.unknown_topic(question)
         if topic is None:
             return True
+        if weak:
+            return False
         text = f"{hit.title} {hit.passage.heading} {hit.passage.text}"
         words = sorted({w.lower() for w in _PASSAGE_WORD.findall(text)})
         if not words:

@@ -334,6 +334,21 @@ def test_a_question_that_finds_more_with_the_one_before_is_taken_as_a_follow_up(
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_weak_match_naming_what_no_article_mentions_is_handed_over_though_a_word_is_near() -> None:
+    # "Toronto" is near the shipping passage's "Canada"; retrieval is sure enough with a minimum
+    # of 0.68. Where the match only stands out below the minimum, a name no article mentions
+    # means the passage is about something else: the bot says it found nothing about it.
+    question = "Can I ship a parcel to Toronto?"
+    sure = Responder(index=get_index(), engine=None, company="Tidewater", min_confidence=0.68, sure_confidence=0.85)
+    weak = Responder(index=get_index(), engine=None, company="Tidewater", min_confidence=0.80, sure_confidence=0.85)
+    _, answered = ask(sure, question)
+    assert answered.mode == "quote" and "Canada" in answered.text
+    assert 0.80 - 0.18 <= answered.confidence < 0.80
+    _, handed = ask(weak, question)
+    assert handed.mode == "handoff" and "anything about Toronto" in handed.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_an_unsure_match_that_does_not_speak_of_what_the_customer_names_is_handed_over() -> None:
     unsure = Responder(
         index=get_index(), engine=None, company="Tidewater Outfitters", min_confidence=0.68, sure_confidence=0.85
