@@ -9,8 +9,10 @@ internationally?") keeps the first message's subject.
 
 A message depends on the one before when it opens like a continuation ("and", "what about",
 "ok and", "also"), or is short and leans on something said before ("it", "that", "there", "one"),
-or has almost no words of its own; otherwise, or when it names something the help centre
-never mentions (a new topic, then), it stands alone.
+or has almost no words of its own and names nothing the help centre never mentions ("Can I pay
+in bitcoin?" is a new topic; "how much is it to watch netflix on it" leans on the wifi asked
+about before); otherwise it stands alone. What a follow-up names is checked against the
+passage found however sure the search (generation/answering/policy.py).
 """
 
 from __future__ import annotations
@@ -44,16 +46,15 @@ def _never(_: str) -> bool:
 
 
 def depends_on_earlier(message: str, *, new_topic: Callable[[str], bool] = _never) -> bool:
-    """Whether ``message`` leans on the one before; never where ``new_topic`` says it names
-    something of its own ("Can I pay in bitcoin?" after a question about the warranty)."""
-    if new_topic(message):
-        return False
+    """Whether ``message`` leans on the one before: it opens as a continuation, or is short
+    and points back ("it", "that"), or has almost no words of its own and ``new_topic`` says it
+    names nothing of its own ("Can I pay in bitcoin?" after a question about the warranty)."""
     if _CONTINUATION.match(message):
         return True
     words = message.split()
     if len(words) <= SHORT_WORDS and _LEANS_ON.search(message):
         return True
-    return len(tokenize(message)) <= OWN_WORDS
+    return len(tokenize(message)) <= OWN_WORDS and not new_topic(message)
 
 
 def retrieval_query(

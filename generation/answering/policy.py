@@ -293,7 +293,11 @@ class Responder:
         query, vector, hits, conf = search
         if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
             return None, conf, None
-        if conf < self.sure_confidence and not self._covers_topic(question, hits[0], weak=conf < self.min_confidence):
+        # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
+        # after a question about renting tents): what it names is checked however sure that is.
+        joined = query != self.index.speller.correct(question)
+        unsure = conf < self.sure_confidence or joined
+        if unsure and not self._covers_topic(question, hits[0], weak=conf < self.min_confidence):
             return None, conf, None
         found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
         if evidence_of.lacks_what_is_asked(query, found):

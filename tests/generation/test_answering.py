@@ -349,6 +349,18 @@ def test_a_weak_match_naming_what_no_article_mentions_is_handed_over_though_a_wo
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_follow_up_naming_what_no_article_mentions_is_checked_however_sure_the_search() -> None:
+    responder = Responder(
+        index=get_index(), engine=None, company="Tidewater", min_confidence=0.68, sure_confidence=0.85
+    )
+    # Searched with "do you rent tents?", the rentals passage is a sure match; it says nothing
+    # of Yosemite, so the bot says it found nothing about it rather than quote the prices.
+    _, yosemite = ask(responder, "do you rent tents?", "can I take one to Yosemite?")
+    assert yosemite.mode == "handoff" and "anything about Yosemite" in yosemite.text
+    assert yosemite.confidence >= 0.85
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_an_unsure_match_that_does_not_speak_of_what_the_customer_names_is_handed_over() -> None:
     unsure = Responder(
         index=get_index(), engine=None, company="Tidewater Outfitters", min_confidence=0.68, sure_confidence=0.85

@@ -81,6 +81,8 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
     # Short, but about something the help centre never mentions: a new topic.
     assert depends_on_earlier("Can I pay in bitcoin?")
     assert not depends_on_earlier("Can I pay in bitcoin?", new_topic=lambda text: "bitcoin" in text)
+    # Naming something new, but leaning on what was said: "it" is the wifi asked about before.
+    assert depends_on_earlier("how much is it to watch netflix on it", new_topic=lambda text: "netflix" in text)
     history = [
         Turn("customer", "How fast is express shipping?"),
         Turn("assistant", "Express shipping takes 1 to 2 business days."),
