@@ -111,6 +111,32 @@ FORM_BEGINNING = 5
 _HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 _NOT_A_THING = ("able", "ible", "ly", "ful", "ous", "ive", "ed", "ing")
 _english: dict[str, int] | None = None
+# pyspellchecker's list is American English: "neighbour", "centre", "cheque", "realise" are not
+# in it. A British spelling counts as English where one of these rewrites gives a word it has.
+_BRITISH = (
+    (re.compile(r"our"), "or"),  # colour, neighbour, favourite, behaviour
+    (re.compile(r"ould$"), "old"),  # mould
+    (re.compile(r"tre(s?)$"), r"ter\1"),  # centre, metres
+    (re.compile(r"is(e|es|ed|ing|ation|ations)$"), r"iz\1"),  # realise, organisation
+    (re.compile(r"ys(e|es|ed|ing)$"), r"yz\1"),  # analyse
+    (re.compile(r"ae|oe"), "e"),  # paediatric, manoeuvre
+    (re.compile(r"ll(ed|ing|er|ers)$"), r"l\1"),  # cancelled, travelling
+    (re.compile(r"ellery$"), "elry"),  # jewellery
+    (re.compile(r"que$"), "ck"),  # cheque
+    (re.compile(r"ogue(s?)$"), r"og\1"),  # catalogue
+    (re.compile(r"mme(s?)$"), r"m\1"),  # programme
+    (re.compile(r"ence$"), "ense"),  # licence, defence
+    (re.compile(r"yre(s?)$"), r"ire\1"),  # tyre
+    (re.compile(r"^kerb"), "curb"),
+    (re.compile(r"^pyj"), "paj"),  # pyjamas
+)
+# Words customers write around a question and never about what it asks: greetings, the people
+# in their lives, urgency ("Good afternoon", "my fiance", "asap"). Some are rare or missing in
+# pyspellchecker's counts ("afternoon": 50); none names something a help centre would cover.
+CONVERSATIONAL = frozenset(
+    "afternoon hiya thankyou hubby wifey kiddo kiddos fiance fiancee fiancé fiancée flatmate flatmates "
+    "roommate coworker coworkers colleague asap urgently yep yup nope okey".split()
+)
 
 
 def english_words() -> dict[str, int]:
@@ -152,6 +178,16 @@ class Speller:
                 continue
             for key in _deletions(word, 2 if len(word) >= LONG_WORD - 1 else 1):
                 self._by_deletion.setdefault(key, []).append(word)
+
+    def english_count(self, lower: str) -> int:
+        """How often English uses ``lower`` (pyspellchecker's count), a British spelling counted
+        as its American form ("colour" as "color"); 0 for a word English lacks."""
+        count = self.english.get(lower, 0)
+        for pattern, american in _BRITISH:
+            rewritten = pattern.sub(american, lower)
+            if rewritten != lower:
+                count = max(count, self.english.get(rewritten, 0))
+        return count
 
     def known(self, word: str) -> bool:
         return word.lower() in self.counts
@@ -251,7 +287,7 @@ class Speller:
         Two such words at least, or one in another script: one unknown word alone is a name
         ("Klarna?"), which ``unknown_topic`` speaks of."""
         words = [w.lower() for w in _ANY_SCRIPT_WORD.findall(self.correct(text)) if len(w) >= 2]
-        unknown = [w for w in words if w not in self.english and w not in self.counts]
+        unknown = [w for w in words if not self.english_count(w) and w not in self.counts]
         other_script = any(ord(c) > _LATIN_END for w in unknown for c in w)
         return bool(unknown) and (len(unknown) >= 2 or other_script) and len(unknown) * 2 >= len(words)
 
@@ -266,10 +302,10 @@ class Speller:
             singular = lower[:-1] if lower.endswith("s") else lower
             if len(lower) < MIN_LENGTH or not lower.isalpha() or lower in self.counts or singular in self.counts:
                 continue
-            if lower.endswith(_NOT_A_THING) or self._superlative(lower):
+            if lower.endswith(_NOT_A_THING) or self._superlative(lower) or lower in CONVERSATIONAL:
                 continue  # "accessible", "quickly", "cheapest": not something one could find articles about
             if self.correct_word(word) is not None or self._another_form(lower) or self._misspells_english(lower):
                 continue
-            if self.english.get(lower, self.english.get(singular, 0)) < RARE_IN_ENGLISH:
+            if max(self.english_count(lower), self.english_count(singular)) < RARE_IN_ENGLISH:
                 return word
         return None

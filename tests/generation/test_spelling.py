@@ -120,3 +120,18 @@ def test_a_word_english_hardly_uses_with_a_letter_left_out_is_the_articles_word(
     assert speller.correct("3 paring fines, call from my pone") == "3 parking fines, call from my phone"
     assert speller.correct_word("dose") is None  # a word English uses: left as written
     assert speller.correct_word("parking") is None
+
+
+def test_british_spellings_and_words_around_a_question_are_no_topic() -> None:
+    english = {
+        **dict.fromkeys(["can", "i", "pay", "by", "my", "good", "the", "is", "of", "at", "a"], 10**5),
+        **dict.fromkeys(["check", "neighbor", "color", "favorite", "jewelry", "center"], 10**4),
+        "afternoon": 50,  # as pyspellchecker counts it
+        "kayaks": 100,
+    }
+    speller = Speller(ARTICLES, english=english)
+    assert speller.unknown_topic("Can I pay by cheque?") is None
+    assert speller.unknown_topic("my neighbour's favourite jewellery") is None
+    assert speller.unknown_topic("Good afternoon, can I pay by kayaks?") == "kayaks"
+    assert not speller.unreadable("my neighbour's favourite colour at the centre")
+    assert speller.english_count("colour") == 10**4 and speller.english_count("xyzzy") == 0
