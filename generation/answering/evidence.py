@@ -47,6 +47,9 @@ WHOLE_PASSAGE_CHARS = 300
 # A unit stating the kind of value the question asks for ("how long" -> a duration) is likelier
 # the answer than one that only shares the question's words.
 ANSWER_TYPE_BONUS = 0.06
+# A sentence of the article that asks ("Visiting for a long weekend?") shares the customer's
+# words and answers nothing: it scores this much lower.
+ASKS_PENALTY = 0.15
 _CONTINUES = ("it ", "this ", "that ", "these ", "those ", "they ", "there ", "otherwise", "however", "but ")
 
 
@@ -157,6 +160,7 @@ def select(
             float(cosines[p])
             + KEYWORD_WEIGHT * keyword_coverage(terms, units[p], idf)
             + answer_type_bonus(kind, units[p])
+            - (ASKS_PENALTY if units[p].rstrip().endswith("?") else 0.0)
         )
 
     # The best unit comes from the passages found; the one that joins it from anywhere in the

@@ -159,6 +159,23 @@ def test_an_answer_starts_with_the_rule_that_states_the_value_asked_before_its_e
     assert found.texts[found.best] == (FEES[0] if starts_with_rule else FEES[2])
 
 
+WEEKEND = [
+    "Visiting for a long weekend?",
+    "Each ride on a Weekend Pass is limited to 2 hours.",
+    "Passes are sold in the app.",
+]
+
+
+def test_a_sentence_of_the_article_that_asks_is_not_the_answer() -> None:
+    question = np.array([1.0, 0.0])
+    vectors = np.array([[1.0, 0.0], [0.9, np.sqrt(1 - 0.81)], [0.0, 1.0]])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=WEEKEND, lead_ins=(-1,) * 3), context_vectors=vectors)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Weekends", 0, 3, " ".join(WEEKEND)), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, question, "visiting for a weekend, how long can each ride be?", [])
+    assert found.texts[found.best] == WEEKEND[1]
+
+
 ROUTER = [
     "You can use your own router by connecting it to the fibre wall box instead of the Hub.",
     "Set your router to use VLAN 10, or it won't connect.",
