@@ -38,7 +38,7 @@ from generation.answering import prompt as prompts
 from generation.answering.gate import MAX_SENTENCES, Grounded, SentenceGate, Verifier
 from generation.answering.restate import EagerStream, Restatements
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
-from generation.knowledge.bm25 import STOPWORDS
+from generation.knowledge.bm25 import STOPWORDS, tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit, confidence
 from generation.knowledge.passages import split_sentences
 
@@ -94,6 +94,11 @@ FOLLOWUP_GAIN = 0.05
 # this much better (``Responder._on_the_answer_before``): at 0.08 a follow-up of northwind's
 # evaluation set lost its answer, at 0.03 and 0.05 none moved.
 FOLLOWUP_STAY = 0.03
+# A follow-up of this many words of its own or more ("and how many times can I claim in a
+# year?") says which sentence of the passage answers it: the vector that picks the sentence is
+# this share its own, the rest the joined search's ("and for members?" leaves it to the latter).
+OWN_SHARE = 0.5
+OWN_WORDS = 3
 
 
 def record_references(text: str) -> list[str]:
@@ -299,6 +304,11 @@ class Responder:
         unsure = conf < self.sure_confidence or joined
         if unsure and not self._covers_topic(question, hits[0], weak=conf < self.min_confidence):
             return None, conf, None
+        if joined and len(tokenize(question)) >= OWN_WORDS:
+            # The message before found the passage; which sentence answers is this message's to say.
+            own = self.index.embedder.encode_query(self.index.speller.correct(question))
+            mixed = (1 - OWN_SHARE) * vector + OWN_SHARE * own
+            vector = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
         if evidence_of.lacks_what_is_asked(query, found):
             return None, conf, None

@@ -489,3 +489,20 @@ def test_the_article_whose_title_names_the_topic_is_found_over_a_passage_that_sh
     # roaming article's title names what it asks about.
     hits = get_index().search("roaming in mexico?? im on unlimited")
     assert hits[0].title == "Using your phone abroad (roaming)"
+
+
+NORTHWIND_KB = Path(__file__).resolve().parents[2] / "bench/data/northwind_kb.json"
+
+
+def test_a_follow_up_with_words_of_its_own_picks_its_own_sentence_of_the_passage() -> None:
+    articles.kb_import(formats.parse_kb_path(NORTHWIND_KB), replace=True)
+    responder = Responder(
+        index=get_index(), engine=None, company="Northwind", min_confidence=0.68, sure_confidence=0.85
+    )
+    # The prices matched the question before; "how many times can I claim" asks for the limit.
+    _, answer = ask(
+        responder,
+        "how much is northwind protect for a phone worth about $700?",
+        "and how many times can i claim in a year?",
+    )
+    assert answer.mode == "quote" and answer.text.startswith("You can make up to 2 claims in any rolling 12 months")
