@@ -33,13 +33,13 @@ def demo_kb() -> None:
     articles.kb_import(formats.parse_kb_path(DEMO_KB), replace=True)
 
 
-def responder(engine: Any = None) -> Responder:
+def responder(engine: Any = None, *, min_confidence: float = 0.55, sure_confidence: float = 0.75) -> Responder:
     return Responder(
         index=get_index(),
         engine=engine,
         company="Tidewater Outfitters",
-        min_confidence=0.55,
-        sure_confidence=0.75,
+        min_confidence=min_confidence,
+        sure_confidence=sure_confidence,
         max_new_tokens=60,
     )
 
@@ -339,8 +339,8 @@ def test_a_weak_match_naming_what_no_article_mentions_is_handed_over_though_a_wo
     # of 0.68. Where the match only stands out below the minimum, a name no article mentions
     # means the passage is about something else: the bot says it found nothing about it.
     question = "Can I ship a parcel to Toronto?"
-    sure = Responder(index=get_index(), engine=None, company="Tidewater", min_confidence=0.68, sure_confidence=0.85)
-    weak = Responder(index=get_index(), engine=None, company="Tidewater", min_confidence=0.80, sure_confidence=0.85)
+    sure = responder(min_confidence=0.68, sure_confidence=0.85)
+    weak = responder(min_confidence=0.80, sure_confidence=0.85)
     _, answered = ask(sure, question)
     assert answered.mode == "quote" and "Canada" in answered.text
     assert 0.80 - 0.18 <= answered.confidence < 0.80
@@ -350,21 +350,17 @@ def test_a_weak_match_naming_what_no_article_mentions_is_handed_over_though_a_wo
 
 @pytest.mark.usefixtures("demo_kb")
 def test_a_follow_up_naming_what_no_article_mentions_is_checked_however_sure_the_search() -> None:
-    responder = Responder(
-        index=get_index(), engine=None, company="Tidewater", min_confidence=0.68, sure_confidence=0.85
-    )
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
     # Searched with "do you rent tents?", the rentals passage is a sure match; it says nothing
     # of Yosemite, so the bot says it found nothing about it rather than quote the prices.
-    _, yosemite = ask(responder, "do you rent tents?", "can I take one to Yosemite?")
+    _, yosemite = ask(quoting, "do you rent tents?", "can I take one to Yosemite?")
     assert yosemite.mode == "handoff" and "anything about Yosemite" in yosemite.text
     assert yosemite.confidence >= 0.85
 
 
 @pytest.mark.usefixtures("demo_kb")
 def test_an_unsure_match_that_does_not_speak_of_what_the_customer_names_is_handed_over() -> None:
-    unsure = Responder(
-        index=get_index(), engine=None, company="Tidewater Outfitters", min_confidence=0.68, sure_confidence=0.85
-    )
+    unsure = responder(min_confidence=0.68, sure_confidence=0.85)
     # The rentals article matches, but no article mentions kayaks: the bot says so.
     _, kayaks = ask(unsure, "Do you rent out kayaks for the weekend?")
     assert kayaks.mode == "handoff" and kayaks.handoff and "anything about kayaks" in kayaks.text
@@ -496,12 +492,10 @@ NORTHWIND_KB = Path(__file__).resolve().parents[2] / "bench/data/northwind_kb.js
 
 def test_a_follow_up_with_words_of_its_own_picks_its_own_sentence_of_the_passage() -> None:
     articles.kb_import(formats.parse_kb_path(NORTHWIND_KB), replace=True)
-    responder = Responder(
-        index=get_index(), engine=None, company="Northwind", min_confidence=0.68, sure_confidence=0.85
-    )
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
     # The prices matched the question before; "how many times can I claim" asks for the limit.
     _, answer = ask(
-        responder,
+        quoting,
         "how much is northwind protect for a phone worth about $700?",
         "and how many times can i claim in a year?",
     )
