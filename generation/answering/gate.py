@@ -57,9 +57,7 @@ def is_yes_no_question(question: str) -> bool:
     """Whether ``question``'s last sentence asks yes or no ("Can I ...?", "Do you ...?"), or
     its last clause does ("flying to lisbon next month, can i bring my dog?")."""
     sentences = split_sentences(question) or [question]
-    return any(
-        YES_NO_QUESTION.match(s.strip()) or YES_NO_QUESTION.match(_CLAUSE.split(s)[-1].strip()) for s in sentences[-2:]
-    )
+    return any(YES_NO_QUESTION.match(part.strip()) for s in sentences[-2:] for part in (s, _CLAUSE.split(s)[-1]))
 
 
 def has_negation(text: str) -> bool:

@@ -300,13 +300,14 @@ class Responder:
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
         # after a question about renting tents): what it names is checked however sure that is.
-        joined = query != self.index.speller.correct(question)
+        corrected = self.index.speller.correct(question)
+        joined = query != corrected
         unsure = conf < self.sure_confidence or joined
         if unsure and not self._covers_topic(question, hits[0], weak=conf < self.min_confidence):
             return None, conf, None
         if joined and len(tokenize(question)) >= OWN_WORDS:
             # The message before found the passage; which sentence answers is this message's to say.
-            own = self.index.embedder.encode_query(self.index.speller.correct(question))
+            own = self.index.embedder.encode_query(corrected)
             mixed = (1 - OWN_SHARE) * vector + OWN_SHARE * own
             vector = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
