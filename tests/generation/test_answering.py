@@ -500,3 +500,29 @@ def test_a_follow_up_with_words_of_its_own_picks_its_own_sentence_of_the_passage
         "and how many times can i claim in a year?",
     )
     assert answer.mode == "quote" and answer.text.startswith("You can make up to 2 claims in any rolling 12 months")
+
+
+TRAVEL = [
+    {
+        "title": "Using your phone abroad",
+        "body": (
+            "## Travel Pass\n\nTravel Pass lets you use your plan's calls, texts and data abroad for a flat daily "
+            "price: $5 a day in Zone 1 and $12 a day in Zone 2. Add it in the app before you travel."
+        ),
+    },
+    {
+        "title": "Paying your bill",
+        "body": "You can pay your bill by card, by bank transfer or in the app. Payments made after 8 pm show the next day.",
+    },
+]
+
+
+def test_a_place_the_customer_names_is_covered_by_a_passage_about_travelling_abroad() -> None:
+    articles.kb_import([formats.ArticleInput(title=a["title"], body=a["body"]) for a in TRAVEL], replace=True)
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    # No article mentions Lisbon: it is where the customer goes, and the passage speaks of abroad.
+    _, lisbon = ask(quoting, "Going to Lisbon next month with my partner. whats the daily price for the travel pass?")
+    assert lisbon.mode == "quote" and "$5 a day" in lisbon.text
+    # A thing no article mentions is still what the customer asks about, and is not a place.
+    _, bitcoin = ask(quoting, "Can I pay for the travel pass with bitcoin?")
+    assert bitcoin.mode == "handoff" and "anything about bitcoin" in bitcoin.text
