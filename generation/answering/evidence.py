@@ -3,7 +3,8 @@ lead-in) of the best passage that answer the question, in reading order.
 
 A passage is retrieval's unit; an answer is smaller. Each unit of the best passage is scored by
 its cosine to the question (read with its title and heading), by how much of the question's
-rarer words it contains and by whether it states the kind of value asked for; the best unit
+rarer words it contains, by whether it states the kind of value asked for and by whether its
+band holds the amount the customer names ("7 hours late": "more than 6 hours late"); the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
 says how), or when it answers nearly as well. A short passage is the evidence whole, and a
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generation.answering import answer_types
+from generation.answering import answer_types, quantities
 from generation.answering.gate import has_negation, is_yes_no_question
 from generation.knowledge.bm25 import tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit
@@ -47,6 +48,9 @@ WHOLE_PASSAGE_CHARS = 300
 # A unit stating the kind of value the question asks for ("how long" -> a duration) is likelier
 # the answer than one that only shares the question's words.
 ANSWER_TYPE_BONUS = 0.06
+# A unit whose band holds the amount the customer names ("landed 7 hours late": "Arrival more
+# than 6 hours late: $200") is likelier the answer than its neighbours, the other bands.
+QUANTITY_FIT = 0.1
 # A sentence of the article that asks ("Visiting for a long weekend?") shares the customer's
 # words and answers nothing: it scores this much lower.
 ASKS_PENALTY = 0.15
@@ -154,12 +158,17 @@ def select(
     ]
     cosines = vectors @ vector
     kind = answer_types.asked(question)  # once: every unit is scored against it
+    amounts = quantities.asked(question)
+
+    def fit(p: int) -> float:
+        return QUANTITY_FIT if amounts and quantities.fits(amounts, units[p]) else 0.0
 
     def scored(p: int) -> float:
         return (
             float(cosines[p])
             + KEYWORD_WEIGHT * keyword_coverage(terms, units[p], idf)
             + answer_type_bonus(kind, units[p])
+            + fit(p)
             - (ASKS_PENALTY if units[p].rstrip().endswith("?") else 0.0)
         )
 
@@ -170,7 +179,11 @@ def select(
     scores = {p: scored(p) for p in found}
     position = max(found, key=lambda p: scores[p])
     score = scores[position]
-    reach = score - ALSO_ANSWERS_MARGIN - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - 1e-6
+    # Which other units answer nearly as well is judged against the best one's score without
+    # its band's bonus: the rule's case picks the unit, the unit after it may hold the rest
+    # ("Please request the credit within 3 months").
+    near = score - fit(position) - ALSO_ANSWERS_MARGIN
+    reach = near - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - (QUANTITY_FIT if amounts else 0.0) - 1e-6
     scores.update({p: scored(p) for p in range(len(units)) if p not in found and cosines[p] >= reach})
     # "What ways can I pay?": a lead-in that answers best comes with its list, as much of it as
     # fits in ``LIST_MAX_CHARS`` (one item alone would read as the only way).
@@ -221,7 +234,7 @@ def select(
     others = [p for p in scores if p not in chosen]
     if others:
         runner_up = max(others, key=lambda p: scores[p])
-        if scores[runner_up] >= score - ALSO_ANSWERS_MARGIN:
+        if scores[runner_up] >= near:
             chosen.add(runner_up)
     ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
@@ -242,7 +255,7 @@ def select(
             (
                 i
                 for i, p in enumerate(ordered[:best])
-                if p in scores and scores[p] >= score - ALSO_ANSWERS_MARGIN and kind.states.search(units[p])
+                if p in scores and scores[p] >= near and kind.states.search(units[p])
             ),
             best,
         )

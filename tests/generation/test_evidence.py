@@ -291,3 +291,22 @@ def test_evidence_never_opens_with_a_sentence_pointing_back_at_one_left_out(monk
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
     found = evidence.select(index, hit, np.array([1.0, 0.0]), "What happens if I return the bike late?", [])
     assert found.texts[0] == units[2] and units[1] not in found.texts
+
+
+def test_the_band_that_holds_the_customers_amount_is_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    units = [
+        "We pay compensation when a delay is within our control.",
+        "Arrival 3 to 6 hours late: $100 per passenger.",
+        "Arrival more than 6 hours late: $200 per passenger.",
+        "Claim within 6 months of the flight.",
+    ]
+    # Both bands read alike to the embedder; the first scores a little better.
+    vectors = np.array([[0.6, 0.8], [0.9, np.sqrt(0.19)], [0.88, np.sqrt(1 - 0.88**2)], [0.0, 1.0]])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * 4), context_vectors=vectors)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Compensation", 0, 4, " ".join(units)), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    late = evidence.select(index, hit, np.array([1.0, 0.0]), "we landed 7 hours late, what do I get?", [])
+    assert late.texts[late.best] == units[2]
+    earlier = evidence.select(index, hit, np.array([1.0, 0.0]), "we landed 4 hours late, what do I get?", [])
+    assert earlier.texts[earlier.best] == units[1]
