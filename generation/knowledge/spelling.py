@@ -6,7 +6,8 @@ the embedding see the words the articles use.
 Only words that are neither the articles' nor English (the word list of ``pyspellchecker``) are
 touched, and only when one of the articles' words is a single edit away (two for words of eight
 letters or more): an insertion, a deletion, a substitution or two neighbouring letters swapped;
-and words English hardly uses that are an articles' word with a letter left out ("pone").
+an articles' word with a letter left out and two letters swapped ("siutcse"); and words English
+hardly uses that are an articles' word with a letter left out ("pone").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
 question costs microseconds, not a scan.
 """
@@ -69,6 +70,12 @@ SHORT_TYPO_ENGLISH = 1000
 # A word English uses no more than this (pyspellchecker's counts: "paring" 235, "abut" 330,
 # "dose" 10,621) that is an articles' word with one letter left out is read as that word.
 RARE_ENGLISH_TYPO = 500
+# A word English lacks that is one edit from an English word used at least this often is a typo
+# of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
+TYPO_OF_ENGLISH = 1000
+# A word of this many letters or more may hold two slips, a letter left out and two letters
+# swapped ("siutcse" -> "suitcase", "faliy" -> "family"): ``Speller._two_slips``.
+TWO_SLIPS_LENGTH = 5
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 # A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
 # Extended-B are another script's.
@@ -87,6 +94,20 @@ def _deletions(word: str, depth: int) -> set[str]:
         frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
         found |= frontier
     return found
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _swapped(word: str) -> set[str]:
+    """``word`` with two neighbouring letters swapped."""
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)} - {word}
+
+
+def _changed_or_swapped(word: str) -> set[str]:
+    """``word`` with one letter changed, or two neighbouring letters swapped."""
+    changed = {word[:i] + c + word[i + 1 :] for i in range(len(word)) for c in _LETTERS if c != word[i]}
+    return changed | _swapped(word)
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -228,7 +249,27 @@ class Speller:
             rank = (distance, sorted(candidate) != letters, not left_out, -self.counts[candidate], candidate)
             if distance <= limit and (best is None or rank < best):
                 best = rank
-        return best[4] if best else None
+        return best[4] if best else self._two_slips(lower)
+
+    def _two_slips(self, lower: str) -> str | None:
+        """The articles' word that ``lower`` writes with a letter left out and two neighbouring
+        letters swapped, the two slips of typing fast: "siutcse" -> "suitcase", "faliy" ->
+        "family". A letter changed besides is left alone: it makes other words as often ("ticet"
+        is "toilet" so, "acunt" "amount"). ``None`` when no word, or more than one, fits."""
+        if len(lower) < TWO_SLIPS_LENGTH:
+            return None
+        found: set[str] = set()
+        for variant in _swapped(lower):
+            found.update(w for w in self._by_deletion.get(variant, ()) if len(w) == len(lower) + 1)
+        return found.pop() if len(found) == 1 else None
+
+    def _near_miss(self, lower: str) -> bool:
+        """Whether ``lower`` is an articles' word with a letter left out and one more slip, a
+        letter changed or two swapped ("swach": "switch"): likelier a typo than a name, though
+        too unsure to mend."""
+        return len(lower) >= TWO_SLIPS_LENGTH and any(
+            len(w) == len(lower) + 1 for v in _changed_or_swapped(lower) for w in self._by_deletion.get(v, ())
+        )
 
     def _letter_left_out(self, lower: str) -> str | None:
         """The articles' word that the rare English ``lower`` is with one letter left out
@@ -265,16 +306,19 @@ class Speller:
 
     def _misspells_english(self, lower: str) -> bool:
         """Whether ``lower``, a word English does not have, is one edit from a common one
-        ("chrismas"): a typo of an ordinary word, not the name of something."""
-        if lower in self.english:
+        ("chrismas", "cheopest") or from a chat word ("diidnt"): a typo of an ordinary word,
+        not the name of something. A word English hardly uses one edit from a chat word is a
+        typo too ("whits": "whats"); one edit from an English word, it may be a name of its own
+        ("germany", "typo")."""
+        count = self.english.get(lower, 0)
+        if count > RARE_ENGLISH_TYPO:
             return False
-        letters = "abcdefghijklmnopqrstuvwxyz"
         splits = [(lower[:i], lower[i:]) for i in range(len(lower) + 1)]
-        edits = {a + b[1:] for a, b in splits if b}
-        edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-        edits |= {a + c + b[1:] for a, b in splits if b for c in letters}
-        edits |= {a + c + b for a, b in splits for c in letters}
-        return any(self.english.get(edit, 0) >= RARE_IN_ENGLISH for edit in edits)
+        edits = {a + b[1:] for a, b in splits if b} | _changed_or_swapped(lower)
+        edits |= {a + c + b for a, b in splits for c in _LETTERS}
+        if count:
+            return any(edit in CHAT_WORDS for edit in edits)
+        return any(self.english.get(edit, 0) >= TYPO_OF_ENGLISH or edit in CHAT_WORDS for edit in edits)
 
     def _another_form(self, lower: str) -> bool:
         """Whether ``lower`` is another form of a word of the articles (see ``__init__``)."""
@@ -295,7 +339,8 @@ class Speller:
         """A word of ``text`` that names something the articles never mention and that is no
         typo of theirs nor another form of their words ("verifies", "reproof"): four letters or
         more, in no article (nor its singular), rare or absent in English and no typo of a
-        common English word ("kayaks", "bitcoin"; not "chrismas"), as the customer wrote it;
+        common English word nor a near miss of the articles' ("kayaks", "bitcoin"; not
+        "chrismas", "swach"), as the customer wrote it;
         ``None`` when there is none."""
         for word in _WORD.findall(text):
             lower = word.lower()
@@ -306,6 +351,8 @@ class Speller:
                 continue  # "accessible", "quickly", "cheapest": not something one could find articles about
             if self.correct_word(word) is not None or self._another_form(lower) or self._misspells_english(lower):
                 continue
+            if self._near_miss(lower):
+                continue  # "swach" for "switch": saying nothing was found about "swach" reads as mockery
             if max(self.english_count(lower), self.english_count(singular)) < RARE_IN_ENGLISH:
                 return word
         return None

@@ -135,3 +135,39 @@ def test_british_spellings_and_words_around_a_question_are_no_topic() -> None:
     assert speller.unknown_topic("Good afternoon, can I pay by kayaks?") == "kayaks"
     assert not speller.unreadable("my neighbour's favourite colour at the centre")
     assert speller.english_count("colour") == 10**4 and speller.english_count("xyzzy") == 0
+
+
+def test_a_letter_left_out_and_two_swapped_is_the_articles_word() -> None:
+    speller = Speller(
+        ["Weigh your suitcase. The Family Guard app. The toilet is at the back. Enter the amount."], english={}
+    )
+    assert speller.correct("my siutcse") == "my suitcase"
+    assert speller.correct_word("faliy") == "family"
+    # A letter left out and another changed makes other words as often: left as written.
+    assert speller.correct_word("ticet") is None  # "ticket" is no word of these articles; "toilet" is
+    assert speller.correct_word("acunt") is None  # nor "account"; "amount" is
+    assert speller.correct_word("siutcase") == "suitcase"  # one slip: the nearer word, as before
+
+
+def test_a_typo_is_never_named_as_something_the_articles_lack() -> None:
+    english = {
+        **dict.fromkeys(
+            ["can", "i", "it", "to", "the", "way", "what's", "do", "you", "have", "bikes", "work", "ship"], 10**5
+        ),
+        "cheapest": 2530,  # as pyspellchecker counts these
+        "tandem": 900,
+        "whits": 50,
+        "germany": 340,
+        "german": 10**5,
+    }
+    speller = Speller(["You can switch fares. Random checks apply. The cheaper way."], english=english)
+    assert speller.unknown_topic("what's the cheopest way") is None  # a typo of "cheapest"
+    assert speller.unknown_topic("it diidnt work") is None  # of the chat word "didnt"
+    assert speller.unknown_topic("can i swach it") is None  # a near miss of "switch", too unsure to mend
+    assert speller.correct_word("swach") is None
+    # A word English hardly uses one edit from a chat word is its typo; from an English word,
+    # it may be a name of its own.
+    assert speller.unknown_topic("whits going on") is None
+    assert speller.unknown_topic("do you ship to germany") == "germany"
+    # Two letters changed are another word: "tandem" is not "random".
+    assert speller.unknown_topic("do you have tandem bikes") == "tandem"
