@@ -1,6 +1,6 @@
 """What the quoting policy answers on a knowledge base, item by item, with no model trained.
 
-    DATA_DIR=var/bench .venv/bin/python bench/answers.py [KB.json EVAL.json] [--json OUT]
+    DATA_DIR=var/bench .venv/bin/python bench/answers.py [KB.json EVAL.json] [--json OUT] [--typos SEED]
 
 (default: the demo base). Imports the base, then for each question of the evaluation set (its
 earlier messages first, for a follow-up) runs the answering policy with no engine, which quotes
@@ -9,6 +9,10 @@ passage holds the expected facts, whose evidence holds them and whose answer doe
 unanswerable questions that got an answer instead of a handoff. ``--json`` writes each item:
 the query searched, its confidence, the first article, the evidence and the reply. The policy's
 choices (evidence, follow-ups, handoffs) move these figures before any training.
+
+``--typos SEED`` asks each question with two typos in it, as customers type: in two words of
+five letters or more (chosen at random, seeded), a letter dropped, doubled, swapped with the
+next or a vowel changed. The same seed gives the same questions, run after run.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,13 +44,42 @@ from generation.answering.prompt import Turn  # noqa: E402
 from generation.knowledge import articles, formats  # noqa: E402
 from generation.knowledge.index import get_index  # noqa: E402
 
+_LONG_WORD = re.compile(r"[A-Za-z]{5,}")
+_VOWELS = "aeiou"
+
+
+def typo(word: str, rng: random.Random) -> str:
+    """``word`` with one slip: a letter dropped, doubled, swapped with the next, or a vowel
+    changed (never the first letter)."""
+    i = rng.randrange(1, len(word) - 1)
+    slip = rng.choice(["drop", "double", "swap", "vowel"])
+    vowels = [j for j, c in enumerate(word) if j and c in _VOWELS]
+    if slip == "vowel" and vowels:
+        j = rng.choice(vowels)
+        return word[:j] + rng.choice([v for v in _VOWELS if v != word[j]]) + word[j + 1 :]
+    if slip == "double":
+        return word[:i] + word[i] + word[i:]
+    if slip == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+    return word[:i] + word[i + 1 :]
+
+
+def with_typos(question: str, rng: random.Random, count: int = 2) -> str:
+    """``question`` with a slip (``typo``) in ``count`` of its words of five letters or more."""
+    words = list(_LONG_WORD.finditer(question))
+    for match in sorted(rng.sample(words, min(count, len(words))), key=lambda m: -m.start()):
+        question = question[: match.start()] + typo(match.group(), rng) + question[match.end() :]
+    return question
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kb", nargs="?", default=str(ROOT / "generation/data/demo_kb.json"))
     parser.add_argument("eval", nargs="?", default=str(ROOT / "generation/data/demo_eval.json"))
     parser.add_argument("--json", dest="json_out", help="write every item's outcome to this file")
+    parser.add_argument("--typos", type=int, metavar="SEED", help="ask each question with two typos (seeded)")
     args = parser.parse_args()
+    rng = random.Random(args.typos)
     call_command("migrate", verbosity=0)
     articles.kb_import(formats.parse_kb_path(Path(args.kb)), replace=True)
     index = get_index()
@@ -54,12 +90,13 @@ def main() -> None:
         min_confidence=settings.RETRIEVAL_MIN_CONFIDENCE,
         sure_confidence=settings.RETRIEVAL_SURE_CONFIDENCE,
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in json.loads(Path(args.eval).read_text()):
         history: list[Turn] = []
         for earlier in item.get("after", []):
             history += [Turn("customer", earlier), Turn("assistant", "")]
-        history.append(Turn("customer", item["question"]))
+        question = item["question"] if args.typos is None else with_typos(item["question"], rng)
+        history.append(Turn("customer", question))
         query, vector, hits, conf = responder._search(history)
         answer = responder.answer(history)
         found = evidence.select(index, hits[0], vector, query, hits[1:]) if hits else None
@@ -67,7 +104,7 @@ def main() -> None:
         answerable = not item.get("handoff")
         rows.append(
             {
-                "question": item["question"],
+                "question": question,
                 "answerable": answerable,
                 "query": query,
                 "confidence": round(conf, 3),
