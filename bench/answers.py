@@ -3,8 +3,9 @@
     DATA_DIR=var/bench .venv/bin/python bench/answers.py [KB.json EVAL.json] [--json OUT] [--typos SEED]
 
 (default: the demo base). Imports the base, then for each question of the evaluation set (its
-earlier messages first, for a follow-up) runs the answering policy with no engine, which quotes
-the evidence: counts the answerable questions whose right article comes first, whose first
+earlier messages first, for a follow-up, each answered as the product answers it) runs the
+answering policy with no engine, which quotes the evidence: counts the answerable questions
+whose right article comes first, whose first
 passage holds the expected facts, whose evidence holds them and whose answer does, and the
 unanswerable questions that got an answer instead of a handoff. ``--json`` writes each item:
 the query searched, its confidence, the first article, the evidence and the reply. The policy's
@@ -94,7 +95,10 @@ def main() -> None:
     for item in json.loads(Path(args.eval).read_text()):
         history: list[Turn] = []
         for earlier in item.get("after", []):
-            history += [Turn("customer", earlier), Turn("assistant", "")]
+            # The earlier messages are answered as the product answers them: a follow-up leans
+            # on what the bot said before.
+            history.append(Turn("customer", earlier))
+            history.append(Turn("assistant", responder.answer(history).text))
         question = item["question"] if args.typos is None else with_typos(item["question"], rng)
         history.append(Turn("customer", question))
         query, vector, hits, conf = responder._search(history)
