@@ -5,9 +5,9 @@
 (default: the demo base). Imports the base, then for each question of the evaluation set (its
 earlier messages first, for a follow-up, each answered as the product answers it) runs the
 answering policy with no engine, which quotes the evidence: counts the answerable questions
-whose right article comes first, whose first
-passage holds the expected facts, whose evidence holds them and whose answer does, and the
-unanswerable questions that got an answer instead of a handoff. ``--json`` writes each item:
+whose right article comes first, whose first passage holds the expected facts, whose evidence
+holds them and whose answer does, and the unanswerable questions that got an answer instead of
+a handoff. ``--json`` writes each item:
 the query searched, its confidence, the first article, the evidence and the reply. The policy's
 choices (evidence, follow-ups, handoffs) move these figures before any training.
 
