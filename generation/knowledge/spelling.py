@@ -152,11 +152,14 @@ _BRITISH = (
     (re.compile(r"^pyj"), "paj"),  # pyjamas
 )
 # Words customers write around a question and never about what it asks: greetings, the people
-# in their lives, urgency ("Good afternoon", "my fiance", "asap"). Some are rare or missing in
-# pyspellchecker's counts ("afternoon": 50); none names something a help centre would cover.
+# in their lives, urgency, the day ("Good afternoon", "my fiance", "asap", "on Thursday"). Some
+# are rare or missing in pyspellchecker's counts ("afternoon": 50, "thursday": 673); none names
+# something a help centre would cover.
 CONVERSATIONAL = frozenset(
     "afternoon hiya thankyou hubby wifey kiddo kiddos fiance fiancee fiancé fiancée flatmate flatmates "
-    "roommate coworker coworkers colleague asap urgently yep yup nope okey".split()
+    "roommate coworker coworkers colleague asap urgently yep yup nope okey "
+    "monday tuesday wednesday thursday friday saturday sunday january february april june july august "
+    "september october november december easter xmas".split()
 )
 
 

@@ -133,6 +133,7 @@ def test_british_spellings_and_words_around_a_question_are_no_topic() -> None:
     assert speller.unknown_topic("Can I pay by cheque?") is None
     assert speller.unknown_topic("my neighbour's favourite jewellery") is None
     assert speller.unknown_topic("Good afternoon, can I pay by kayaks?") == "kayaks"
+    assert speller.unknown_topic("Can I pay by cheque on Thursday?") is None  # "thursday": 673
     assert not speller.unreadable("my neighbour's favourite colour at the centre")
     assert speller.english_count("colour") == 10**4 and speller.english_count("xyzzy") == 0
 
