@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from generation.knowledge.bm25 import tokenize
+from generation.knowledge.bm25 import STOPWORDS, tokenize
 
 MAX_QUESTIONS = 3
 _OPENER = (
@@ -57,6 +57,45 @@ def split(message: str) -> list[str]:
 
 
 _PRONOUN = re.compile(r"\b(?:it|that|this|they|them|those|these|one)\b", re.IGNORECASE)
+
+# "Do you have a lounge?", "is there a student discount?", "can I get a static IP address?": a
+# question whether something exists or may be had, and the thing it names, up to the first word
+# that says more about it ("... on phone plans", "... with home fibre", "... if I pay by card").
+_AVAILABLE = re.compile(
+    r"\b(?:(?:do|does) (?:you|u|ya|they|\w+)(?: guys)? (?:have|offer|sell|provide|run|accept|support|do)"
+    r"|(?:is|are) there|(?:can|could) (?:i|we) (?:get|add|buy|have|rent|hire|book))\s+"
+    r"(?:a |an |any |some |the )?(?P<thing>[a-z][a-z' -]*)",
+    re.IGNORECASE,
+)
+_THING_ENDS = re.compile(
+    r"\b(?:on|for|at|in|with|if|when|to|so|because|or|and|that|which|who|i|we|you|my|our|from|of|like|by|"
+    r"while|instead|before|after|it|they|can|will|would)\b|[?,.!;:]",
+    re.IGNORECASE,
+)
+_THING_WORD = re.compile(r"[a-z][a-z'-]*")
+# What such a question may ask for without naming a thing: an amount ("is there a fee?": "it's
+# free"), a limit ("is there a max?": "capped at $60"), a means ("is there a way to ...?").
+ASKED_NOT_NAMED = frozenset(
+    "way ways anyway anything something anyone someone another other thing things option options help info information "
+    "money back time limit limits max maximum minimum min fee fees charge charges cost costs price prices extra "
+    "special more".split()
+)
+
+
+def thing_asked_for(question: str) -> str | None:
+    """The thing ``question`` asks whether the company has or offers ("a lounge" -> "lounge",
+    "student discounts on phone plans" -> "student discounts"), or ``None`` when it asks no
+    such question or names only an amount or a means ("is there a fee ...", "a way to ...")."""
+    match = _AVAILABLE.search(question)
+    if match is None:
+        return None
+    thing = _THING_ENDS.split(match.group("thing"))[0].strip(" '-")
+    return thing if named_words(thing) else None
+
+
+def named_words(thing: str) -> list[str]:
+    """The words of ``thing`` that name it (no stopwords, nor ``ASKED_NOT_NAMED``)."""
+    return [w for w in _THING_WORD.findall(thing.lower()) if w not in STOPWORDS and w not in ASKED_NOT_NAMED]
 
 
 def _leans(part: str) -> bool:

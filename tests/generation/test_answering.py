@@ -526,3 +526,32 @@ def test_a_place_the_customer_names_is_covered_by_a_passage_about_travelling_abr
     # A thing no article mentions is still what the customer asks about, and is not a place.
     _, bitcoin = ask(quoting, "Can I pay for the travel pass with bitcoin?")
     assert bitcoin.mode == "handoff" and "anything about bitcoin" in bitcoin.text
+
+
+FIBRE = [
+    {
+        "title": "Home fibre plans",
+        "body": (
+            "There are three plans: Fibre 100 for $40 a month, Fibre 500 for $60 a month and Fibre 1 Gig for "
+            "$80 a month. Every plan comes with a Northwind Hub router and unlimited data."
+        ),
+    },
+    {
+        "title": "Moving house",
+        "body": "Moving your home internet is free once in any 12 months. Tell us at least 3 weeks before you move.",
+    },
+]
+
+
+def test_a_thing_the_customer_asks_for_that_the_passage_never_names_is_handed_over() -> None:
+    articles.kb_import([formats.ArticleInput(title=a["title"], body=a["body"]) for a in FIBRE], replace=True)
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    # The plans match, and none of them is a static IP address: the bot says so, not the prices.
+    _, static = ask(quoting, "Can I get a static IP address with my home fibre plan?")
+    assert static.mode == "handoff" and "anything about static IP address" in static.text
+    assert static.confidence < 0.85
+    # A thing the passage names is answered; so is an amount it states without the word asked.
+    _, router = ask(quoting, "Do you have a router with the fibre plans?")
+    assert router.mode == "quote" and "Northwind Hub router" in router.text
+    _, charge = ask(quoting, "Is there a charge for moving my internet to a new house?")
+    assert charge.mode == "quote" and "free" in charge.text

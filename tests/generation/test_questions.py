@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generation.answering.questions import split
+from generation.answering.questions import split, thing_asked_for
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,22 @@ def test_a_message_that_asks_two_things_is_two_questions(message: str, questions
 )
 def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
     assert split(message) == [message]
+
+
+@pytest.mark.parametrize(
+    ("question", "thing"),
+    [
+        ("does skylark have a lounge at the airport i can use?", "lounge"),
+        ("do u have student discounts on phone plans", "student discounts"),
+        ("Can I get a static IP address with home fibre? I run a server.", "static IP address"),
+        ("Is there a Spokes station at Riverton airport?", "Spokes station"),
+        ("Do you accept Apple Pay at checkout?", "Apple Pay"),
+        # An amount, a limit or a means is asked for, not a thing the articles must name.
+        ("is there a fee if i pay by credit card", None),
+        ("is there a max on what you can charge me?", None),
+        ("is there anyway it can sit with me?", None),
+        ("how much is the 1 Gig plan?", None),
+    ],
+)
+def test_the_thing_a_customer_asks_whether_the_company_has(question: str, thing: str | None) -> None:
+    assert thing_asked_for(question) == thing
