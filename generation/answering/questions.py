@@ -63,7 +63,9 @@ _PRONOUN = re.compile(r"\b(?:it|that|this|they|them|those|these|one)\b", re.IGNO
 # that says more about it ("... on phone plans", "... with home fibre", "... if I pay by card").
 _AVAILABLE = re.compile(
     r"\b(?:(?:do|does) (?:you|u|ya|they|\w+)(?: guys)? (?:have|offer|sell|provide|run|accept|support|do)"
-    r"|(?:is|are) there|(?:can|could) (?:i|we) (?:get|add|buy|have|rent|hire|book))\s+"
+    r"|(?:is|are) there|(?:can|could) (?:i|we) (?:get|add|buy|have|rent|hire|book)"
+    r"|is it possible to (?:get|add|buy|have|rent|hire|book)|(?:are|is) (?:you|\w+) (?:hiring|selling|offering)"
+    r"|(?:do|does) (?:it|they|\w+|the \w+(?: \w+)?) (?:come with|include))\s+"
     r"(?:a |an |any |some |the )?(?P<thing>[a-z][a-z' -]*)",
     re.IGNORECASE,
 )

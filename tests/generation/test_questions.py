@@ -52,6 +52,9 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         ("Can I get a static IP address with home fibre? I run a server.", "static IP address"),
         ("Is there a Spokes station at Riverton airport?", "Spokes station"),
         ("Do you accept Apple Pay at checkout?", "Apple Pay"),
+        ("Are you hiring bike mechanics? I'd love to work for you.", "bike mechanics"),
+        ("Is it possible to buy Mesh Points outright instead?", "Mesh Points outright"),
+        ("does the annual membership include a helmet?", "helmet"),
         # An amount, a limit or a means is asked for, not a thing the articles must name.
         ("is there a fee if i pay by credit card", None),
         ("is there a max on what you can charge me?", None),
