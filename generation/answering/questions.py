@@ -84,10 +84,25 @@ ASKED_NOT_NAMED = frozenset(
 )
 
 
+# "Is the class offered in Spanish?", "do your agents speak French?": a language is a thing
+# asked for too, wherever the question names it.
+_LANGUAGE = re.compile(
+    r"\b(?:in|speaks?|speaking) (?P<thing>spanish|french|german|italian|portuguese|chinese|mandarin|cantonese|"
+    r"japanese|korean|arabic|hindi|russian|polish|dutch|turkish|vietnamese|tagalog|ukrainian|greek|hebrew|"
+    r"swedish|norwegian|danish|finnish|romanian|hungarian|czech|thai|indonesian|persian|farsi|urdu|bengali|"
+    r"punjabi|sign language)\b",
+    re.IGNORECASE,
+)
+
+
 def thing_asked_for(question: str) -> str | None:
     """The thing ``question`` asks whether the company has or offers ("a lounge" -> "lounge",
-    "student discounts on phone plans" -> "student discounts"), or ``None`` when it asks no
-    such question or names only an amount or a means ("is there a fee ...", "a way to ...")."""
+    "student discounts on phone plans" -> "student discounts", "offered in Spanish" ->
+    "Spanish"), or ``None`` when it asks no such question or names only an amount or a means
+    ("is there a fee ...", "a way to ...")."""
+    language = _LANGUAGE.search(question)
+    if language is not None:
+        return language.group("thing")
     match = _AVAILABLE.search(question)
     if match is None:
         return None
