@@ -5,6 +5,10 @@ A message is cut after each question mark, and before "and", "also" or "plus" wh
 opens after it ("and how long ...", "also do you ..."); an opening "I have two questions:" goes.
 Only a message with two or three parts that each ask something is split: "can I return boots
 and sandals?" is one question.
+
+A question whether the company has, offers or includes something names a thing ("do you have
+a lounge?", "is the class offered in Spanish?"): a passage that never speaks of it does not
+answer it (``thing_asked_for``, used by generation/answering/policy.py).
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ def split(message: str) -> list[str]:
 
 
 _PRONOUN = re.compile(r"\b(?:it|that|this|they|them|those|these|one)\b", re.IGNORECASE)
+
+
+def _leans(part: str) -> bool:
+    return bool(_PRONOUN.search(part))
+
 
 # "Do you have a lounge?", "is there a student discount?", "can I get a static IP address?": a
 # question whether something exists or may be had, and the thing it names, up to the first word
@@ -113,7 +122,3 @@ def thing_asked_for(question: str) -> str | None:
 def named_words(thing: str) -> list[str]:
     """The words of ``thing`` that name it (no stopwords, nor ``ASKED_NOT_NAMED``)."""
     return [w for w in _THING_WORD.findall(thing.lower()) if w not in STOPWORDS and w not in ASKED_NOT_NAMED]
-
-
-def _leans(part: str) -> bool:
-    return bool(_PRONOUN.search(part))

@@ -257,8 +257,9 @@ class Speller:
     def _two_slips(self, lower: str) -> str | None:
         """The articles' word that ``lower`` writes with a letter left out and two neighbouring
         letters swapped, the two slips of typing fast: "siutcse" -> "suitcase", "faliy" ->
-        "family". A letter changed besides is left alone: it makes other words as often ("ticet"
-        is "toilet" so, "acunt" "amount"). ``None`` when no word, or more than one, fits."""
+        "family". A letter changed besides is left alone: it makes other words as often (so
+        "ticet" would be "toilet", "acunt" "amount"). ``None`` when no word, or more than one,
+        fits."""
         if len(lower) < TWO_SLIPS_LENGTH:
             return None
         found: set[str] = set()
