@@ -479,8 +479,13 @@ ABROAD = [
 ]
 
 
+def import_articles(items: list[dict[str, str]]) -> None:
+    """``items`` (titles and bodies) as the whole knowledge base."""
+    articles.kb_import([formats.ArticleInput(title=a["title"], body=a["body"]) for a in items], replace=True)
+
+
 def test_the_article_whose_title_names_the_topic_is_found_over_a_passage_that_shares_its_words() -> None:
-    articles.kb_import([formats.ArticleInput(title=a["title"], body=a["body"]) for a in ABROAD], replace=True)
+    import_articles(ABROAD)
     # The calling article's passage shares "Unlimited" and "Mexico" with the question; the
     # roaming article's title names what it asks about.
     hits = get_index().search("roaming in mexico?? im on unlimited")
@@ -502,7 +507,8 @@ def test_a_follow_up_with_words_of_its_own_picks_its_own_sentence_of_the_passage
     assert answer.mode == "quote" and answer.text.startswith("You can make up to 2 claims in any rolling 12 months")
 
 
-TRAVEL = [
+# A small telecom's help centre: travel, plans, moving and bills.
+TELECOM = [
     {
         "title": "Using your phone abroad",
         "body": (
@@ -514,21 +520,6 @@ TRAVEL = [
         "title": "Paying your bill",
         "body": "You can pay your bill by card, by bank transfer or in the app. Payments made after 8 pm show the next day.",
     },
-]
-
-
-def test_a_place_the_customer_names_is_covered_by_a_passage_about_travelling_abroad() -> None:
-    articles.kb_import([formats.ArticleInput(title=a["title"], body=a["body"]) for a in TRAVEL], replace=True)
-    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
-    # No article mentions Lisbon: it is where the customer goes, and the passage speaks of abroad.
-    _, lisbon = ask(quoting, "Going to Lisbon next month with my partner. whats the daily price for the travel pass?")
-    assert lisbon.mode == "quote" and "$5 a day" in lisbon.text
-    # A thing no article mentions is still what the customer asks about, and is not a place.
-    _, bitcoin = ask(quoting, "Can I pay for the travel pass with bitcoin?")
-    assert bitcoin.mode == "handoff" and "anything about bitcoin" in bitcoin.text
-
-
-FIBRE = [
     {
         "title": "Home fibre plans",
         "body": (
@@ -543,8 +534,19 @@ FIBRE = [
 ]
 
 
+def test_a_place_the_customer_names_is_covered_by_a_passage_about_travelling_abroad() -> None:
+    import_articles(TELECOM)
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    # No article mentions Lisbon: it is where the customer goes, and the passage speaks of abroad.
+    _, lisbon = ask(quoting, "Going to Lisbon next month with my partner. whats the daily price for the travel pass?")
+    assert lisbon.mode == "quote" and "$5 a day" in lisbon.text
+    # A thing no article mentions is still what the customer asks about, and is not a place.
+    _, bitcoin = ask(quoting, "Can I pay for the travel pass with bitcoin?")
+    assert bitcoin.mode == "handoff" and "anything about bitcoin" in bitcoin.text
+
+
 def test_a_thing_the_customer_asks_for_that_the_passage_never_names_is_handed_over() -> None:
-    articles.kb_import([formats.ArticleInput(title=a["title"], body=a["body"]) for a in FIBRE], replace=True)
+    import_articles(TELECOM)
     quoting = responder(min_confidence=0.68, sure_confidence=0.85)
     # The plans match, and none of them is a static IP address: the bot says so, not the prices.
     _, static = ask(quoting, "Can I get a static IP address with my home fibre plan?")

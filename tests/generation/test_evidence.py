@@ -276,6 +276,13 @@ def test_a_sentence_that_points_back_comes_with_the_one_before_it(
     assert (units[1] in found.texts) is (starts_at == 1)
 
 
+def one_passage(heading: str, units: list[str], vectors: np.ndarray) -> tuple[Any, Any]:
+    """An index and a hit of one article that is one passage of ``units``, embedded as ``vectors``."""
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * len(units)), context_vectors=vectors)
+    hit = SimpleNamespace(entry=entry, passage=Passage(heading, 0, len(units), " ".join(units)), score=0.8)
+    return SimpleNamespace(bm25=SimpleNamespace(idf={})), hit
+
+
 def test_evidence_never_opens_with_a_sentence_pointing_back_at_one_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
     units = [
@@ -286,9 +293,7 @@ def test_evidence_never_opens_with_a_sentence_pointing_back_at_one_left_out(monk
     ]
     # The second sentence scores nearly as well as the third, which answers best.
     vectors = np.array([[0.0, 1.0], [0.93, np.sqrt(1 - 0.93**2)], [1.0, 0.0], [0.0, 1.0]])
-    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * 4), context_vectors=vectors)
-    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Lost bikes", 0, 4, " ".join(units)), score=0.8)
-    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    index, hit = one_passage("Lost bikes", units, vectors)
     found = evidence.select(index, hit, np.array([1.0, 0.0]), "What happens if I return the bike late?", [])
     assert found.texts[0] == units[2] and units[1] not in found.texts
 
@@ -303,9 +308,7 @@ def test_the_band_that_holds_the_customers_amount_is_the_answer(monkeypatch: pyt
     ]
     # Both bands read alike to the embedder; the first scores a little better.
     vectors = np.array([[0.6, 0.8], [0.9, np.sqrt(0.19)], [0.88, np.sqrt(1 - 0.88**2)], [0.0, 1.0]])
-    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * 4), context_vectors=vectors)
-    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Compensation", 0, 4, " ".join(units)), score=0.8)
-    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    index, hit = one_passage("Compensation", units, vectors)
     late = evidence.select(index, hit, np.array([1.0, 0.0]), "we landed 7 hours late, what do I get?", [])
     assert late.texts[late.best] == units[2]
     earlier = evidence.select(index, hit, np.array([1.0, 0.0]), "we landed 4 hours late, what do I get?", [])
