@@ -100,6 +100,13 @@ _PASSAGE_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 _OWN_WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 # Text that redaction could change (``_already_said``).
 _REDACTABLE = re.compile(r"[@\d]")
+# A question that asks what to do or whether something can be done ("ok what do i do", "can it
+# be undone?", "how do I fix it?"): answered again though the answer before holds the answer.
+_ASKS_WHAT_TO_DO = re.compile(
+    r"\b(?:what (?:do|should|can) (?:i|we)|how (?:do|can|should) (?:i|we)|(?:can|could) (?:it|that|this|i|we)"
+    r"|is (?:it|that|this|there) (?:possible|a way))\b",
+    re.IGNORECASE,
+)
 # Words that ask again without asking anything new ("really?", "what do you mean?").
 _FILLERS = frozenset("really sure mean seriously exactly huh hmm ok okay wait sorry again".split())
 # A message that does not read as a follow-up is taken as one when searching it with the
@@ -415,13 +422,16 @@ class Responder:
         previous reply already said: repeating it would tell the customer nothing, a person may.
         A message asks nothing new when it names nothing the help centre mentions ("why?", "are
         you sure?") or is no question ("i reported it"); "and on saturday?" may find its answer
-        in the same sentence as the question before, and gets it again."""
+        in the same sentence as the question before, and gets it again, as does a question what
+        to do or whether it can be done ("ok what do i do", "can it be undone?")."""
         reply = previous_reply(history)
         if not reply or not found.texts:
             return False
         message = history[-1].text
-        if answer_types.asked(message) is not None:
-            return False  # "how much?": the answer before may hold it, and is worth repeating
+        if answer_types.asked(message) is not None or _ASKS_WHAT_TO_DO.search(message):
+            # "how much?", "ok what do i do?", "can it be undone?": the answer before may hold
+            # it, and is worth saying again as the answer to this question.
+            return False
         words = [w for w in _OWN_WORD.findall(message.lower()) if w not in STOPWORDS | _FILLERS]
         if questions.asks(message) and any(self.index.mentions(w) for w in words):
             return False

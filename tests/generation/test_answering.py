@@ -287,6 +287,12 @@ def test_asking_again_without_a_new_word_hands_over_instead_of_repeating_the_ans
     assert "1 to 2 business days" in answer.text
     _, answer = ask(responder(), "How much does express shipping cost?", "and standard shipping?")
     assert "$6.95" in answer.text and not answer.handoff
+    # Asking what to do, or whether it can be done, is asked anew: the answer is said again.
+    first = responder().answer([Turn("customer", "The item I got arrived damaged, what should I do?")])
+    assert "photo" in first.text
+    for again in ["ok what do i do?", "can it be fixed?"]:
+        _, answer = ask(responder(), "The item I got arrived damaged, what should I do?", again)
+        assert "photo" in answer.text and answer.text != phrases.HANDOFF_NOTHING_MORE, again
 
 
 @pytest.mark.usefixtures("demo_kb")
