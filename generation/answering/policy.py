@@ -175,6 +175,11 @@ def _stands_out(hits: Sequence[PassageHit], conf: float, minimum: float) -> bool
     return not others or hits[0].score - others[0].score >= STANDS_OUT_MARGIN
 
 
+def _words_of(*texts: str) -> list[str]:
+    """The distinct words of ``texts``, lower-cased, for their MiniLM word vectors."""
+    return sorted({w.lower() for text in texts for w in _PASSAGE_WORD.findall(text)})
+
+
 def is_injection(text: str) -> bool:
     return bool(_INJECTION.search(text))
 
@@ -462,15 +467,14 @@ class Responder:
             return True
         if weak:
             return False
-        text = f"{hit.title} {hit.passage.heading} {hit.passage.text}"
-        words = sorted({w.lower() for w in _PASSAGE_WORD.findall(text)})
+        words = _words_of(hit.title, hit.passage.heading, hit.passage.text)
         if not words:
             return False
-        named, vectors = self.index.word_vectors(topic.lower(), words)
+        # One embedding of the name, for the passage's words and for "city" and "country".
+        named, vectors = self.index.word_vectors(topic.lower(), [*words, *_PLACES])
+        vectors, (city, country) = vectors[: len(words)], vectors[len(words) :]
         if float((vectors @ named).max()) >= TOPIC_COVERED:
             return True
-        _, places = self.index.word_vectors(topic.lower(), _PLACES)
-        city, country = places
         a_place = float(max(named @ city, named @ country)) >= PLACE_NAME
         return a_place and float((vectors @ country).max()) >= PLACE_WORD
 
@@ -480,13 +484,13 @@ class Responder:
         ``THING_COVERED`` of it ("classes" for "class"; not "student" for "basic"). The
         company's own name needs no mention."""
         hit = found.hit
-        text = " ".join([hit.title, hit.passage.heading, hit.passage.text, *found.texts])
-        present = set(tokenize(text))
+        texts = (hit.title, hit.passage.heading, hit.passage.text, *found.texts)
+        present = set(tokenize(" ".join(texts)))
         company = set(tokenize(self.company))
         missing = [w for w in questions.named_words(thing) if not (set(tokenize(w)) <= present | company)]
         if not missing:
             return True
-        words = sorted({w.lower() for w in _PASSAGE_WORD.findall(text)})
+        words = _words_of(*texts)
         for word in missing:
             named, vectors = self.index.word_vectors(word, words)
             if not words or float((vectors @ named).max()) < THING_COVERED:
