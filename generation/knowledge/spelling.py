@@ -262,18 +262,18 @@ class Speller:
         fits."""
         if len(lower) < TWO_SLIPS_LENGTH:
             return None
-        found: set[str] = set()
-        for variant in _swapped(lower):
-            found.update(w for w in self._by_deletion.get(variant, ()) if len(w) == len(lower) + 1)
+        found = self._with_a_letter_left_out(_swapped(lower))
         return found.pop() if len(found) == 1 else None
 
     def _near_miss(self, lower: str) -> bool:
         """Whether ``lower`` is an articles' word with a letter left out and one more slip, a
         letter changed or two swapped ("swach": "switch"): likelier a typo than a name, though
         too unsure to mend."""
-        return len(lower) >= TWO_SLIPS_LENGTH and any(
-            len(w) == len(lower) + 1 for v in _changed_or_swapped(lower) for w in self._by_deletion.get(v, ())
-        )
+        return len(lower) >= TWO_SLIPS_LENGTH and bool(self._with_a_letter_left_out(_changed_or_swapped(lower)))
+
+    def _with_a_letter_left_out(self, written: Iterable[str]) -> set[str]:
+        """The articles' words that one of ``written`` writes with one letter left out."""
+        return {w for text in written for w in self._by_deletion.get(text, ()) if len(w) == len(text) + 1}
 
     def _letter_left_out(self, lower: str) -> str | None:
         """The articles' word that the rare English ``lower`` is with one letter left out
@@ -282,7 +282,7 @@ class Speller:
         ``None`` for a word English uses more than ``RARE_ENGLISH_TYPO`` times."""
         if self.english.get(lower, 0) > RARE_ENGLISH_TYPO:
             return None
-        found = [w for w in self._by_deletion.get(lower, ()) if len(w) == len(lower) + 1]
+        found = self._with_a_letter_left_out([lower])
         return max(found, key=lambda w: (self.counts[w], w), default=None)
 
     def _doubled_letter(self, lower: str) -> str | None:
