@@ -249,6 +249,13 @@ MOVING = [
 ]
 
 
+def one_passage(heading: str, units: list[str], vectors: np.ndarray) -> tuple[Any, Any]:
+    """An index and a hit of one article that is one passage of ``units``, embedded as ``vectors``."""
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * len(units)), context_vectors=vectors)
+    hit = SimpleNamespace(entry=entry, passage=Passage(heading, 0, len(units), " ".join(units)), score=0.8)
+    return SimpleNamespace(bm25=SimpleNamespace(idf={})), hit
+
+
 @pytest.mark.parametrize(
     ("best", "starts_at"),
     [
@@ -267,20 +274,11 @@ def test_a_sentence_that_points_back_comes_with_the_one_before_it(
     monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
     units = [*MOVING[:2], best, MOVING[3]]
     vectors = np.array([[0.0, 1.0], [0.3, np.sqrt(0.91)], [1.0, 0.0], [0.0, 1.0]])
-    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * 4), context_vectors=vectors)
-    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Moving", 0, 4, " ".join(units)), score=0.8)
-    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    index, hit = one_passage("Moving", units, vectors)
     found = evidence.select(index, hit, np.array([1.0, 0.0]), "How do I change my address when I move?", [])
     assert found.texts[found.best] == units[starts_at]
     assert best in found.texts
     assert (units[1] in found.texts) is (starts_at == 1)
-
-
-def one_passage(heading: str, units: list[str], vectors: np.ndarray) -> tuple[Any, Any]:
-    """An index and a hit of one article that is one passage of ``units``, embedded as ``vectors``."""
-    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * len(units)), context_vectors=vectors)
-    hit = SimpleNamespace(entry=entry, passage=Passage(heading, 0, len(units), " ".join(units)), score=0.8)
-    return SimpleNamespace(bm25=SimpleNamespace(idf={})), hit
 
 
 def test_evidence_never_opens_with_a_sentence_pointing_back_at_one_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
