@@ -182,10 +182,13 @@ class Speller:
         # (names: "PayPal", "Spokes"), for ``ordinary``.
         self._lower: set[str] = set()
         self._named: set[str] = set()
-        # "reproof" is another form of the articles' "re-proof" (see ``_another_form``).
-        self._joined: set[str] = set()
+        # "ebike" is the articles' "e-bike" written as one word, as customers write it (see
+        # ``correct_word``); "reproof" another form of their "re-proof" (``_another_form``).
+        self._hyphenated: dict[str, str] = {}
         for text in texts:
-            self._joined.update(m.group(0).replace("-", "").lower() for m in _HYPHENATED.finditer(text))
+            for match in _HYPHENATED.finditer(text):
+                written = match.group(0).lower()
+                self._hyphenated.setdefault(written.replace("-", ""), written)
             self.counts.update(w.lower() for w in _WORD.findall(text))
             for match in _WORD.finditer(text):
                 word = match.group(0)
@@ -230,6 +233,12 @@ class Speller:
             return None
         if lower in CHAT_WORDS:
             return CHAT_WORDS[lower]
+        if lower in self._hyphenated:
+            # "ebike", "wifi", "checkin": the articles' "e-bike", "Wi-Fi", "check-in", which
+            # keyword evidence reads as two words and the embedding as another thing than "bike".
+            return self._hyphenated[lower]
+        if lower.endswith("s") and lower[:-1] in self._hyphenated:
+            return self._hyphenated[lower[:-1]] + "s"
         if len(lower) < MIN_LENGTH:
             return self._doubled_letter(lower)
         if not lower.isalpha():
@@ -327,7 +336,7 @@ class Speller:
     def _another_form(self, lower: str) -> bool:
         """Whether ``lower`` is another form of a word of the articles (see ``__init__``)."""
         beginning = lower[:-3]
-        return lower in self._joined or (len(beginning) >= FORM_BEGINNING and beginning in self._beginnings)
+        return lower in self._hyphenated or (len(beginning) >= FORM_BEGINNING and beginning in self._beginnings)
 
     def unreadable(self, text: str) -> bool:
         """Whether ``text`` is mostly words neither English nor the articles' (typos mended

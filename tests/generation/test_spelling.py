@@ -172,3 +172,14 @@ def test_a_typo_is_never_named_as_something_the_articles_lack() -> None:
     assert speller.unknown_topic("do you ship to germany") == "germany"
     # Two letters changed are another word: "tandem" is not "random".
     assert speller.unknown_topic("do you have tandem bikes") == "tandem"
+
+
+def test_a_hyphenated_word_written_as_one_is_the_articles_word() -> None:
+    speller = Speller(
+        ["An e-bike ride costs more than a bike ride. Wi-Fi is free at check-in."],
+        english=dict.fromkeys(["how", "much", "is", "an", "ride", "the", "free", "at"], 10**5),
+    )
+    assert speller.correct("how much is an ebike ride") == "how much is an e-bike ride"  # not "an bike"
+    assert speller.correct("is the wifi free at checkin") == "is the wi-fi free at check-in"
+    assert speller.correct_word("ebikes") == "e-bikes"
+    assert speller.unknown_topic("how much is an ebike ride") is None
