@@ -74,7 +74,7 @@ _AVAILABLE = re.compile(
     r"\b(?:(?:do|does) (?:you|u|ya|they|\w+)(?: guys)? (?:have|offer|sell|provide|run|accept|support|do)"
     r"|(?:is|are) there|(?:can|could) (?:i|we) (?:get|add|buy|have|rent|hire|book)"
     r"|is it possible to (?:get|add|buy|have|rent|hire|book)|(?:are|is) (?:you|\w+) (?:hiring|selling|offering)"
-    r"|(?:do|does) (?:it|they|\w+|the \w+(?: \w+)?) (?:come with|include))\s+"
+    r"|(?:do|does) (?:it|they|[\w-]+|(?:the|your|these|those) [\w-]+(?: [\w-]+)?) (?:come with|include|have))\s+"
     r"(?:a |an |any |some |the )?(?P<thing>[a-z][a-z' -]*)",
     re.IGNORECASE,
 )

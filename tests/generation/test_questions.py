@@ -55,6 +55,7 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         ("Are you hiring bike mechanics? I'd love to work for you.", "bike mechanics"),
         ("Is it possible to buy Mesh Points outright instead?", "Mesh Points outright"),
         ("does the annual membership include a helmet?", "helmet"),
+        ("do the e-bikes have a usb port so i can charge my phone", "usb port"),
         ("Is the Ride Confident safety class offered in Spanish?", "Spanish"),
         ("can I get my bills in large print?", None),  # the customer's own bills: how, not whether
         # An amount, a limit or a means is asked for, not a thing the articles must name.
