@@ -428,11 +428,12 @@ class Responder:
         A message asks nothing new when it names nothing the help centre mentions ("why?", "are
         you sure?") or is no question ("i reported it"); "and on saturday?" may find its answer
         in the same sentence as the question before, and gets it again, as does a question what
-        to do or whether it can be done ("ok what do i do", "can it be undone?")."""
+        to do or whether it can be done ("ok what do i do", "can it be undone?"), typos mended."""
         reply = previous_reply(history)
         if not reply or not found.texts:
             return False
-        message = history[-1].text
+        # As the speller mends it: "and her moobile?" names the articles' "mobile".
+        message = self.index.speller.correct(history[-1].text)
         if answer_types.asked(message) is not None or _ASKS_WHAT_TO_DO.search(message):
             # "how much?", "ok what do i do?", "can it be undone?": the answer before may hold
             # it, and is worth saying again as the answer to this question.

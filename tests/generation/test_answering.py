@@ -285,8 +285,9 @@ def test_asking_again_without_a_new_word_hands_over_instead_of_repeating_the_ans
     # sentence as the answer before.
     _, answer = ask(responder(), "How much does express shipping cost?", "and how long does it take?")
     assert "1 to 2 business days" in answer.text
-    _, answer = ask(responder(), "How much does express shipping cost?", "and standard shipping?")
-    assert "$6.95" in answer.text and not answer.handoff
+    for follow_up in ["and standard shipping?", "and standrad shiping?"]:  # typos mended first
+        _, answer = ask(responder(), "How much does express shipping cost?", follow_up)
+        assert "$6.95" in answer.text and not answer.handoff, follow_up
     # Asking what to do, or whether it can be done, is asked anew: the answer is said again.
     first = responder().answer([Turn("customer", "The item I got arrived damaged, what should I do?")])
     assert "photo" in first.text
