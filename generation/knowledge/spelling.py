@@ -6,8 +6,10 @@ the embedding see the words the articles use.
 Only words that are neither the articles' nor English (the word list of ``pyspellchecker``) are
 touched, and only when one of the articles' words is a single edit away (two for words of eight
 letters or more): an insertion, a deletion, a substitution or two neighbouring letters swapped;
-an articles' word with a letter left out and two letters swapped ("siutcse"); and words English
-hardly uses that are an articles' word with a letter left out ("pone").
+an articles' word with a letter left out and two letters swapped ("siutcse"); words English
+hardly uses that are an articles' word with a letter left out ("pone"); an articles' hyphenated
+word written as one ("ebike"). A word neither the articles nor English have, one slip from a
+common English word far commoner than any other, becomes that word ("hosptal").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
 question costs microseconds, not a scan.
 """
@@ -73,6 +75,8 @@ RARE_ENGLISH_TYPO = 500
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
+# How much commoner than the next the English word a typo is mended to must be.
+ENGLISH_TYPO_MARGIN = 10
 # A word of this many letters or more may hold two slips, a letter left out and two letters
 # swapped ("siutcse" -> "suitcase", "faliy" -> "family"): ``Speller._two_slips``.
 TWO_SLIPS_LENGTH = 5
@@ -261,7 +265,35 @@ class Speller:
             rank = (distance, sorted(candidate) != letters, not left_out, -self.counts[candidate], candidate)
             if distance <= limit and (best is None or rank < best):
                 best = rank
-        return best[4] if best else self._two_slips(lower)
+        if best:
+            return best[4]
+        return self._two_slips(lower) or self._english_typo(lower)
+
+    def _english_typo(self, lower: str) -> str | None:
+        """The English word that ``lower``, a word neither English nor the articles', writes
+        with one slip, where one word used ``TYPO_OF_ENGLISH`` times or more stands out
+        (``ENGLISH_TYPO_MARGIN`` times commoner than the next): "hosptal" -> "hospital",
+        "ceapest" -> "cheapest"; the embedding reads the word, not its broken pieces. Not
+        "planne" (both "plane" and "planned" are common), nor two words as one ("autopay")."""
+        if len(lower) < MIN_LENGTH or lower in self.english or self._compound(lower):
+            return None
+        splits = [(lower[:i], lower[i:]) for i in range(len(lower) + 1)]
+        edits = {a + b[1:] for a, b in splits if b} | _changed_or_swapped(lower)
+        edits |= {a + c + b for a, b in splits for c in _LETTERS}
+        counts = sorted(((self.english.get(e, 0), e) for e in edits if e in self.english), reverse=True)
+        if not counts or counts[0][0] < TYPO_OF_ENGLISH:
+            return None
+        if len(counts) > 1 and counts[0][0] < ENGLISH_TYPO_MARGIN * counts[1][0]:
+            return None
+        return counts[0][1]
+
+    def _compound(self, lower: str) -> bool:
+        """Whether ``lower`` is two common English words written as one ("autopay", "carsharing"):
+        a name of its own, not a typo of a third word ("autopsy")."""
+        return any(
+            min(self.english.get(lower[:i], 0), self.english.get(lower[i:], 0)) >= TYPO_OF_ENGLISH
+            for i in range(3, len(lower) - 2)
+        )
 
     def _two_slips(self, lower: str) -> str | None:
         """The articles' word that ``lower`` writes with a letter left out and two neighbouring

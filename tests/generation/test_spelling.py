@@ -183,3 +183,15 @@ def test_a_hyphenated_word_written_as_one_is_the_articles_word() -> None:
     assert speller.correct("is the wifi free at checkin") == "is the wi-fi free at check-in"
     assert speller.correct_word("ebikes") == "e-bikes"
     assert speller.unknown_topic("how much is an ebike ride") is None
+
+
+def test_a_typo_of_a_common_english_word_the_articles_lack_is_mended_to_it() -> None:
+    english = {"hospital": 10**5, "cheapest": 2530, "plane": 10**5, "planned": 5 * 10**4, "auto": 10**4}
+    english |= {"pay": 10**5, "autopsy": 10**4, "what's": 10**5, "the": 10**6, "way": 10**5, "lounge": 4775}
+    speller = Speller(["Day Pass: unlimited data for 24 hours."], english=english)
+    assert speller.correct("what's the ceapest way") == "what's the cheapest way"
+    assert speller.correct_word("hosptal") == "hospital"
+    assert speller.correct_word("planne") is None  # "plane" or "planned": too close to call
+    assert speller.correct_word("autopay") is None  # two words as one, not "autopsy"
+    # What the articles lack is named as the customer meant it: "lounge", not "lougne".
+    assert speller.correct("is there a lougne?") == "is there a lounge?"
