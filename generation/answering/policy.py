@@ -43,10 +43,18 @@ from generation.knowledge.bm25 import STOPWORDS, tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit, confidence
 from generation.knowledge.passages import split_sentences
 
+# A customer asking for a person: "can I talk to a real person?", "speak to someone", "get me a
+# human", "transfer me to an agent", or the word alone ("agent please", "representative"). A
+# person named in a question about something else ("can my travel agent change it?") is not one.
+_PEOPLE = r"(?:person|human|agent|representative|rep|someone|somebody|staff|team|manager|supervisor|operator|people)"
 _HUMAN = re.compile(
-    r"\b(?:human|real person|someone real|(?:talk|speak|chat) (?:to|with) (?:a|an|someone|somebody|"
-    r"a real|your)\b.*\b(?:person|human|agent|representative|someone|somebody|staff|team)|"
-    r"(?:talk|speak|chat) to someone|representative|live agent|operator)\b",
+    r"\b(?:human being|real person|someone real|live (?:agent|person|chat)|customer service rep"
+    rf"|(?:talk|speak|chat)(?:ing)? (?:to|with) (?:(?:a|an|the|your|some|real|live|actual|proper)\s+)*{_PEOPLE}"
+    rf"|(?:talk|speak|chat) to someone|representative|operator"
+    rf"|(?:get|put|connect|transfer|pass|escalate)\s+me\s+(?:through\s+)?(?:to|with)?\s*(?:(?:a|an|the|your|real|live)\s+)*{_PEOPLE}"
+    r"|(?:i|we)\s+(?:want|need|would like|'d like)\s+(?:(?:a|an|the|to|talk|speak|chat|with|real|live|actual)\s+)*"
+    r"(?:person|human|agent|manager|supervisor)\b(?!\s+(?:to|who|that)\b))\b"
+    rf"|^\W*(?:(?:a|an|real|live|human)\s+)?(?:agent|human|person|representative|manager)(?:\s+(?:please|pls|plz|now|asap))*\W*$",
     re.IGNORECASE,
 )
 _INJECTION = re.compile(

@@ -17,7 +17,7 @@ from transformers import AutoTokenizer
 from conversations.redaction import redact
 from generation.answering import phrases
 from generation.answering.facts import Support, unsupported_facts
-from generation.answering.policy import Answer, Responder, record_references
+from generation.answering.policy import Answer, Responder, asks_for_person, record_references
 from generation.answering.prompt import Turn
 from generation.engine import Engine, StreamStats
 from generation.knowledge import articles, formats
@@ -182,9 +182,21 @@ def test_a_message_in_another_language_goes_to_a_person_without_naming_its_words
 
 
 @pytest.mark.usefixtures("demo_kb")
-def test_asking_for_a_person_hands_off_at_once() -> None:
-    _, answer = ask(responder(), "Can I talk to a real person please?")
+@pytest.mark.parametrize(
+    "message",
+    ["Can I talk to a real person please?", "talk to agent", "agent please", "get me a human", "I need a human"],
+)
+def test_asking_for_a_person_hands_off_at_once(message: str) -> None:
+    _, answer = ask(responder(), message)
     assert answer.text == phrases.HANDOFF_REQUESTED and answer.handoff
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Can my travel agent change my booking?", "I need a person to collect my child", "human resources contact?"],
+)
+def test_a_person_named_in_another_question_is_no_request_for_one(message: str) -> None:
+    assert not asks_for_person(message)
 
 
 @pytest.mark.usefixtures("demo_kb")
