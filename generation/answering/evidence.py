@@ -7,8 +7,9 @@ rarer words it contains, by whether it states the kind of value asked for and by
 band holds the amount the customer names ("7 hours late": "more than 6 hours late"); the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
-says how), or when it answers nearly as well. A short passage is the evidence whole, and a
-lead-in that answers best ("We offer several ways to pay your bill:") comes with its list. An answer
+says how), or when it answers nearly as well. A short passage is the evidence whole; a
+lead-in that answers best ("We offer several ways to pay your bill:") comes with its list, and
+so does a list three of whose items answer alike (the prices of each bag size). An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
 that states the value asked for before the exception that scored best, the way that works
 before a "no" to another ("call us" before "not through chat"), or the sentence a best unit
@@ -43,6 +44,9 @@ MAX_UNITS = 3
 SAME_ARTICLE_MARGIN = 0.03
 MAX_CHARS = 420
 LIST_MAX_CHARS = 600
+# This many items of one list answering nearly as well as the best are alternatives: the list
+# comes whole.
+LIST_ALTERNATIVES = 3
 # A passage this short is the answer whole: every fact stays in its context.
 WHOLE_PASSAGE_CHARS = 300
 # A unit stating the kind of value the question asks for ("how long" -> a duration) is likelier
@@ -110,6 +114,32 @@ def joined(found: Sequence[Evidence]) -> Evidence:
     return Evidence(
         hit=first.hit, units=tuple(units), texts=tuple(texts), score=first.score, best=first.best, whole=whole
     )
+
+
+_WITH_A_DIGIT = re.compile(r"[a-z0-9-]*\d[a-z0-9-]*")
+
+
+def _names_one(question: str, item: str, others: Sequence[str]) -> bool:
+    """Whether ``question`` names a code or number ("P-07") that ``item`` holds and none of
+    ``others`` does."""
+    item, others = item.lower(), [o.lower() for o in others]
+    return any(
+        re.search(rf"\b{re.escape(code)}\b", item) and not any(re.search(rf"\b{re.escape(code)}\b", o) for o in others)
+        for code in _WITH_A_DIGIT.findall(question.lower())
+    )
+
+
+def _listed(hit: PassageHit, lead: int, items: Sequence[int], score: float) -> Evidence:
+    """The lead-in ``lead`` with its list ``items``, as much of it as fits in ``LIST_MAX_CHARS``
+    (one item alone would read as the only one)."""
+    units = hit.entry.outline.units
+    listed = [lead]
+    for p in items:
+        if sum(len(units[q]) + 1 for q in listed) + len(units[p]) > LIST_MAX_CHARS:
+            break
+        listed.append(p)
+    texts = tuple(units[p] for p in listed)
+    return Evidence(hit=hit, units=tuple(listed), texts=texts, score=score, best=0, whole=True)
 
 
 def keyword_coverage(question_terms: Sequence[str], text: str, idf: dict[str, float]) -> float:
@@ -187,19 +217,25 @@ def select(
     scores.update({p: scored(p) for p in range(len(units)) if p not in found and cosines[p] >= reach})
     # "What ways can I pay?": a lead-in that answers best comes with its list, as much of it as
     # fits in ``LIST_MAX_CHARS`` (one item alone would read as the only way).
-    items = [p for p in range(position + 1, len(units)) if hit.entry.outline.lead_ins[p] == position]
+    lead_ins = hit.entry.outline.lead_ins
+    items = [p for p in range(position + 1, len(units)) if lead_ins[p] == position]
     if units[position].rstrip().endswith(":") and items:
-        listed = [position]
-        for p in items:
-            if sum(len(units[q]) + 1 for q in listed) + len(units[p]) > LIST_MAX_CHARS:
-                break
-            listed.append(p)
-        texts = tuple(units[p] for p in listed)
-        return Evidence(hit=hit, units=tuple(listed), texts=texts, score=score, best=0, whole=True)
+        return _listed(hit, position, items, score)
+    # "How much is a checked bag?": where two more items of the best one's list answer nearly as
+    # well, the items are alternatives ("15 kg bag: $30 ...", "23 kg bag: $40 ..."), and
+    # showing some of them would read as the only ones: the list comes whole, with its lead-in.
+    # (Not where the customer's amount picks one, "a 30 kg bag", nor their code, "error P-07".)
+    lead = lead_ins[position]
+    siblings = [p for p in range(lead + 1, len(units)) if lead >= 0 and lead_ins[p] == lead]
+    if (
+        not fit(position)
+        and not _names_one(question, units[position], [units[p] for p in siblings if p != position])
+        and sum(scores.get(p, 0.0) >= near for p in siblings) >= LIST_ALTERNATIVES
+    ):
+        return _listed(hit, lead, siblings, score)
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
     # means nothing without "Call our 24-hour line on 555-0199 if:".
-    lead = hit.entry.outline.lead_ins[position]
     kept = {position, lead}
     if lead >= 0:
         chosen.add(lead)
@@ -239,9 +275,15 @@ def select(
     ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
         ordered.remove(max((p for p in ordered if p not in kept), key=lambda p: abs(p - position)))
-    # A lead-in whose list is not there ("With Family Guard you can:") says nothing: it goes.
-    while len(ordered) > 1 and ordered[-1] != position and units[ordered[-1]].rstrip().endswith(":"):
-        ordered.pop()
+    # A lead-in whose list is not there ("With Family Guard you can:") says nothing: it goes,
+    # wherever it stands ("... depend on when you add the bag: Each passenger can check in ...").
+    ordered = [
+        p
+        for i, p in enumerate(ordered)
+        if p == position
+        or not units[p].rstrip().endswith(":")
+        or (i + 1 < len(ordered) and lead_ins[ordered[i + 1]] == p)
+    ]
     # Nor does evidence open with a sentence that points back at one left out ("That means
     # keeping it with you ..."), unless that sentence is the one that answers.
     while ordered[0] != position and ordered[0] not in kept and refers_back(units[ordered[0]]):

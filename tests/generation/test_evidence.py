@@ -136,6 +136,61 @@ def test_the_evidence_never_ends_with_a_lead_in_whose_list_is_left_out() -> None
     assert "$4.99" in found.text and not found.text.rstrip().endswith(":")
 
 
+PRICES = (
+    "## Checked bag prices\n\nYou can add checked bags in two weight options. Prices are per bag, per one-way "
+    "flight, and depend on when you add the bag:\n\n"
+    "- 15 kg bag: $30 when booking your flight, $40 when added later in Manage booking > Bags.\n"
+    "- 23 kg bag: $40 when booking your flight, $50 when added later in Manage booking > Bags.\n"
+    "- Any bag up to 23 kg added at the airport check-in desk on the day you fly: $75.\n\n"
+    "Each passenger can check in up to 5 bags, and each bag can be a different weight option."
+)
+
+
+def items_alike(shape: Outline, best: int) -> evidence.Evidence:
+    """The evidence where every item of ``shape``'s list matches the question nearly as well as
+    ``best``, the other units far less."""
+    items = [i for i, lead in enumerate(shape.lead_ins) if lead >= 0]
+    vectors = np.array(
+        [
+            [1.0, 0.0] if i == best else [0.995, np.sqrt(1 - 0.995**2)] if i in items else [0.3, np.sqrt(0.91)]
+            for i in range(len(shape.units))
+        ]
+    )
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= best < p.end)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
+    return evidence.select(index, hit, QUESTION, "how much is a checked bag?")
+
+
+def test_list_items_that_answer_alike_come_as_the_whole_list() -> None:
+    shape = outline(PRICES)
+    airport = next(i for i, unit in enumerate(shape.units) if "airport" in unit)
+    found = items_alike(shape, airport)
+    # All three prices, not two of them read as the only ones, after the lead-in.
+    assert found.whole and found.texts[0].endswith("depend on when you add the bag:")
+    assert [t[:6] for t in found.texts[1:]] == ["15 kg ", "23 kg ", "Any ba"]
+
+
+def test_a_lead_in_whose_list_is_left_out_goes_wherever_it_stands() -> None:
+    shape = outline(PRICES)
+    options = next(i for i, unit in enumerate(shape.units) if unit.startswith("You can add"))
+    last = next(i for i, unit in enumerate(shape.units) if unit.startswith("Each passenger"))
+    vectors = np.array(
+        [
+            [1.0, 0.0] if i == options else [0.95, np.sqrt(1 - 0.95**2)] if i == last else [0.2, np.sqrt(0.96)]
+            for i in range(len(shape.units))
+        ]
+    )
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= options < p.end)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
+    found = evidence.select(index, hit, QUESTION, "What weights can checked bags be?")
+    assert shape.units[options] in found.texts and shape.units[last] in found.texts
+    assert not any(text.endswith(":") for text in found.texts)
+
+
 FEES = [
     "If we haven't received your payment 7 days after the due date, we add a late fee of $8 to your next bill.",
     "We charge only one late fee per bill.",
