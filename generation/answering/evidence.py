@@ -167,6 +167,24 @@ def lacks_what_is_asked(question: str, found: Evidence) -> bool:
     return kind is not None and not any(kind.states.search(t) for t in (found.hit.passage.text, *found.texts))
 
 
+def stating_what_is_asked(question: str, hits: Sequence[PassageHit], margin: float) -> PassageHit | None:
+    """The best of ``hits`` after the first, from the first one's article and within ``margin``
+    of its score, whose passage states the kind of value ``question`` asks for only; ``None``
+    when there is none."""
+    kind = answer_types.asked(question, only=True)
+    if kind is None or not hits:
+        return None
+    first = hits[0]
+    return next(
+        (
+            h
+            for h in hits[1:]
+            if h.entry is first.entry and h.score >= first.score - margin and kind.states.search(h.passage.text)
+        ),
+        None,
+    )
+
+
 def select(
     index: KnowledgeIndex, hit: PassageHit, vector: np.ndarray, question: str, later: Sequence[PassageHit] = ()
 ) -> Evidence:

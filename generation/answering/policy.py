@@ -85,6 +85,9 @@ _RECORD = re.compile(r"(?<![\w$€£])(?:#\s?\d{3,}|[a-z]{1,5}-?\d{3,}|\d{5,})(?
 WEAK_MATCH_BELOW_MINIMUM = 0.18
 STANDS_OUT_MARGIN = 0.10
 SEARCH_DEPTH = 5
+# A passage of the best one's article that states the kind of value asked for, where the best
+# does not, answers in its place when it scores within this of it.
+VALUE_ELSEWHERE_MARGIN = 0.1
 # A word the customer names that no article mentions is covered by a passage holding a word this
 # close to it (``Responder._covers_topic``): chosen on the demo and spokes bases, where answers
 # to unanswerable questions scored 0.42 at most and right answers 0.44 at least.
@@ -347,7 +350,12 @@ class Responder:
             vector = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
         if evidence_of.lacks_what_is_asked(query, found):
-            return None, conf, None
+            # "What's the price of Unlimited?": the passage saying what Unlimited is matched
+            # best; the price stands in the same article's table of plans, a little further down.
+            stating = evidence_of.stating_what_is_asked(query, hits, VALUE_ELSEWHERE_MARGIN)
+            if stating is None:
+                return None, conf, None
+            found = evidence_of.select(self.index, stating, vector, query)
         thing = questions.thing_asked_for(corrected) if unsure else None
         if thing is not None and not self._speaks_of(thing, found):
             # "Can I get a static IP address with home fibre?": the plans match, and none is one.

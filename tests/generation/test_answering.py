@@ -526,6 +526,16 @@ def test_a_follow_up_with_words_of_its_own_picks_its_own_sentence_of_the_passage
     assert answer.mode == "quote" and answer.text.startswith("You can make up to 2 claims in any rolling 12 months")
 
 
+def test_a_value_the_best_passage_lacks_is_answered_from_its_article_where_it_is_stated() -> None:
+    articles.kb_import(formats.parse_kb_path(NORTHWIND_KB), replace=True)
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    # What "unlimited" means matches best and states no price; the plans' table does.
+    hits = get_index().search("what's the price of unlimited")
+    assert "$" not in hits[0].passage.text
+    _, answer = ask(quoting, "what's the price of unlimited")
+    assert answer.mode == "quote" and "Unlimited costs $55 a month" in answer.text
+
+
 # A small telecom's help centre: travel, plans, moving and bills.
 TELECOM = [
     {
