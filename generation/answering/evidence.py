@@ -265,8 +265,10 @@ def select(
         chosen.add(position + 1)
     # "Can I use my own router?": the sentence after the one that says yes or no most often
     # says how, or what it takes ("Set it to use VLAN 10"); it joins from the same passage.
+    # (Not the next item of a list: "PayPal" answers "can I pay with PayPal?", the phone line
+    # after it only reads as the other way there is.)
     yes_no = is_yes_no_question(question)
-    if yes_no and passage.start <= position + 1 < passage.end:
+    if yes_no and passage.start <= position + 1 < passage.end and (lead < 0 or lead_ins[position + 1] != lead):
         chosen.add(position + 1)
     # The sentence before the best one joins from the same passage, and the answer starts there,
     # when the best one opens by pointing back at it ("To do this, send us proof of your new

@@ -115,6 +115,21 @@ def test_a_lead_in_that_answers_best_comes_with_its_list(
     assert "Cash payments appear within 2 hours." not in found.texts
 
 
+def test_a_yes_or_no_answer_from_a_list_item_leaves_the_next_item_out() -> None:
+    shape = outline(
+        "## Ways to pay\n\nWe offer several ways to pay your bill:\n\n"
+        "- Autopay from a bank account, debit card or credit card, set up once in the app.\n"
+        "- PayPal, set up in the app under Billing > Payment methods, then paid each month.\n"
+        "- Our automated phone payment line on 555-0150, which is free to use from any phone.\n"
+        "- Cash at retail partners such as pharmacies, using the payment barcode in the app.\n\n"
+        "Cash payments appear within 2 hours."
+    )
+    paypal = next(i for i, unit in enumerate(shape.units) if unit.startswith("PayPal"))
+    found = select_where_only(shape, paypal, "Can I pay my bill with PayPal?")
+    # The item that says yes, after its lead-in; the phone line after it is no "how".
+    assert found.texts == ("We offer several ways to pay your bill:", shape.units[paypal])
+
+
 def test_the_evidence_never_ends_with_a_lead_in_whose_list_is_left_out() -> None:
     shape = outline(
         "## Family Guard\n\nFamily Guard is our parental control app, and it costs $4.99 a month. "
