@@ -58,6 +58,13 @@ QUANTITY_FIT = 0.1
 # A sentence of the article that asks ("Visiting for a long weekend?") shares the customer's
 # words and answers nothing: it scores this much lower.
 ASKS_PENALTY = 0.15
+# So does one that says what the article is about ("This article explains how to dock correctly,
+# what to do when a station is full, ..."): it names the question's topics and answers none.
+_ABOUT_ITSELF = re.compile(
+    r"^\W*(?:this|our|the following) (?:article|guide|page|section|help article)\s+"
+    r"(?:explains|covers|describes|is about|sets out|shows|tells you|walks you|answers|lists|looks at|will)\b",
+    re.IGNORECASE,
+)
 _CONTINUES = ("it ", "this ", "that ", "these ", "those ", "they ", "there ", "otherwise", "however", "but ")
 
 
@@ -217,7 +224,7 @@ def select(
             + KEYWORD_WEIGHT * keyword_coverage(terms, units[p], idf)
             + answer_type_bonus(kind, units[p])
             + fit(p)
-            - (ASKS_PENALTY if units[p].rstrip().endswith("?") else 0.0)
+            - (ASKS_PENALTY if units[p].rstrip().endswith("?") or _ABOUT_ITSELF.match(units[p]) else 0.0)
         )
 
     # The best unit comes from the passages found; the one that joins it from anywhere in the

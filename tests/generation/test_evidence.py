@@ -246,6 +246,18 @@ def test_a_sentence_of_the_article_that_asks_is_not_the_answer() -> None:
     assert found.texts[found.best] == WEEKEND[1]
 
 
+def test_a_sentence_saying_what_the_article_is_about_is_not_the_answer() -> None:
+    units = [
+        "This article explains how to dock correctly, what to do when a station is full, and how to end your ride.",
+        "To end your ride, push the bike firmly into a free dock until the light turns green.",
+        "Helmets are free at every station.",
+    ]
+    vectors = np.array([[1.0, 0.0], [0.9, np.sqrt(1 - 0.81)], [0.0, 1.0]])
+    index, hit = one_passage("Ending your ride", units, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "how do i end my ride", [])
+    assert found.texts[found.best] == units[1]
+
+
 ROUTER = [
     "You can use your own router by connecting it to the fibre wall box instead of the Hub.",
     "Set your router to use VLAN 10, or it won't connect.",
