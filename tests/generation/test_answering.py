@@ -337,6 +337,14 @@ def test_a_follow_up_stays_on_the_answer_before_where_another_matches_it_as_well
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_follow_up_goes_where_the_words_it_adds_are() -> None:
+    # The shipping costs answered before, and match the two messages best; Canada is shipped
+    # to in the international shipping article.
+    _, answer = ask(responder(), "How much is express shipping?", "and to canada?")
+    assert "$24.95" in answer.text and "$19.95" not in answer.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_short_question_about_something_new_is_not_taken_for_a_follow_up() -> None:
     _, answer = ask(responder(), "Is my broken pack covered by your warranty?", "Can I pay in bitcoin?")
     assert [s["title"] for s in answer.sources] == ["Payment methods"] and "warranty" not in answer.text
