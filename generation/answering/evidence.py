@@ -7,9 +7,9 @@ rarer words it contains, by whether it states the kind of value asked for and by
 band holds the amount the customer names ("7 hours late": "more than 6 hours late"); the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
-says how), or when it answers nearly as well. A short passage is the evidence whole; a
-lead-in that answers best ("We offer several ways to pay your bill:") comes with its list, and
-so does a list three of whose items answer alike (the prices of each bag size). An answer
+says how), or when it answers nearly as well (two such at most). A short passage is the
+evidence whole; a lead-in that answers best ("We offer several ways to pay your bill:") comes
+with its list, and so does a list three of whose items answer alike (each bag's price). An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
 that states the value asked for before the exception that scored best, the way that works
 before a "no" to another ("call us" before "not through chat"), or the sentence a best unit
@@ -25,7 +25,7 @@ long article's answer is often split between the section that matched and one fu
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +39,10 @@ KEYWORD_WEIGHT = 0.25
 # A second unit that scores within this of the best joins it.
 ALSO_ANSWERS_MARGIN = 0.1
 MAX_UNITS = 3
+# The units (after the best) that answer within ``ALSO_ANSWERS_MARGIN`` of it and join it, the
+# best-scored first: "Starter costs $9 ...", "Team costs $29 ..." beside "Business costs $79 ..."
+# (one alone would read as the only other plan).
+RUNNERS_UP = 2
 # Another passage of the best passage's article that scores within this of it is looked into
 # too: a long article's answer may sit in the section next to the one that matched best.
 SAME_ARTICLE_MARGIN = 0.03
@@ -192,12 +196,23 @@ def stating_what_is_asked(question: str, hits: Sequence[PassageHit], margin: flo
     )
 
 
+def _nothing_said(_: str) -> bool:
+    return False
+
+
 def select(
-    index: KnowledgeIndex, hit: PassageHit, vector: np.ndarray, question: str, later: Sequence[PassageHit] = ()
+    index: KnowledgeIndex,
+    hit: PassageHit,
+    vector: np.ndarray,
+    question: str,
+    later: Sequence[PassageHit] = (),
+    *,
+    said: Callable[[str], bool] = _nothing_said,
 ) -> Evidence:
     """The units of ``hit``'s passage that answer ``question`` best, in reading order; a passage
     of the same article among ``later`` (the hits after it) that scores nearly as well is
-    looked into too."""
+    looked into too. ``said`` tells the units the bot's reply before already said: they do not
+    join the best one for answering nearly as well."""
     terms = tokenize(question)
     idf = index.bm25.idf
     units = hit.entry.outline.units
@@ -296,9 +311,10 @@ def select(
         kept.add(instead)
     others = [p for p in scores if p not in chosen]
     if others:
-        runner_up = max(others, key=lambda p: scores[p])
-        if scores[runner_up] >= near:
-            chosen.add(runner_up)
+        # The best-scored, and after it those the bot's reply before did not say: a second
+        # sentence of the answer before would open a follow-up's answer with what it said.
+        near_ones = sorted((p for p in others if scores[p] >= near), key=lambda p: -scores[p])
+        chosen.update(near_ones[:1] + [p for p in near_ones[1:] if not said(units[p])][: RUNNERS_UP - 1])
     ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
         ordered.remove(max((p for p in ordered if p not in kept), key=lambda p: abs(p - position)))

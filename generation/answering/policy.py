@@ -352,7 +352,10 @@ class Responder:
             own = self.index.embedder.encode_query(corrected)
             mixed = (1 - OWN_SHARE) * vector + OWN_SHARE * own
             vector = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
-        found = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
+        reply = _squashed(previous_reply(history)) if joined else ""
+        found = evidence_of.select(
+            self.index, hits[0], vector, query, hits[1:], said=lambda unit: bool(reply) and _already_said(unit, reply)
+        )
         if evidence_of.lacks_what_is_asked(query, found):
             # "What's the price of Unlimited?": the passage saying what Unlimited is matched
             # best; the price stands in the same article's table of plans, a little further down.

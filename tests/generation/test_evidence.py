@@ -246,6 +246,22 @@ def test_a_sentence_of_the_article_that_asks_is_not_the_answer() -> None:
     assert found.texts[found.best] == WEEKEND[1]
 
 
+def test_each_sentence_that_answers_nearly_as_well_joins_the_best() -> None:
+    units = [
+        "Ledgerly has three plans.",
+        "Starter costs $9 per month for one user.",
+        "Team costs $29 per month for up to 5 users.",
+        "Business costs $79 per month for up to 25 users.",
+        "Paying yearly saves 20%.",
+    ]
+    cosines = [0.2, 0.53, 0.49, 0.58, 0.37]
+    vectors = np.array([[c, np.sqrt(1 - c**2)] for c in cosines])
+    index, hit = one_passage("Plans and pricing", units, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "how much does it cost", [])
+    # All three plans: two of them would read as the only ones.
+    assert found.texts == tuple(units[1:4])
+
+
 def test_a_sentence_saying_what_the_article_is_about_is_not_the_answer() -> None:
     units = [
         "This article explains how to dock correctly, what to do when a station is full, and how to end your ride.",
