@@ -264,11 +264,13 @@ def select(
     # "How much is a checked bag?": where two more items of the best one's list answer nearly as
     # well, the items are alternatives ("15 kg bag: $30 ...", "23 kg bag: $40 ..."), and
     # showing some of them would read as the only ones: the list comes whole, with its lead-in.
-    # (Not where the customer's amount picks one, "a 30 kg bag", nor their code, "error P-07".)
+    # (Not where the customer's amount picks one, "a 30 kg bag", nor their code, "error P-07",
+    # nor where the reply before gave the list: "what about at the airport?" asks for one item.)
     lead = lead_ins[position]
     siblings = [p for p in range(lead + 1, len(units)) if lead >= 0 and lead_ins[p] == lead]
     if (
         not fit(position)
+        and not all(said(units[p]) for p in siblings)
         and not _names_one(question, units[position], [units[p] for p in siblings if p != position])
         and sum(scores.get(p, 0.0) >= near for p in siblings) >= LIST_ALTERNATIVES
     ):

@@ -161,7 +161,7 @@ PRICES = (
 )
 
 
-def items_alike(shape: Outline, best: int) -> evidence.Evidence:
+def items_alike(shape: Outline, best: int, said: Any = lambda _: False) -> evidence.Evidence:
     """The evidence where every item of ``shape``'s list matches the question nearly as well as
     ``best``, the other units far less."""
     items = [i for i, lead in enumerate(shape.lead_ins) if lead >= 0]
@@ -175,7 +175,7 @@ def items_alike(shape: Outline, best: int) -> evidence.Evidence:
     passage = next(p for p in shape.passages if p.start <= best < p.end)
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
     hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
-    return evidence.select(index, hit, QUESTION, "how much is a checked bag?")
+    return evidence.select(index, hit, QUESTION, "how much is a checked bag?", said=said)
 
 
 def test_list_items_that_answer_alike_come_as_the_whole_list() -> None:
@@ -185,6 +185,9 @@ def test_list_items_that_answer_alike_come_as_the_whole_list() -> None:
     # All three prices, not two of them read as the only ones, after the lead-in.
     assert found.whole and found.texts[0].endswith("depend on when you add the bag:")
     assert [t[:6] for t in found.texts[1:]] == ["15 kg ", "23 kg ", "Any ba"]
+    # Where the reply before gave the list, a follow-up ("what about at the airport?") gets its item.
+    again = items_alike(shape, airport, said=lambda unit: unit in found.texts)
+    assert not again.whole and shape.units[airport] in again.texts and len(again.texts) < len(found.texts)
 
 
 def test_a_lead_in_whose_list_is_left_out_goes_wherever_it_stands() -> None:
