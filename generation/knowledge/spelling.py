@@ -75,8 +75,10 @@ RARE_ENGLISH_TYPO = 500
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
-# How much commoner than the next the English word a typo is mended to must be.
+# How much commoner than the next the English word a typo is mended to must be, and how long
+# the typo: "venmo" and "zelle" are names, one slip from "venom" and "belle".
 ENGLISH_TYPO_MARGIN = 10
+ENGLISH_TYPO_LENGTH = 6
 # A word of this many letters or more may hold two slips, a letter left out and two letters
 # swapped ("siutcse" -> "suitcase", "faliy" -> "family"): ``Speller._two_slips``.
 TWO_SLIPS_LENGTH = 5
@@ -274,12 +276,16 @@ class Speller:
         with one slip, where one word used ``TYPO_OF_ENGLISH`` times or more stands out
         (``ENGLISH_TYPO_MARGIN`` times commoner than the next): "hosptal" -> "hospital",
         "ceapest" -> "cheapest"; the embedding reads the word, not its broken pieces. Not
-        "planne" (both "plane" and "planned" are common), nor two words as one ("autopay")."""
-        if len(lower) < MIN_LENGTH or lower in self.english or self._compound(lower):
+        "planne" (both "plane" and "planned" are common), nor two words as one ("autopay").
+        Names are words English lacks too ("venmo", "zelle", "iphone", "revolut"): the word
+        has ``ENGLISH_TYPO_LENGTH`` letters or more, its first letter stays, and a letter too
+        many is only one typed twice ("traiin")."""
+        if len(lower) < ENGLISH_TYPO_LENGTH or lower in self.english or self._compound(lower):
             return None
-        splits = [(lower[:i], lower[i:]) for i in range(len(lower) + 1)]
-        edits = {a + b[1:] for a, b in splits if b} | _changed_or_swapped(lower)
-        edits |= {a + c + b for a, b in splits for c in _LETTERS}
+        splits = [(lower[:i], lower[i:]) for i in range(1, len(lower) + 1)]
+        edits = {a + b[1:] for a, b in splits if b and b[0] == a[-1]}  # "traiin" -> "train"
+        edits |= {a + c + b for a, b in splits for c in _LETTERS}  # "hosptal" -> "hospital"
+        edits |= {w for w in _changed_or_swapped(lower) if w[0] == lower[0]}  # "lougne" -> "lounge"
         counts = sorted(((self.english.get(e, 0), e) for e in edits if e in self.english), reverse=True)
         if not counts or counts[0][0] < TYPO_OF_ENGLISH:
             return None

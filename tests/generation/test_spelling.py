@@ -195,3 +195,6 @@ def test_a_typo_of_a_common_english_word_the_articles_lack_is_mended_to_it() -> 
     assert speller.correct_word("autopay") is None  # two words as one, not "autopsy"
     # What the articles lack is named as the customer meant it: "lounge", not "lougne".
     assert speller.correct("is there a lougne?") == "is there a lounge?"
+    # Names English lacks stay as written: short ones, a first letter, a letter too many.
+    speller = Speller([], english={"venom": 5000, "belle": 5000, "revolt": 5000, "phone": 10**5})
+    assert [speller.correct_word(w) for w in ["venmo", "zelle", "revolut", "iphone"]] == [None] * 4
