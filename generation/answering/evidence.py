@@ -130,14 +130,27 @@ def joined(found: Sequence[Evidence]) -> Evidence:
 _WITH_A_DIGIT = re.compile(r"[a-z0-9-]*\d[a-z0-9-]*")
 
 
+# A code: a few letters, then digits ("CI-09", "E27", "ES-409"); not "5G", "24-hour" or "1st".
+_CODE = re.compile(r"\b[a-z]{1,3}-?\d{2,}\b", re.IGNORECASE)
+
+
+def _holds(text: str, token: str) -> bool:
+    return re.search(rf"\b{re.escape(token)}\b", text, re.IGNORECASE) is not None
+
+
 def _names_one(question: str, item: str, others: Sequence[str]) -> bool:
     """Whether ``question`` names a code or number ("P-07") that ``item`` holds and none of
     ``others`` does."""
-    item, others = item.lower(), [o.lower() for o in others]
     return any(
-        re.search(rf"\b{re.escape(code)}\b", item) and not any(re.search(rf"\b{re.escape(code)}\b", o) for o in others)
+        _holds(item, code) and not any(_holds(o, code) for o in others)
         for code in _WITH_A_DIGIT.findall(question.lower())
     )
+
+
+def _another_code(text: str, codes: Sequence[str]) -> bool:
+    """Whether ``text`` is about a code, and none of ``codes``."""
+    found = [c.lower() for c in _CODE.findall(text)]
+    return bool(found) and not any(c in found for c in codes)
 
 
 def _listed(hit: PassageHit, lead: int, items: Sequence[int], score: float) -> Evidence:
@@ -315,7 +328,13 @@ def select(
     if others:
         # The best-scored, and after it those the bot's reply before did not say: a second
         # sentence of the answer before would open a follow-up's answer with what it said.
-        near_ones = sorted((p for p in others if scores[p] >= near), key=lambda p: -scores[p])
+        # Nor, where the best unit holds the code the customer names ("CI-09"), one about
+        # another code ("CI-04: travel document details are missing").
+        codes = [c for c in _CODE.findall(question.lower()) if _holds(units[position], c)]
+        near_ones = sorted(
+            (p for p in others if scores[p] >= near and not (codes and _another_code(units[p], codes))),
+            key=lambda p: -scores[p],
+        )
         chosen.update(near_ones[:1] + [p for p in near_ones[1:] if not said(units[p])][: RUNNERS_UP - 1])
     ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:

@@ -265,6 +265,23 @@ def test_each_sentence_that_answers_nearly_as_well_joins_the_best() -> None:
     assert found.texts == tuple(units[1:4])
 
 
+def test_the_code_the_customer_names_is_answered_without_the_others() -> None:
+    units = [
+        "Check in online from 30 hours before departure.",
+        "CI-04: travel document details are missing, so add them in Manage booking.",
+        "CI-09: your booking includes a service our staff check in person, such as a pet in the cabin.",
+        "Online check-in closes 1 hour before departure.",
+    ]
+    cosines = [0.3, 0.75, 0.8, 0.3]
+    vectors = np.array([[c, np.sqrt(1 - c**2)] for c in cosines])
+    index, hit = one_passage("Check-in errors", units, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "the app just says CI-09, what am i doing wrong", [])
+    assert units[2] in found.texts and units[1] not in found.texts
+    # Asked about no code, the other one answers nearly as well and joins.
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "the app just says an error, what am i doing wrong", [])
+    assert units[1] in found.texts
+
+
 def test_a_sentence_saying_what_the_article_is_about_is_not_the_answer() -> None:
     units = [
         "This article explains how to dock correctly, what to do when a station is full, and how to end your ride.",
