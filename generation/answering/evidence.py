@@ -59,6 +59,9 @@ ANSWER_TYPE_BONUS = 0.06
 # A unit whose band holds the amount the customer names ("landed 7 hours late": "Arrival more
 # than 6 hours late: $200") is likelier the answer than its neighbours, the other bands.
 QUANTITY_FIT = 0.1
+# So is one that holds the code the customer names ("it says CI-09": "CI-09: your booking
+# includes a service ..."), beside those about the other codes.
+CODE_FIT = 0.1
 # A sentence of the article that asks ("Visiting for a long weekend?") shares the customer's
 # words and answers nothing: it scores this much lower.
 ASKS_PENALTY = 0.15
@@ -150,7 +153,7 @@ def _names_one(question: str, item: str, others: Sequence[str]) -> bool:
 def _another_code(text: str, codes: Sequence[str]) -> bool:
     """Whether ``text`` is about a code, and none of ``codes``."""
     found = [c.lower() for c in _CODE.findall(text)]
-    return bool(found) and not any(c in found for c in codes)
+    return bool(found) and not any(c.lower() in found for c in codes)
 
 
 def _listed(hit: PassageHit, lead: int, items: Sequence[int], score: float) -> Evidence:
@@ -243,8 +246,11 @@ def select(
     kind = answer_types.asked(question)  # once: every unit is scored against it
     amounts = quantities.asked(question)
 
+    asked_codes = _CODE.findall(question)
+
     def fit(p: int) -> float:
-        return QUANTITY_FIT if amounts and quantities.fits(amounts, units[p]) else 0.0
+        band = QUANTITY_FIT if amounts and quantities.fits(amounts, units[p]) else 0.0
+        return band + (CODE_FIT if any(_holds(units[p], code) for code in asked_codes) else 0.0)
 
     def scored(p: int) -> float:
         return (
@@ -267,6 +273,7 @@ def select(
     # ("Please request the credit within 3 months").
     near = score - fit(position) - ALSO_ANSWERS_MARGIN
     reach = near - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - (QUANTITY_FIT if amounts else 0.0) - 1e-6
+    reach -= CODE_FIT if asked_codes else 0.0
     scores.update({p: scored(p) for p in range(len(units)) if p not in found and cosines[p] >= reach})
     # "What ways can I pay?": a lead-in that answers best comes with its list, as much of it as
     # fits in ``LIST_MAX_CHARS`` (one item alone would read as the only way).
@@ -330,7 +337,7 @@ def select(
         # sentence of the answer before would open a follow-up's answer with what it said.
         # Nor, where the best unit holds the code the customer names ("CI-09"), one about
         # another code ("CI-04: travel document details are missing").
-        codes = [c for c in _CODE.findall(question.lower()) if _holds(units[position], c)]
+        codes = [c for c in asked_codes if _holds(units[position], c)]
         near_ones = sorted(
             (p for p in others if scores[p] >= near and not (codes and _another_code(units[p], codes))),
             key=lambda p: -scores[p],

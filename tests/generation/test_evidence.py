@@ -272,11 +272,12 @@ def test_the_code_the_customer_names_is_answered_without_the_others() -> None:
         "CI-09: your booking includes a service our staff check in person, such as a pet in the cabin.",
         "Online check-in closes 1 hour before departure.",
     ]
-    cosines = [0.3, 0.75, 0.8, 0.3]
+    # The embedder puts the other code's sentence a little closer to the question.
+    cosines = [0.3, 0.8, 0.75, 0.3]
     vectors = np.array([[c, np.sqrt(1 - c**2)] for c in cosines])
     index, hit = one_passage("Check-in errors", units, vectors)
     found = evidence.select(index, hit, np.array([1.0, 0.0]), "the app just says CI-09, what am i doing wrong", [])
-    assert units[2] in found.texts and units[1] not in found.texts
+    assert found.texts[found.best] == units[2] and units[1] not in found.texts
     # Asked about no code, the other one answers nearly as well and joins.
     found = evidence.select(index, hit, np.array([1.0, 0.0]), "the app just says an error, what am i doing wrong", [])
     assert units[1] in found.texts
