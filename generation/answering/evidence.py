@@ -130,9 +130,8 @@ def joined(found: Sequence[Evidence]) -> Evidence:
     )
 
 
+# A word with a digit in it: a code or a number the customer names ("P-07", "23").
 _WITH_A_DIGIT = re.compile(r"[a-z0-9-]*\d[a-z0-9-]*")
-
-
 # A code: a few letters, then digits ("CI-09", "E27", "ES-409"); not "5G", "24-hour" or "1st".
 _CODE = re.compile(r"\b[a-z]{1,3}-?\d{2,}\b", re.IGNORECASE)
 
