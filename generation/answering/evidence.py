@@ -130,23 +130,12 @@ def joined(found: Sequence[Evidence]) -> Evidence:
     )
 
 
-# A word with a digit in it: a code or a number the customer names ("P-07", "23").
-_WITH_A_DIGIT = re.compile(r"[a-z0-9-]*\d[a-z0-9-]*")
 # A code: a few letters, then digits ("CI-09", "E27", "ES-409"); not "5G", "24-hour" or "1st".
 _CODE = re.compile(r"\b[a-z]{1,3}-?\d{2,}\b", re.IGNORECASE)
 
 
 def _holds(text: str, token: str) -> bool:
     return re.search(rf"\b{re.escape(token)}\b", text, re.IGNORECASE) is not None
-
-
-def _names_one(question: str, item: str, others: Sequence[str]) -> bool:
-    """Whether ``question`` names a code or number ("P-07") that ``item`` holds and none of
-    ``others`` does."""
-    return any(
-        _holds(item, code) and not any(_holds(o, code) for o in others)
-        for code in _WITH_A_DIGIT.findall(question.lower())
-    )
 
 
 def _another_code(text: str, codes: Sequence[str]) -> bool:
@@ -244,7 +233,6 @@ def select(
     cosines = vectors @ vector
     kind = answer_types.asked(question)  # once: every unit is scored against it
     amounts = quantities.asked(question)
-
     asked_codes = _CODE.findall(question)
 
     def fit(p: int) -> float:
@@ -271,8 +259,8 @@ def select(
     # its band's bonus: the rule's case picks the unit, the unit after it may hold the rest
     # ("Please request the credit within 3 months").
     near = score - fit(position) - ALSO_ANSWERS_MARGIN
-    reach = near - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - (QUANTITY_FIT if amounts else 0.0) - 1e-6
-    reach -= CODE_FIT if asked_codes else 0.0
+    bonuses = (QUANTITY_FIT if amounts else 0.0) + (CODE_FIT if asked_codes else 0.0)
+    reach = near - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - bonuses - 1e-6
     scores.update({p: scored(p) for p in range(len(units)) if p not in found and cosines[p] >= reach})
     # "What ways can I pay?": a lead-in that answers best comes with its list, as much of it as
     # fits in ``LIST_MAX_CHARS`` (one item alone would read as the only way).
@@ -290,7 +278,6 @@ def select(
     if (
         not fit(position)
         and not all(said(units[p]) for p in siblings)
-        and not _names_one(question, units[position], [units[p] for p in siblings if p != position])
         and sum(scores.get(p, 0.0) >= near for p in siblings) >= LIST_ALTERNATIVES
     ):
         return _listed(hit, lead, siblings, score)
