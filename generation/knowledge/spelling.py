@@ -110,6 +110,16 @@ def _swapped(word: str) -> set[str]:
     return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)} - {word}
 
 
+def _inserted(word: str, start: int = 0) -> set[str]:
+    """``word`` with one letter more, anywhere from position ``start`` on."""
+    return {word[:i] + c + word[i:] for i in range(start, len(word) + 1) for c in _LETTERS}
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every word one edit from ``word``: a letter left out, put in, changed, or two swapped."""
+    return {word[:i] + word[i + 1 :] for i in range(len(word))} | _inserted(word) | _changed_or_swapped(word)
+
+
 def _changed_or_swapped(word: str) -> set[str]:
     """``word`` with one letter changed, or two neighbouring letters swapped."""
     changed = {word[:i] + c + word[i + 1 :] for i in range(len(word)) for c in _LETTERS if c != word[i]}
@@ -282,9 +292,8 @@ class Speller:
         many is only one typed twice ("traiin")."""
         if len(lower) < ENGLISH_TYPO_LENGTH or lower in self.english or self._compound(lower):
             return None
-        splits = [(lower[:i], lower[i:]) for i in range(1, len(lower) + 1)]
-        edits = {a + b[1:] for a, b in splits if b and b[0] == a[-1]}  # "traiin" -> "train"
-        edits |= {a + c + b for a, b in splits for c in _LETTERS}  # "hosptal" -> "hospital"
+        edits = {lower[:i] + lower[i + 1 :] for i in range(1, len(lower)) if lower[i] == lower[i - 1]}  # "traiin"
+        edits |= _inserted(lower, 1)  # "hosptal" -> "hospital"
         edits |= {w for w in _changed_or_swapped(lower) if w[0] == lower[0]}  # "lougne" -> "lounge"
         counts = sorted(((self.english.get(e, 0), e) for e in edits if e in self.english), reverse=True)
         if not counts or counts[0][0] < TYPO_OF_ENGLISH:
@@ -364,9 +373,7 @@ class Speller:
         count = self.english.get(lower, 0)
         if count > RARE_ENGLISH_TYPO:
             return False
-        splits = [(lower[:i], lower[i:]) for i in range(len(lower) + 1)]
-        edits = {a + b[1:] for a, b in splits if b} | _changed_or_swapped(lower)
-        edits |= {a + c + b for a, b in splits for c in _LETTERS}
+        edits = _one_edit(lower)
         if count:
             return any(edit in CHAT_WORDS for edit in edits)
         return any(self.english.get(edit, 0) >= TYPO_OF_ENGLISH or edit in CHAT_WORDS for edit in edits)
