@@ -92,6 +92,9 @@ VALUE_ELSEWHERE_MARGIN = 0.1
 # close to it (``Responder._covers_topic``): chosen on the demo and spokes bases, where answers
 # to unanswerable questions scored 0.42 at most and right answers 0.44 at least.
 TOPIC_COVERED = 0.43
+# Where the best passage does not speak of the name, one that does and scores within this of it
+# answers instead ("the price of delivery to Germany": the shipping costs, then shipping abroad).
+TOPIC_ELSEWHERE_MARGIN = 0.1
 # A place the customer names ("flying to Lisbon next month", "my brother in Toronto") is where
 # they are, seldom what they ask about: a passage that speaks of other countries or of being
 # abroad covers it. A name this close to "city" or "country" is a place ("lisbon" 0.57,
@@ -346,7 +349,22 @@ class Responder:
         joined = query != corrected
         unsure = conf < self.sure_confidence or joined
         if unsure and not self._covers_topic(question, hits[0], weak=conf < self.min_confidence):
-            return None, conf, None
+            # "What's the price of delivery to Germany?": the shipping costs match best, and
+            # the passage about shipping abroad, nearly as well, speaks of where it is going.
+            covering = next(
+                (
+                    h
+                    for h in hits[1:]
+                    if h.score >= hits[0].score - TOPIC_ELSEWHERE_MARGIN and self._covers_topic(question, h)
+                ),
+                None,
+            )
+            if covering is None:
+                return None, conf, None
+            hits = [covering, *(h for h in hits if h is not covering)]
+            conf = confidence(hits)
+            if conf < self.min_confidence:
+                return None, conf, None
         if joined and len(tokenize(question)) >= OWN_WORDS:
             # The message before found the passage; which sentence answers is this message's to say.
             own = self.index.embedder.encode_query(corrected)

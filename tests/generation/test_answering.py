@@ -412,6 +412,20 @@ def test_an_unsure_match_that_does_not_speak_of_what_the_customer_names_is_hande
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_name_the_best_match_does_not_speak_of_is_answered_by_the_one_that_does_nearly_as_well() -> None:
+    # The shipping costs match "the price of delivery to Germany" best and say nothing of going
+    # abroad; the international shipping passage, a little behind, does: it answers, not a
+    # handoff saying nothing was found about Germany.
+    unsure = responder(min_confidence=0.68, sure_confidence=0.85)
+    _, germany = ask(unsure, "What's the price of delivery to Germany?")
+    assert germany.mode == "quote" and "$24.95" in germany.text
+    assert [s["title"] for s in germany.sources] == ["International shipping"]
+    # Where no passage that speaks of it comes near, the bot still says it found nothing.
+    _, kayaks = ask(unsure, "Do you rent out kayaks for the weekend?")
+    assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_the_index_is_never_stale_after_an_edit() -> None:
     assert "$19.95" in ask(responder(), "How much does express shipping cost?")[1].text
     article = Article.objects.get(title="Shipping costs")
