@@ -62,6 +62,9 @@ QUANTITY_FIT = 0.1
 # So is one that holds the code the customer names ("it says CI-09": "CI-09: your booking
 # includes a service ..."), beside those about the other codes.
 CODE_FIT = 0.1
+# A word the customer writes in capitals is such a code where at most this many of the article's
+# units hold it.
+CAPITALS_UNITS = 2
 # A sentence of the article that asks ("Visiting for a long weekend?") shares the customer's
 # words and answers nothing: it scores this much lower.
 ASKS_PENALTY = 0.15
@@ -132,9 +135,24 @@ def joined(found: Sequence[Evidence]) -> Evidence:
 
 # A code: a few letters, then digits ("CI-09", "E27", "ES-409"); not "5G", "24-hour" or "1st".
 _CODE = re.compile(r"\b[a-z]{1,3}-?\d{2,}\b", re.IGNORECASE)
+# A word a customer writes in capitals, as it stands on an email or a screen ("CSTD").
+_CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
+_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 
 
-def _holds(text: str, token: str) -> bool:
+def quoted_codes(question: str) -> list[str]:
+    """The codes ``question`` quotes: a few letters with digits ("CI-09", "E27"), and words in
+    capitals ("my confirmation says CSTD") unless the customer writes in capitals throughout
+    (a third of their words or more)."""
+    codes = _CODE.findall(question)
+    capitals = _CAPITALS.findall(question)
+    if capitals and len(capitals) * 3 < len(_WORD.findall(question)):
+        codes += capitals
+    return codes
+
+
+def holds_word(text: str, token: str) -> bool:
+    """Whether ``text`` holds ``token`` as a word, case aside."""
     return re.search(rf"\b{re.escape(token)}\b", text, re.IGNORECASE) is not None
 
 
@@ -233,11 +251,17 @@ def select(
     cosines = vectors @ vector
     kind = answer_types.asked(question)  # once: every unit is scored against it
     amounts = quantities.asked(question)
-    asked_codes = _CODE.findall(question)
+    # A word in capitals picks its sentence only where few of the article's hold it: "CSTD" is a
+    # fare's code, "PIN" is all over the article about number transfers.
+    asked_codes = [
+        c
+        for c in quoted_codes(question)
+        if _CODE.fullmatch(c) or sum(holds_word(u, c) for u in units) <= CAPITALS_UNITS
+    ]
 
     def fit(p: int) -> float:
         band = QUANTITY_FIT if amounts and quantities.fits(amounts, units[p]) else 0.0
-        return band + (CODE_FIT if any(_holds(units[p], code) for code in asked_codes) else 0.0)
+        return band + (CODE_FIT if any(holds_word(units[p], code) for code in asked_codes) else 0.0)
 
     def scored(p: int) -> float:
         return (
@@ -323,7 +347,7 @@ def select(
         # sentence of the answer before would open a follow-up's answer with what it said.
         # Nor, where the best unit holds the code the customer names ("CI-09"), one about
         # another code ("CI-04: travel document details are missing").
-        codes = [c for c in asked_codes if _holds(units[position], c)]
+        codes = [c for c in asked_codes if holds_word(units[position], c)]
         near_ones = sorted(
             (p for p in others if scores[p] >= near and not (codes and _another_code(units[p], codes))),
             key=lambda p: -scores[p],

@@ -40,7 +40,7 @@ from generation.answering.gate import MAX_SENTENCES, Grounded, SentenceGate, Ver
 from generation.answering.restate import EagerStream, Restatements
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
 from generation.knowledge.bm25 import STOPWORDS, tokenize
-from generation.knowledge.index import KnowledgeIndex, PassageHit, confidence
+from generation.knowledge.index import Entry, KnowledgeIndex, PassageHit, confidence
 from generation.knowledge.passages import split_sentences
 
 # A customer asking for a person: "can I talk to a real person?", "speak to someone", "get me a
@@ -193,6 +193,23 @@ def _stands_out(hits: Sequence[PassageHit], conf: float, minimum: float) -> bool
     return not others or hits[0].score - others[0].score >= STANDS_OUT_MARGIN
 
 
+def _quotes_its_code(
+    entries: Sequence[Entry], hits: Sequence[PassageHit], question: str, conf: float, minimum: float
+) -> bool:
+    """A weak match whose passage holds a code the customer quotes, which no other article
+    mentions ("my confirmation says CSTD next to the flight, what does that mean?": the fare
+    codes): the code says which passage answers, however little else the words share."""
+    if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
+        return False
+    top = hits[0]
+    for code in set(evidence_of.quoted_codes(question)):
+        if evidence_of.holds_word(top.passage.text, code) and not any(
+            e is not top.entry and evidence_of.holds_word(" ".join(e.outline.units), code) for e in entries
+        ):
+            return True
+    return False
+
+
 def _words_of(*texts: str) -> list[str]:
     """The distinct words of ``texts``, lower-cased, for their MiniLM word vectors."""
     return sorted({w.lower() for text in texts for w in _PASSAGE_WORD.findall(text)})
@@ -341,7 +358,11 @@ class Responder:
         names, or it lacks the kind of value asked for."""
         question = history[-1].text
         query, vector, hits, conf = search
-        if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
+        if not hits or (
+            conf < self.min_confidence
+            and not _stands_out(hits, conf, self.min_confidence)
+            and not _quotes_its_code(self.index.entries, hits, question, conf, self.min_confidence)
+        ):
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
         # after a question about renting tents): what it names is checked however sure that is.

@@ -608,3 +608,37 @@ def test_a_thing_the_customer_asks_for_that_the_passage_never_names_is_handed_ov
     assert router.mode == "quote" and "Northwind Hub router" in router.text
     _, charge = ask(quoting, "Is there a charge for moving my internet to a new house?")
     assert charge.mode == "quote" and "free" in charge.text
+
+
+FARES = [
+    {
+        "title": "Fare types",
+        "body": (
+            "## Classic\n\nClassic is our most popular fare and includes a cabin bag.\n\n"
+            "## How to recognise your fare\n\nYour booking confirmation email shows a fare code for each flight. "
+            "Lite fares have the code LSAV, Classic fares have the code CSTD and Flex fares have the code FFLX."
+        ),
+    },
+    {
+        "title": "Flight delays",
+        "body": (
+            "## Keeping you informed\n\nIf your flight is delayed, we send you a text message and an email "
+            "with the new time. Check the flight status page before you leave for the airport."
+        ),
+    },
+]
+
+
+def test_a_weak_match_holding_the_code_the_customer_quotes_is_answered() -> None:
+    import_articles(FARES)
+    quoted = "my confirmation email says CSTD next to the flight?? what does that mean"
+    unquoted = "my confirmation email says something next to the flight?? what does that mean"
+    conf = ask(responder(min_confidence=0.0, sure_confidence=0.99), quoted)[1].confidence
+    assert conf is not None
+    # With the minimum just above the match, the code the customer copied from their email,
+    # which only the fare article has, says it answers: "Classic" comes with the handoff.
+    strict = responder(min_confidence=conf + 0.05, sure_confidence=0.99)
+    _, answered = ask(strict, quoted)
+    assert answered.mode == "quote" and "Classic fares have the code CSTD" in answered.text and answered.handoff
+    _, handed = ask(strict, unquoted)
+    assert handed.mode == "handoff"

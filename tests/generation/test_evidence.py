@@ -283,6 +283,39 @@ def test_the_code_the_customer_names_is_answered_without_the_others() -> None:
     assert units[1] in found.texts
 
 
+def test_a_code_in_capitals_picks_its_sentence_unless_the_customer_writes_in_capitals() -> None:
+    units = [
+        "Each flight on your booking shows a fare code.",
+        "Lite fares have the code LSAV, Classic fares have the code CSTD and Flex fares FFLX.",
+        "The same code is printed on your boarding pass.",
+    ]
+    # The sentence that names a fare code in general is closer to the question than the codes.
+    cosines = [0.45, 0.38, 0.3]
+    vectors = np.array([[c, np.sqrt(1 - c**2)] for c in cosines])
+    index, hit = one_passage("How to recognise your fare", units, vectors)
+    found = evidence.select(
+        index, hit, np.array([1.0, 0.0]), "my confirmation email says CSTD, what does that mean", []
+    )
+    assert found.texts[found.best] == units[1]
+    assert evidence.quoted_codes("error E27 and then CSTD?") == ["E27", "CSTD"]
+    # Written in capitals throughout, the words are no codes.
+    assert evidence.quoted_codes("WHY IS MY BILL SO HIGH THIS MONTH") == []
+    # Nor is a word in capitals that many sentences of the article hold: the error sentence is as
+    # close as the answer, and the PIN it names does not put it first.
+    units = [
+        "Request a transfer code in the app under Settings.",
+        "Error P-02: the PIN is wrong or has expired.",
+        "Your new provider asks for the PIN when you switch.",
+        "Keep your PIN to yourself.",
+        "Transfers requested between 8 am and 8 pm usually complete within 4 hours, and those requested later "
+        "are processed from 8 am on the next working day, Monday to Saturday, except public holidays.",
+    ]
+    vectors = np.array([[c, np.sqrt(1 - c**2)] for c in (0.6, 0.6, 0.3, 0.3, 0.2)])
+    index, hit = one_passage("Transfer PIN", units, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "where do i get the transfer code PIN?", [])
+    assert found.texts[found.best] == units[0]
+
+
 def test_a_sentence_saying_what_the_article_is_about_is_not_the_answer() -> None:
     units = [
         "This article explains how to dock correctly, what to do when a station is full, and how to end your ride.",
