@@ -358,11 +358,7 @@ class Responder:
         names, or it lacks the kind of value asked for."""
         question = history[-1].text
         query, vector, hits, conf = search
-        if not hits or (
-            conf < self.min_confidence
-            and not _stands_out(hits, conf, self.min_confidence)
-            and not _quotes_its_code(self.index.entries, hits, question, conf, self.min_confidence)
-        ):
+        if not self._worth_answering(hits, conf, question):
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
         # after a question about renting tents): what it names is checked however sure that is.
@@ -439,9 +435,18 @@ class Responder:
         retrieval finds nothing it would answer with (the training of approved answers asks
         with it)."""
         query, vector, hits, conf = self._search(history)
-        if not hits or (conf < self.min_confidence and not _stands_out(hits, conf, self.min_confidence)):
+        if not self._worth_answering(hits, conf, history[-1].text):
             return None
         return evidence_of.select(self.index, hits[0], vector, query, hits[1:])
+
+    def _worth_answering(self, hits: Sequence[PassageHit], conf: float, question: str) -> bool:
+        """Whether retrieval found something to answer ``question`` with: a match at the minimum
+        confidence, or a weaker one that stands out or holds a code the customer quotes."""
+        return bool(hits) and (
+            conf >= self.min_confidence
+            or _stands_out(hits, conf, self.min_confidence)
+            or _quotes_its_code(self.index.entries, hits, question, conf, self.min_confidence)
+        )
 
     def _search(self, history: Sequence[prompts.Turn]) -> Search:
         """What to search for, its vector, the passages found and the confidence."""
