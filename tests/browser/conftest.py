@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from conversations.models import Message
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -18,6 +21,23 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# How long a test's end waits for the worker to finish the replies it is writing.
+SETTLE_S = 60.0
+
+
+@pytest.fixture(autouse=True)
+def replies_settled(transactional_db: None) -> Iterator[None]:
+    """Each browser test ends once the worker has stored the replies it was writing: the test
+    database is emptied after each test, and a reply stored meanwhile deadlocks that
+    ``TRUNCATE`` ("the text is shown as text" sends a message and ends at its echo). A reply
+    that never settles (a test that stops the bot) is left after ``SETTLE_S``."""
+    yield
+    in_flight = Message.objects.filter(status__in=[Message.Status.PENDING, Message.Status.STREAMING])
+    deadline = time.monotonic() + SETTLE_S
+    while in_flight.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def chromium_missing() -> str | None:

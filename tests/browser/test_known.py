@@ -35,6 +35,12 @@ SHADOW_TEXTS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def replies_settled(transactional_db: None) -> Iterator[None]:
+    """No reply to wait for at a test's end: no worker reads this server's queue."""
+    yield
+
+
 @pytest.fixture(scope="module")
 def known_url(live_server_url: str, django_db_blocker: Any, tiny_model_path: Path) -> Iterator[str]:
     """A web server with identities on and the team out of hours. Its replies go to a queue no
