@@ -135,7 +135,9 @@ class Restating(Verifier):
     _allowed: set[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._allowed = {normalized(u) for u in self.units}
+        # A unit of two sentences (a list item: "E42: the dock has lost its connection. Try a
+        # bike in a different dock.") is read, as every reply is, one sentence at a time.
+        self._allowed = {normalized(s) for u in self.units for s in (u, *split_sentences(u))}
 
     def check(self, sentence: str, sent: Sequence[str]) -> bool:
         if normalized(sentence) in {normalized(s) for s in sent}:
@@ -143,9 +145,18 @@ class Restating(Verifier):
         if normalized(sentence) in {normalized(e) for e in self.extra}:
             return True
         lead, core = split_lead(sentence)
-        if normalized(core) not in self._allowed:
+        if not self._restates(core):
             return False
         return not lead or (not sent and lead == may_lead(core, self.question, self.known))
+
+    def _restates(self, text: str) -> bool:
+        """Whether ``text`` is a unit or one of its sentences, or a list's lead-in read as one
+        sentence with the item after it ("When your departure is delayed, we'll help you while
+        you wait: If ...")."""
+        if normalized(text) in self._allowed:
+            return True
+        head, colon, rest = text.partition(": ")
+        return bool(colon) and normalized(head) in self._allowed and self._restates(rest)
 
 
 @dataclass

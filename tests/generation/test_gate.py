@@ -50,6 +50,27 @@ def test_yes_and_no_lead_only_yes_no_questions_and_agree_with_the_sentence() -> 
     assert not first_passes("When do refunds arrive?", "Yes, refunds reach your card within 5 business days.")
 
 
+def test_a_list_lead_in_read_as_one_sentence_with_its_item_passes_only_with_an_evidence_item() -> None:
+    units = ["While you wait, we'll help:", "A delay of 2 hours or more gets you a $15 meal voucher.", *UNITS]
+    sent: list[str] = []
+    gate = SentenceGate(Restating(units, "Do I get food during a delay?"), sent.append)
+    gate.finish("While you wait, we'll help: A delay of 2 hours or more gets you a $15 meal voucher.")
+    assert sent and not gate.broken
+    sent.clear()
+    gate = SentenceGate(Restating(units, "Do I get food during a delay?"), sent.append)
+    gate.finish("While you wait, we'll help: A delay of 2 hours or more gets you a $50 meal voucher.")
+    assert not sent and gate.broken
+
+
+def test_an_evidence_unit_of_two_sentences_passes_sentence_by_sentence() -> None:
+    units = ["E42: the dock has lost its connection. Try a bike in a different dock.", *UNITS]
+    sent: list[str] = []
+    gate = SentenceGate(Restating(units, "what does E42 mean?"), sent.append)
+    stream_through(gate, "E42: the dock has lost its connection. Try a bike in a different dock.")
+    assert "".join(sent) == "E42: the dock has lost its connection. Try a bike in a different dock."
+    assert not gate.broken
+
+
 def test_the_same_sentence_twice_is_refused() -> None:
     sent: list[str] = []
     gate = SentenceGate(Restating(UNITS, "q"), sent.append)
