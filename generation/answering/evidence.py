@@ -12,8 +12,10 @@ evidence whole; a lead-in that answers best ("We offer several ways to pay your 
 with its list, and so does a list three of whose items answer alike (each bag's price). An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
 that states the value asked for before the exception that scored best, the way that works
-before a "no" to another ("call us" before "not through chat"), or the sentence a best unit
-points back at ("To do this, ...").
+before a "no" to another ("call us" before "not through chat"), the sentence a best unit
+points back at ("To do this, ..."), or, asked yes or no, a "no" before it that answers nearly
+as well ("We don't pay compensation when ... such as weather" before how to claim). A
+follow-up's own message says what kind of value it asks for, and whether it asks yes or no.
 
 The best unit comes from the best passage, or from a passage of the same article that scores
 nearly as well: retrieval ranks passages with their context, and a unit of another article's
@@ -31,9 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from generation.answering import answer_types, quantities
-from generation.answering.gate import has_negation, is_yes_no_question
+from generation.answering.gate import has_negation, is_yes_no_question, says_no
 from generation.knowledge.bm25 import tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit
+from generation.knowledge.passages import split_sentences
 
 KEYWORD_WEIGHT = 0.25
 # A second unit that scores within this of the best joins it.
@@ -230,11 +233,15 @@ def select(
     later: Sequence[PassageHit] = (),
     *,
     said: Callable[[str], bool] = _nothing_said,
+    own: str | None = None,
 ) -> Evidence:
     """The units of ``hit``'s passage that answer ``question`` best, in reading order; a passage
     of the same article among ``later`` (the hits after it) that scores nearly as well is
     looked into too. ``said`` tells the units the bot's reply before already said: they do not
-    join the best one for answering nearly as well."""
+    join the best one for answering nearly as well. ``own`` is a follow-up's own message, where
+    ``question`` joins the one before: the kind of value it asks for is the one sought ("and
+    how many times can I claim?" after "I have Protect on my phone": a count, not a phone
+    number), or, where it asks for none ("and to Canada?"), the kind the two ask for."""
     terms = tokenize(question)
     idf = index.bm25.idf
     units = hit.entry.outline.units
@@ -249,7 +256,7 @@ def select(
         if o.entry is hit.entry and o.passage is not passage and o.score >= hit.score - SAME_ARTICLE_MARGIN
     ]
     cosines = vectors @ vector
-    kind = answer_types.asked(question)  # once: every unit is scored against it
+    kind = (own and answer_types.asked(own)) or answer_types.asked(question)  # once: every unit is scored against it
     amounts = quantities.asked(question)
     # A word in capitals picks its sentence only where few of the article's hold it: "CSTD" is a
     # fare's code, "PIN" is all over the article about number transfers.
@@ -322,6 +329,9 @@ def select(
     # (Not the next item of a list: "PayPal" answers "can I pay with PayPal?", the phone line
     # after it only reads as the other way there is.)
     yes_no = is_yes_no_question(question)
+    # A follow-up's own message says whether it asks yes or no; joined to the message before,
+    # its question mark may end a statement ("... in a snow storm can i claim for that?").
+    asks_yes_no = is_yes_no_question(own or question)
     if yes_no and passage.start <= position + 1 < passage.end and (lead < 0 or lead_ins[position + 1] != lead):
         chosen.add(position + 1)
     # The sentence before the best one joins from the same passage, and the answer starts there,
@@ -342,6 +352,7 @@ def select(
         chosen.add(instead)
         kept.add(instead)
     others = [p for p in scores if p not in chosen]
+    no = None
     if others:
         # The best-scored, and after it those the bot's reply before did not say: a second
         # sentence of the answer before would open a follow-up's answer with what it said.
@@ -353,6 +364,19 @@ def select(
             key=lambda p: -scores[p],
         )
         chosen.update(near_ones[:1] + [p for p in near_ones[1:] if not said(units[p])][: RUNNERS_UP - 1])
+        # Asked yes or no, the best "no" before the best unit that answers nearly as well and
+        # names something the question asks about joins and stays, and the answer starts there
+        # (below): a restatement may leave out what comes before where it starts, never what
+        # follows it. ("We don't recommend leaving a bike unattended" is no answer to "am I
+        # going to be charged the full $1200?")
+        asked_terms = set(tokenize((split_sentences(own or question) or [question])[-1])) if asks_yes_no else set()
+        no = next(
+            (p for p in near_ones if p < position and says_no(units[p]) and asked_terms & set(tokenize(units[p]))),
+            None,
+        )
+        if no is not None:
+            chosen.add(no)
+            kept.add(no)
     ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
         ordered.remove(max((p for p in ordered if p not in kept), key=lambda p: abs(p - position)))
@@ -382,6 +406,11 @@ def select(
             ),
             best,
         )
+    # "Can I claim compensation for that?" after a delay in a snow storm: where an earlier unit
+    # that answers nearly as well says no ("We don't pay compensation when ... such as
+    # weather"), the answer starts there; a yes or no that leaves the article's "no" out misleads.
+    if no is not None and no in ordered:
+        best = min(best, ordered.index(no))
     # A list item's answer starts at its list's lead-in: "Call our 24-hour line on 555-0199 if:"
     # holds the number, "A bike is stuck in a dock" only the case.
     if lead >= 0 and lead in ordered:

@@ -389,7 +389,13 @@ class Responder:
             vector = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         reply = _squashed(previous_reply(history)) if joined else ""
         found = evidence_of.select(
-            self.index, hits[0], vector, query, hits[1:], said=lambda unit: bool(reply) and _already_said(unit, reply)
+            self.index,
+            hits[0],
+            vector,
+            query,
+            hits[1:],
+            said=lambda unit: bool(reply) and _already_said(unit, reply),
+            own=corrected if joined else None,
         )
         if evidence_of.lacks_what_is_asked(query, found):
             # "What's the price of Unlimited?": the passage saying what Unlimited is matched

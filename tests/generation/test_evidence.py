@@ -463,3 +463,58 @@ def test_the_band_that_holds_the_customers_amount_is_the_answer(monkeypatch: pyt
     assert late.texts[late.best] == units[2]
     earlier = evidence.select(index, hit, np.array([1.0, 0.0]), "we landed 4 hours late, what do I get?", [])
     assert earlier.texts[earlier.best] == units[1]
+
+
+CLAIMS = [
+    "You can make up to 2 claims in any rolling 12 months.",
+    "You can make a claim online or by calling our claims team on 555-0177.",
+    "We review most claims within 5 days.",
+]
+
+
+def test_a_follow_up_asks_for_the_kind_of_value_its_own_words_ask_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    # The claims line matches best; the limit on claims nearly as well.
+    vectors = np.array([[0.97, np.sqrt(1 - 0.97**2)], [1.0, 0.0], [0.0, 1.0]])
+    index, hit = one_passage("Claims", CLAIMS, vectors)
+    joined = "I have Protect on my phone, how do I make a claim? and how many times can I claim in a year?"
+
+    def starts(own: str | None) -> str:
+        found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own=own)
+        assert CLAIMS[0] in found.texts and CLAIMS[1] in found.texts
+        return found.texts[found.best]
+
+    # Asked as a whole, "phone" asks for a way to reach the company: the claims line answers.
+    assert starts(None) == CLAIMS[1]
+    # The follow-up's own words ask how many: the answer starts at the limit.
+    assert starts("and how many times can I claim in a year?") == CLAIMS[0]
+
+
+COMPENSATION = [
+    "Delays of 3 hours or more within our control are compensated with $100 per passenger.",
+    "We don't pay compensation when a delay is caused by the weather.",
+    "Submit compensation claims at skylark.example/claims within 6 months of the flight date.",
+]
+
+
+def test_a_yes_or_no_answer_starts_at_a_no_that_answers_nearly_as_well(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    vectors = np.array([[0.0, 1.0], [0.95, np.sqrt(1 - 0.95**2)], [1.0, 0.0]])
+    index, hit = one_passage("Compensation", COMPENSATION, vectors)
+    joined = "my flight got delayed 4 hours in a snow storm can i claim compensation for that?"
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="can i claim compensation for that?")
+    assert found.texts[found.best] == COMPENSATION[1] and COMPENSATION[2] in found.texts
+    # Where the no answers far less well, or the customer asks how rather than whether, the
+    # answer starts where it answers best.
+    far = np.array([[0.0, 1.0], [0.7, np.sqrt(1 - 0.7**2)], [1.0, 0.0]])
+    index, hit = one_passage("Compensation", COMPENSATION, far)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="can i claim compensation for that?")
+    assert found.texts[found.best] == COMPENSATION[2]
+    index, hit = one_passage("Compensation", COMPENSATION, vectors)
+    how = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="how do i claim compensation for that?")
+    assert how.texts[how.best] == COMPENSATION[2]
+    # Nor does a "no" to something else: the article's advice says nothing of compensation.
+    advice = [COMPENSATION[0], "We don't recommend driving to the airport in a snow storm.", COMPENSATION[2]]
+    index, hit = one_passage("Compensation", advice, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="can i claim compensation for that?")
+    assert found.texts[found.best] == COMPENSATION[2]
