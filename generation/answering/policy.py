@@ -443,7 +443,9 @@ class Responder:
         query, vector, hits, conf = self._search(history)
         if not self._worth_answering(hits, conf, history[-1].text):
             return None
-        return evidence_of.select(self.index, hits[0], vector, query, hits[1:])
+        corrected = self.index.speller.correct(history[-1].text)
+        own = corrected if query != corrected else None
+        return evidence_of.select(self.index, hits[0], vector, query, hits[1:], own=own)
 
     def _worth_answering(self, hits: Sequence[PassageHit], conf: float, question: str) -> bool:
         """Whether retrieval found something to answer ``question`` with: a match at the minimum

@@ -554,6 +554,21 @@ def test_a_follow_up_with_words_of_its_own_picks_its_own_sentence_of_the_passage
     assert answer.mode == "quote" and answer.text.startswith("You can make up to 2 claims in any rolling 12 months")
 
 
+def test_a_follow_up_is_answered_from_the_kind_of_value_its_own_words_ask_for() -> None:
+    articles.kb_import(formats.parse_kb_path(NORTHWIND_KB), replace=True)
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    # "on my phone" in the message before reads as asking for a phone number; the follow-up
+    # asks how many, and its answer starts at the limit, not at the claims line's number.
+    history = [
+        Turn("customer", "I have Protect on my phone. How do I make a claim?"),
+        Turn("assistant", "You can make a claim at protect.northwind.example or by calling us."),
+        Turn("customer", "and how many times can i claim in a year?"),
+    ]
+    found = quoting.evidence(history)
+    assert found is not None
+    assert found.texts[found.best].startswith("You can make up to 2 claims in any rolling 12 months")
+
+
 def test_a_value_the_best_passage_lacks_is_answered_from_its_article_where_it_is_stated() -> None:
     articles.kb_import(formats.parse_kb_path(NORTHWIND_KB), replace=True)
     quoting = responder(min_confidence=0.68, sure_confidence=0.85)
