@@ -369,9 +369,13 @@ def select(
         # (below): a restatement may leave out what comes before where it starts, never what
         # follows it. ("We don't recommend leaving a bike unattended" is no answer to "am I
         # going to be charged the full $1200?")
-        asked_terms = set(tokenize((split_sentences(own or question) or [question])[-1])) if asks_yes_no else set()
+        asked_terms = set(tokenize((split_sentences(own or question) or [question])[-1]))
         no = next(
-            (p for p in near_ones if p < position and says_no(units[p]) and asked_terms & set(tokenize(units[p]))),
+            (
+                p
+                for p in near_ones
+                if asks_yes_no and p < position and says_no(units[p]) and asked_terms & set(tokenize(units[p]))
+            ),
             None,
         )
         if no is not None:

@@ -465,56 +465,61 @@ def test_the_band_that_holds_the_customers_amount_is_the_answer(monkeypatch: pyt
     assert earlier.texts[earlier.best] == units[1]
 
 
+def answer_start(units: list[str], vectors: np.ndarray, joined: str, own: str | None) -> str:
+    """The unit an answer starts at, for a follow-up whose own message is ``own`` and which is
+    searched joined to the one before (``joined``): the question's vector is ``[1, 0]``."""
+    index, hit = one_passage("Section", units, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own=own)
+    assert units[2] not in found.texts  # far from the question: never the answer
+    return found.texts[found.best]
+
+
 CLAIMS = [
     "You can make up to 2 claims in any rolling 12 months.",
     "You can make a claim online or by calling our claims team on 555-0177.",
     "We review most claims within 5 days.",
 ]
+# The claims line matches best; the limit on claims nearly as well.
+CLAIM_VECTORS = np.array([[0.97, np.sqrt(1 - 0.97**2)], [1.0, 0.0], [0.0, 1.0]])
 
 
 def test_a_follow_up_asks_for_the_kind_of_value_its_own_words_ask_for(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
-    # The claims line matches best; the limit on claims nearly as well.
-    vectors = np.array([[0.97, np.sqrt(1 - 0.97**2)], [1.0, 0.0], [0.0, 1.0]])
-    index, hit = one_passage("Claims", CLAIMS, vectors)
     joined = "I have Protect on my phone, how do I make a claim? and how many times can I claim in a year?"
-
-    def starts(own: str | None) -> str:
-        found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own=own)
-        assert CLAIMS[0] in found.texts and CLAIMS[1] in found.texts
-        return found.texts[found.best]
-
     # Asked as a whole, "phone" asks for a way to reach the company: the claims line answers.
-    assert starts(None) == CLAIMS[1]
+    assert answer_start(CLAIMS, CLAIM_VECTORS, joined, None) == CLAIMS[1]
     # The follow-up's own words ask how many: the answer starts at the limit.
-    assert starts("and how many times can I claim in a year?") == CLAIMS[0]
+    assert answer_start(CLAIMS, CLAIM_VECTORS, joined, "and how many times can I claim in a year?") == CLAIMS[0]
 
 
 COMPENSATION = [
-    "Delays of 3 hours or more within our control are compensated with $100 per passenger.",
     "We don't pay compensation when a delay is caused by the weather.",
     "Submit compensation claims at skylark.example/claims within 6 months of the flight date.",
+    "Delays of 3 hours or more within our control are compensated with $100 per passenger.",
 ]
+SNOW_STORM = "my flight got delayed 4 hours in a snow storm can i claim compensation for that?"
 
 
-def test_a_yes_or_no_answer_starts_at_a_no_that_answers_nearly_as_well(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("no", "nearness", "own", "starts_at_no"),
+    [
+        (COMPENSATION[0], 0.95, "can i claim compensation for that?", True),
+        # A "no" that answers far less well, a question that asks how rather than whether, and
+        # a "no" to something the question does not ask about leave the answer where it was.
+        (COMPENSATION[0], 0.7, "can i claim compensation for that?", False),
+        (COMPENSATION[0], 0.95, "how do i claim compensation for that?", False),
+        (
+            "We don't recommend driving to the airport in a snow storm.",
+            0.95,
+            "can i claim compensation for that?",
+            False,
+        ),
+    ],
+)
+def test_a_yes_or_no_answer_starts_at_a_no_that_answers_nearly_as_well(
+    monkeypatch: pytest.MonkeyPatch, no: str, nearness: float, own: str, starts_at_no: bool
+) -> None:
     monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
-    vectors = np.array([[0.0, 1.0], [0.95, np.sqrt(1 - 0.95**2)], [1.0, 0.0]])
-    index, hit = one_passage("Compensation", COMPENSATION, vectors)
-    joined = "my flight got delayed 4 hours in a snow storm can i claim compensation for that?"
-    found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="can i claim compensation for that?")
-    assert found.texts[found.best] == COMPENSATION[1] and COMPENSATION[2] in found.texts
-    # Where the no answers far less well, or the customer asks how rather than whether, the
-    # answer starts where it answers best.
-    far = np.array([[0.0, 1.0], [0.7, np.sqrt(1 - 0.7**2)], [1.0, 0.0]])
-    index, hit = one_passage("Compensation", COMPENSATION, far)
-    found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="can i claim compensation for that?")
-    assert found.texts[found.best] == COMPENSATION[2]
-    index, hit = one_passage("Compensation", COMPENSATION, vectors)
-    how = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="how do i claim compensation for that?")
-    assert how.texts[how.best] == COMPENSATION[2]
-    # Nor does a "no" to something else: the article's advice says nothing of compensation.
-    advice = [COMPENSATION[0], "We don't recommend driving to the airport in a snow storm.", COMPENSATION[2]]
-    index, hit = one_passage("Compensation", advice, vectors)
-    found = evidence.select(index, hit, np.array([1.0, 0.0]), joined, [], own="can i claim compensation for that?")
-    assert found.texts[found.best] == COMPENSATION[2]
+    units = [no, *COMPENSATION[1:]]
+    vectors = np.array([[nearness, np.sqrt(1 - nearness**2)], [1.0, 0.0], [0.0, 1.0]])
+    assert answer_start(units, vectors, SNOW_STORM, own) == (no if starts_at_no else COMPENSATION[1])
