@@ -331,7 +331,7 @@ def select(
     yes_no = is_yes_no_question(question)
     # A follow-up's own message says whether it asks yes or no; joined to the message before,
     # its question mark may end a statement ("... in a snow storm can i claim for that?").
-    asks_yes_no = is_yes_no_question(own or question)
+    asks_yes_no = is_yes_no_question(own) if own else yes_no
     if yes_no and passage.start <= position + 1 < passage.end and (lead < 0 or lead_ins[position + 1] != lead):
         chosen.add(position + 1)
     # The sentence before the best one joins from the same passage, and the answer starts there,
@@ -369,15 +369,12 @@ def select(
         # (below): a restatement may leave out what comes before where it starts, never what
         # follows it. ("We don't recommend leaving a bike unattended" is no answer to "am I
         # going to be charged the full $1200?")
-        asked_terms = set(tokenize((split_sentences(own or question) or [question])[-1]))
-        no = next(
-            (
-                p
-                for p in near_ones
-                if asks_yes_no and p < position and says_no(units[p]) and asked_terms & set(tokenize(units[p]))
-            ),
-            None,
-        )
+        if asks_yes_no:
+            asked_terms = set(tokenize((split_sentences(own or question) or [question])[-1]))
+            no = next(
+                (p for p in near_ones if p < position and says_no(units[p]) and asked_terms & set(tokenize(units[p]))),
+                None,
+            )
         if no is not None:
             chosen.add(no)
             kept.add(no)
