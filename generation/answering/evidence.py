@@ -7,7 +7,9 @@ rarer words it contains, by whether it states the kind of value asked for and by
 band holds the amount the customer names ("7 hours late": "more than 6 hours late"); the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
-says how), or when it answers nearly as well (two such at most). A short passage is the
+says how), when it answers nearly as well (two such at most), or, where the best names no
+band holding the customer's amount, when its band holds it and it answers nearly as well ("No
+single bag can weigh more than 32 kg" for "a 35kg bag"). A short passage is the
 evidence whole; a lead-in that answers best ("We offer several ways to pay your bill:") comes
 with its list, and so does a list three of whose items answer alike (each bag's price). An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
@@ -364,6 +366,18 @@ def select(
             key=lambda p: -scores[p],
         )
         chosen.update(near_ones[:1] + [p for p in near_ones[1:] if not said(units[p])][: RUNNERS_UP - 1])
+        # "Is a 35 kg bag ok if I pay the extra?": where the best unit neither states a band
+        # holding the amount the customer names nor names that amount itself ("a 26 kg bag
+        # booked as a 23 kg bag costs ..."), a unit that answers nearly as well and whose band
+        # holds it ("No single bag can weigh more than 32 kg") speaks of their case: it joins
+        # and stays. (A follow-up's case is the one its own words name: "and how many claims
+        # can I make?" after the price for a phone worth $1,100 is not about its price band.)
+        named = quantities.asked(own) if own else amounts
+        if named and not fit(position) and not set(named) & set(quantities.asked(units[position])):
+            fitting = next((p for p in near_ones if quantities.fits(named, units[p])), None)
+            if fitting is not None:
+                chosen.add(fitting)
+                kept.add(fitting)
         # Asked yes or no, the best "no" before the best unit that answers nearly as well and
         # names something the question asks about joins and stays, and the answer starts there
         # (below): a restatement may leave out what comes before where it starts, never what

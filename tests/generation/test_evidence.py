@@ -465,6 +465,36 @@ def test_the_band_that_holds_the_customers_amount_is_the_answer(monkeypatch: pyt
     assert earlier.texts[earlier.best] == units[1]
 
 
+EXCESS_WEIGHT = [
+    "If your bag weighs more than the allowance you paid for, you pay $12 for each kg over it.",
+    "For example, a 26 kg bag booked as a 23 kg bag costs an extra $36.",
+    "It's usually cheaper to upgrade your bag online before you travel.",
+    "No single bag can weigh more than 32 kg.",
+    "Bag drop closes 45 minutes before departure.",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "limit_told"),
+    [
+        ("is a 35kg bag ok if i just pay the extra weight fee?", True),
+        # 30 kg is within the limit, and a 26 kg bag is the example's: the limit is not their case.
+        ("is a 30kg bag ok if i just pay the extra weight fee?", False),
+        ("my bag is 26 kg and i paid for 23 kg, is that ok?", False),
+    ],
+)
+def test_the_band_holding_the_customers_amount_joins_the_best_sentence_that_holds_none(
+    monkeypatch: pytest.MonkeyPatch, question: str, limit_told: bool
+) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    # The example matches best; the charge, the advice after it and the limit nearly as well.
+    vectors = np.array([[c, np.sqrt(1 - c * c)] for c in (0.93, 1.0, 0.95, 0.92, 0.0)])
+    index, hit = one_passage("Excess weight", EXCESS_WEIGHT, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), question, [])
+    assert EXCESS_WEIGHT[1] in found.texts
+    assert (EXCESS_WEIGHT[3] in found.texts) is limit_told
+
+
 def answer_start(units: list[str], vectors: np.ndarray, joined: str, own: str | None) -> str:
     """The unit an answer starts at, for a follow-up whose own message is ``own`` and which is
     searched joined to the one before (``joined``): the question's vector is ``[1, 0]``."""
