@@ -88,10 +88,10 @@ TYPES = (
     AnswerType(
         "clock",
         asks=_any(
-            r"\bwhat time\b|\bopening hours\b|\bhours\b|\bwhich days?\b|\bopen on\b|\bcut-?off\b",
+            r"\b(?:what|which) times?\b|\bopening hours\b|\bhours\b|\bwhich days?\b|\bopen on\b|\bcut-?off\b",
             r"\bwhen (?:are|is|do|does) (?:you|it|the \w+) (?:open|close|closed)\b",
         ),
-        asks_only=_any(r"\bwhat time\b|\bopening hours\b"),
+        asks_only=_any(r"\b(?:what|which) times?\b|\bopening hours\b"),
         states=_any(
             r"\b\d{1,2}(?::\d\d)?\s?(?:am|pm|a\.m\.|p\.m\.)",
             r"\b\d{1,2}:\d\d\b",
@@ -130,7 +130,7 @@ TYPES = (
     ),
     AnswerType(
         "count",
-        asks=_any(r"\bhow many\b|\bmaximum\b|\bminimum\b|\blimit\b|\bup to\b|\bat most\b|\bat least\b"),
+        asks=_any(r"\bhow many\b|\bmaximum\b|\bminimum\b|\blimits?\b|\bup to\b|\bat most\b|\bat least\b"),
         asks_only=_any(r"\bhow many\b"),
         states=_any(r"\b\d+\b|\bone\b|\btwo\b|\bthree\b|\bfour\b|\bfive\b|\bunlimited\b"),
     ),

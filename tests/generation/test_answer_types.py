@@ -20,6 +20,8 @@ from generation.answering import answer_types
         ("do I need to be there? my 16 year old son will be home", "age", None),
         ("How much is express shipping?", "money", "money"),
         ("What time do you open on Sundays?", "clock", "clock"),
+        ("what times are the valets at union square?", "clock", "clock"),
+        ("what limits can i set?", "count", None),
         ("left my backpack in the basket!! where do I go to pick it up", "place", None),
         ("What's the street address of your Westgate store?", "place", "place"),
         ("Can you change the email address on my account?", "contact", None),
