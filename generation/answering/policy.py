@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from conversations.redaction import redact
-from generation.answering import answer_types, facts, followup, phrases, questions, smalltalk
+from generation.answering import answer_types, facts, followup, phrases, quantities, questions, smalltalk
 from generation.answering import evidence as evidence_of
 from generation.answering import prompt as prompts
 from generation.answering.gate import MAX_SENTENCES, Grounded, SentenceGate, Verifier
@@ -85,6 +85,9 @@ _RECORD = re.compile(r"(?<![\w$€£])(?:#\s?\d{3,}|[a-z]{1,5}-?\d{3,}|\d{5,})(?
 WEAK_MATCH_BELOW_MINIMUM = 0.18
 STANDS_OUT_MARGIN = 0.10
 SEARCH_DEPTH = 5
+# The measures a weak match is answered on when its passage states a band of one the customer
+# gives (``_states_its_band``): an age, a weight or a size says which rule they ask about.
+MEASURES = frozenset({"age", "weight", "length"})
 # A passage of the best one's article that states the kind of value asked for, where the best
 # does not, answers in its place when it scores within this of it.
 VALUE_ELSEWHERE_MARGIN = 0.1
@@ -208,6 +211,17 @@ def _quotes_its_code(
         ):
             return True
     return False
+
+
+def _states_its_band(hits: Sequence[PassageHit], question: str, conf: float, minimum: float) -> bool:
+    """A weak match whose passage states a band of the measure the customer gives of themselves
+    or what they bring (``MEASURES``): "im 17, can i ride the electric ones?" and "You must be
+    at least 18 years old to ride a Spokes e-bike". (Times and prices are in bands all over a
+    help centre: "32 weeks pregnant" is not answered by "Infants must be at least 7 days old".)"""
+    if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
+        return False
+    kinds = {kind for kind, _ in quantities.asked(question)} & MEASURES
+    return bool(kinds) and any(band.kind in kinds for band in quantities.stated(hits[0].passage.text))
 
 
 def _words_of(*texts: str) -> list[str]:
@@ -449,11 +463,13 @@ class Responder:
 
     def _worth_answering(self, hits: Sequence[PassageHit], conf: float, question: str) -> bool:
         """Whether retrieval found something to answer ``question`` with: a match at the minimum
-        confidence, or a weaker one that stands out or holds a code the customer quotes."""
+        confidence, or a weaker one that stands out, holds a code the customer quotes or states
+        a band of the age, weight or size they give."""
         return bool(hits) and (
             conf >= self.min_confidence
             or _stands_out(hits, conf, self.min_confidence)
             or _quotes_its_code(self.index.entries, hits, question, conf, self.min_confidence)
+            or _states_its_band(hits, question, conf, self.min_confidence)
         )
 
     def _search(self, history: Sequence[prompts.Turn]) -> Search:

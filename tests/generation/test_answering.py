@@ -664,3 +664,37 @@ def test_a_weak_match_holding_the_code_the_customer_quotes_is_answered() -> None
     assert answered.mode == "quote" and "Classic fares have the code CSTD" in answered.text and answered.handoff
     _, handed = ask(strict, unquoted)
     assert handed.mode == "handoff"
+
+
+EBIKES = [
+    {
+        "title": "E-bikes",
+        "body": (
+            "## Who can ride them\n\nYou must be at least 18 years old to ride an e-bike. Riders who are old "
+            "enough for classic bikes but younger than 18 see e-bikes greyed out in the app."
+        ),
+    },
+    {
+        "title": "Electric motor and battery",
+        "body": (
+            "## How the motor helps\n\nThe motor of the electric bikes helps you as you ride, up to 20 mph, and "
+            "its battery lasts about 40 miles."
+        ),
+    },
+]
+
+
+def test_a_weak_match_stating_a_band_of_the_customers_own_age_is_answered() -> None:
+    import_articles(EBIKES)
+    aged = "im 17, can i ride the electric ones?"
+    unaged = "im tall, can i ride the electric ones?"
+    lenient = responder(min_confidence=0.0, sure_confidence=0.99)
+    confs = [ask(lenient, message)[1].confidence or 0.0 for message in (aged, unaged)]
+    # With the minimum just above both matches, the age the customer gives says which rule they
+    # ask about, and the passage states one for ages: "at least 18" comes with the handoff.
+    strict = responder(min_confidence=max(confs) + 0.05, sure_confidence=0.99)
+    assert confs[0] >= max(confs) + 0.05 - WEAK_MATCH_BELOW_MINIMUM
+    _, answered = ask(strict, aged)
+    assert answered.mode == "quote" and "at least 18 years old" in answered.text and answered.handoff
+    _, handed = ask(strict, unaged)
+    assert handed.mode == "handoff"
