@@ -88,6 +88,9 @@ SEARCH_DEPTH = 5
 # The measures a weak match is answered on when its passage states a band of one the customer
 # gives (``_states_its_band``): an age, a weight or a size says which rule they ask about.
 MEASURES = frozenset({"age", "weight", "length"})
+# And a passage stating a band of it answers in the best one's place when it scores within this
+# of it (``_stating_its_band``).
+BAND_ELSEWHERE_MARGIN = 0.05
 # A passage of the best one's article that states the kind of value asked for, where the best
 # does not, answers in its place when it scores within this of it.
 VALUE_ELSEWHERE_MARGIN = 0.1
@@ -221,7 +224,23 @@ def _states_its_band(hits: Sequence[PassageHit], question: str, conf: float, min
     if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
         return False
     kinds = {kind for kind, _ in quantities.asked(question)} & MEASURES
-    return bool(kinds) and any(band.kind in kinds for band in quantities.stated(hits[0].passage.text))
+    return bool(kinds) and _states_band(hits[0], kinds)
+
+
+def _states_band(hit: PassageHit, kinds: set[str]) -> bool:
+    return any(band.kind in kinds for band in quantities.stated(hit.passage.text))
+
+
+def _stating_its_band(hits: Sequence[PassageHit], question: str) -> PassageHit | None:
+    """Where the customer gives an age, a weight or a size (``MEASURES``) and the best passage
+    states no band of it, the best of the others within ``BAND_ELSEWHERE_MARGIN`` that does;
+    ``None`` otherwise."""
+    kinds = {kind for kind, _ in quantities.asked(question)} & MEASURES
+    if not kinds or not hits or _states_band(hits[0], kinds):
+        return None
+    return next(
+        (h for h in hits[1:] if h.score >= hits[0].score - BAND_ELSEWHERE_MARGIN and _states_band(h, kinds)), None
+    )
 
 
 def _words_of(*texts: str) -> list[str]:
@@ -372,6 +391,12 @@ class Responder:
         names, or it lacks the kind of value asked for."""
         question = history[-1].text
         query, vector, hits, conf = search
+        banded = _stating_its_band(hits, question)
+        if banded is not None:
+            # "My 16 year old will be home - is that ok?" while the installer comes: moving house
+            # matches best, and the installation passage, nearly as well, says "aged 18 or over".
+            hits = [banded, *(h for h in hits if h is not banded)]
+            conf = confidence(hits)
         if not self._worth_answering(hits, conf, question):
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from generation.answering.policy import (
     WEAK_MATCH_BELOW_MINIMUM,
     Answer,
     Responder,
+    _stating_its_band,
     asks_for_person,
     record_references,
 )
@@ -698,3 +700,26 @@ def test_a_weak_match_stating_a_band_of_the_customers_own_age_is_answered() -> N
     assert answered.mode == "quote" and "at least 18 years old" in answered.text and answered.handoff
     _, handed = ask(strict, unaged)
     assert handed.mode == "handoff"
+
+
+def passage_hit(text: str, score: float) -> Any:
+    return SimpleNamespace(passage=SimpleNamespace(text=text), score=score)
+
+
+@pytest.mark.parametrize(
+    ("question", "behind", "first"),
+    [
+        # The customer gives an age: the installation rule nearly as well matched answers.
+        ("The installer comes Thursday but I'm at work. My 16 year old will be home - is that ok?", 0.04, 1),
+        # Not when it is far behind, nor where the customer gives no age of their own.
+        ("The installer comes Thursday but I'm at work. My 16 year old will be home - is that ok?", 0.08, 0),
+        ("The installer comes Thursday but I'm at work. My son will be home - is that ok?", 0.04, 0),
+    ],
+)
+def test_a_passage_stating_a_band_of_the_age_the_customer_gives_goes_first_when_nearly_as_good(
+    question: str, behind: float, first: int
+) -> None:
+    moving = passage_hit("Tell us at least 3 weeks before you move, and we book an engineer visit.", 0.5)
+    installing = passage_hit("Someone aged 18 or over must be at home for the whole appointment.", 0.5 - behind)
+    hits = [moving, installing]
+    assert (_stating_its_band(hits, question) or hits[0]) is hits[first]
