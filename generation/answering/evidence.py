@@ -23,7 +23,8 @@ The best unit comes from the best passage, or from a passage of the same article
 nearly as well: retrieval ranks passages with their context, and a unit of another article's
 passage that matches the question better on its own is a stray sentence more often than the
 answer (docs/benchmarks.md). The unit that joins it may come from anywhere in the article: a
-long article's answer is often split between the section that matched and one further on.
+long article's answer is often split between the section that matched and one further on, and
+a sentence of another section may answer better than any of the passage found (it then stays).
 """
 
 from __future__ import annotations
@@ -366,6 +367,11 @@ def select(
             key=lambda p: -scores[p],
         )
         chosen.update(near_ones[:1] + [p for p in near_ones[1:] if not said(units[p])][: RUNNERS_UP - 1])
+        # One from elsewhere in the article that scores above the best stays, however far from
+        # it: "Someone aged 18 or over must be at home for the whole appointment" answers "do I
+        # need to be there? my 16 year old son will be home" better than the passage found.
+        if near_ones and scores[near_ones[0]] > score:
+            kept.add(near_ones[0])
         # "Is a 35 kg bag ok if I pay the extra?": where the best unit neither states a band
         # holding the amount the customer names nor names that amount itself ("a 26 kg bag
         # booked as a 23 kg bag costs ..."), a unit that answers nearly as well and whose band

@@ -69,6 +69,31 @@ def test_a_unit_elsewhere_in_the_article_joins_only_when_it_answers_nearly_as_we
     assert UNITS[3] not in found.text and found.texts[found.best] in UNITS[:3]
 
 
+INSTALLATION = [
+    "Someone aged 18 or over must be at home for the whole appointment.",
+    "Most installations take between 2 and 4 hours.",
+    "Our engineer fits a small box inside your home.",
+    "If your home already has a fibre wall box, you may not need an engineer at all.",
+    "In an apartment building we may need the agreement of its owner.",
+    "Getting that agreement can add up to 6 weeks to your installation.",
+    "We contact the building owner for you.",
+]
+
+
+def test_a_unit_elsewhere_in_the_article_that_answers_better_than_the_passage_found_stays() -> None:
+    # Retrieval found the passage about wall boxes and apartments (units 3-6); the sentence
+    # about who must be home, in another section, matches the question better than any of it.
+    nearness = [1.0, 0.0, 0.0, 0.9, 0.89, 0.97, 0.87]
+    vectors = np.array([[c, np.sqrt(1 - c * c)] for c in nearness])
+    entry = SimpleNamespace(outline=SimpleNamespace(units=INSTALLATION, lead_ins=(-1,) * 7), context_vectors=vectors)
+    passage = Passage("Before the visit", 3, 7, " ".join(INSTALLATION[3:]))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.6)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, QUESTION, "my son will be home, do I need to be there?", [])
+    assert INSTALLATION[0] in found.texts and INSTALLATION[3] in found.texts
+    assert len(found.texts) <= evidence.MAX_UNITS
+
+
 def select_where_only(shape: Outline, unit: int, question: str) -> evidence.Evidence:
     """The evidence for ``question`` where ``unit`` of ``shape`` alone matches it: every other
     unit is far from it."""
