@@ -652,19 +652,25 @@ FARES = [
 ]
 
 
+def weak_matches(telling: str, plain: str) -> tuple[Answer, Answer]:
+    """The answers to ``telling`` and ``plain`` with the minimum confidence just above both
+    matches, and each within reach of a weak match (``WEAK_MATCH_BELOW_MINIMUM``)."""
+    lenient = responder(min_confidence=0.0, sure_confidence=0.99)
+    confs = [ask(lenient, message)[1].confidence or 0.0 for message in (telling, plain)]
+    strict = responder(min_confidence=max(confs) + 0.05, sure_confidence=0.99)
+    assert min(confs) >= max(confs) + 0.05 - WEAK_MATCH_BELOW_MINIMUM
+    return ask(strict, telling)[1], ask(strict, plain)[1]
+
+
 def test_a_weak_match_holding_the_code_the_customer_quotes_is_answered() -> None:
     import_articles(FARES)
-    quoted = "my confirmation email says CSTD next to the flight?? what does that mean"
-    unquoted = "my confirmation email says something next to the flight?? what does that mean"
-    lenient = responder(min_confidence=0.0, sure_confidence=0.99)
-    confs = [ask(lenient, message)[1].confidence or 0.0 for message in (quoted, unquoted)]
-    # With the minimum just above both matches, the code the customer copied from their email,
-    # which only the fare article has, says it answers: "Classic" comes with the handoff.
-    strict = responder(min_confidence=max(confs) + 0.05, sure_confidence=0.99)
-    assert confs[0] >= max(confs) + 0.05 - WEAK_MATCH_BELOW_MINIMUM
-    _, answered = ask(strict, quoted)
+    # The code the customer copied from their email, which only the fare article has, says it
+    # answers: "Classic" comes with the handoff.
+    answered, handed = weak_matches(
+        "my confirmation email says CSTD next to the flight?? what does that mean",
+        "my confirmation email says something next to the flight?? what does that mean",
+    )
     assert answered.mode == "quote" and "Classic fares have the code CSTD" in answered.text and answered.handoff
-    _, handed = ask(strict, unquoted)
     assert handed.mode == "handoff"
 
 
@@ -688,17 +694,10 @@ EBIKES = [
 
 def test_a_weak_match_stating_a_band_of_the_customers_own_age_is_answered() -> None:
     import_articles(EBIKES)
-    aged = "im 17, can i ride the electric ones?"
-    unaged = "im tall, can i ride the electric ones?"
-    lenient = responder(min_confidence=0.0, sure_confidence=0.99)
-    confs = [ask(lenient, message)[1].confidence or 0.0 for message in (aged, unaged)]
-    # With the minimum just above both matches, the age the customer gives says which rule they
-    # ask about, and the passage states one for ages: "at least 18" comes with the handoff.
-    strict = responder(min_confidence=max(confs) + 0.05, sure_confidence=0.99)
-    assert confs[0] >= max(confs) + 0.05 - WEAK_MATCH_BELOW_MINIMUM
-    _, answered = ask(strict, aged)
+    # The age the customer gives says which rule they ask about, and the passage states one for
+    # ages: "at least 18" comes with the handoff.
+    answered, handed = weak_matches("im 17, can i ride the electric ones?", "im tall, can i ride the electric ones?")
     assert answered.mode == "quote" and "at least 18 years old" in answered.text and answered.handoff
-    _, handed = ask(strict, unaged)
     assert handed.mode == "handoff"
 
 
