@@ -243,6 +243,17 @@ def _stating_its_band(hits: Sequence[PassageHit], question: str) -> PassageHit |
     )
 
 
+def _band_first(hits: list[PassageHit], conf: float, question: str) -> tuple[list[PassageHit], float]:
+    """``hits`` and their confidence, with the passage ``_stating_its_band`` first where there is
+    one: "My 16 year old will be home - is that ok?" while the installer comes matches moving
+    house best, and the installation passage, nearly as well, says "aged 18 or over"."""
+    banded = _stating_its_band(hits, question)
+    if banded is None:
+        return hits, conf
+    ranked = [banded, *(h for h in hits if h is not banded)]
+    return ranked, confidence(ranked)
+
+
 def _words_of(*texts: str) -> list[str]:
     """The distinct words of ``texts``, lower-cased, for their MiniLM word vectors."""
     return sorted({w.lower() for text in texts for w in _PASSAGE_WORD.findall(text)})
@@ -391,12 +402,7 @@ class Responder:
         names, or it lacks the kind of value asked for."""
         question = history[-1].text
         query, vector, hits, conf = search
-        banded = _stating_its_band(hits, question)
-        if banded is not None:
-            # "My 16 year old will be home - is that ok?" while the installer comes: moving house
-            # matches best, and the installation passage, nearly as well, says "aged 18 or over".
-            hits = [banded, *(h for h in hits if h is not banded)]
-            conf = confidence(hits)
+        hits, conf = _band_first(hits, conf, question)
         if not self._worth_answering(hits, conf, question):
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
@@ -480,6 +486,7 @@ class Responder:
         retrieval finds nothing it would answer with (the training of approved answers asks
         with it)."""
         query, vector, hits, conf = self._search(history)
+        hits, conf = _band_first(hits, conf, history[-1].text)
         if not self._worth_answering(hits, conf, history[-1].text):
             return None
         corrected = self.index.speller.correct(history[-1].text)
