@@ -86,10 +86,10 @@ WEAK_MATCH_BELOW_MINIMUM = 0.18
 STANDS_OUT_MARGIN = 0.10
 SEARCH_DEPTH = 5
 # The measures a weak match is answered on when its passage states a band of one the customer
-# gives (``_states_its_band``): an age, a weight or a size says which rule they ask about.
+# gives (``_states_their_band``): an age, a weight or a size says which rule they ask about.
 MEASURES = frozenset({"age", "weight", "length"})
 # And a passage stating a band of it answers in the best one's place when it scores within this
-# of it (``_stating_its_band``).
+# of it (``_band_first``).
 BAND_ELSEWHERE_MARGIN = 0.05
 # A passage of the best one's article that states the kind of value asked for, where the best
 # does not, answers in its place when it scores within this of it.
@@ -216,38 +216,38 @@ def _quotes_its_code(
     return False
 
 
-def _states_its_band(hits: Sequence[PassageHit], question: str, conf: float, minimum: float) -> bool:
-    """A weak match whose passage states a band of the measure the customer gives of themselves
-    or what they bring (``MEASURES``): "im 17, can i ride the electric ones?" and "You must be
-    at least 18 years old to ride a Spokes e-bike". (Times and prices are in bands all over a
-    help centre: "32 weeks pregnant" is not answered by "Infants must be at least 7 days old".)"""
-    if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
-        return False
-    kinds = {kind for kind, _ in quantities.asked(question)} & MEASURES
-    return bool(kinds) and _states_band(hits[0], kinds)
+def _measures_given(question: str) -> set[str]:
+    """The measures (``MEASURES``) of the amounts ``question`` names: "im 17" gives an age."""
+    return {kind for kind, _ in quantities.asked(question)} & MEASURES
 
 
 def _states_band(hit: PassageHit, kinds: set[str]) -> bool:
     return any(band.kind in kinds for band in quantities.stated(hit.passage.text))
 
 
-def _stating_its_band(hits: Sequence[PassageHit], question: str) -> PassageHit | None:
-    """Where the customer gives an age, a weight or a size (``MEASURES``) and the best passage
-    states no band of it, the best of the others within ``BAND_ELSEWHERE_MARGIN`` that does;
-    ``None`` otherwise."""
-    kinds = {kind for kind, _ in quantities.asked(question)} & MEASURES
-    if not kinds or not hits or _states_band(hits[0], kinds):
-        return None
-    return next(
-        (h for h in hits[1:] if h.score >= hits[0].score - BAND_ELSEWHERE_MARGIN and _states_band(h, kinds)), None
-    )
+def _states_their_band(hits: Sequence[PassageHit], question: str, conf: float, minimum: float) -> bool:
+    """A weak match whose passage states a band of the measure the customer gives of themselves
+    or what they bring (``MEASURES``): "im 17, can i ride the electric ones?" and "You must be
+    at least 18 years old to ride a Spokes e-bike". (Times and prices are in bands all over a
+    help centre: "32 weeks pregnant" is not answered by "Infants must be at least 7 days old".)"""
+    if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
+        return False
+    kinds = _measures_given(question)
+    return bool(kinds) and _states_band(hits[0], kinds)
 
 
 def _band_first(hits: list[PassageHit], conf: float, question: str) -> tuple[list[PassageHit], float]:
-    """``hits`` and their confidence, with the passage ``_stating_its_band`` first where there is
-    one: "My 16 year old will be home - is that ok?" while the installer comes matches moving
-    house best, and the installation passage, nearly as well, says "aged 18 or over"."""
-    banded = _stating_its_band(hits, question)
+    """``hits`` and their confidence; where the customer gives an age, a weight or a size and
+    the best passage states no band of it, the best of the others within
+    ``BAND_ELSEWHERE_MARGIN`` that does goes first: "My 16 year old will be home - is that ok?"
+    while the installer comes matches moving house best, and the installation passage, nearly
+    as well, says "aged 18 or over"."""
+    kinds = _measures_given(question)
+    if not kinds or not hits or _states_band(hits[0], kinds):
+        return hits, conf
+    banded = next(
+        (h for h in hits[1:] if h.score >= hits[0].score - BAND_ELSEWHERE_MARGIN and _states_band(h, kinds)), None
+    )
     if banded is None:
         return hits, conf
     ranked = [banded, *(h for h in hits if h is not banded)]
@@ -501,7 +501,7 @@ class Responder:
             conf >= self.min_confidence
             or _stands_out(hits, conf, self.min_confidence)
             or _quotes_its_code(self.index.entries, hits, question, conf, self.min_confidence)
-            or _states_its_band(hits, question, conf, self.min_confidence)
+            or _states_their_band(hits, question, conf, self.min_confidence)
         )
 
     def _search(self, history: Sequence[prompts.Turn]) -> Search:
