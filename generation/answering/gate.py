@@ -53,11 +53,25 @@ def normalized(text: str) -> str:
     return " ".join(text.lower().replace("’", "'").split()).rstrip(" .!?;:")
 
 
+# A condition that opens a question without a comma to end it: "if i cancel a lite ticket do i
+# get anything back", up to the auxiliary and the subject of what is asked.
+_OPENING_CONDITION = re.compile(
+    r"^(?:if|once|after|before)\s+(?:i|we|you|my|our|the|a|an)\b(?:(?!\b(?:how|what|when|where|which|who|why)\b).)*?\s"
+    r"(?=(?:can|could|do|does|will|would|is|are|should|may)\s+(?:i|we|you|it|they|he|she|my|our|the)\b)",
+    re.IGNORECASE,
+)
+
+
 def is_yes_no_question(question: str) -> bool:
     """Whether ``question``'s last sentence asks yes or no ("Can I ...?", "Do you ...?"), or
-    its last clause does ("flying to lisbon next month, can i bring my dog?")."""
+    its last clause does ("flying to lisbon next month, can i bring my dog?"), or what follows
+    the condition it opens with ("if i cancel a lite ticket do i get anything back?")."""
     sentences = split_sentences(question) or [question]
-    return any(YES_NO_QUESTION.match(part.strip()) for s in sentences[-2:] for part in (s, _CLAUSE.split(s)[-1]))
+    return any(
+        YES_NO_QUESTION.match(part.strip())
+        for s in sentences[-2:]
+        for part in (s, _CLAUSE.split(s)[-1], _OPENING_CONDITION.sub("", s.strip(), count=1))
+    )
 
 
 def has_negation(text: str) -> bool:

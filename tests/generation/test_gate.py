@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from generation.answering.facts import Support
 from generation.answering.gate import Grounded, Restating, SentenceGate, is_yes_no_question, says_no
 
@@ -98,6 +100,22 @@ def test_yes_no_questions_are_recognised_after_a_greeting_or_a_story() -> None:
     assert is_yes_no_question("flying to lisbon next month, can i bring my dog?")
     assert is_yes_no_question("my daughter turns 2 on the trip - can she still sit on my lap")
     assert not is_yes_no_question("flying to lisbon next month, how much is a dog?")
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_no"),
+    [
+        ("if i cancel a lite ticket do i get anything back at all", True),
+        ("if the bike breaks can i swap it", True),
+        # A condition before a question that asks how much, or a question that asks when.
+        ("if my flight is delayed how much compensation do i get", False),
+        ("when do i get my refund?", False),
+    ],
+)
+def test_a_question_opening_with_a_condition_asks_yes_or_no_where_what_follows_does(
+    question: str, yes_no: bool
+) -> None:
+    assert is_yes_no_question(question) is yes_no
 
 
 def test_a_negation_in_a_condition_does_not_make_the_answer_no() -> None:
