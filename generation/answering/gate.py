@@ -147,16 +147,19 @@ class Restating(Verifier):
     extra: Sequence[str] = ()  # whole sentences the bot may also say (its own fixed phrases)
     known: Callable[[str], bool] | None = None  # whether the articles use a word (``may_lead``)
     _allowed: set[str] = field(init=False, repr=False)
+    _extra: set[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # A unit of two sentences (a list item: "E42: the dock has lost its connection. Try a
         # bike in a different dock.") is read, as every reply is, one sentence at a time.
         self._allowed = {normalized(s) for u in self.units for s in (u, *split_sentences(u))}
+        self._extra = {normalized(e) for e in self.extra}
 
     def check(self, sentence: str, sent: Sequence[str]) -> bool:
-        if normalized(sentence) in {normalized(s) for s in sent}:
+        said = normalized(sentence)
+        if any(normalized(s) == said for s in sent):
             return False  # saying a sentence twice
-        if normalized(sentence) in {normalized(e) for e in self.extra}:
+        if said in self._extra:
             return True
         lead, core = split_lead(sentence)
         if not self._restates(core):
