@@ -9,7 +9,9 @@ letters or more): an insertion, a deletion, a substitution or two neighbouring l
 an articles' word with a letter left out and two letters swapped ("siutcse"); words English
 hardly uses that are an articles' word with a letter left out ("pone"); an articles' hyphenated
 word written as one ("ebike"). A word neither the articles nor English have, one slip from a
-common English word far commoner than any other, becomes that word ("hosptal").
+common English word far commoner than any other, becomes that word ("hosptal"), as does one
+with a letter typed twice ("geermany"); a rare English word with a letter left out of a far
+commoner one of the articles is that word ("sill" -> "still").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
 question costs microseconds, not a scan.
 """
@@ -72,6 +74,13 @@ SHORT_TYPO_ENGLISH = 1000
 # A word English uses no more than this (pyspellchecker's counts: "paring" 235, "abut" 330,
 # "dose" 10,621) that is an articles' word with one letter left out is read as that word.
 RARE_ENGLISH_TYPO = 500
+# So is a rarer English word where the articles' word is this many times commoner ("sill" 545,
+# "still" 2,006,157; "kayak" 556 has none): one slip from a word English uses a thousand times
+# more, it is that word mistyped, not something the customer names.
+FAR_COMMONER = 1000
+# A word English uses this often, written with a letter typed twice, is a typo of it
+# (``Speller._typed_twice``: "germany" 340, "voucher" 799).
+TYPED_TWICE_ENGLISH = 100
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
@@ -277,9 +286,34 @@ class Speller:
             rank = (distance, sorted(candidate) != letters, not left_out, -self.counts[candidate], candidate)
             if distance <= limit and (best is None or rank < best):
                 best = rank
+        if best and best[0] == 1:
+            return best[4]
+        # One slip beats two: "deliivers" is "delivers", not the articles' "delivery".
+        doubled = self._typed_twice(lower)
+        if doubled is not None:
+            return doubled
         if best:
             return best[4]
         return self._two_slips(lower) or self._english_typo(lower)
+
+    def _typed_twice(self, lower: str) -> str | None:
+        """The English word that ``lower``, a word English lacks, writes with one letter typed
+        twice ("geermany" -> "germany", "vouucher" -> "voucher"), where one such word is used at
+        least ``TYPED_TWICE_ENGLISH`` times and ``ENGLISH_TYPO_MARGIN`` times more than any word
+        another slip makes of it ("planne": "plane" or "planned"): the commonest slip of all,
+        and names seldom hold a doubled letter whose single form is an English word."""
+        if len(lower) < MIN_LENGTH + 1:
+            return None
+        found = {
+            lower[:i] + lower[i + 1 :]
+            for i in range(1, len(lower))
+            if lower[i] == lower[i - 1] and self.english_count(lower[:i] + lower[i + 1 :]) >= TYPED_TWICE_ENGLISH
+        }
+        if len(found) != 1:
+            return None
+        word = found.pop()
+        others = max((self.english.get(w, 0) for w in _one_edit(lower) if w != word), default=0)
+        return word if self.english_count(word) >= ENGLISH_TYPO_MARGIN * others else None
 
     def _english_typo(self, lower: str) -> str | None:
         """The English word that ``lower``, a word neither English nor the articles', writes
@@ -335,10 +369,12 @@ class Speller:
         """The articles' word that the rare English ``lower`` is with one letter left out
         ("paring" -> "parking", "pone" -> "phone", "tody" -> "today", "abut" -> "about"): a
         word English hardly uses, written where the articles' word fits, is that word mistyped.
-        ``None`` for a word English uses more than ``RARE_ENGLISH_TYPO`` times."""
-        if self.english.get(lower, 0) > RARE_ENGLISH_TYPO:
-            return None
+        A word English uses more than ``RARE_ENGLISH_TYPO`` times is only where the articles'
+        word is ``FAR_COMMONER`` times commoner ("sill" -> "still"); else ``None``."""
+        count = self.english.get(lower, 0)
         found = self._with_a_letter_left_out([lower])
+        if count > RARE_ENGLISH_TYPO:
+            found = {w for w in found if self.english_count(w) >= FAR_COMMONER * count}
         return max(found, key=lambda w: (self.counts[w], w), default=None)
 
     def _doubled_letter(self, lower: str) -> str | None:
@@ -369,13 +405,14 @@ class Speller:
         ("chrismas", "cheopest") or from a chat word ("diidnt"): a typo of an ordinary word,
         not the name of something. A word English hardly uses one edit from a chat word is a
         typo too ("whits": "whats"); one edit from an English word, it may be a name of its own
-        ("germany", "typo")."""
+        ("germany", "typo"), unless that word is ``FAR_COMMONER`` times commoner ("sill": "still")."""
         count = self.english.get(lower, 0)
-        if count > RARE_ENGLISH_TYPO:
-            return False
         edits = _one_edit(lower)
         if count:
-            return any(edit in CHAT_WORDS for edit in edits)
+            return any(
+                (edit in CHAT_WORDS and count <= RARE_ENGLISH_TYPO) or self.english.get(edit, 0) >= FAR_COMMONER * count
+                for edit in edits
+            )
         return any(self.english.get(edit, 0) >= TYPO_OF_ENGLISH or edit in CHAT_WORDS for edit in edits)
 
     def _another_form(self, lower: str) -> bool:
@@ -398,16 +435,23 @@ class Speller:
         typo of theirs nor another form of their words ("verifies", "reproof"): four letters or
         more, in no article (nor its singular), rare or absent in English and no typo of a
         common English word nor a near miss of the articles' ("kayaks", "bitcoin"; not
-        "chrismas", "swach"), as the customer wrote it;
-        ``None`` when there is none."""
-        for word in _WORD.findall(text):
+        "chrismas", "swach"), as the customer meant it (a typo as the word it mends to: "Geermany"
+        -> "Germany"); ``None`` when there is none."""
+        for written in _WORD.findall(text):
+            if len(written) < MIN_LENGTH:
+                continue
+            # A typo is judged as the word it mends to: "geermany" names Germany, "vouucher" a
+            # voucher, "chrismas" nothing one could find articles about.
+            word = self.correct_word(written) or written
+            if written[0].isupper():
+                word = word[0].upper() + word[1:]
             lower = word.lower()
             singular = lower[:-1] if lower.endswith("s") else lower
             if len(lower) < MIN_LENGTH or not lower.isalpha() or lower in self.counts or singular in self.counts:
                 continue
             if lower.endswith(_NOT_A_THING) or self._superlative(lower) or lower in CONVERSATIONAL:
                 continue  # "accessible", "quickly", "cheapest": not something one could find articles about
-            if self.correct_word(word) is not None or self._another_form(lower) or self._misspells_english(lower):
+            if self._another_form(lower) or self._misspells_english(lower):
                 continue
             if self._near_miss(lower):
                 continue  # "swach" for "switch": saying nothing was found about "swach" reads as mockery

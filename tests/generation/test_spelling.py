@@ -198,3 +198,28 @@ def test_a_typo_of_a_common_english_word_the_articles_lack_is_mended_to_it() -> 
     # Names English lacks stay as written: short ones, a first letter, a letter too many.
     speller = Speller([], english={"venom": 5000, "belle": 5000, "revolt": 5000, "phone": 10**5})
     assert [speller.correct_word(w) for w in ["venmo", "zelle", "revolut", "iphone"]] == [None] * 4
+
+
+def test_a_letter_typed_twice_is_the_english_word_and_named_as_it() -> None:
+    english = {"germany": 340, "voucher": 799, "delivers": 4369, "ship": 10**5, "to": 10**6, "gift": 10**4}
+    english |= {"zele": 0, "bitcoin": 0}
+    speller = Speller(["We ship to the EU. Delivery is free. Gift cards never expire."], english=english)
+    assert speller.correct_word("Geermany") == "germany"
+    # One slip beats two: not the articles' "delivery", two edits from "deliivers".
+    assert speller.correct_word("deliivers") == "delivers"
+    # What the articles lack is named as the word the customer meant.
+    assert speller.unknown_topic("do you ship to Geermany?") == "Germany"
+    assert speller.unknown_topic("a gift vouucher?") == "voucher"
+    # A name whose single-letter form is no English word stays as written.
+    assert speller.correct_word("zelle") is None
+    assert speller.unknown_topic("can i pay with zelle") == "zelle"
+
+
+def test_a_rare_english_word_one_slip_from_a_far_commoner_one_is_its_typo() -> None:
+    english = {"sill": 545, "still": 2 * 10**6, "kayak": 556, "kayaks": 100, "back": 10**6, "send": 10**5}
+    speller = Speller(["You can still send it back within 30 days. We rent tents."], english=english)
+    assert speller.correct("can i sill send it back") == "can i still send it back"
+    assert speller.unknown_topic("can i sill send it back") is None  # not "I couldn't find anything about sill"
+    # A rare word with no far commoner one a slip away names a thing: the articles lack kayaks.
+    assert speller.correct_word("kayaks") is None
+    assert speller.unknown_topic("do you rent kayaks") == "kayaks"
