@@ -449,12 +449,13 @@ class Speller:
             singular = lower[:-1] if lower.endswith("s") else lower
             if len(lower) < MIN_LENGTH or not lower.isalpha() or lower in self.counts or singular in self.counts:
                 continue
+            if max(self.english_count(lower), self.english_count(singular)) >= RARE_IN_ENGLISH:
+                continue  # a common English word, not the name of something the articles lack
             if lower.endswith(_NOT_A_THING) or self._superlative(lower) or lower in CONVERSATIONAL:
                 continue  # "accessible", "quickly", "cheapest": not something one could find articles about
             if self._another_form(lower) or self._misspells_english(lower):
                 continue
             if self._near_miss(lower):
                 continue  # "swach" for "switch": saying nothing was found about "swach" reads as mockery
-            if max(self.english_count(lower), self.english_count(singular)) < RARE_IN_ENGLISH:
-                return word
+            return word
         return None
