@@ -225,7 +225,9 @@ class Speller:
         # five letters or more, all but the last three).
         self._beginnings = {w[:n] for w in self.counts for n in range(FORM_BEGINNING, len(w) + 1)}
         self._by_deletion: dict[str, list[str]] = {}
-        for word in self.counts:
+        # The articles' hyphenated words are looked up written as one too: "reproef" is a typo of
+        # "reproof", which is their "re-proof" (``_as_written``).
+        for word in [*self.counts, *(w for w in self._hyphenated if w not in self.counts)]:
             if len(word) < MIN_LENGTH - 1:
                 continue
             for key in _deletions(word, 2 if len(word) >= LONG_WORD - 1 else 1):
@@ -269,7 +271,7 @@ class Speller:
         if not lower.isalpha():
             return None
         if lower in self.english:
-            return self._letter_left_out(lower)
+            return self._as_written(self._letter_left_out(lower))
         limit = 2 if len(lower) >= LONG_WORD else 1
         candidates: set[str] = set()
         for key in _deletions(lower, limit):
@@ -287,14 +289,18 @@ class Speller:
             if distance <= limit and (best is None or rank < best):
                 best = rank
         if best and best[0] == 1:
-            return best[4]
+            return self._as_written(best[4])
         # One slip beats two: "deliivers" is "delivers", not the articles' "delivery".
         doubled = self._typed_twice(lower)
         if doubled is not None:
             return doubled
         if best:
-            return best[4]
-        return self._two_slips(lower) or self._english_typo(lower)
+            return self._as_written(best[4])
+        return self._as_written(self._two_slips(lower)) or self._english_typo(lower)
+
+    def _as_written(self, word: str | None) -> str | None:
+        """``word`` as the articles write it: "reproof" is their "re-proof"."""
+        return word if word is None or word in self.counts else self._hyphenated.get(word, word)
 
     def _typed_twice(self, lower: str) -> str | None:
         """The English word that ``lower``, a word English lacks, writes with one letter typed

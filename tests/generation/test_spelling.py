@@ -223,3 +223,13 @@ def test_a_rare_english_word_one_slip_from_a_far_commoner_one_is_its_typo() -> N
     # A rare word with no far commoner one a slip away names a thing: the articles lack kayaks.
     assert speller.correct_word("kayaks") is None
     assert speller.unknown_topic("do you rent kayaks") == "kayaks"
+
+
+def test_a_typo_of_a_hyphenated_word_written_as_one_is_the_articles_word() -> None:
+    speller = Speller(
+        ["Re-proof your tent fly once a year. An e-bike costs more."],
+        english=dict.fromkeys(["how", "often", "should", "i", "my", "tent", "fly", "an"], 10**5),
+    )
+    assert speller.correct("how often should i reproef my tent fly") == "how often should i re-proof my tent fly"
+    assert speller.correct_word("ebkie") == "e-bike"
+    assert speller.unknown_topic("how often should i reproef my tent fly") is None
