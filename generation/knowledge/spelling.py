@@ -8,10 +8,10 @@ touched, and only when one of the articles' words is a single edit away (two for
 letters or more): an insertion, a deletion, a substitution or two neighbouring letters swapped;
 an articles' word with a letter left out and two letters swapped ("siutcse"); words English
 hardly uses that are an articles' word with a letter left out ("pone"); an articles' hyphenated
-word written as one ("ebike"). A word neither the articles nor English have, one slip from a
-common English word far commoner than any other, becomes that word ("hosptal"), as does one
-with a letter typed twice ("geermany"); a rare English word with a letter left out of a far
-commoner one of the articles is that word ("sill" -> "still").
+word written as one ("ebike"), with a slip besides ("reproef"). A word neither the articles
+nor English have, one slip from a common English word far commoner than any other, becomes
+that word ("hosptal"), as does one with a letter typed twice ("geermany"); a rare English word
+with a letter left out of a far commoner one of the articles is that word ("sill" -> "still").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
 question costs microseconds, not a scan.
 """
@@ -74,9 +74,9 @@ SHORT_TYPO_ENGLISH = 1000
 # A word English uses no more than this (pyspellchecker's counts: "paring" 235, "abut" 330,
 # "dose" 10,621) that is an articles' word with one letter left out is read as that word.
 RARE_ENGLISH_TYPO = 500
-# So is a rarer English word where the articles' word is this many times commoner ("sill" 545,
-# "still" 2,006,157; "kayak" 556 has none): one slip from a word English uses a thousand times
-# more, it is that word mistyped, not something the customer names.
+# So is a word English uses more often, where the articles' word is this many times commoner
+# ("sill" 545, "still" 2,006,157); and a word one slip from one this many times commoner is that
+# word mistyped, not something the customer names ("kayak" 556 has none: ``_misspells_english``).
 FAR_COMMONER = 1000
 # A word English uses this often, written with a letter typed twice, is a typo of it
 # (``Speller._typed_twice``: "germany" 340, "voucher" 799).

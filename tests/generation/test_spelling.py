@@ -202,7 +202,6 @@ def test_a_typo_of_a_common_english_word_the_articles_lack_is_mended_to_it() -> 
 
 def test_a_letter_typed_twice_is_the_english_word_and_named_as_it() -> None:
     english = {"germany": 340, "voucher": 799, "delivers": 4369, "ship": 10**5, "to": 10**6, "gift": 10**4}
-    english |= {"zele": 0, "bitcoin": 0}
     speller = Speller(["We ship to the EU. Delivery is free. Gift cards never expire."], english=english)
     assert speller.correct_word("Geermany") == "germany"
     # One slip beats two: not the articles' "delivery", two edits from "deliivers".
