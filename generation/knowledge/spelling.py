@@ -10,8 +10,9 @@ an articles' word with a letter left out and two letters swapped ("siutcse"); wo
 hardly uses that are an articles' word with a letter left out ("pone"); an articles' hyphenated
 word written as one ("ebike"), with a slip besides ("reproef"). A word neither the articles
 nor English have, one slip from a common English word far commoner than any other, becomes
-that word ("hosptal"), as does one with a letter typed twice ("geermany"); a rare English word
-with a letter left out of a far commoner one of the articles is that word ("sill" -> "still").
+that word ("hosptal"), as does one with a letter typed twice ("geermany") and a short one a
+letter short of a very common English word ("unil" -> "until"); a rare English word with a
+letter left out of a far commoner one of the articles is that word ("sill" -> "still").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
 question costs microseconds, not a scan.
 """
@@ -81,6 +82,10 @@ FAR_COMMONER = 1000
 # A word English uses this often, written with a letter typed twice, is a typo of it
 # (``Speller._typed_twice``: "germany" 340, "voucher" 799).
 TYPED_TWICE_ENGLISH = 100
+# A short word (under ``ENGLISH_TYPO_LENGTH`` letters) that is an English word used this often
+# with a letter left out is a typo of it (``Speller._short_of_a_letter``: "until" 760,201,
+# "money" 665,532; "ticket" 46,606 is not common enough to read "tickt" as it).
+SHORT_OF_A_LETTER_ENGLISH = 100_000
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
@@ -296,7 +301,7 @@ class Speller:
             return doubled
         if best:
             return self._as_written(best[4])
-        return self._as_written(self._two_slips(lower)) or self._english_typo(lower)
+        return self._as_written(self._two_slips(lower)) or self._english_typo(lower) or self._short_of_a_letter(lower)
 
     def _as_written(self, word: str | None) -> str | None:
         """``word`` as the articles write it: "reproof" is their "re-proof"."""
@@ -341,6 +346,23 @@ class Speller:
         if len(counts) > 1 and counts[0][0] < ENGLISH_TYPO_MARGIN * counts[1][0]:
             return None
         return counts[0][1]
+
+    def _short_of_a_letter(self, lower: str) -> str | None:
+        """The very common English word that ``lower``, a short word neither English nor the
+        articles', writes with one letter left out ("unil" -> "until", "mney" -> "money", "woud"
+        -> "would"): one such word used ``SHORT_OF_A_LETTER_ENGLISH`` times or more, its first
+        letter kept, ``ENGLISH_TYPO_MARGIN`` times commoner than any other word a slip makes of
+        it ("whre": "where" or "whore"). Shorter than ``ENGLISH_TYPO_LENGTH`` (``_english_typo``
+        reads longer ones); names this short are seldom a letter short of so common a word
+        ("etsy", "lyft", "hulu")."""
+        if len(lower) >= ENGLISH_TYPO_LENGTH:
+            return None
+        found = {w for w in _inserted(lower, 1) if self.english.get(w, 0) >= SHORT_OF_A_LETTER_ENGLISH}
+        if len(found) != 1:
+            return None
+        word = found.pop()
+        others = max((self.english.get(w, 0) for w in _one_edit(lower) if w != word), default=0)
+        return word if self.english[word] >= ENGLISH_TYPO_MARGIN * others else None
 
     def _compound(self, lower: str) -> bool:
         """Whether ``lower`` is two common English words written as one ("autopay", "carsharing"):

@@ -232,3 +232,16 @@ def test_a_typo_of_a_hyphenated_word_written_as_one_is_the_articles_word() -> No
     assert speller.correct("how often should i reproef my tent fly") == "how often should i re-proof my tent fly"
     assert speller.correct_word("ebkie") == "e-bike"
     assert speller.unknown_topic("how often should i reproef my tent fly") is None
+
+
+def test_a_short_word_a_letter_short_of_a_very_common_english_one_is_that_word() -> None:
+    english = {"until": 760_201, "money": 665_532, "would": 10**6, "where": 3_669_452, "whore": 4_156_502}
+    english |= {"ticket": 46_606, "tick": 4_774, "easy": 227_166, "left": 901_370, "arrives": 10**4}
+    english |= dict.fromkeys(["how", "many", "days", "it"], 10**6)
+    speller = Speller(["Orders arrive in 3 to 5 business days."], english=english)
+    assert speller.correct("how many days unil it arrives") == "how many days until it arrives"
+    assert [speller.correct_word(w) for w in ["mney", "woud"]] == ["money", "would"]
+    assert speller.correct_word("whre") is None  # "where" or another word as common: too close to call
+    assert speller.correct_word("tickt") is None  # "ticket" is not common enough
+    # Names this short stay as written: no letter makes a common word of them.
+    assert [speller.correct_word(w) for w in ["etsy", "lyft", "hulu"]] == [None] * 3
