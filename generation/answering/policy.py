@@ -225,24 +225,23 @@ def _states_band(hit: PassageHit, kinds: set[str]) -> bool:
     return any(band.kind in kinds for band in quantities.stated(hit.passage.text))
 
 
-def _states_their_band(hits: Sequence[PassageHit], question: str, conf: float, minimum: float) -> bool:
+def _states_their_band(hits: Sequence[PassageHit], kinds: set[str], conf: float, minimum: float) -> bool:
     """A weak match whose passage states a band of the measure the customer gives of themselves
-    or what they bring (``MEASURES``): "im 17, can i ride the electric ones?" and "You must be
-    at least 18 years old to ride a Spokes e-bike". (Times and prices are in bands all over a
-    help centre: "32 weeks pregnant" is not answered by "Infants must be at least 7 days old".)"""
+    or what they bring (``kinds``, of ``MEASURES``): "im 17, can i ride the electric ones?" and
+    "You must be at least 18 years old to ride a Spokes e-bike". (Times and prices are in bands
+    all over a help centre: "32 weeks pregnant" is not answered by "Infants must be at least 7
+    days old".)"""
     if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
         return False
-    kinds = _measures_given(question)
     return bool(kinds) and _states_band(hits[0], kinds)
 
 
-def _band_first(hits: list[PassageHit], conf: float, question: str) -> tuple[list[PassageHit], float]:
-    """``hits`` and their confidence; where the customer gives an age, a weight or a size and
-    the best passage states no band of it, the best of the others within
+def _band_first(hits: list[PassageHit], conf: float, kinds: set[str]) -> tuple[list[PassageHit], float]:
+    """``hits`` and their confidence; where the customer gives an age, a weight or a size
+    (``kinds``) and the best passage states no band of it, the best of the others within
     ``BAND_ELSEWHERE_MARGIN`` that does goes first: "My 16 year old will be home - is that ok?"
     while the installer comes matches moving house best, and the installation passage, nearly
     as well, says "aged 18 or over"."""
-    kinds = _measures_given(question)
     if not kinds or not hits or _states_band(hits[0], kinds):
         return hits, conf
     banded = next(
@@ -402,8 +401,8 @@ class Responder:
         names, or it lacks the kind of value asked for."""
         question = history[-1].text
         query, vector, hits, conf = search
-        hits, conf = _band_first(hits, conf, question)
-        if not self._worth_answering(hits, conf, question):
+        hits, conf, worth = self._ranked(hits, conf, question)
+        if not worth:
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
         # after a question about renting tents): what it names is checked however sure that is.
@@ -486,23 +485,27 @@ class Responder:
         retrieval finds nothing it would answer with (the training of approved answers asks
         with it)."""
         query, vector, hits, conf = self._search(history)
-        hits, conf = _band_first(hits, conf, history[-1].text)
-        if not self._worth_answering(hits, conf, history[-1].text):
+        hits, conf, worth = self._ranked(hits, conf, history[-1].text)
+        if not worth:
             return None
         corrected = self.index.speller.correct(history[-1].text)
         own = corrected if query != corrected else None
         return evidence_of.select(self.index, hits[0], vector, query, hits[1:], own=own)
 
-    def _worth_answering(self, hits: Sequence[PassageHit], conf: float, question: str) -> bool:
-        """Whether retrieval found something to answer ``question`` with: a match at the minimum
-        confidence, or a weaker one that stands out, holds a code the customer quotes or states
-        a band of the age, weight or size they give."""
-        return bool(hits) and (
+    def _ranked(self, hits: list[PassageHit], conf: float, question: str) -> tuple[list[PassageHit], float, bool]:
+        """``hits`` and their confidence with a passage stating a band of the customer's measure
+        first (``_band_first``), and whether retrieval found something to answer ``question``
+        with: a match at the minimum confidence, or a weaker one that stands out, holds a code
+        the customer quotes or states a band of the age, weight or size they give."""
+        kinds = _measures_given(question)
+        hits, conf = _band_first(hits, conf, kinds)
+        worth = bool(hits) and (
             conf >= self.min_confidence
             or _stands_out(hits, conf, self.min_confidence)
             or _quotes_its_code(self.index.entries, hits, question, conf, self.min_confidence)
-            or _states_their_band(hits, question, conf, self.min_confidence)
+            or _states_their_band(hits, kinds, conf, self.min_confidence)
         )
+        return hits, conf, worth
 
     def _search(self, history: Sequence[prompts.Turn]) -> Search:
         """What to search for, its vector, the passages found and the confidence."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 MIN_LENGTH = 4
 LONG_WORD = 8
@@ -320,11 +320,7 @@ class Speller:
             for i in range(1, len(lower))
             if lower[i] == lower[i - 1] and self.english_count(lower[:i] + lower[i + 1 :]) >= TYPED_TWICE_ENGLISH
         }
-        if len(found) != 1:
-            return None
-        word = found.pop()
-        others = max((self.english.get(w, 0) for w in _one_edit(lower) if w != word), default=0)
-        return word if self.english_count(word) >= ENGLISH_TYPO_MARGIN * others else None
+        return self._alone(lower, found, self.english_count)
 
     def _english_typo(self, lower: str) -> str | None:
         """The English word that ``lower``, a word neither English nor the articles', writes
@@ -358,11 +354,17 @@ class Speller:
         if len(lower) >= ENGLISH_TYPO_LENGTH:
             return None
         found = {w for w in _inserted(lower, 1) if self.english.get(w, 0) >= SHORT_OF_A_LETTER_ENGLISH}
+        return self._alone(lower, found, lambda w: self.english[w])
+
+    def _alone(self, lower: str, found: set[str], count: Callable[[str], int]) -> str | None:
+        """The one word of ``found`` (readings of the typo ``lower``), where it is the only one
+        and ``ENGLISH_TYPO_MARGIN`` times commoner (by ``count``) than any other word one slip
+        from ``lower``; else ``None``."""
         if len(found) != 1:
             return None
-        word = found.pop()
+        word = next(iter(found))
         others = max((self.english.get(w, 0) for w in _one_edit(lower) if w != word), default=0)
-        return word if self.english[word] >= ENGLISH_TYPO_MARGIN * others else None
+        return word if count(word) >= ENGLISH_TYPO_MARGIN * others else None
 
     def _compound(self, lower: str) -> bool:
         """Whether ``lower`` is two common English words written as one ("autopay", "carsharing"):

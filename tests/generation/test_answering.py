@@ -23,6 +23,7 @@ from generation.answering.policy import (
     Answer,
     Responder,
     _band_first,
+    _measures_given,
     asks_for_person,
     record_references,
 )
@@ -721,4 +722,4 @@ def test_a_passage_stating_a_band_of_the_age_the_customer_gives_goes_first_when_
     moving = passage_hit("Tell us at least 3 weeks before you move, and we book an engineer visit.", 0.5)
     installing = passage_hit("Someone aged 18 or over must be at home for the whole appointment.", 0.5 - behind)
     hits = [moving, installing]
-    assert _band_first(hits, 0.7, question)[0][0] is hits[first]
+    assert _band_first(hits, 0.7, _measures_given(question))[0][0] is hits[first]
