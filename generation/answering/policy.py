@@ -610,7 +610,7 @@ class Responder:
         no such name: a word of the same field is near it there ("airbus" and "aircraft",
         "scooter" and "wheelchairs"), and the passage is about something else. A place is
         covered by a passage that speaks of places abroad (``PLACE_NAME``, ``PLACE_WORD``)."""
-        topic = self.index.speller.unknown_topic(question)
+        topic = self._unknown_topic(question)
         if topic is None:
             return True
         if weak:
@@ -625,6 +625,22 @@ class Responder:
             return True
         a_place = float(max(named @ city, named @ country)) >= PLACE_NAME
         return a_place and float((vectors @ country).max()) >= PLACE_WORD
+
+    def _unknown_topic(self, question: str) -> str | None:
+        """What ``question`` names that no article mentions (`Speller.unknown_topic`), as the
+        part of it that asks sees it: a place the customer only tells of ("i'm back home in ohio
+        now", "visiting her dad in phoenix, is that allowed?") says where they are or go, and
+        is no topic; what the asking part itself names is ("can I pay with bitcoin?")."""
+        speller = self.index.speller
+        topic = speller.unknown_topic(question)
+        asking = questions.asking_part(question)
+        if topic is None or asking == question:
+            return topic
+        own = speller.unknown_topic(asking)
+        if own is not None:
+            return own
+        named, places = self.index.word_vectors(topic.lower(), list(_PLACES))
+        return None if float((places @ named).max()) >= PLACE_NAME else topic
 
     def _speaks_of(self, thing: str, found: evidence_of.Evidence) -> bool:
         """Whether the passage ``found`` comes from, or its evidence, speaks of ``thing``, which
@@ -648,7 +664,7 @@ class Responder:
     def _not_found(self, question: str) -> str:
         """The honest handoff, naming what the help centre has nothing about when the question
         names it ("I couldn't find anything about kayaks ...")."""
-        topic = self.index.speller.unknown_topic(question)
+        topic = self._unknown_topic(question)
         return phrases.not_found_about(topic) if topic else phrases.HANDOFF_UNKNOWN
 
     def _sources(self, found: evidence_of.Evidence) -> list[dict[str, Any]]:

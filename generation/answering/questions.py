@@ -42,6 +42,20 @@ def asks(text: str) -> bool:
     return bool(_ASKS.search(text))
 
 
+# A message's parts: its sentences, and a question opening after a comma, semicolon or dash
+# inside one ("we're going to a wedding in miami, can i book us all online?").
+_PART = re.compile(rf"(?<=[.!?])\s+|\s*(?:[,;]|\s[-–—])\s+(?={_OPENER})", re.IGNORECASE)
+
+
+def asking_part(message: str) -> str:
+    """The parts of ``message`` that ask something, joined ("can you mail me my sunglasses? i'm
+    back home in ohio now" -> "can you mail me my sunglasses?"); ``message`` itself when every
+    part asks something, or none does."""
+    parts = [p for p in _PART.split(message) if p.strip()]
+    asking = [p for p in parts if asks(p)]
+    return message if not asking or len(asking) == len(parts) else " ".join(asking)
+
+
 def split(message: str) -> list[str]:
     """The questions ``message`` asks, in order; ``[message]`` when it asks one (or more than
     ``MAX_QUESTIONS``, a list that reads as one request)."""

@@ -421,6 +421,19 @@ def test_an_unsure_match_that_does_not_speak_of_what_the_customer_names_is_hande
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_place_the_customer_only_tells_of_is_no_topic_the_help_centre_lacks() -> None:
+    unsure = responder(min_confidence=0.68, sure_confidence=0.85)
+    # Where the pole snapped says nothing of what is asked: the warranty answers it.
+    _, warranty = ask(unsure, "My tent pole snapped on a hike in Ohio, is that covered by your warranty?")
+    assert warranty.mode == "quote" and "2-year warranty" in warranty.text
+    # What the asking part names is still checked, and named: bitcoin, not where they live.
+    _, bitcoin = ask(unsure, "I live in Ohio, can I pay with bitcoin?")
+    assert bitcoin.mode == "handoff" and "anything about bitcoin" in bitcoin.text
+    _, kayaks = ask(unsure, "Do you rent out kayaks? We are camping in Ohio")
+    assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_name_the_best_match_does_not_speak_of_is_answered_by_the_one_that_does_nearly_as_well() -> None:
     # The shipping costs match "the price of delivery to Germany" best and say nothing of going
     # abroad; the international shipping passage, a little behind, does: it answers, not a

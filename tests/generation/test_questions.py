@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generation.answering.questions import split, thing_asked_for
+from generation.answering.questions import asking_part, split, thing_asked_for
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,19 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
 )
 def test_the_thing_a_customer_asks_whether_the_company_has(question: str, thing: str | None) -> None:
     assert thing_asked_for(question) == thing
+
+
+@pytest.mark.parametrize(
+    ("message", "asking"),
+    [
+        ("can you mail me my sunglasses? i'm back home in ohio now", "can you mail me my sunglasses?"),
+        ("my son wants to visit his dad in phoenix, is that allowed?", "is that allowed?"),
+        ("going on a cruise in july - will my phone work on the ship?", "will my phone work on the ship?"),
+        ("If I cancel today, can I get a refund?", "can I get a refund?"),
+        # Every part asks, or none does: the message is its own asking part.
+        ("Do you sell kayaks?", "Do you sell kayaks?"),
+        ("My order arrived broken.", "My order arrived broken."),
+    ],
+)
+def test_the_part_of_a_message_that_asks_is_told_from_what_it_tells(message: str, asking: str) -> None:
+    assert asking_part(message) == asking
