@@ -354,6 +354,7 @@ def select(
         instead = position - 1
         chosen.add(instead)
         kept.add(instead)
+    structural = set(chosen)
     others = [p for p in scores if p not in chosen]
     no = None
     if others:
@@ -398,9 +399,21 @@ def select(
         if no is not None:
             chosen.add(no)
             kept.add(no)
-    ordered = sorted(sorted(chosen, key=lambda p: (p not in kept, abs(p - position), p))[:MAX_UNITS])
+
+    # Which units stay when there are too many or too long: those kept, then those that belong
+    # with the best one (its list's lead-in, the sentence it runs on into, its neighbours), the
+    # nearest first, then the others that answer nearly as well, the best-scored first: in a
+    # long article, a unit two sections away that answers better than one a section away is
+    # the one to keep ("The lost-bike fee is $1,200 for a classic bike" for "I left a bike in
+    # my garage for 2 days, how much will I be charged?", over the fee for missing parts).
+    def priority(p: int) -> tuple[bool, bool, float, int]:
+        if p in structural or abs(p - position) <= 1:
+            return (p not in kept, False, abs(p - position), p)
+        return (p not in kept, True, -scores[p], p)
+
+    ordered = sorted(sorted(chosen, key=priority)[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
-        ordered.remove(max((p for p in ordered if p not in kept), key=lambda p: abs(p - position)))
+        ordered.remove(max((p for p in ordered if p not in kept), key=priority))
     # A lead-in whose list is not there ("With Family Guard you can:") says nothing: it goes,
     # wherever it stands ("... depend on when you add the bag: Each passenger can check in ...").
     ordered = [

@@ -578,3 +578,32 @@ def test_a_yes_or_no_answer_starts_at_a_no_that_answers_nearly_as_well(
     units = [no, *COMPENSATION[1:]]
     vectors = np.array([[nearness, np.sqrt(1 - nearness**2)], [1.0, 0.0], [0.0, 1.0]])
     assert answer_start(units, vectors, SNOW_STORM, own) == (no if starts_at_no else COMPENSATION[1])
+
+
+LOST_BIKE = [
+    "The lost-bike fee is $1,200 for a classic bike.",
+    "Report a stolen bike to the police first.",
+    "We try to reach you by email before we charge.",
+    "Bikes are checked every week.",
+    "Missing parts are charged too.",
+    "A bike not returned within 24 hours counts as lost.",
+    "It is then blocked from every dock.",
+    "A missing basket costs $35.",
+]
+
+
+def test_a_unit_that_answers_better_stays_over_a_nearer_one_that_answers_less() -> None:
+    # The passage found is the last section; the fee stands in the article's first sentence,
+    # and answers nearly as well as the best unit, better than the basket's price beside it.
+    cosines = [0.92, 0.1, 0.1, 0.1, 0.1, 0.95, 0.3, 0.88]
+    vectors = np.array([[c, np.sqrt(1 - c * c)] for c in cosines])
+    entry = SimpleNamespace(
+        outline=SimpleNamespace(units=LOST_BIKE, lead_ins=(-1,) * len(LOST_BIKE)), context_vectors=vectors
+    )
+    passage = Passage("Lost bikes", 4, 8, " ".join(LOST_BIKE[4:]))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, QUESTION, "zzz?", [])
+    # The best unit, the sentence it runs on into, and the fee: the basket's price goes.
+    assert found.texts == (LOST_BIKE[0], LOST_BIKE[5], LOST_BIKE[6])
+    assert found.texts[found.best] == LOST_BIKE[5]
