@@ -49,6 +49,9 @@ MAX_UNITS = 3
 # best-scored first: "Starter costs $9 ...", "Team costs $29 ..." beside "Business costs $79 ..."
 # (one alone would read as the only other plan).
 RUNNERS_UP = 2
+# Units this close to the best one belong with it: where too many answer, they stay first, the
+# nearest first; farther ones by how well they answer.
+NEIGHBOURS = 2
 # Another passage of the best passage's article that scores within this of it is looked into
 # too: a long article's answer may sit in the section next to the one that matched best.
 SAME_ARTICLE_MARGIN = 0.03
@@ -401,13 +404,14 @@ def select(
             kept.add(no)
 
     # Which units stay when there are too many or too long: those kept, then those that belong
-    # with the best one (its list's lead-in, the sentence it runs on into, its neighbours), the
-    # nearest first, then the others that answer nearly as well, the best-scored first: in a
-    # long article, a unit two sections away that answers better than one a section away is
-    # the one to keep ("The lost-bike fee is $1,200 for a classic bike" for "I left a bike in
-    # my garage for 2 days, how much will I be charged?", over the fee for missing parts).
+    # with the best one (its list's lead-in, the sentence it runs on into, the short passage
+    # found, its ``NEIGHBOURS``), the nearest first, then the others that answer nearly as well,
+    # the best-scored first: in a long article, a unit two sections away that answers better
+    # than one a section away is the one to keep ("The lost-bike fee is $1,200 for a classic
+    # bike" for "I left a bike in my garage for 2 days, how much will I be charged?", over the
+    # fee for missing parts).
     def priority(p: int) -> tuple[bool, bool, float, int]:
-        if p in structural or abs(p - position) <= 1:
+        if p in structural or abs(p - position) <= NEIGHBOURS:
             return (p not in kept, False, abs(p - position), p)
         return (p not in kept, True, -scores[p], p)
 

@@ -588,22 +588,29 @@ LOST_BIKE = [
     "Missing parts are charged too.",
     "A bike not returned within 24 hours counts as lost.",
     "It is then blocked from every dock.",
+    "Docks are cleaned every month.",
     "A missing basket costs $35.",
 ]
 
 
-def test_a_unit_that_answers_better_stays_over_a_nearer_one_that_answers_less() -> None:
-    # The passage found is the last section; the fee stands in the article's first sentence,
-    # and answers nearly as well as the best unit, better than the basket's price beside it.
-    cosines = [0.92, 0.1, 0.1, 0.1, 0.1, 0.95, 0.3, 0.88]
+def lost_bike(units: list[str], cosines: list[float]) -> Any:
+    """The last section of the lost-bike article (units 4 to 8), found with these cosines."""
     vectors = np.array([[c, np.sqrt(1 - c * c)] for c in cosines])
-    entry = SimpleNamespace(
-        outline=SimpleNamespace(units=LOST_BIKE, lead_ins=(-1,) * len(LOST_BIKE)), context_vectors=vectors
-    )
-    passage = Passage("Lost bikes", 4, 8, " ".join(LOST_BIKE[4:]))
-    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.8)
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units, lead_ins=(-1,) * len(units)), context_vectors=vectors)
+    return SimpleNamespace(entry=entry, passage=Passage("Lost bikes", 4, 9, " ".join(units[4:])), score=0.8)
+
+
+def test_a_unit_that_answers_better_stays_over_a_farther_one_that_answers_less() -> None:
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    # The fee stands in the article's first sentence and answers nearly as well as the best
+    # unit, better than the basket's price three units after it: the price goes.
+    hit = lost_bike(LOST_BIKE, [0.92, 0.1, 0.1, 0.1, 0.1, 0.95, 0.3, 0.1, 0.88])
     found = evidence.select(index, hit, QUESTION, "zzz?", [])
-    # The best unit, the sentence it runs on into, and the fee: the basket's price goes.
     assert found.texts == (LOST_BIKE[0], LOST_BIKE[5], LOST_BIKE[6])
     assert found.texts[found.best] == LOST_BIKE[5]
+    # Two units after it, the price is the best one's neighbour, and stays before the fee.
+    units = [*LOST_BIKE[:7], LOST_BIKE[8], LOST_BIKE[7]]
+    near = evidence.select(
+        index, lost_bike(units, [0.92, 0.1, 0.1, 0.1, 0.1, 0.95, 0.3, 0.88, 0.1]), QUESTION, "zzz?", []
+    )
+    assert near.texts == (units[5], units[6], units[7])
