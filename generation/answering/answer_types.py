@@ -1,6 +1,7 @@
 """What kind of value a question asks for, and whether a text states one.
 
-"How long ...?" wants a duration, "How much is ...?" an amount of money, "What time ...?" a time
+"How long ...?" wants a duration ("how long till ...?" how long something takes, which a
+deadline does not say), "How much is ...?" an amount of money, "What time ...?" a time
 of day, "Where do I go to pick it up?" a place (a street address). Evidence selection prefers a
 sentence that holds the kind asked for over one that only shares the question's words, and a
 passage that holds none of it does not answer a question that asks for nothing else
@@ -32,7 +33,30 @@ class AnswerType:
     states: re.Pattern[str]  # a text that states a value of this kind
 
 
+# How long something takes ("how long till the refund hits my card?", "how soon will it
+# arrive?", "how long does express shipping take?"); not how long one has to do something ("how
+# long do I have to return it?"). Only the asking words match: a follow-up's search drops them
+# from the message before (generation/answering/followup.py), and keeps what it asked about.
+_HOW_LONG = r"\bhow (?:long|many (?:business |working )?days)\b"
+_WAIT = (
+    rf"{_HOW_LONG}(?= (?:till|until|til|untill|before (?:i|we|it|they|my|the)\b))",
+    rf"{_HOW_LONG}(?= (?:does|do|will|would|did) (?:(?!have\b|has\b)\w+ ){{1,3}}?take\b)",
+    r"\bhow (?:soon|quickly|fast)\b(?= (?:will|would|do|does|can|could|is|are)\b)",
+)
+# A duration that is a deadline ("cancel up to 2 hours before departure") says when something
+# must be done, not how long something takes.
+_NOT_A_DEADLINE = r"(?!\s+(?:before|prior to|ahead of)\b)"
 TYPES = (
+    AnswerType(
+        "wait",
+        asks=_any(*_WAIT),
+        asks_only=_any(*_WAIT),
+        states=_any(
+            rf"\b\d+(?:[.,]\d+)?\s*(?:-|to|or)?\s*\d*\s*(?:business |working |calendar )?"
+            rf"{_UNIT_OF_TIME}\b{_NOT_A_DEADLINE}",
+            r"\bsame[- ]day\b|\bnext[- ]day\b|\bovernight\b|\bimmediately\b",
+        ),
+    ),
     AnswerType(
         "duration",
         asks=_any(

@@ -12,7 +12,10 @@ from generation.answering import answer_types
 @pytest.mark.parametrize(
     ("question", "kind", "only"),
     [
-        ("How long does express shipping take?", "duration", "duration"),
+        ("How long does express shipping take?", "wait", "wait"),
+        ("cancelled my flex ticket on monday, how long till the refund hits my card", "wait", "wait"),
+        ("how soon will my order arrive?", "wait", "wait"),
+        ("How long do I have to return it?", "duration", "duration"),
         ("how far ahead do I need to tell you", "duration", "duration"),
         ("How much notice do you need before I move?", "duration", "duration"),
         ("How old do I have to be to rent a bike?", "age", "age"),
@@ -52,7 +55,11 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, 
         ("clock", "The boarding gate closes 20 minutes before departure.", True),
         ("clock", "We open at 9 am on weekdays.", True),
         ("clock", "Refunds take 20 minutes to process.", False),
+        # How long something takes; a deadline says until when one may do it.
+        ("wait", "We process refunds within 7 business days of your request.", True),
+        ("wait", "Flex fares can be cancelled up to 2 hours before departure for a full refund.", False),
+        ("duration", "Flex fares can be cancelled up to 2 hours before departure for a full refund.", True),
     ],
 )
-def test_a_sentence_states_an_age_a_place_or_a_time(kind: str, text: str, states: bool) -> None:
+def test_a_sentence_states_an_age_a_place_a_time_or_a_wait(kind: str, text: str, states: bool) -> None:
     assert bool(answer_types.named(kind).states.search(text)) is states
