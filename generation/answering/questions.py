@@ -6,6 +6,10 @@ opens after it ("and how long ...", "also do you ..."); an opening "I have two q
 Only a message with two or three parts that each ask something is split: "can I return boots
 and sandals?" is one question.
 
+The parts of a message that ask are told from those that tell (``asking_part``): a place the
+customer only tells of ("visiting my dad in phoenix, is that allowed?") is no topic the help
+centre lacks (generation/answering/policy.py).
+
 A question whether the company has, offers or includes something names a thing ("do you have
 a lounge?", "is the class offered in Spanish?"): a passage that never speaks of it does not
 answer it (``thing_asked_for``, used by generation/answering/policy.py).
