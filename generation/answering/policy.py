@@ -255,6 +255,12 @@ def _band_first(hits: list[PassageHit], conf: float, kinds: set[str]) -> tuple[l
     return ranked, confidence(ranked)
 
 
+def _names_a_place(named: np.ndarray, places: np.ndarray) -> bool:
+    """Whether the word embedded as ``named`` names a place: MiniLM puts it within ``PLACE_NAME``
+    of "city" or "country" (``_PLACES``, embedded as ``places``)."""
+    return float((places @ named).max()) >= PLACE_NAME
+
+
 def _words_of(*texts: str) -> list[str]:
     """The distinct words of ``texts``, lower-cased, for their MiniLM word vectors."""
     return sorted({w.lower() for text in texts for w in _PASSAGE_WORD.findall(text)})
@@ -411,14 +417,16 @@ class Responder:
         corrected = self.index.speller.correct(question)
         joined = query != corrected
         unsure = conf < self.sure_confidence or joined
-        if unsure and not self._covers_topic(question, hits[0], weak=conf < self.min_confidence):
+        # What the message names that no article mentions, found once for every passage checked.
+        topic = self._unknown_topic(question) if unsure else None
+        if topic is not None and not self._covers_topic(topic, hits[0], weak=conf < self.min_confidence):
             # "What's the price of delivery to Germany?": the shipping costs match best, and
             # the passage about shipping abroad, nearly as well, speaks of where it is going.
             covering = next(
                 (
                     h
                     for h in hits[1:]
-                    if h.score >= hits[0].score - TOPIC_ELSEWHERE_MARGIN and self._covers_topic(question, h)
+                    if h.score >= hits[0].score - TOPIC_ELSEWHERE_MARGIN and self._covers_topic(topic, h)
                 ),
                 None,
             )
@@ -603,18 +611,15 @@ class Responder:
         return query, vector, hits, confidence(hits)
 
     # --- answering ------------------------------------------------------------------------------
-    def _covers_topic(self, question: str, hit: PassageHit, weak: bool = False) -> bool:
-        """Whether ``hit``'s passage speaks of what ``question`` names, when it names something
-        no article mentions ("Can I pay my bill with bitcoin?", `Speller.unknown_topic`): one of
+    def _covers_topic(self, topic: str, hit: PassageHit, weak: bool = False) -> bool:
+        """Whether ``hit``'s passage speaks of ``topic``, something the question names that no
+        article mentions ("Can I pay my bill with bitcoin?", ``_unknown_topic``): one of
         the passage's words must mean nearly the same (MiniLM, cosine ``TOPIC_COVERED``:
         "Toronto" is covered by "Canada", "dryer" by "dry"; "bitcoin" is not by "pay"). A
         ``weak`` match (below the minimum confidence, answered only because it stands out) covers
         no such name: a word of the same field is near it there ("airbus" and "aircraft",
         "scooter" and "wheelchairs"), and the passage is about something else. A place is
         covered by a passage that speaks of places abroad (``PLACE_NAME``, ``PLACE_WORD``)."""
-        topic = self._unknown_topic(question)
-        if topic is None:
-            return True
         if weak:
             return False
         words = _words_of(hit.title, hit.passage.heading, hit.passage.text)
@@ -622,11 +627,11 @@ class Responder:
             return False
         # One embedding of the name, for the passage's words and for "city" and "country".
         named, vectors = self.index.word_vectors(topic.lower(), [*words, *_PLACES])
-        vectors, (city, country) = vectors[: len(words)], vectors[len(words) :]
+        vectors, places = vectors[: len(words)], vectors[len(words) :]
         if float((vectors @ named).max()) >= TOPIC_COVERED:
             return True
-        a_place = float(max(named @ city, named @ country)) >= PLACE_NAME
-        return a_place and float((vectors @ country).max()) >= PLACE_WORD
+        country = places[_PLACES.index("country")]
+        return _names_a_place(named, places) and float((vectors @ country).max()) >= PLACE_WORD
 
     def _unknown_topic(self, question: str) -> str | None:
         """What ``question`` names that no article mentions (`Speller.unknown_topic`), as the
@@ -642,7 +647,7 @@ class Responder:
         if own is not None:
             return own
         named, places = self.index.word_vectors(topic.lower(), list(_PLACES))
-        return None if float((places @ named).max()) >= PLACE_NAME else topic
+        return None if _names_a_place(named, places) else topic
 
     def _speaks_of(self, thing: str, found: evidence_of.Evidence) -> bool:
         """Whether the passage ``found`` comes from, or its evidence, speaks of ``thing``, which
