@@ -234,6 +234,12 @@ def main() -> None:
     parser.add_argument("--gpt2-small", action="store_true", help="also run a 124M GPT-2 with random weights")
     parser.add_argument("--gpt2-concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16"],
+        help="the responder's dtype, as GENERATION_DTYPE (auto: as the worker loads it)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -246,7 +252,7 @@ def main() -> None:
         print("matmul ceiling: taken as 790 TFLOP/s (H200 bf16 dense)")
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if Path(args.model).exists():
-        loaded = Engine.load(args.model, device=str(device), dtype="auto")  # the engine's own loading
+        loaded = Engine.load(args.model, device=str(device), dtype=args.dtype)  # the engine's own loading
         model = loaded.model
         loaded.close()
         plain: Any = on_short_lived_thread(AutoModelForCausalLM.from_pretrained, args.model)

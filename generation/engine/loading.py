@@ -1,21 +1,24 @@
 """Loading a causal LM by hub id or local path: device, dtype, and the model's options.
 
-On the CPU, models of every size run in bf16 where the CPU computes it natively
-(``cpu_has_native_bf16``): batched with drafts, even the 5M-parameter responder's decode step
-is matrix products (16 rows of 5 positions: 24 -> 14 ms a step; docs/benchmarks.md); where
-bf16 is emulated they stay fp32. Attention is eager (with a padding mask, SDPA falls back to a
-slower path).
+On a CPU that computes bf16 natively (``cpu_has_native_bf16``: AVX512-BF16, AMX), each linear
+layer of the fp32 model computes in bf16, prepacked, from a number of rows timed at load for
+its shape (``_adapt_linears``): batched with drafts, and in every prefill, even the
+5M-parameter responder's step is matrix products that bf16 speeds up several times, while a
+decode step of one or two sequences can run faster all in fp32 (docs/benchmarks.md has both).
+Where bf16 is emulated models stay fp32. Attention is eager (with a padding mask, SDPA falls
+back to a slower path).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
+from generation import packing
 from generation.threads import cpu_has_native_bf16
 
 logger = logging.getLogger(__name__)
@@ -26,7 +29,8 @@ def load_pretrained(
 ) -> tuple[Any, PreTrainedTokenizerBase]:
     """The model (on its device, in eval mode) and its tokenizer. With ``fast_paths``, a model
     whose activation is ``gelu_new`` gets ``gelu_pytorch_tanh``: the same tanh approximation
-    as one native kernel, which is faster."""
+    as one native kernel, which is faster; and on a CPU with native bf16, linear layers that
+    compute in bf16 from their timed cutoff (without: the whole model in bf16)."""
     hf_logging.disable_progress_bar()
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
@@ -40,11 +44,21 @@ def load_pretrained(
     if fast_paths and getattr(config, "activation_function", None) == "gelu_new":
         options["activation_function"] = "gelu_pytorch_tanh"
     model = AutoModelForCausalLM.from_pretrained(name, **options)
+    mixed = ""
     if dtype == "auto" and torch_device.type == "cpu" and cpu_has_native_bf16():
-        model = model.to(torch.bfloat16)  # type: ignore[arg-type]
+        model.eval()
+        cutoffs = _adapt_linears(model) if fast_paths else {}
+        if cutoffs:
+            mixed = "; linear layers " + ", ".join(
+                f"{n_in}x{n_out}: "
+                + ("fp32" if rows == packing.NEVER else f"bf16 from {rows} rows" if rows > 1 else "bf16")
+                for (n_in, n_out), rows in sorted(cutoffs.items())
+            )
+        elif not fast_paths or not packing.available():
+            model = model.to(torch.bfloat16)  # type: ignore[arg-type]
     model.to(torch_device)  # type: ignore[arg-type]
     model.eval()
-    logger.info("loaded %s on %s as %s", name, torch_device, next(model.parameters()).dtype)
+    logger.info("loaded %s on %s as %s%s", name, torch_device, next(model.parameters()).dtype, mixed)
     return model, tokenizer
 
 
@@ -67,3 +81,22 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if dtype not in table:
         raise ValueError(f"GENERATION_DTYPE must be auto, float32, bfloat16 or float16, got {dtype!r}")
     return table[dtype]
+
+
+# The probe of ``_adapt_linears``: this many positions, so that every layer computes in bf16.
+PROBE_POSITIONS = 64
+
+
+def _adapt_linears(model: Any) -> dict[tuple[int, int], int]:
+    """Let the linear layers of the fp32 ``model`` compute in bf16 from as many rows as that is
+    faster on this CPU (``packing.adapt_linears``: a cutoff timed at load, per layer shape),
+    the logits staying within ``packing.BF16_OUTPUT_COSINE`` of fp32's."""
+    config = model.config
+    vocab = int(config.vocab_size)
+    context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    ids = (torch.arange(min(PROBE_POSITIONS, int(context or PROBE_POSITIONS))) * 7919 % vocab).unsqueeze(0)
+
+    def logits() -> torch.Tensor:
+        return cast(torch.Tensor, model(input_ids=ids, use_cache=False).logits[0])
+
+    return packing.adapt_linears(model, logits)

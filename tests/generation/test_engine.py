@@ -12,7 +12,9 @@ import pytest
 import torch
 from django.conf import settings
 from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers.pytorch_utils import Conv1D
 
+from generation import packing
 from generation.answering.prompt import TRANSCRIPT_STOPS
 from generation.engine import Engine, GenerationError, GrowableLayer, SamplingParams, fast_paths, kv_cache, sampling
 from generation.engine import scheduler as scheduler_module
@@ -573,3 +575,64 @@ def test_a_constrained_reply_is_always_one_the_constraint_allows(engine: Engine)
         assert allowed.complete(text), text
         assert text.startswith(("Sale items cannot be returned.", "No, sale items cannot be returned."))
     assert not allowed.complete(free)
+
+
+def _bf16_packing_or_skip() -> None:
+    try:
+        packing.PackedLinear(torch.nn.Linear(8, 8), torch.bfloat16)(torch.randn(2, 8, dtype=torch.bfloat16))
+    except (RuntimeError, AttributeError, NotImplementedError):
+        pytest.skip("this PyTorch build has no oneDNN bf16 linear")
+    if not packing.available():
+        pytest.skip("this PyTorch build has no oneDNN linear")
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv1d"])
+def test_a_row_adaptive_layer_computes_few_rows_in_fp32_and_many_in_bf16(kind: str) -> None:
+    _bf16_packing_or_skip()
+    torch.manual_seed(0)
+    layer: torch.nn.Module = torch.nn.Linear(32, 48) if kind == "linear" else Conv1D(48, 32)
+    adaptive = packing.RowAdaptiveLinear(layer, cutoff=4)
+    with torch.inference_mode():
+        few = torch.randn(1, 3, 32)
+        assert torch.equal(adaptive(few), layer(few))
+        many = torch.randn(2, 3, 32)  # 6 rows: past the cutoff
+        out = adaptive(many)
+        assert out.dtype == torch.float32 and out.shape == (2, 3, 48)
+        assert torch.equal(out, packing.PackedLinear(packing.as_linear(layer), torch.bfloat16)(many))
+        assert not torch.equal(out, layer(many))  # computed in bf16 ...
+        same = torch.nn.functional.cosine_similarity(out.reshape(6, -1), layer(many).reshape(6, -1))
+        assert (same > 0.999).all()  # ... to bf16's precision
+    assert packing.RowAdaptiveLinear(layer, cutoff=1).layer is None  # no fp32 copy kept
+
+
+def test_adapted_layers_keep_the_models_logits_or_are_all_put_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    _bf16_packing_or_skip()
+    monkeypatch.setattr(packing, "bf16_cutoff", lambda layer: 4)  # not timed: the same on every CPU
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=200, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4
+    )
+    model = LlamaForCausalLM(config).eval()
+    ids = torch.arange(20).unsqueeze(0)
+
+    def logits() -> torch.Tensor:
+        return model(input_ids=ids, use_cache=False).logits[0]
+
+    with torch.inference_mode():
+        before = logits()
+        one_row = model(input_ids=ids[:, :1], use_cache=False).logits[0, -1]
+    cutoffs = packing.adapt_linears(model, logits)
+    assert cutoffs == {(32, 32): 4, (32, 64): 4, (64, 32): 4, (32, 200): 4}
+    assert isinstance(model.lm_head, packing.RowAdaptiveLinear)
+    with torch.inference_mode():
+        after = logits()
+        assert torch.equal(model(input_ids=ids[:, :1], use_cache=False).logits[0, -1], one_row)  # fp32 below 4
+    assert not torch.equal(after, before)
+    assert (torch.nn.functional.cosine_similarity(before, after) > packing.BF16_OUTPUT_COSINE).all()
+
+    fresh = LlamaForCausalLM(config).eval()
+    head = fresh.lm_head
+    outputs = iter([torch.ones(3, 4), -torch.ones(3, 4)])  # a probe whose output "changes"
+    assert packing.adapt_linears(fresh, lambda: next(outputs)) == {}
+    assert fresh.lm_head is head
+    assert not any(isinstance(m, packing.RowAdaptiveLinear) for m in fresh.modules())
