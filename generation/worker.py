@@ -49,7 +49,8 @@ def _heartbeat(concurrency: int) -> None:
 
 def _preload() -> None:
     try:
-        retrieval.get_index()
+        # The speller too, so that the first customer does not wait for its word list.
+        retrieval.get_index().speller  # noqa: B018 - built on first use
     except Exception:
         logger.warning("knowledge index not built at start", exc_info=True)
     try:

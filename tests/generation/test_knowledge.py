@@ -287,3 +287,14 @@ def test_a_bad_page_in_a_folder_names_the_file_and_changes_nothing(tmp_path: Pat
     with pytest.raises(CommandError, match=r"bad\.html: not UTF-8"):
         call_command("import_kb", str(tmp_path / "kb"), "--replace")
     assert list(Article.objects.values_list("title", flat=True)) == ["Existing"]
+
+
+def test_a_starting_worker_builds_the_index_and_its_speller_before_the_first_customer(tmp_path: Path) -> None:
+    from generation import worker  # noqa: PLC0415 - connects the worker's signals
+    from generation.knowledge import index  # noqa: PLC0415 - as above
+
+    articles.kb_import(formats.parse_kb_path(write(tmp_path, "kb.json", json.dumps(ARTICLES))))
+    worker._preload()  # no responder is built here: the engine's load is logged and skipped
+    built = index.get_index()
+    assert built._speller is not None  # the first question does not wait for the word list
+    assert built.speller.correct("can I retrun it") == "can I return it"
