@@ -101,22 +101,43 @@ def pack_linears(model: torch.nn.Module, probe: Callable[[], Any], dtype: torch.
     """
     if not available():
         return 0
-    swapped: list[tuple[torch.nn.Module, str, torch.nn.Linear]] = []
+
+    def packed(child: torch.nn.Module) -> torch.nn.Module | None:
+        if isinstance(child, torch.nn.Linear) and child.weight.dtype == torch.float32:
+            return PackedLinear(child, dtype)
+        return None
+
+    return _swap_checked(model, probe, packed, SAME_OUTPUT_COSINE if dtype == torch.float32 else BF16_OUTPUT_COSINE)
+
+
+def _swap_checked(
+    model: torch.nn.Module,
+    probe: Callable[[], Any],
+    replacement: Callable[[torch.nn.Module], torch.nn.Module | None],
+    floor: float,
+) -> int:
+    """Swap, in place, each layer of ``model`` that ``replacement`` gives a replacement for;
+    the swaps stay where ``probe()``'s output comes out within a cosine of ``floor`` (per row)
+    of what it was, else every layer is put back. Returns how many layers were swapped (0:
+    none, or all put back)."""
+    swapped: list[tuple[torch.nn.Module, str, torch.nn.Module]] = []
     try:
         with torch.inference_mode():
             before = torch.as_tensor(probe()).float()
             for parent in list(model.modules()):
                 for name, child in list(parent.named_children()):
-                    if isinstance(child, torch.nn.Linear) and child.weight.dtype == torch.float32:
-                        setattr(parent, name, PackedLinear(child, dtype))
+                    new = replacement(child)
+                    if new is not None:
+                        setattr(parent, name, new)
                         swapped.append((parent, name, child))
+            if not swapped:
+                return 0
             after = torch.as_tensor(probe()).float()
         rows = max(1, before.shape[0]) if before.dim() else 1
         same = torch.nn.functional.cosine_similarity(before.reshape(rows, -1), after.reshape(rows, -1))
-        floor = SAME_OUTPUT_COSINE if dtype == torch.float32 else BF16_OUTPUT_COSINE
         if bool((same > floor).all()):
             return len(swapped)
-    except (RuntimeError, AttributeError, TypeError, NotImplementedError):
+    except (RuntimeError, AttributeError, TypeError, NotImplementedError, IndexError, ValueError):
         pass
     for parent, name, child in swapped:
         setattr(parent, name, child)
@@ -168,32 +189,15 @@ def adapt_linears(model: torch.nn.Module, probe: Callable[[], Any]) -> dict[tupl
     if not available():
         return {}
     cutoffs: dict[tuple[int, int], int] = {}
-    swapped: list[tuple[torch.nn.Module, str, torch.nn.Module]] = []
-    try:
-        with torch.inference_mode():
-            before = torch.as_tensor(probe()).float()
-        for parent in list(model.modules()):
-            for name, child in list(parent.named_children()):
-                if not _is_linear(child):
-                    continue
-                weight = cast(torch.Tensor, child.weight)  # Linear: (out, in); Conv1D: (in, out)
-                n_out, n_in = weight.shape if isinstance(child, torch.nn.Linear) else weight.shape[::-1]
-                shape = (int(n_in), int(n_out))
-                if shape not in cutoffs:
-                    cutoffs[shape] = bf16_cutoff(child)
-                if cutoffs[shape] < NEVER:
-                    setattr(parent, name, RowAdaptiveLinear(child, cutoffs[shape]))
-                    swapped.append((parent, name, child))
-        if not swapped:
-            return {}
-        with torch.inference_mode():
-            after = torch.as_tensor(probe()).float()
-        rows = max(1, before.shape[0]) if before.dim() else 1
-        same = torch.nn.functional.cosine_similarity(before.reshape(rows, -1), after.reshape(rows, -1))
-        if bool((same > BF16_OUTPUT_COSINE).all()):
-            return cutoffs
-    except (RuntimeError, AttributeError, TypeError, NotImplementedError, IndexError, ValueError):
-        pass
-    for parent, name, child in swapped:
-        setattr(parent, name, child)
-    return {}
+
+    def adapted(child: torch.nn.Module) -> torch.nn.Module | None:
+        if not _is_linear(child):
+            return None
+        weight = cast(torch.Tensor, child.weight)  # Linear: (out, in); Conv1D: (in, out)
+        n_out, n_in = weight.shape if isinstance(child, torch.nn.Linear) else weight.shape[::-1]
+        shape = (int(n_in), int(n_out))
+        if shape not in cutoffs:
+            cutoffs[shape] = bf16_cutoff(child)
+        return RowAdaptiveLinear(child, cutoffs[shape]) if cutoffs[shape] < NEVER else None
+
+    return cutoffs if _swap_checked(model, probe, adapted, BF16_OUTPUT_COSINE) else {}
