@@ -10,6 +10,7 @@
   var SEEN_KEY = "parley.console.seen." + me;
   var audio = null, alertsOn = false, typingSentAt = 0, typingActive = false;
   var savedReplies = [];
+  var INBOX_RESYNC_MS = 15000;
 
   // --- small helpers --------------------------------------------------------------------------
   function csrf() {
@@ -141,7 +142,16 @@
   }
   document.querySelectorAll("[data-filter]").forEach(function (b) { b.addEventListener("click", function () { setFilter(b.dataset.filter); }); });
 
-  function update(c) {
+  // An inbox row is what the conversation was when its sender read it: a row read before the one
+  // shown (another process's update, sent late) is older, and does not replace it.
+  function older(c, shown) {
+    if (!shown) return false;
+    var at = Date.parse(c.updated_at), shownAt = Date.parse(shown.updated_at);
+    if (at !== shownAt) return at < shownAt;
+    return Date.parse(c.last_activity_at) < Date.parse(shown.last_activity_at);
+  }
+  function update(c, reread) {
+    if (!reread && older(c, conversations[c.id])) return;
     conversations[c.id] = c;
     if (loaded) noteWaiting(c, true);
     if (c.id === current) { markSeen(c); renderState(); }
@@ -313,7 +323,7 @@
   function post(path, body, done) {
     if (!current) return;
     request("POST", "/api/staff/conversations/" + current + "/" + path, body || {}).then(function (data) {
-      if (data.conversation) update(data.conversation);
+      if (data.conversation) update(data.conversation, true);
       if (done) done(data);
     }, function (e) { say(e.message); });
   }
@@ -340,5 +350,14 @@
   setFilter(filter);
   loadSaved();
   setInterval(renderInbox, 30000);  // wait times and "3 min ago" move on
+  // The inbox is read again now and then, and what it reads replaces the rows shown: an update
+  // lost on the way (Redis restarting) or taken for older (a process's clock behind another's)
+  // is shown within INBOX_RESYNC_MS all the same.
+  setInterval(function () {
+    if (!loaded) return;
+    request("GET", "/api/staff/conversations/").then(function (data) {
+      data.conversations.forEach(function (c) { update(c, true); });
+    }, function () {});
+  }, INBOX_RESYNC_MS);
   connect();
 })();

@@ -5,6 +5,7 @@ axe-core audits of the console and the ops page."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -12,9 +13,12 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
-from conversations import services
+from conversations import services, streaming
 from conversations.models import Conversation, Message, SavedReply
+from conversations.payloads import conversation_summary, summary_query
+from conversations.streaming import publisher
 from tests import factories
 from tests.browser.axe import axe_violations, describe
 
@@ -69,6 +73,37 @@ def test_inbox_filters_show_mine_and_unassigned(console: Any, staff: User) -> No
     assert "Unassigned" in console.text_content(row(waiting))
     # The row tells who waits and since when, in words and as a machine-readable time.
     assert console.get_attribute(f"{row(waiting)} time", "datetime")
+
+
+def test_an_inbox_update_read_before_the_row_shown_does_not_replace_it(console: Any, staff: User) -> None:
+    conv, _ = factories.conversation()
+    factories.customer_message(conv, "Where do you ship from?")
+    deadline = time.monotonic() + 30
+    while not Message.objects.filter(
+        conversation=conv, role=Message.Role.ASSISTANT, status=Message.Status.COMPLETE
+    ).exists():
+        assert time.monotonic() < deadline, "the bot never answered"
+        time.sleep(0.1)
+    stale = conversation_summary(summary_query.get(conv.pk))  # as a worker read it before the takeover
+    time.sleep(0.01)  # the takeover's time is later than the row read above, on any clock
+    services.conversation_takeover(conversation=conv, user=staff)
+    console.wait_for_selector(f"{row(conv)} >> text=Sam")
+    # The worker's update, sent after the takeover's, arrives last; a row after it shows it came.
+    publisher.outbox_put(streaming.STAFF_INBOX, {"type": "inbox.update", "conversation": stale})
+    later, _ = factories.conversation()
+    factories.customer_message(later, "Do you sell gift cards?")
+    console.wait_for_selector(row(later))
+    assert "Sam" in console.text_content(row(conv))
+
+
+def test_a_change_whose_inbox_update_was_lost_shows_when_the_inbox_is_read_again(console: Any, staff: User) -> None:
+    conv, _ = factories.conversation()
+    console.wait_for_selector(row(conv))
+    # Changed without telling the inboxes, as when Redis drops the update on the way.
+    Conversation.objects.filter(pk=conv.pk).update(
+        status=Conversation.Status.HUMAN, agent=staff, updated_at=timezone.now()
+    )
+    console.wait_for_selector(f"{row(conv)} >> text=Sam", timeout=25000)  # read every 15 s
 
 
 def test_a_conversation_that_starts_needing_a_person_alerts_the_agent(console: Any, live_server_url: str) -> None:
