@@ -179,15 +179,15 @@ def bf16_cutoff(layer: torch.nn.Module) -> int:
     return cutoff
 
 
-def adapt_linears(model: torch.nn.Module, probe: Callable[[], Any]) -> dict[tuple[int, int], int]:
+def adapt_linears(model: torch.nn.Module, probe: Callable[[], Any]) -> dict[tuple[int, int], int] | None:
     """Swap the fp32 linear layers of ``model`` (``nn.Linear`` or ``Conv1D``) for
     ``RowAdaptiveLinear``s, in place, with the cutoff timed on this CPU for their shape
     (``bf16_cutoff``; a shape that bf16 never speeds up stays fp32). ``probe()`` computes an
     output with many rows: it must come out within ``BF16_OUTPUT_COSINE`` of fp32's, or every
     layer is put back. Returns each shape's (in, out) cutoff (``NEVER``: fp32 at every size);
-    empty where nothing was swapped."""
+    ``None`` where oneDNN's linear is unavailable or the probe's output changed."""
     if not available():
-        return {}
+        return None
     cutoffs: dict[tuple[int, int], int] = {}
 
     def adapted(child: torch.nn.Module) -> torch.nn.Module | None:
@@ -200,4 +200,5 @@ def adapt_linears(model: torch.nn.Module, probe: Callable[[], Any]) -> dict[tupl
             cutoffs[shape] = bf16_cutoff(child)
         return RowAdaptiveLinear(child, cutoffs[shape]) if cutoffs[shape] < NEVER else None
 
-    return cutoffs if _swap_checked(model, probe, adapted, BF16_OUTPUT_COSINE) else {}
+    swapped = _swap_checked(model, probe, adapted, BF16_OUTPUT_COSINE)
+    return cutoffs if swapped or all(cut == NEVER for cut in cutoffs.values()) else None

@@ -30,7 +30,8 @@ def load_pretrained(
     """The model (on its device, in eval mode) and its tokenizer. With ``fast_paths``, a model
     whose activation is ``gelu_new`` gets ``gelu_pytorch_tanh``: the same tanh approximation
     as one native kernel, which is faster; and on a CPU with native bf16, linear layers that
-    compute in bf16 from their timed cutoff (without: the whole model in bf16)."""
+    compute in bf16 from their timed cutoff (without ``fast_paths``, or where oneDNN's linear
+    is missing or the probe's logits move: the whole model in bf16)."""
     hf_logging.disable_progress_bar()
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
@@ -47,15 +48,15 @@ def load_pretrained(
     mixed = ""
     if dtype == "auto" and torch_device.type == "cpu" and cpu_has_native_bf16():
         model.eval()
-        cutoffs = _adapt_linears(model) if fast_paths else {}
-        if cutoffs:
+        cutoffs = _adapt_linears(model) if fast_paths else None
+        if cutoffs is None:  # no timed choice: the whole model in bf16
+            model = model.to(torch.bfloat16)  # type: ignore[arg-type]
+        elif cutoffs:
             mixed = "; linear layers " + ", ".join(
                 f"{n_in}x{n_out}: "
                 + ("fp32" if rows == packing.NEVER else f"bf16 from {rows} rows" if rows > 1 else "bf16")
                 for (n_in, n_out), rows in sorted(cutoffs.items())
             )
-        elif not fast_paths or not packing.available():
-            model = model.to(torch.bfloat16)  # type: ignore[arg-type]
     model.to(torch_device)  # type: ignore[arg-type]
     model.eval()
     logger.info("loaded %s on %s as %s%s", name, torch_device, next(model.parameters()).dtype, mixed)
@@ -87,10 +88,11 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
 PROBE_POSITIONS = 64
 
 
-def _adapt_linears(model: Any) -> dict[tuple[int, int], int]:
+def _adapt_linears(model: Any) -> dict[tuple[int, int], int] | None:
     """Let the linear layers of the fp32 ``model`` compute in bf16 from as many rows as that is
     faster on this CPU (``packing.adapt_linears``: a cutoff timed at load, per layer shape),
-    the logits staying within ``packing.BF16_OUTPUT_COSINE`` of fp32's."""
+    the logits staying within ``packing.BF16_OUTPUT_COSINE`` of fp32's; ``None`` where that
+    cannot be had (the caller then runs the whole model in bf16)."""
     config = model.config
     vocab = int(config.vocab_size)
     context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)

@@ -633,6 +633,11 @@ def test_adapted_layers_keep_the_models_logits_or_are_all_put_back(monkeypatch: 
     fresh = LlamaForCausalLM(config).eval()
     head = fresh.lm_head
     outputs = iter([torch.ones(3, 4), -torch.ones(3, 4)])  # a probe whose output "changes"
-    assert packing.adapt_linears(fresh, lambda: next(outputs)) == {}
+    assert packing.adapt_linears(fresh, lambda: next(outputs)) is None
     assert fresh.lm_head is head
     assert not any(isinstance(m, packing.RowAdaptiveLinear) for m in fresh.modules())
+
+    monkeypatch.setattr(packing, "bf16_cutoff", lambda layer: packing.NEVER)  # bf16 nowhere faster
+    slow = LlamaForCausalLM(config).eval()
+    assert set(packing.adapt_linears(slow, lambda: torch.zeros(2, 2)).values()) == {packing.NEVER}  # type: ignore[union-attr]
+    assert not any(isinstance(m, packing.RowAdaptiveLinear) for m in slow.modules())  # all fp32
