@@ -47,7 +47,6 @@ def load_pretrained(
     model = AutoModelForCausalLM.from_pretrained(name, **options)
     mixed = ""
     if dtype == "auto" and torch_device.type == "cpu" and cpu_has_native_bf16():
-        model.eval()
         cutoffs = _adapt_linears(model) if fast_paths else None
         if cutoffs is None:  # no timed choice: the whole model in bf16
             model = model.to(torch.bfloat16)  # type: ignore[arg-type]
@@ -93,10 +92,9 @@ def _adapt_linears(model: Any) -> dict[tuple[int, int], int] | None:
     faster on this CPU (``packing.adapt_linears``: a cutoff timed at load, per layer shape),
     the logits staying within ``packing.BF16_OUTPUT_COSINE`` of fp32's; ``None`` where that
     cannot be had (the caller then runs the whole model in bf16)."""
-    config = model.config
-    vocab = int(config.vocab_size)
-    context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-    ids = (torch.arange(min(PROBE_POSITIONS, int(context or PROBE_POSITIONS))) * 7919 % vocab).unsqueeze(0)
+    vocab = int(model.config.vocab_size)
+    positions = min(PROBE_POSITIONS, int(getattr(model.config, "max_position_embeddings", None) or PROBE_POSITIONS))
+    ids = (torch.arange(positions) * 7919 % vocab).unsqueeze(0)
 
     def logits() -> torch.Tensor:
         return cast(torch.Tensor, model(input_ids=ids, use_cache=False).logits[0])

@@ -150,13 +150,14 @@
     if (at !== shownAt) return at < shownAt;
     return Date.parse(c.last_activity_at) < Date.parse(shown.last_activity_at);
   }
-  function update(c, reread) {
+  // ``reread``: a row read from the server just now, shown whatever is shown.
+  function keep(c, reread) {
     if (!reread && older(c, conversations[c.id])) return;
     conversations[c.id] = c;
     if (loaded) noteWaiting(c, true);
     if (c.id === current) { markSeen(c); renderState(); }
-    renderInbox();
   }
+  function update(c, reread) { keep(c, reread); renderInbox(); }
 
   // --- the open conversation -------------------------------------------------------------------
   function renderState() {
@@ -356,7 +357,8 @@
   setInterval(function () {
     if (!loaded) return;
     request("GET", "/api/staff/conversations/").then(function (data) {
-      data.conversations.forEach(function (c) { update(c, true); });
+      data.conversations.forEach(function (c) { keep(c, true); });
+      renderInbox();
     }, function () {});
   }, INBOX_RESYNC_MS);
   connect();
