@@ -9,7 +9,10 @@ leads, and another joins it when the best cannot stand alone (it ends with ``:``
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
 says how), when it answers nearly as well (two such at most), or, where the best names no
 band holding the customer's amount, when its band holds it and it answers nearly as well ("No
-single bag can weigh more than 32 kg" for "a 35kg bag"). A short passage is the
+single bag can weigh more than 32 kg" for "a 35kg bag"); and a short section's first sentence,
+which states its rule, joins a later one that answers best when it answers not far below it
+("If your child turns 2 before the return flight, they will need their own seat" before "Children
+can't travel on a lap once they have turned 2"). A short passage is the
 evidence whole; a lead-in that answers best ("We offer several ways to pay your bill:") comes
 with its list, and so does a list three of whose items answer alike (each bag's price). An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
@@ -60,6 +63,9 @@ LIST_MAX_CHARS = 600
 # This many items of one list answering nearly as well as the best are alternatives: the list
 # comes whole.
 LIST_ALTERNATIVES = 3
+# The first sentence of the best unit's short passage joins it when it answers within this of
+# it: a section's first sentence states its rule.
+OPENING_MARGIN = 0.2
 # A passage this short is the answer whole: every fact stays in its context.
 WHOLE_PASSAGE_CHARS = 300
 # A unit stating the kind of value the question asks for ("how long" -> a duration) is likelier
@@ -358,6 +364,19 @@ def select(
         chosen.add(instead)
         kept.add(instead)
     structural = set(chosen)
+    # A section states its rule first ("If your child turns 2 before the return flight, they
+    # will need their own seat"), its details after: where the best unit is a later sentence of
+    # a short passage (not a list item: its lead-in says what it is), the passage's first
+    # sentence belongs with it, if it answers within ``OPENING_MARGIN`` of it.
+    opening = passage.start
+    if not (
+        lead < 0
+        and opening < position
+        and len(passage.text) <= MAX_CHARS
+        and lead_ins[opening] < 0
+        and scores[opening] >= score - OPENING_MARGIN
+    ):
+        opening = -1
     others = [p for p in scores if p not in chosen]
     no = None
     if others:
@@ -402,6 +421,9 @@ def select(
         if no is not None:
             chosen.add(no)
             kept.add(no)
+    if opening >= 0:
+        chosen.add(opening)
+        structural.add(opening)
 
     # Which units stay when there are too many or too long: those kept, then those that belong
     # with the best one (its list's lead-in, the sentence it runs on into, the short passage

@@ -614,3 +614,34 @@ def test_a_unit_that_answers_better_stays_over_a_farther_one_that_answers_less()
         index, lost_bike(units, [0.92, 0.1, 0.1, 0.1, 0.1, 0.95, 0.3, 0.88, 0.1]), QUESTION, "zzz?", []
     )
     assert near.texts == (units[5], units[6], units[7])
+
+
+TURNING_TWO = [
+    "Each adult can travel with one infant on their lap.",
+    "Infants must be at least 7 days old to fly.",
+    "If your child turns 2 before the return flight, they will need their own seat on that flight.",
+    "A seat for your child costs the normal fare, and we refund the infant fee for that flight.",
+    "Children can't travel on a lap once they have turned 2.",
+]
+
+
+@pytest.mark.parametrize(("opening", "joins"), [(0.92, True), (0.75, False)])
+def test_a_short_sections_first_sentence_comes_with_a_later_one_that_answers_best(
+    monkeypatch: pytest.MonkeyPatch, opening: float, joins: bool
+) -> None:
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    # The section "If your child turns 2 during your trip" (units 2 to 4) is found; its last
+    # sentence answers best, and the section's first sentence, which states its rule, less well.
+    cosines = [0.97, 0.1, opening, 0.1, 1.0]
+    vectors = np.array([[c, np.sqrt(1 - c * c)] for c in cosines])
+    entry = SimpleNamespace(
+        outline=SimpleNamespace(units=TURNING_TWO, lead_ins=(-1,) * len(TURNING_TWO)), context_vectors=vectors
+    )
+    hit = SimpleNamespace(entry=entry, passage=Passage("Turning 2", 2, 5, " ".join(TURNING_TWO[2:])), score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, QUESTION, "she turns 2 on holiday, can she still sit on my lap?", [])
+    assert found.texts[found.best] == TURNING_TWO[4]
+    # Joining, it comes before the best one: the evidence reads as the section does. One that
+    # answers far less well stays out.
+    assert (TURNING_TWO[2] in found.texts) is joins
+    assert not joins or found.texts[0] == TURNING_TWO[2]
