@@ -91,6 +91,8 @@ MEASURES = frozenset({"age", "weight", "length"})
 # And a passage stating a band of it answers in the best one's place when it scores within this
 # of it (``_band_first``).
 BAND_ELSEWHERE_MARGIN = 0.05
+# So does one holding the code the customer quotes, which only its article holds (``_code_first``).
+CODE_ELSEWHERE_MARGIN = 0.05
 # A passage of the best one's article that states the kind of value asked for, where the best
 # does not, answers in its place when it scores within this of it ("how long till the refund
 # hits my card?": the section "How long refunds take", behind the one on cancelling a Flex
@@ -253,6 +255,40 @@ def _band_first(hits: list[PassageHit], conf: float, kinds: set[str]) -> tuple[l
         return hits, conf
     ranked = [banded, *(h for h in hits if h is not banded)]
     return ranked, confidence(ranked)
+
+
+def _code_first(
+    entries: Sequence[Entry], hits: list[PassageHit], conf: float, question: str
+) -> tuple[list[PassageHit], float]:
+    """``hits`` and their confidence; where the customer quotes a code or a word in capitals
+    (``evidence.quoted_codes``) that the best passage lacks and only one article holds, the best
+    of the others within ``CODE_ELSEWHERE_MARGIN`` whose passage holds it goes first: "is there a
+    cheaper plan for people on benefits like SNAP?" matches the plans' prices best, and the
+    reduced-fare plan for those who "receive SNAP, Medicaid, WIC or Lifeline benefits" nearly as
+    well."""
+    if not hits:
+        return hits, conf
+    top = hits[0]
+    for code in dict.fromkeys(evidence_of.quoted_codes(question)):
+        if evidence_of.holds_word(top.passage.text, code):
+            continue
+        holders = [e for e in entries if evidence_of.holds_word(" ".join(e.outline.units), code)]
+        if len(holders) != 1:
+            continue
+        holding = next(
+            (
+                h
+                for h in hits[1:]
+                if h.entry is holders[0]
+                and h.score >= top.score - CODE_ELSEWHERE_MARGIN
+                and evidence_of.holds_word(h.passage.text, code)
+            ),
+            None,
+        )
+        if holding is not None:
+            ranked = [holding, *(h for h in hits if h is not holding)]
+            return ranked, confidence(ranked)
+    return hits, conf
 
 
 def _names_a_place(named: np.ndarray, places: np.ndarray) -> bool:
@@ -508,6 +544,7 @@ class Responder:
         with: a match at the minimum confidence, or a weaker one that stands out, holds a code
         the customer quotes or states a band of the age, weight or size they give."""
         kinds = _measures_given(question)
+        hits, conf = _code_first(self.index.entries, hits, conf, question)
         hits, conf = _band_first(hits, conf, kinds)
         worth = bool(hits) and (
             conf >= self.min_confidence

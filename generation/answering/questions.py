@@ -103,11 +103,12 @@ _THING_ENDS = re.compile(
 )
 _THING_WORD = re.compile(r"[a-z][a-z'-]*")
 # What such a question may ask for without naming a thing: an amount ("is there a fee?": "it's
-# free"), a limit ("is there a max?": "capped at $60"), a means ("is there a way to ...?").
+# free"), a limit ("is there a max?": "capped at $60"), a means ("is there a way to ...?"); and
+# what a price word says of the thing ("is there a cheaper plan?" names a plan).
 ASKED_NOT_NAMED = frozenset(
     "way ways anyway anything something anyone someone another other thing things option options help info information "
     "money back time limit limits max maximum minimum min fee fees charge charges cost costs price prices extra "
-    "special more".split()
+    "special more cheap cheaper cheapest".split()
 )
 
 

@@ -23,6 +23,7 @@ from generation.answering.policy import (
     Answer,
     Responder,
     _band_first,
+    _code_first,
     _measures_given,
     asks_for_person,
     record_references,
@@ -736,3 +737,37 @@ def test_a_passage_stating_a_band_of_the_age_the_customer_gives_goes_first_when_
     installing = passage_hit("Someone aged 18 or over must be at home for the whole appointment.", 0.5 - behind)
     hits = [moving, installing]
     assert _band_first(hits, 0.7, _measures_given(question))[0][0] is hits[first]
+
+
+def article_hit(units: list[str], passage: str, score: float) -> Any:
+    entry = SimpleNamespace(outline=SimpleNamespace(units=units))
+    return SimpleNamespace(entry=entry, passage=SimpleNamespace(text=passage), score=score, cosine=score, keyword=0.0)
+
+
+PLANS = ["Annual Membership costs $120 a year.", "Monthly Membership costs $15 a month."]
+ACCESS = ["Spokes Access is for residents who receive SNAP, Medicaid or WIC benefits.", "It costs $5 a month."]
+
+
+@pytest.mark.parametrize(
+    ("question", "behind", "holders", "first"),
+    [
+        # The customer quotes "SNAP": the one article that holds it, nearly as well matched, answers.
+        ("is there a cheaper plan for people on benefits like SNAP?", 0.01, 1, 1),
+        # Not when it is far behind, when other articles hold it too, nor where the customer
+        # writes in capitals throughout.
+        ("is there a cheaper plan for people on benefits like SNAP?", 0.08, 1, 0),
+        ("is there a cheaper plan for people on benefits like SNAP?", 0.01, 2, 0),
+        ("IS THERE A CHEAPER PLAN FOR PEOPLE ON SNAP?", 0.01, 1, 0),
+    ],
+)
+def test_a_passage_holding_the_code_the_customer_quotes_goes_first_when_nearly_as_good(
+    question: str, behind: float, holders: int, first: int
+) -> None:
+    plans = article_hit(PLANS, " ".join(PLANS), 0.5)
+    access = article_hit(ACCESS, " ".join(ACCESS), 0.5 - behind)
+    entries = [plans.entry, access.entry]
+    if holders == 2:
+        entries.append(SimpleNamespace(outline=SimpleNamespace(units=["We accept SNAP cards in our shop."])))
+    hits = [plans, access]
+    ranked, _ = _code_first(entries, hits, 0.6, question)
+    assert ranked[0] is hits[first]

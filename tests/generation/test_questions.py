@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generation.answering.questions import asking_part, split, thing_asked_for
+from generation.answering.questions import asking_part, named_words, split, thing_asked_for
 
 
 @pytest.mark.parametrize(
@@ -63,10 +63,17 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         ("is there a max on what you can charge me?", None),
         ("is there anyway it can sit with me?", None),
         ("how much is the 1 Gig plan?", None),
+        ("is there a cheaper plan for people on benefits?", "cheaper plan"),
     ],
 )
 def test_the_thing_a_customer_asks_whether_the_company_has(question: str, thing: str | None) -> None:
     assert thing_asked_for(question) == thing
+
+
+def test_a_price_word_does_not_name_the_thing() -> None:
+    # "A cheaper plan" is a plan: an article about a reduced-fare plan speaks of it.
+    assert named_words("cheaper plan") == ["plan"]
+    assert named_words("cheapest day pass") == ["day", "pass"]
 
 
 @pytest.mark.parametrize(
