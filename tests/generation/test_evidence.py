@@ -637,7 +637,7 @@ def test_a_short_sections_first_sentence_comes_with_a_later_one_that_answers_bes
     entry = SimpleNamespace(
         outline=SimpleNamespace(units=TURNING_TWO, lead_ins=(-1,) * len(TURNING_TWO)), context_vectors=vectors
     )
-    hit = SimpleNamespace(entry=entry, passage=Passage("Turning 2", 2, 5, " ".join(TURNING_TWO[2:])), score=0.8)
+    hit: Any = SimpleNamespace(entry=entry, passage=Passage("Turning 2", 2, 5, " ".join(TURNING_TWO[2:])), score=0.8)
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
     found = evidence.select(index, hit, QUESTION, "she turns 2 on holiday, can she still sit on my lap?", [])
     assert found.texts[found.best] == TURNING_TWO[4]
