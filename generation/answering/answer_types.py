@@ -100,7 +100,10 @@ TYPES = (
             r"\bwhat(?:'s| is| are) the (?:price|cost|fee|fine|charge|rate)s?\b",
         ),
         states=_any(
-            r"[$€£¥]\s?\d", r"\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?)\b", r"\bfree\b|\bno charge\b|\bfee\b"
+            r"[$€£¥]\s?\d",
+            r"\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?|pence)\b",
+            r"\b\d+(?:\.\d+)?p\b(?!\.m)",  # "15p per kWh"
+            r"\bfree\b|\bno charge\b|\bfee\b",
         ),
     ),
     AnswerType(

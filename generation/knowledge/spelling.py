@@ -10,7 +10,8 @@ an articles' word with a letter left out and two letters swapped ("siutcse"); wo
 hardly uses that are an articles' word with a letter left out ("pone"); an articles' hyphenated
 word written as one ("ebike"), with a slip besides ("reproef"). A word neither the articles
 nor English have, one slip from a common English word far commoner than any other, becomes
-that word ("hosptal"), as does one with a letter typed twice ("geermany") and a short one a
+that word ("hosptal"), as does one with a letter typed twice ("geermany"), one whose double
+letter is doubled in the wrong place ("tarrif" -> the articles' "tariff") and a short one a
 letter short of a very common English word ("unil" -> "until"); a rare English word with a
 letter left out of a far commoner one of the articles is that word ("sill" -> "still").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
@@ -301,7 +302,28 @@ class Speller:
             return doubled
         if best:
             return self._as_written(best[4])
-        return self._as_written(self._two_slips(lower)) or self._english_typo(lower) or self._short_of_a_letter(lower)
+        return (
+            self._as_written(self._two_slips(lower))
+            or self._double_moved(lower)
+            or self._english_typo(lower)
+            or self._short_of_a_letter(lower)
+        )
+
+    def _double_moved(self, lower: str) -> str | None:
+        """The articles' word that ``lower`` writes with its doubled letter doubled in the wrong
+        place ("tarrif" -> "tariff", "ocassion" -> "occasion"): one letter of a pair dropped and
+        another letter of the word typed twice makes it. ``None`` when no word, or more than one,
+        fits."""
+        found: set[str] = set()
+        for i in range(1, len(lower)):
+            if lower[i] != lower[i - 1]:
+                continue
+            single = lower[:i] + lower[i + 1 :]
+            for j, letter in enumerate(single):
+                word = single[: j + 1] + letter + single[j + 1 :]
+                if word != lower and word in self.counts:
+                    found.add(word)
+        return found.pop() if len(found) == 1 else None
 
     def _as_written(self, word: str | None) -> str | None:
         """``word`` as the articles write it: "reproof" is their "re-proof"."""

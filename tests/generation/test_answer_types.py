@@ -59,6 +59,10 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, 
         ("wait", "We process refunds within 7 business days of your request.", True),
         ("wait", "Flex fares can be cancelled up to 2 hours before departure for a full refund.", False),
         ("duration", "Flex fares can be cancelled up to 2 hours before departure for a full refund.", True),
+        # Pence are money: "how much do you pay per kWh?" is answered by "15p per kWh".
+        ("money", "We pay 15p per kWh for every unit you export.", True),
+        ("money", "The standing charge is 48.5 pence a day.", True),
+        ("money", "The engineer arrives between 8 am and 1 p.m. on the day.", False),
     ],
 )
 def test_a_sentence_states_an_age_a_place_a_time_or_a_wait(kind: str, text: str, states: bool) -> None:

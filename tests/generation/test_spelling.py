@@ -245,3 +245,12 @@ def test_a_short_word_a_letter_short_of_a_very_common_english_one_is_that_word()
     assert speller.correct_word("tickt") is None  # "ticket" is not common enough
     # Names this short stay as written: no letter makes a common word of them.
     assert [speller.correct_word(w) for w in ["etsy", "lyft", "hulu"]] == [None] * 3
+
+
+def test_a_double_letter_doubled_in_the_wrong_place_is_the_articles_word() -> None:
+    english = dict.fromkeys(["is", "the", "for", "whole", "house", "cheap", "rate"], 10**5)
+    speller = Speller(["Compare our tariff with the occasion rate. Our tariffs change."], english=english)
+    assert speller.correct_word("tarrif") == "tariff"
+    assert speller.correct_word("ocassion") == "occasion"
+    # Never named as something the articles lack.
+    assert speller.unknown_topic("is the cheap rate tarrif for the whole house?") is None
