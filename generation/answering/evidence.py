@@ -150,8 +150,9 @@ def joined(found: Sequence[Evidence]) -> Evidence:
 
 # A code: a few letters, then digits ("CI-09", "E27", "ES-409"); not "5G", "24-hour" or "1st".
 _CODE = re.compile(r"\b[a-z]{1,3}-?\d{2,}\b", re.IGNORECASE)
-# A word a customer writes in capitals, as it stands on an email or a screen ("CSTD").
-_CAPITALS = re.compile(r"\b[A-Z]{3,6}\b")
+# A word a customer writes in capitals, as it stands on an email or a screen ("CSTD"), or a
+# letter that stands alone as one ("the E next to my reading"; not "I" nor "A").
+_CAPITALS = re.compile(r"\b(?:[A-Z]{3,6}|(?<![.'’-])[B-HJ-Z](?![.'’-]\w))\b")
 _WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 
 

@@ -323,6 +323,10 @@ def test_a_code_in_capitals_picks_its_sentence_unless_the_customer_writes_in_cap
     )
     assert found.texts[found.best] == units[1]
     assert evidence.quoted_codes("error E27 and then CSTD?") == ["E27", "CSTD"]
+    # A letter standing alone is one too ("the E next to my reading"); not "I", "A", nor the
+    # letter of a word ("an E-bike", "the U.K.").
+    assert evidence.quoted_codes("what does the E next to my reading mean on the bill") == ["E"]
+    assert evidence.quoted_codes("I have an E-bike and A friend who rides in the U.K. with me") == []
     # Written in capitals throughout, the words are no codes.
     assert evidence.quoted_codes("WHY IS MY BILL SO HIGH THIS MONTH") == []
     # Nor is a word in capitals that many sentences of the article hold: the error sentence is as
