@@ -92,7 +92,7 @@ TYPES = (
         "money",
         asks=_any(
             r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharged?\b|\bpay\b|\bspend\b",
-            r"\bexpensive\b|\bcheap\b|\bfines?\b|\brates?\b|\$|€|£",
+            r"\bexpensive\b|\bcheap(?:er|est)?\b|\bfines?\b|\brates?\b|\$|€|£",
         ),
         asks_only=_any(
             r"\bhow much (?:is|are|does|do|will|would|did|for|to|it|that|this|a|an|the|money|extra)\b"

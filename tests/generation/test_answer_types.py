@@ -22,6 +22,7 @@ from generation.answering import answer_types
         ("my son is 17, is he allowed on the electric ones?", "age", None),
         ("do I need to be there? my 16 year old son will be home", "age", None),
         ("How much is express shipping?", "money", "money"),
+        ("whats the cheapest boiler cover you do", "money", None),
         ("What time do you open on Sundays?", "clock", "clock"),
         ("what times are the valets at union square?", "clock", "clock"),
         ("what limits can i set?", "count", None),
