@@ -539,8 +539,9 @@ class Responder:
         return evidence_of.select(self.index, hits[0], vector, query, hits[1:], own=own)
 
     def _ranked(self, hits: list[PassageHit], conf: float, question: str) -> tuple[list[PassageHit], float, bool]:
-        """``hits`` and their confidence with a passage stating a band of the customer's measure
-        first (``_band_first``), and whether retrieval found something to answer ``question``
+        """``hits`` and their confidence with a passage holding the code the customer quotes
+        (``_code_first``), or stating a band of their measure (``_band_first``), first, and
+        whether retrieval found something to answer ``question``
         with: a match at the minimum confidence, or a weaker one that stands out, holds a code
         the customer quotes or states a band of the age, weight or size they give."""
         kinds = _measures_given(question)
