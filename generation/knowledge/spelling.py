@@ -465,6 +465,10 @@ class Speller:
                 (edit in CHAT_WORDS and count <= RARE_ENGLISH_TYPO) or self.english.get(edit, 0) >= FAR_COMMONER * count
                 for edit in edits
             )
+        if lower[-1] != lower[-2]:
+            # A name is often a common word with a letter after it ("alexa"): a slip seldom adds
+            # a last letter other than the one before it ("thankss").
+            edits.discard(lower[:-1])
         return any(self.english.get(edit, 0) >= TYPO_OF_ENGLISH or edit in CHAT_WORDS for edit in edits)
 
     def _another_form(self, lower: str) -> bool:

@@ -254,3 +254,11 @@ def test_a_double_letter_doubled_in_the_wrong_place_is_the_articles_word() -> No
     assert speller.correct_word("ocassion") == "occasion"
     # Never named as something the articles lack.
     assert speller.unknown_topic("is the cheap rate tarrif for the whole house?") is None
+
+
+def test_a_name_that_is_a_common_word_with_a_letter_after_it_is_named() -> None:
+    english = {"alex": 5000, "thanks": 10**5, "can": 10**6, "hook": 10**4, "up": 10**6, "to": 10**6}
+    speller = Speller(["Your smart meter sends readings to the app."], english=english)
+    # "alexa" is no slip of "alex": a slip seldom adds a last letter but the one before it.
+    assert speller.unknown_topic("can i hook it up to alexa") == "alexa"
+    assert speller.unknown_topic("thankss") is None
