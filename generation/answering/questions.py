@@ -87,7 +87,9 @@ def _leans(part: str) -> bool:
 
 # "Do you have a lounge?", "is there a student discount?", "can I get a static IP address?": a
 # question whether something exists or may be had, and the thing it names, up to the first word
-# that says more about it ("... on phone plans", "... with home fibre", "... if I pay by card").
+# that says more about it ("... on phone plans", "... with home fibre", "... if I pay by card");
+# whom it is for belongs to it ("a cheaper tariff for students": a tariff, for students), what
+# it is for does not ("money back for the rest of the day").
 _AVAILABLE = re.compile(
     r"\b(?:(?:do|does) (?:you|u|ya|they|\w+)(?: guys)? (?:have|offer|sell|provide|run|accept|support|do)"
     r"|(?:is|are) there|(?:can|could) (?:i|we) (?:get|add|buy|have|rent|hire|book)"
@@ -97,7 +99,8 @@ _AVAILABLE = re.compile(
     re.IGNORECASE,
 )
 _THING_ENDS = re.compile(
-    r"\b(?:on|for|at|in|with|if|when|to|so|because|or|and|that|which|who|i|we|you|my|our|from|of|like|by|"
+    r"\b(?:on|at|in|with|if|when|to|so|because|or|and|that|which|who|i|we|you|my|our|from|of|like|by|"
+    r"for(?= (?:the|a|an|my|your|our|his|her|their|this|that|these|those|it|each|every|all)\b)|"
     r"while|instead|before|after|it|they|can|will|would)\b|[?,.!;:]",
     re.IGNORECASE,
 )
@@ -108,7 +111,7 @@ _THING_WORD = re.compile(r"[a-z][a-z'-]*")
 ASKED_NOT_NAMED = frozenset(
     "way ways anyway anything something anyone someone another other thing things option options help info information "
     "money back time limit limits max maximum minimum min fee fees charge charges cost costs price prices extra "
-    "special more cheap cheaper cheapest".split()
+    "special more cheap cheaper cheapest people".split()
 )
 
 

@@ -63,7 +63,12 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         ("is there a max on what you can charge me?", None),
         ("is there anyway it can sit with me?", None),
         ("how much is the 1 Gig plan?", None),
-        ("is there a cheaper plan for people on benefits?", "cheaper plan"),
+        ("is there a cheaper plan for people on benefits?", "cheaper plan for people"),
+        # Whom it is for belongs to it: a passage about tariffs that never speaks of students
+        # does not answer it.
+        ("do u have a cheaper tariff for students", "cheaper tariff for students"),
+        # What it is for does not: money back is asked for, "the rest of the day" names nothing.
+        ("can I get some money back for the rest of the day?", None),
     ],
 )
 def test_the_thing_a_customer_asks_whether_the_company_has(question: str, thing: str | None) -> None:
@@ -72,7 +77,8 @@ def test_the_thing_a_customer_asks_whether_the_company_has(question: str, thing:
 
 def test_a_price_word_does_not_name_the_thing() -> None:
     # "A cheaper plan" is a plan: an article about a reduced-fare plan speaks of it.
-    assert named_words("cheaper plan") == ["plan"]
+    assert named_words("cheaper plan for people") == ["plan"]
+    assert named_words("cheaper tariff for students") == ["tariff", "students"]
     assert named_words("cheapest day pass") == ["day", "pass"]
 
 
