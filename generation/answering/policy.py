@@ -212,12 +212,22 @@ def _quotes_its_code(
     if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
         return False
     top = hits[0]
-    for code in set(evidence_of.quoted_codes(question)):
-        if evidence_of.holds_word(top.passage.text, code) and not any(
-            e is not top.entry and evidence_of.holds_word(" ".join(e.outline.units), code) for e in entries
-        ):
-            return True
-    return False
+    return any(
+        evidence_of.holds_word(top.passage.text, code) and _sole_holder(entries, code) is top.entry
+        for code in set(evidence_of.quoted_codes(question))
+    )
+
+
+def _sole_holder(entries: Sequence[Entry], code: str) -> Entry | None:
+    """The one article of ``entries`` that holds ``code`` as a word; ``None`` when none or more
+    than one does."""
+    holder = None
+    for entry in entries:
+        if evidence_of.holds_word(" ".join(entry.outline.units), code):
+            if holder is not None:
+                return None
+            holder = entry
+    return holder
 
 
 def _measures_given(question: str) -> set[str]:
@@ -272,14 +282,14 @@ def _code_first(
     for code in dict.fromkeys(evidence_of.quoted_codes(question)):
         if evidence_of.holds_word(top.passage.text, code):
             continue
-        holders = [e for e in entries if evidence_of.holds_word(" ".join(e.outline.units), code)]
-        if len(holders) != 1:
+        holder = _sole_holder(entries, code)
+        if holder is None:
             continue
         holding = next(
             (
                 h
                 for h in hits[1:]
-                if h.entry is holders[0]
+                if h.entry is holder
                 and h.score >= top.score - CODE_ELSEWHERE_MARGIN
                 and evidence_of.holds_word(h.passage.text, code)
             ),
