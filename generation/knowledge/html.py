@@ -3,8 +3,9 @@
 A saved or exported help-centre page carries far more than the article: navigation,
 breadcrumbs, search boxes, "was this helpful?" votes, related articles, scripts, cookie
 banners, footers. The text kept is the page's ``<article>`` (else ``<main>``, else the body)
-without those parts; ``<h2>``-``<h6>`` become ``## heading`` lines and list items ``- item``
-lines, so passages follow the page's own sections (generation/knowledge/passages.py).
+without those parts; ``<h2>``-``<h6>`` become ``## heading`` lines, list items ``- item``
+lines and tables Markdown tables, so passages follow the page's own sections and read each
+table row under its columns' names (generation/knowledge/passages.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _FURNITURE = re.compile(
 _BLOCK = frozenset("p div section article main br tr table ul ol dl dt dd blockquote pre figure hr li".split())
 _VOID = frozenset("br hr img input meta link area base col embed source track wbr".split())
 _ITEM = re.compile(r"^(?:-|\d+\.) ")
+_ROW = re.compile(r"^\|.*\|$")
 _END_OF_LIST = "\n\x00\n"  # a blank line that keeps two lists apart (see ``_tidy``)
 _TITLE_SUFFIX = re.compile(r"\s+[|–—·-]\s+[^|–—·-]{2,60}$")
 
@@ -161,15 +163,14 @@ class _Extractor(HTMLParser):
                 self._newline()
 
     def _row(self, cells: list[str]) -> None:
-        """A header row names the columns; a data row becomes one item, "Column: value; ..."."""
-        if self.row_is_header:
-            self.table_headers = cells
+        """The row as a Markdown table row; the first header row is followed by the delimiter
+        row, so passages read each data row under its columns' names."""
+        if not any(cells):
             return
-        if len(self.table_headers) == len(cells):
-            cells = [f"{h}: {c}" if h else c for h, c in zip(self.table_headers, cells, strict=True)]
-        text = "; ".join(c for c in cells if c)
-        if text:
-            self._emit(f"\n- {text}\n")
+        self._emit("\n| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |\n")
+        if self.row_is_header and not self.table_headers:
+            self.table_headers = cells
+            self._emit("|" + " --- |" * len(cells) + "\n")
 
     def handle_data(self, data: str) -> None:
         if self.in_title:
@@ -215,8 +216,8 @@ def _tidy(text: str) -> str:
                 out.append("")
             continue
         line = marker + line
-        if _ITEM.match(line) and len(out) >= 2 and out[-1] == "" and _ITEM.match(out[-2]):
-            out.pop()  # items of one list stay together
+        if len(out) >= 2 and out[-1] == "" and any(m(line) and m(out[-2]) for m in (_ITEM.match, _ROW.match)):
+            out.pop()  # items of one list, and rows of one table, stay together
         out.append(line)
         marker = ""
     text = "\n".join("" if line == "\x00" else line for line in out)

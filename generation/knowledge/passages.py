@@ -6,7 +6,8 @@ lines, ``-``/``1.`` list items) is cut along its structure:
 
 - a *unit* is one sentence of a paragraph, or one list item (a list of short items is one unit,
   its lead-in sentence ending in ``:`` with it, so "We accept: Visa; Mastercard; PayPal." stays
-  whole);
+  whole), or one row of a table, each cell under its column's name ("Plan: Day Pass; Price:
+  $15."), so that a row read alone still says what each value is;
 - a *passage* is a few consecutive units of one section (a paragraph, or a window of a long
   one), at most ``PASSAGE_MAX_CHARS``, with the article title and section heading kept beside
   it as context.
@@ -28,6 +29,11 @@ _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _BOLD_HEADING = re.compile(r"^\s*(?:\*\*|__)([^*_]{2,80})(?:\*\*|__)\s*:?\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+(.*)$")
 _INLINE_MARKUP = re.compile(r"(\*\*|__|`)")
+# A Markdown table: a header row, a delimiter row ("| --- | :-: |"), then data rows. Rows
+# written with outer pipes ("| a | b |") are read as a table without the delimiter too.
+_TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_PIPED_ROW = re.compile(r"^\s*\|.*[^\\]\|\s*$")
+_CELL_EDGE = re.compile(r"(?<!\\)\|")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 # A sentence ends at . ! or ? followed by space and a capital, digit, quote or bracket ...
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£])")
@@ -90,8 +96,51 @@ def clean_inline(text: str) -> str:
     return " ".join(_INLINE_MARKUP.sub("", text).split())
 
 
+def _cells(line: str) -> list[str]:
+    """The cells of one Markdown table row, without the outer pipes; ``\\|`` is a pipe."""
+    text = line.strip()
+    text = text[1:] if text.startswith("|") else text
+    text = text[:-1] if text.endswith("|") and not text.endswith("\\|") else text
+    return [clean_inline(cell.replace("\\|", "|")) for cell in _CELL_EDGE.split(text)]
+
+
+def table_row(headers: list[str], cells: list[str]) -> str:
+    """One data row as text: each cell after its column's header ("Price: $15"), cells joined
+    by "; ". A table without a header (or whose header does not fit the row) names its rows
+    by their first cell instead ("E: Estimated reading")."""
+    if len(headers) == len(cells):
+        return "; ".join(f"{h}: {c}" if h else c for h, c in zip(headers, cells, strict=True) if c)
+    cells = [c for c in cells if c]
+    if len(cells) < 2:
+        return "".join(cells)
+    return f"{cells[0]}: " + "; ".join(cells[1:])
+
+
+def _table_rows(lines: list[str], i: int) -> tuple[list[str], int]:
+    """The rows, as text, of the Markdown table that starts at ``lines[i]`` and the index of
+    the line after it; no rows when no table starts there."""
+    headers: list[str] = []
+    j = i
+    if "|" in lines[i] and i + 1 < len(lines) and "|" in lines[i + 1] and _TABLE_DELIMITER.match(lines[i + 1]):
+        headers, j = _cells(lines[i]), i + 2
+        piped = False
+    elif _PIPED_ROW.match(lines[i]):
+        piped = True
+    else:
+        return [], i
+    rows: list[str] = []
+    while j < len(lines) and lines[j].strip() and (_PIPED_ROW.match(lines[j]) if piped else "|" in lines[j]):
+        if not _TABLE_DELIMITER.match(lines[j]):
+            row = table_row(headers, _cells(lines[j]))
+            if row:
+                rows.append(row)
+        j += 1
+    return rows, j
+
+
 def _blocks(body: str) -> list[tuple[str, str, list[str]]]:
-    """(heading, kind, lines) for every paragraph ("p") and list ("list") of ``body``."""
+    """(heading, kind, lines) for every paragraph ("p"), list ("list") and table ("table") of
+    ``body``."""
     blocks: list[tuple[str, str, list[str]]] = []
     heading = ""
     current: list[str] = []
@@ -103,10 +152,21 @@ def _blocks(body: str) -> list[tuple[str, str, list[str]]]:
             blocks.append((heading, kind, current))
         current = []
 
-    for raw in body.splitlines():
+    lines = body.splitlines()
+    i = 0
+    while i < len(lines):
+        raw = lines[i]
+        i += 1
         line = raw.rstrip()
         if not line.strip():
             close()
+            continue
+        rows, after = _table_rows(lines, i - 1)
+        if after > i - 1:
+            close()
+            if rows:
+                blocks.append((heading, "table", rows))
+            kind, i = "p", after
             continue
         found = _HEADING.match(line) or _BOLD_HEADING.match(line)
         if found:
@@ -147,7 +207,7 @@ def outline(body: str) -> Outline:
         else:
             items = [clean_inline(line) for line in lines if clean_inline(line)]
             lead = units[-1] if units and headings[-1] == heading and units[-1].endswith(":") else None
-            if items and all(len(item) <= SHORT_ITEM_CHARS for item in items):
+            if kind == "list" and items and all(len(item) <= SHORT_ITEM_CHARS for item in items):
                 joined = "; ".join(item.rstrip(".;") for item in items) + "."
                 if lead is not None:  # the lead-in and its short list are one unit
                     units.pop()

@@ -57,6 +57,52 @@ def test_the_items_of_a_long_list_know_the_sentence_that_introduces_them() -> No
     assert [shape.lead_ins[i] for i in range(len(shape.units))] == [-1, lead, lead, -1]
 
 
+TABLE_ARTICLE = """## Prices
+
+Our passes cost:
+
+| Pass | Price | Rides |
+|:-----|------:|:-----:|
+| Day Pass | $15 | Unlimited 30-minute rides for 24 hours |
+| **Annual** | $99 \\| $9 a month | Unlimited 45-minute rides |
+
+Prices include tax. A line with a | in it is prose.
+
+| E | An estimated reading |
+| A | An actual reading |
+"""
+
+
+def test_each_table_row_is_a_unit_that_names_its_columns() -> None:
+    shape = outline(TABLE_ARTICLE)
+    day = "Pass: Day Pass; Price: $15; Rides: Unlimited 30-minute rides for 24 hours."
+    annual = "Pass: Annual; Price: $99 | $9 a month; Rides: Unlimited 45-minute rides."
+    assert shape.units[:3] == ("Our passes cost:", day, annual)
+    # The rows know the sentence that introduces the table, as a long list's items do.
+    assert shape.lead_ins[1:3] == (0, 0)
+    # No row is glued to its neighbours, however short, and the delimiter row is no unit.
+    assert "Prices include tax." in shape.units and "A line with a | in it is prose." in shape.units
+    assert not any("---" in unit for unit in shape.units)
+    # A table without a header row names each row by its first cell.
+    assert shape.units[-2:] == ("E: An estimated reading.", "A: An actual reading.")
+    assert all(shape.headings[i] == "Prices" for i in range(len(shape.units)))
+
+
+def test_an_html_table_becomes_the_same_rows() -> None:
+    page = page_from_html(
+        "<h1>Passes</h1><p>Our passes cost:</p><table><thead><tr><th>Pass</th><th>Price</th></tr></thead>\n"
+        "<tbody><tr><td>Day Pass</td><td>$15 | or less</td></tr>\n<tr><td>Annual</td><td>$99</td></tr></tbody></table>\n"
+        "<table><tr><th>E</th><td>An estimated reading</td></tr><tr><th>A</th><td>An actual reading</td></tr></table>"
+    )
+    assert outline(page.body).units == (
+        "Our passes cost:",
+        "Pass: Day Pass; Price: $15 | or less.",
+        "Pass: Annual; Price: $99.",
+        "E: An estimated reading.",
+        "A: An actual reading.",
+    )
+
+
 def test_passages_cover_every_unit_once_and_stay_within_one_section() -> None:
     body = "\n\n".join(
         f"## Part {p}\n" + " ".join(f"Sentence {p}.{i} says something useful here." for i in range(12))
