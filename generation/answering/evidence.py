@@ -131,21 +131,24 @@ class Evidence:
 def joined(found: Sequence[Evidence]) -> Evidence:
     """The evidence for the questions of one message, one after the other, each unit once: the
     answer starts where the first one's does and is all of it, each later one from where its
-    own answer starts (``Evidence.best``). Sources name the first one's article; ``units`` keeps
-    each one's positions in its own article."""
+    own answer starts (``Evidence.best``). Its ``best`` is the earliest of their best units, so
+    that an answer that starts there holds each question's: a later question's answer may be a
+    unit the first one's evidence holds before its own best ("does someone have to be in for
+    the fitting? ... my son is 15, could he let the engineer in?"). Sources name the first
+    one's article; ``units`` keeps each one's positions in its own article."""
     texts: list[str] = []
     units: list[int] = []
+    best = found[0].best
     for n, each in enumerate(found):
         start = each.best if n else 0
         for position, text in zip(each.units[start:], each.texts[start:], strict=True):
             if text not in texts:
                 texts.append(text)
                 units.append(position)
+        best = min(best, texts.index(each.texts[each.best]))
     first = found[0]
     whole = len(found) > 1 or first.whole
-    return Evidence(
-        hit=first.hit, units=tuple(units), texts=tuple(texts), score=first.score, best=first.best, whole=whole
-    )
+    return Evidence(hit=first.hit, units=tuple(units), texts=tuple(texts), score=first.score, best=best, whole=whole)
 
 
 # A code: a few letters, then digits ("CI-09", "E27", "ES-409"); not "5G", "24-hour" or "1st".

@@ -649,3 +649,27 @@ def test_a_short_sections_first_sentence_comes_with_a_later_one_that_answers_bes
     # answers far less well stays out.
     assert (TURNING_TWO[2] in found.texts) is joins
     assert not joins or found.texts[0] == TURNING_TWO[2]
+
+
+def test_an_answer_to_two_questions_starts_where_it_holds_each_ones_answer() -> None:
+    """The first question's evidence may hold, before its own best unit, the unit that answers
+    the second: the joined answer starts there, so a restatement cannot leave it out."""
+    from generation.answering.restate import Restatements  # noqa: PLC0415 - the answer this evidence allows
+
+    hit: Any = SimpleNamespace()
+    adult = "Someone aged 16 or over must be at home for the whole appointment."
+    visit = "Occasionally we can't fit a smart meter on the first visit."
+    again = "We'll arrange a return visit."
+    access = "Please make sure the engineer can get to your meters."
+    first = evidence.Evidence(hit=hit, units=(3, 8, 9), texts=(adult, visit, again), score=0.7, best=1)
+    second = evidence.Evidence(hit=hit, units=(3, 4), texts=(adult, access), score=0.6, best=0)
+    found = evidence.joined([first, second])
+    assert found.texts == (adult, visit, again, access) and found.whole
+    assert found.texts[found.best] == adult
+    allowed = Restatements(
+        found.texts, "does someone have to be in? could my son, 15, let the engineer in?", first=found.best
+    )
+    assert all(reply.startswith(adult) for reply in allowed.replies)
+    # Where each question's answer comes after the first one's, the answer starts at the first's.
+    later = evidence.Evidence(hit=hit, units=(9, 4), texts=(again, access), score=0.6, best=1)
+    assert evidence.joined([first, later]).best == 1
