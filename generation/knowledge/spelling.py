@@ -106,6 +106,13 @@ _LATIN_END = 0x24F
 _CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|[A-Za-z][A-Za-z'’]*", re.IGNORECASE)
 # What comes before a word that starts a sentence (or a line, a list item, a heading).
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*[\"'(]?|\n\s*(?:[-*#]+\s*|\d+[.)]\s*)?)\s*$")
+# A name of two to four capitalised words ("Direct Debit", "Warm Home Discount"), which
+# customers shorten to its initials ("my dd bounced", ``Speller.correct_word``).
+_NAME_RUN = re.compile(r"(?<![\w'’-])[A-Z][a-z]+(?: [A-Z][a-z]+)+\b(?![-'’])")
+NAME_WORDS = (2, 4)
+# The articles must use the name this often, and twice as often as another name with the same
+# initials, for its initials to stand for it: "Pension Credit", named twice, leaves "pc" a PC.
+INITIALISM_MENTIONS = 3
 
 
 def _deletions(word: str, depth: int) -> set[str]:
@@ -216,7 +223,9 @@ class Speller:
         # "ebike" is the articles' "e-bike" written as one word, as customers write it (see
         # ``correct_word``); "reproof" another form of their "re-proof" (``_another_form``).
         self._hyphenated: dict[str, str] = {}
+        texts_seen: list[str] = []
         for text in texts:
+            texts_seen.append(text)
             for match in _HYPHENATED.finditer(text):
                 written = match.group(0).lower()
                 self._hyphenated.setdefault(written.replace("-", ""), written)
@@ -227,6 +236,7 @@ class Speller:
                     self._lower.add(word)
                 elif not _SENTENCE_START.search(text[: match.start()]):
                     self._named.add(word.lower())
+        self.initialisms = self._initialisms(texts_seen)
         # Other forms of the articles' words: "verifies" of "verified" (a shared beginning of
         # five letters or more, all but the last three).
         self._beginnings = {w[:n] for w in self.counts for n in range(FORM_BEGINNING, len(w) + 1)}
@@ -238,6 +248,33 @@ class Speller:
                 continue
             for key in _deletions(word, 2 if len(word) >= LONG_WORD - 1 else 1):
                 self._by_deletion.setdefault(key, []).append(word)
+
+    def _initialisms(self, texts: Iterable[str]) -> dict[str, str]:
+        """The initials of the names the articles use (``_NAME_RUN``; a sentence's first word
+        only marks its start) that customers may write for them ("dd": "Direct Debit"): named
+        ``INITIALISM_MENTIONS`` times at least and twice as often as any other name with the
+        same initials, and neither a word of the articles nor one of English or chat ("id",
+        "ok", "ur")."""
+        names: dict[str, Counter[str]] = {}
+        for text in texts:
+            for match in _NAME_RUN.finditer(text):
+                words = match.group(0).split()
+                if _SENTENCE_START.search(text[: match.start()]):
+                    words = words[1:]
+                if NAME_WORDS[0] <= len(words) <= NAME_WORDS[1]:
+                    names.setdefault("".join(w[0] for w in words).lower(), Counter())[" ".join(words)] += 1
+        found: dict[str, str] = {}
+        for initials, counted in names.items():
+            (name, count), *others = counted.most_common(2)
+            if (
+                count >= INITIALISM_MENTIONS
+                and not (others and others[0][1] * 2 > count)
+                and initials not in self.counts
+                and initials not in CHAT_WORDS
+                and not self.english.get(initials)
+            ):
+                found[initials] = name
+        return found
 
     def english_count(self, lower: str) -> int:
         """How often English uses ``lower`` (pyspellchecker's count), a British spelling counted
@@ -266,6 +303,8 @@ class Speller:
             return None
         if lower in CHAT_WORDS:
             return CHAT_WORDS[lower]
+        if lower in self.initialisms:
+            return self.initialisms[lower]
         if lower in self._hyphenated:
             # "ebike", "wifi", "checkin": the articles' "e-bike", "Wi-Fi", "check-in", which
             # keyword evidence reads as two words and the embedding as another thing than "bike".

@@ -262,3 +262,24 @@ def test_a_name_that_is_a_common_word_with_a_letter_after_it_is_named() -> None:
     # "alexa" is no slip of "alex": a slip seldom adds a last letter but the one before it.
     assert speller.unknown_topic("can i hook it up to alexa") == "alexa"
     assert speller.unknown_topic("thankss") is None
+
+
+def test_the_initials_of_a_name_the_articles_use_often_stand_for_it() -> None:
+    articles = [
+        "Paying by Direct Debit. You can pay by Direct Debit. If a Direct Debit fails, we try again.",
+        "The Warm Home Discount is £150. Apply for the Warm Home Discount online, as the Warm Home Discount helps.",
+        # Named twice only: "pc" stays what customers mostly mean by it.
+        "If you get Pension Credit, tell us. Pension Credit counts.",
+        # A name the articles also write as its initials is found as written.
+        "The Priority Services Register (PSR) is free. Join the Priority Services Register today. "
+        "The Priority Services Register helps.",
+        # A sentence's first word only marks its start: "Call Harbour" is no name.
+        "Call Harbour Care on 0800. Call Harbour Care today. Call Harbour Care anytime.",
+    ]
+    speller = Speller(articles, english={"id": 6856})
+    assert speller.correct("do you charge if my dd bounces") == "do you charge if my Direct Debit bounces"
+    assert speller.correct("am i eligible for WHD?") == "am i eligible for Warm Home Discount?"
+    assert speller.correct("my pc is slow") == "my pc is slow"
+    assert speller.correct("how do i join the psr") == "how do i join the psr"
+    assert speller.correct_word("chc") is None and speller.correct_word("hc") == "Harbour Care"
+    assert speller.correct_word("id") is None
