@@ -18,8 +18,9 @@ with its list, and so does a list three of whose items answer alike (each bag's 
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
 that states the value asked for before the exception that scored best, the way that works
 before a "no" to another ("call us" before "not through chat"), the sentence a best unit
-points back at ("To do this, ..."), or, asked yes or no, a "no" before it that answers nearly
-as well ("We don't pay compensation when ... such as weather" before how to claim). A
+points back at ("To do this, ..."), asked yes or no, a "no" before it that answers nearly
+as well ("We don't pay compensation when ... such as weather" before how to claim), or a unit
+before it that answers as well (``TIED``). A
 follow-up's own message says what kind of value it asks for, and whether it asks yes or no.
 
 The best unit comes from the best passage, or from a passage of the same article that scores
@@ -63,6 +64,9 @@ LIST_MAX_CHARS = 600
 # This many items of one list answering nearly as well as the best are alternatives: the list
 # comes whole.
 LIST_ALTERNATIVES = 3
+# An earlier unit that answers within this of the best is where the answer starts: the scores
+# do not tell the two apart (0.06 lengthened the long-article sets' answers for no more right).
+TIED = 0.03
 # The first sentence of the best unit's short passage joins it when it answers within this of
 # it: a section's first sentence states its rule.
 OPENING_MARGIN = 0.2
@@ -475,6 +479,10 @@ def select(
     # weather"), the answer starts there; a yes or no that leaves the article's "no" out misleads.
     if no is not None and no in ordered:
         best = min(best, ordered.index(no))
+    # Where an earlier unit scores as well as the best, within ``TIED``, the scores cannot tell
+    # which one answers ("Is there another format you could send my bills in?": the formats,
+    # how to ask for one, and that it is kept, score within 0.01): the answer starts there.
+    best = next((i for i, p in enumerate(ordered[:best]) if scores.get(p, -1.0) >= score - TIED), best)
     # A list item's answer starts at its list's lead-in: "Call our 24-hour line on 555-0199 if:"
     # holds the number, "A bike is stuck in a dock" only the case.
     if lead >= 0 and lead in ordered:

@@ -608,10 +608,13 @@ def test_a_unit_that_answers_better_stays_over_a_farther_one_that_answers_less()
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
     # The fee stands in the article's first sentence and answers nearly as well as the best
     # unit, better than the basket's price three units after it: the price goes.
-    hit = lost_bike(LOST_BIKE, [0.92, 0.1, 0.1, 0.1, 0.1, 0.95, 0.3, 0.1, 0.88])
+    hit = lost_bike(LOST_BIKE, [0.9, 0.1, 0.1, 0.1, 0.1, 0.95, 0.3, 0.1, 0.86])
     found = evidence.select(index, hit, QUESTION, "zzz?", [])
     assert found.texts == (LOST_BIKE[0], LOST_BIKE[5], LOST_BIKE[6])
     assert found.texts[found.best] == LOST_BIKE[5]
+    # Where it answers as well as the best unit (``TIED``), the answer starts at it.
+    tied = evidence.select(index, lost_bike(LOST_BIKE, [0.94, *[0.1] * 4, 0.95, 0.3, 0.1, 0.86]), QUESTION, "zzz?", [])
+    assert tied.texts == found.texts and tied.texts[tied.best] == LOST_BIKE[0]
     # Two units after it, the price is the best one's neighbour, and stays before the fee.
     units = [*LOST_BIKE[:7], LOST_BIKE[8], LOST_BIKE[7]]
     near = evidence.select(
