@@ -25,10 +25,16 @@ _FURNITURE = re.compile(
     r"skip|toc|table-of-contents)(?:$|[\s_-])",
     re.IGNORECASE,
 )
-_BLOCK = frozenset("p div section article main br tr table ul ol dl dt dd blockquote pre figure hr li".split())
+_BLOCK = frozenset("p div section article main br tr table ul ol dl dt dd blockquote pre figure hr li details".split())
+# Bold text keeps its ``**`` marks: a line that is bold alone ("<p><strong>Do you ship
+# abroad?</strong></p>", a glossary's <dt>) is a heading to passages, as in Markdown.
+_BOLD = frozenset("strong b dt".split())
+# An accordion's <summary> is the question its panel answers: a heading too.
+_HEADING = re.compile(r"h[1-6]|summary")
 _VOID = frozenset("br hr img input meta link area base col embed source track wbr".split())
 _ITEM = re.compile(r"^(?:-|\d+\.) ")
 _ROW = re.compile(r"^\|.*\|$")
+_BOLD_LINE = re.compile(r"\*\*[^*]+\*\*:?")
 _END_OF_LIST = "\n\x00\n"  # a blank line that keeps two lists apart (see ``_tidy``)
 _TITLE_SUFFIX = re.compile(r"\s+[|–—·-]\s+[^|–—·-]{2,60}$")
 
@@ -96,8 +102,8 @@ class _Extractor(HTMLParser):
             return
         if tag in ("article", "main"):
             self.open_regions.append(tag)
-        if re.fullmatch(r"h[1-6]", tag):
-            self.heading, self.level = [], int(tag[1])
+        if _HEADING.fullmatch(tag):
+            self.heading, self.level = [], int(tag[1]) if tag[0] == "h" else 3
         elif tag in ("ul", "ol"):
             self.lists.append(tag)
             self.counters.append(0)
@@ -120,6 +126,8 @@ class _Extractor(HTMLParser):
             self._newline()
             if tag == "p":
                 self._newline()
+        if tag in _BOLD:
+            self._mark("**")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _VOID:
@@ -137,7 +145,9 @@ class _Extractor(HTMLParser):
                 break
 
     def _close(self, tag: str) -> None:
-        if re.fullmatch(r"h[1-6]", tag) and self.heading is not None:
+        if tag in _BOLD:
+            self._mark("**")
+        if _HEADING.fullmatch(tag) and self.heading is not None:
             text = " ".join("".join(self.heading).split())
             self.heading = None
             if self.level == 1 and not self.h1:
@@ -172,6 +182,11 @@ class _Extractor(HTMLParser):
             self.table_headers = cells
             self._emit("|" + " --- |" * len(cells) + "\n")
 
+    def _mark(self, mark: str) -> None:
+        """An inline mark in the article's text (not in a heading, a title or a table cell)."""
+        if not (self.dropped or self.in_title or self.heading is not None or self.cell is not None):
+            self._emit(mark)
+
     def handle_data(self, data: str) -> None:
         if self.in_title:
             self.title += data
@@ -205,6 +220,8 @@ def _tidy(text: str) -> str:
     marker = ""  # a list marker whose text comes on a later line (<li><p>...</p></li>)
     for raw in text.splitlines():
         line = " ".join(raw.split()).strip(" ;")
+        if not _BOLD_LINE.fullmatch(line):
+            line = " ".join(line.replace("**", "").split())  # bold within a line: plain text
         if line == "\x00":
             out.append(line)
             continue

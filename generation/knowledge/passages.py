@@ -26,7 +26,9 @@ PASSAGE_MAX_UNITS = 5
 SHORT_ITEM_CHARS = 70
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
-_BOLD_HEADING = re.compile(r"^\s*(?:\*\*|__)([^*_]{2,80})(?:\*\*|__)\s*:?\s*$")
+# A line bold alone is a heading ("**Do you ship abroad?**", "**Fees:**"); one that ends a
+# sentence is a sentence set in bold ("**We can't refund gift cards.**"), kept as text.
+_BOLD_HEADING = re.compile(r"^\s*(?:\*\*|__)([^*_]{1,79}[^*_.!\s])\s*(?:\*\*|__)\s*:?\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+(.*)$")
 _INLINE_MARKUP = re.compile(r"(\*\*|__|`)")
 # A Markdown table: a header row, a delimiter row ("| --- | :-: |"), then data rows. Rows

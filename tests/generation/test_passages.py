@@ -157,3 +157,24 @@ def test_a_page_without_h1_takes_its_title_without_the_site_name() -> None:
 def test_html_bodies_are_told_from_text() -> None:
     assert looks_like_html("<p>Refunds take <b>5</b> days.</p>")
     assert not looks_like_html("Prices are < $5 and > $2 for kids.")
+
+
+def test_an_faq_page_answers_under_its_questions() -> None:
+    page = page_from_html(
+        "<h1>FAQ</h1><details><summary>Can I pay by cheque?</summary>No, we don't accept cheques.</details>"
+        '<div class="faq-item"><div><strong>Do you ship abroad?</strong></div><div>Yes, to <b>20</b> countries.</div></div>'
+        "<p><strong>Please note: we can't refund gift cards.</strong></p><p><strong>Note:</strong> prices include VAT.</p>"
+        "<dl><dt>Excess</dt><dd>The amount you pay towards a claim.</dd></dl>"
+    )
+    shape = outline(page.body)
+    assert list(zip(shape.headings, shape.units, strict=True)) == [
+        # An accordion's summary, and a line set in bold alone, head the answer below them.
+        ("Can I pay by cheque?", "No, we don't accept cheques."),
+        ("Do you ship abroad?", "Yes, to 20 countries."),
+        # A sentence set in bold is still a sentence; bold within a line is plain text.
+        ("Do you ship abroad?", "Please note: we can't refund gift cards."),
+        ("Do you ship abroad?", "Note: prices include VAT."),
+        # A glossary's term heads its definition.
+        ("Excess", "The amount you pay towards a claim."),
+    ]
+    assert "Yes, to 20 countries." in page.body.splitlines()  # as stored and shown to staff
