@@ -85,16 +85,18 @@ def _leans(part: str) -> bool:
     return bool(_PRONOUN.search(part))
 
 
-# "Do you have a lounge?", "is there a student discount?", "can I get a static IP address?": a
-# question whether something exists or may be had, and the thing it names, up to the first word
-# that says more about it ("... on phone plans", "... with home fibre", "... if I pay by card");
+# "Do you have a lounge?", "is there a student discount?", "can I get a static IP address?",
+# "can I pay my bill with a credit card?": a question whether something exists, may be had or
+# is taken, and the thing it names, up to the first word that says more about it ("... on
+# phone plans", "... with home fibre", "... if I pay by card");
 # whom it is for belongs to it ("a cheaper tariff for students": a tariff, for students), what
 # it is for does not ("money back for the rest of the day").
 _AVAILABLE = re.compile(
     r"\b(?:(?:do|does) (?:you|u|ya|they|\w+)(?: guys)? (?:have|offer|sell|provide|run|accept|support|do)"
     r"|(?:is|are) there|(?:can|could) (?:i|we) (?:get|add|buy|have|rent|hire|book)"
     r"|is it possible to (?:get|add|buy|have|rent|hire|book)|(?:are|is) (?:you|\w+) (?:hiring|selling|offering)"
-    r"|(?:do|does) (?:it|they|[\w-]+|(?:the|your|these|those) [\w-]+(?: [\w-]+)?) (?:come with|include|have))\s+"
+    r"|(?:do|does) (?:it|they|[\w-]+|(?:the|your|these|those) [\w-]+(?: [\w-]+)?) (?:come with|include|have)"
+    r"|(?:can|could|do) (?:i|we|u) pay(?: (?:my|the|our|your|for|it|this|that|[\w-]+)){0,3}? (?:with|by|using|via))\s+"
     r"(?:a |an |any |some |the )?(?P<thing>[a-z][a-z' -]*)",
     re.IGNORECASE,
 )

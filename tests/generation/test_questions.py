@@ -60,6 +60,9 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         ("can I get my bills in large print?", None),  # the customer's own bills: how, not whether
         # An amount, a limit or a means is asked for, not a thing the articles must name.
         ("is there a fee if i pay by credit card", None),
+        # A way to pay is a thing the company takes or not.
+        ("can i pay my bill with a credit card or is there a fee for that", "credit card"),
+        ("can I pay for my order with PayPal?", "PayPal"),
         ("is there a max on what you can charge me?", None),
         ("is there anyway it can sit with me?", None),
         ("how much is the 1 Gig plan?", None),
