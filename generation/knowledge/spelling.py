@@ -24,6 +24,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
+from generation.knowledge.synonyms import Synonyms
+
 MIN_LENGTH = 4
 LONG_WORD = 8
 # How customers write in a chat, and what they mean: "hw much r u charging for it pls". Each
@@ -237,6 +239,7 @@ class Speller:
                 elif not _SENTENCE_START.search(text[: match.start()]):
                     self._named.add(word.lower())
         self.initialisms = self._initialisms(texts_seen)
+        self.synonyms = Synonyms(texts_seen)
         # Other forms of the articles' words: "verifies" of "verified" (a shared beginning of
         # five letters or more, all but the last three).
         self._beginnings = {w[:n] for w in self.counts for n in range(FORM_BEGINNING, len(w) + 1)}
@@ -305,6 +308,9 @@ class Speller:
             return CHAT_WORDS[lower]
         if lower in self.initialisms:
             return self.initialisms[lower]
+        synonym = self.synonyms.word(lower)
+        if synonym is not None:
+            return synonym
         if lower in self._hyphenated:
             # "ebike", "wifi", "checkin": the articles' "e-bike", "Wi-Fi", "check-in", which
             # keyword evidence reads as two words and the embedding as another thing than "bike".
@@ -477,13 +483,14 @@ class Speller:
         return max((w for w in found if w in self.counts), key=lambda w: self.counts[w], default=None)
 
     def correct(self, text: str) -> str:
-        """``text`` with each misspelt word replaced by the articles' word."""
+        """``text`` with each misspelt word, and each word or phrase the articles say otherwise
+        (generation/knowledge/synonyms.py), replaced by the articles' word."""
 
         def mend(match: re.Match[str]) -> str:
             fixed = self.correct_word(match.group(0))
             return fixed if fixed is not None else match.group(0)
 
-        return _CHAT_OR_WORD.sub(mend, text)
+        return _CHAT_OR_WORD.sub(mend, self.synonyms.rewrite(text))
 
     def _superlative(self, lower: str) -> bool:
         """Whether ``lower`` is the superlative of a common word ("cheapest", "largest", "biggest")."""

@@ -283,3 +283,24 @@ def test_the_initials_of_a_name_the_articles_use_often_stand_for_it() -> None:
     assert speller.correct("how do i join the psr") == "how do i join the psr"
     assert speller.correct_word("chc") is None and speller.correct_word("hc") == "Harbour Care"
     assert speller.correct_word("id") is None
+
+
+def test_a_customers_word_for_what_the_articles_call_otherwise_is_theirs() -> None:
+    articles = [
+        "A folding stroller can be taken to the gate. Strollers go in the hold.",
+        "Your cabin bag must fit under the seat. Log in to add a checked bag.",
+        "Sign in to the app to see your booking.",
+    ]
+    common = "can i take my to the plane how big be or do you have hand luggage in bags".split()
+    speller = Speller(articles, english=dict.fromkeys([*common, "pushchair", "pushchairs"], 10**4))
+    assert speller.correct("can i take my pushchair to the plane") == "can i take my stroller to the plane"
+    assert speller.correct_word("pushchairs") == "strollers"
+    # A customer's phrase is the articles' phrase, plural for plural.
+    assert speller.correct("how big can hand luggage be?") == "how big can cabin bag be?"
+    assert speller.correct("2 hold bags") == "2 checked bags"
+    # Where the articles use both words of a group, each stays as written: they may mean two things.
+    assert speller.correct("log in or sign in") == "log in or sign in"
+    # So does a group the articles use no word of.
+    assert speller.correct("my zip code") == "my zip code"
+    # A word the customer names that the articles say otherwise is no topic they lack.
+    assert speller.unknown_topic("do you have pushchairs?") is None
