@@ -52,9 +52,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-# What a customer names: "7 hours", "35kg", "$1,200", "9 yr old", "my son is 9", "im 17".
+# What a customer names: "7 hours", "35kg", "$1,200", "£600", "9 yr old", "my son is 9", "im 17".
 _ASKED = {unit: _compile(rf"\b{_NUMBER}\s?{unit}\b") for unit in UNITS}
-_ASKED_MONEY = _compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)")
+_ASKED_MONEY = _compile(r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)")
 # A number that measures something else: "is 3 hours", "is 20%", "turns 2 at 5pm".
 _MEASURED = "|".join([*UNITS, r"%", r"percent", r"dollars?", r"euros?", r"[ap]\.?m\b", r"times", r"x\b"])
 _ASKED_AGE = _compile(
@@ -77,7 +77,7 @@ def _bands(pattern: str, unit: str) -> re.Pattern[str]:
 
 
 _STATED = {unit: tuple(_bands(pattern, unit) for pattern in (_BETWEEN, _ABOVE, _FROM, _BELOW, _TO)) for unit in UNITS}
-_MONEY = r"\$\s?(\d[\d,]*(?:\.\d+)?)"
+_MONEY = r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)"  # dollars, pounds or euros
 _MONEY_BANDS = (
     _compile(rf"{_MONEY}\s?(?:to|-|–|and)\s?{_MONEY}"),
     _compile(rf"\b(?:more than|over|above|at least|exceeding) {_MONEY}"),

@@ -24,7 +24,13 @@ from collections.abc import Iterable
 GROUPS: tuple[tuple[str, ...], ...] = (
     # Travel.
     ("stroller", "pushchair", "buggy", "pram"),
-    ("cabin bag", "hand luggage", "carry-on", "carry on bag", "carry-on bag", "carryon"),
+    (
+        "cabin bag",
+        "hand luggage",
+        "carry-on",
+        "carryon",
+        *(f"{carry} {bag}" for carry in ("carry on", "carry-on") for bag in ("bag", "luggage", "suitcase", "case")),
+    ),
     ("checked bag", "checked luggage", "hold luggage", "hold bag"),
     ("luggage", "baggage"),
     ("booking", "reservation"),
@@ -87,6 +93,8 @@ class Synonyms:
                     self.phrases.append((pattern, used))
                 else:
                     self.words[member] = used
+        # The longest first: "carry-on suitcase" before "carry-on".
+        self.phrases.sort(key=lambda phrase: -len(phrase[0].pattern))
 
     def word(self, lower: str) -> str | None:
         """The articles' word for ``lower`` (a plural for a plural), or ``None``."""

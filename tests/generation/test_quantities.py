@@ -21,6 +21,7 @@ from generation.answering.quantities import Band
         ("im 17, can i ride the electric ones?", [("age", 17.0)]),
         ("does my 8 yr old need an id", [("age", 8.0)]),
         ("insurance for a phone that cost me $1,200", [("money", 1200.0)]),
+        ("i'm about £600 in credit", [("money", 600.0)]),
         ("we are 14 people going to a wedding", [("people", 14.0)]),
         # A number that measures something else is no age: "is 3 hours", "is 20%".
         ("my flight is 3 hours late and the discount is 20%", [("time", 3.0)]),
@@ -41,6 +42,8 @@ def test_the_amounts_a_customer_names(question: str, amounts: list[tuple[str, fl
         ("You can book up to 9 passengers online.", [Band("people", 0.0, 9.0)]),
         ("For phones worth $400.01 to $900: $12 a month.", [Band("money", 400.01, 900.0)]),
         ("Shipping is free on orders over $75.", [Band("money", 75.0, math.inf)]),
+        ("If you have more than £100 of credit, we refund the extra.", [Band("money", 100.0, math.inf)]),
+        ("Items worth up to €1,500 each are covered.", [Band("money", 0.0, 1500.0)]),
         (
             "SkyBuddy is mandatory for children aged 6 to 11 travelling without someone aged 16 or older.",
             [Band("age", 6.0, 11.0), Band("age", 16.0, math.inf)],

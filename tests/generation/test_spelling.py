@@ -291,13 +291,14 @@ def test_a_customers_word_for_what_the_articles_call_otherwise_is_theirs() -> No
         "Your cabin bag must fit under the seat. Log in to add a checked bag.",
         "Sign in to the app to see your booking.",
     ]
-    common = "can i take my to the plane how big be or do you have hand luggage in bags".split()
+    common = "can i take my to the plane how big be or do you have hand luggage in bags is too".split()
     speller = Speller(articles, english=dict.fromkeys([*common, "pushchair", "pushchairs"], 10**4))
     assert speller.correct("can i take my pushchair to the plane") == "can i take my stroller to the plane"
     assert speller.correct_word("pushchairs") == "strollers"
     # A customer's phrase is the articles' phrase, plural for plural.
     assert speller.correct("how big can hand luggage be?") == "how big can cabin bag be?"
     assert speller.correct("2 hold bags") == "2 checked bags"
+    assert speller.correct("is my carry-on suitcase too big") == "is my cabin bag too big"  # the longest first
     # Where the articles use both words of a group, each stays as written: they may mean two things.
     assert speller.correct("log in or sign in") == "log in or sign in"
     # So does a group the articles use no word of.
