@@ -22,6 +22,10 @@ def _any(*alternatives: str) -> re.Pattern[str]:
 
 _UNIT_OF_TIME = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)"
 _TIME_SPAN = r"(?:business |working )?(?:days|hours|weeks|months|minutes|years)"
+_UNIT_OF_SIZE = (
+    r"mm|cm|m|km|kg|kgs|g|lbs?|oz|ml|l|inch(?:es)?|ft|feet|foot|yards?|(?:milli|centi|kilo)?met(?:re|er)s?|"
+    r"kilo(?:gram)?s?|grams?|litres?|liters?|tonnes?|kb|mb|gb|tb|px|pixels"
+)
 _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekends?|weekdays?|midnight|noon)"
 
 
@@ -43,17 +47,33 @@ _WAIT = (
     rf"{_HOW_LONG}(?= (?:does|do|will|would|did) (?:(?!have\b|has\b)\w+ ){{1,3}}?take\b)",
     r"\bhow (?:soon|quickly|fast)\b(?= (?:will|would|do|does|can|could|is|are)\b)",
 )
+# "When should I have heard back?", "when will I get my refund?": when something that takes a
+# while comes. Such a question may be answered without a duration ("once the return reaches
+# us"), so it does not ask for one only.
+_WHEN_IT_COMES = (
+    r"\bwhen (?:should|will|would|can|could|might|do|does|shall) (?:i|we|you|they|someone) "
+    r"(?:(?:have|of|'ve) )?(?:hear|heard|get|receive|expect|be (?:contacted|refunded|paid|called)|"
+    r"contact|call|reply|respond|replied|responded)\b"
+)
 # A duration that is a deadline ("cancel up to 2 hours before departure") says when something
-# must be done, not how long something takes.
-_NOT_A_DEADLINE = r"(?!\s+(?:before|prior to|ahead of)\b)"
+# must be done, not how long something takes; nor is an age ("less than 10 years old").
+_NOT_A_DEADLINE = r"(?!\s+(?:before|prior to|ahead of|old)\b)"
+# A wait is said with a word before its duration ("within 4 hours", "takes 3 days", "usually
+# 48 hours") or as a range ("3-5 working days"); a bare duration is more often a period ("cover
+# for the first 14 days", "serviced in the last 12 months").
+_WAIT_FRAME = (
+    r"(?:within|in|takes?|taking|took|up to|about|around|approximately|roughly|usually|normally|"
+    r"typically|generally|allow|under|less than|at least|after|of|for)"
+)
+_SPAN = rf"\d+(?:[.,]\d+)?\s*(?:business |working |calendar )?{_UNIT_OF_TIME}\b"
 TYPES = (
     AnswerType(
         "wait",
-        asks=_any(*_WAIT),
+        asks=_any(*_WAIT, _WHEN_IT_COMES),
         asks_only=_any(*_WAIT),
         states=_any(
-            rf"\b\d+(?:[.,]\d+)?\s*(?:-|to|or)?\s*\d*\s*(?:business |working |calendar )?"
-            rf"{_UNIT_OF_TIME}\b{_NOT_A_DEADLINE}",
+            rf"\b{_WAIT_FRAME}\s+(?:(?:an?|the|about|around|up to|least|than)\s+)?{_SPAN}{_NOT_A_DEADLINE}",
+            rf"\b\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*{_SPAN}{_NOT_A_DEADLINE}",
             r"\bsame[- ]day\b|\bnext[- ]day\b|\bovernight\b|\bimmediately\b",
         ),
     ),
@@ -91,12 +111,12 @@ TYPES = (
     AnswerType(
         "money",
         asks=_any(
-            r"\bhow much\b|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharged?\b|\bpay\b|\bspend\b",
+            r"\bhow much\b(?![^?.]*\bweigh\b)|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharged?\b|\bpay\b|\bspend\b",
             r"\bexpensive\b|\bcheap(?:er|est)?\b|\bfines?\b|\brates?\b|\$|€|£",
         ),
         asks_only=_any(
             r"\bhow much (?:is|are|does|do|will|would|did|for|to|it|that|this|a|an|the|money|extra)\b"
-            r"(?![^?.]*\b(?:room|space|data|weight|time|off|discount)\b)",
+            r"(?![^?.]*\b(?:room|space|data|weight|weigh|time|off|discount)\b)",
             r"\bwhat(?:'s| is| are) the (?:price|cost|fee|fine|charge|rate)s?\b",
         ),
         states=_any(
@@ -111,6 +131,21 @@ TYPES = (
         asks=_any(r"\bdiscounts?\b|\bpercent|%|\bhow much off\b|\bsave\b|\bsavings?\b"),
         asks_only=_any(r"\bhow much (?:off|discount)\b|\bwhat percent"),
         states=_any(r"\d\s?%|\bpercent\b"),
+    ),
+    # A size or a weight ("what size of crack should I worry about?", "how heavy can my bag
+    # be?"): a measure in its unit. Never asked for only: "what size boots should I get?" is
+    # answered by "half a size up".
+    AnswerType(
+        "size",
+        asks=_any(
+            r"\bwhat size\b|\bhow (?:big|large|small|wide|tall|deep|thick|heavy)\b|\bdimensions?\b",
+            r"\b(?:max(?:imum)?|min(?:imum)?) (?:size|weight|length|width|height|depth)\b",
+            r"\bweight (?:limit|allowance)\b|\bsize (?:limit|restriction)s?\b|\bhow much (?:[\w-]+ ){1,4}weigh\b",
+        ),
+        asks_only=re.compile(r"(?!)"),
+        states=_any(
+            rf"\b\d+(?:[.,]\d+)?\s?(?:x\s?\d+(?:[.,]\d+)?\s?)*(?:{_UNIT_OF_SIZE})(?![\w-])",
+        ),
     ),
     AnswerType(
         "clock",
@@ -159,7 +194,11 @@ TYPES = (
         "count",
         asks=_any(r"\bhow many\b|\bmaximum\b|\bminimum\b|\blimits?\b|\bup to\b|\bat most\b|\bat least\b"),
         asks_only=_any(r"\bhow many\b"),
-        states=_any(r"\b\d+\b|\bone\b|\btwo\b|\bthree\b|\bfour\b|\bfive\b|\bunlimited\b"),
+        # "One" counts where it is a number: "any one item", "no one" and "one of" are no count.
+        states=_any(
+            r"\b\d+\b|(?<!any )(?<!no )\bone\b(?! of\b|-off\b| another\b)",
+            r"\btwo\b|\bthree\b|\bfour\b|\bfive\b|\bunlimited\b",
+        ),
     ),
 )
 

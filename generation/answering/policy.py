@@ -301,6 +301,20 @@ def _code_first(
     return hits, conf
 
 
+# Where a customer goes, stays or lives ("going to tenerife for 3 weeks", "staying in Bali"): a
+# place, however little MiniLM knows the name ("tenerife" is 0.30 from "city").
+_WHERE_ONE_IS = (
+    r"\b(?:(?:go|going|gone|went|fly|flying|flew|travel|travell?ing|travell?ed|move|moving|moved|trip|"
+    r"holiday|holidays|live|living|lives|stay|staying|based|back|away|emigrating)"
+    r"(?: (?:off|over|out|down|up|abroad))? (?:to|in|at|near|from)|visit|visiting|visited)(?: the)? "
+)
+
+
+def _went_to(topic: str, text: str) -> bool:
+    """Whether ``text`` names ``topic`` as where the customer goes, stays or lives."""
+    return re.search(_WHERE_ONE_IS + re.escape(topic.lower()) + r"\b", text.lower()) is not None
+
+
 def _names_a_place(named: np.ndarray, places: np.ndarray) -> bool:
     """Whether the word embedded as ``named`` names a place: MiniLM puts it within ``PLACE_NAME``
     of "city" or "country" (``_PLACES``, embedded as ``places``)."""
@@ -694,6 +708,8 @@ class Responder:
         own = speller.unknown_topic(asking)
         if own is not None:
             return own
+        if _went_to(topic, question):
+            return None
         named, places = self.index.word_vectors(topic.lower(), list(_PLACES))
         return None if _names_a_place(named, places) else topic
 

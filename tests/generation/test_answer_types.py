@@ -30,6 +30,16 @@ from generation.answering import answer_types
         ("What's the street address of your Westgate store?", "place", "place"),
         ("Can you change the email address on my account?", "contact", None),
         ("Can I return a tent I have used?", None, None),
+        # When something comes is asked as a wait, but may be answered without one ("once the
+        # return reaches us"): never the only thing asked.
+        ("made a complaint last week, when should i of heard back from you?", "wait", None),
+        ("When will I get my refund?", "wait", None),
+        # A size or a weight: never the only thing asked ("what size boots?": "half a size up").
+        ("what size of crack should i worry about?", "size", None),
+        ("how heavy can my suitcase be?", "size", None),
+        ("How much does the carry-on bag weigh?", "size", None),
+        ("How much is a bag weighing 25kg?", "money", "money"),
+        ("How big is the discount?", "percent", None),
     ],
 )
 def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, only: str | None) -> None:
@@ -64,7 +74,22 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, 
         ("money", "We pay 15p per kWh for every unit you export.", True),
         ("money", "The standing charge is 48.5 pence a day.", True),
         ("money", "The engineer arrives between 8 am and 1 p.m. on the day.", False),
+        # A wait is said with a word before it or as a range; a bare duration is a period, and
+        # "10 years old" an age.
+        ("wait", "Target attendance time: Within 4 hours.", True),
+        ("wait", "Refunds take 5 to 7 business days.", True),
+        ("wait", "Orders arrive in 3-5 working days.", True),
+        ("wait", "Your account is locked for 30 minutes.", True),
+        ("wait", "If your boiler is less than 10 years old, we pay towards a new one.", False),
+        ("wait", "Boilers that haven't been serviced in the last 12 months.", False),
+        ("size", "Cracks wider than 3mm should be checked by a surveyor.", True),
+        ("size", "Cabin bags can be up to 55 x 40 x 20 cm and 10 kg.", True),
+        ("size", "We open at 9 am.", False),
+        # "Any one item" counts nothing; "one account" does.
+        ("count", "The single article limit is the most we'll pay for any one item.", False),
+        ("count", "No one will call you.", False),
+        ("count", "You can have one account per email.", True),
     ],
 )
-def test_a_sentence_states_an_age_a_place_a_time_or_a_wait(kind: str, text: str, states: bool) -> None:
+def test_a_sentence_states_an_age_a_place_a_time_a_wait_a_size_or_a_count(kind: str, text: str, states: bool) -> None:
     assert bool(answer_types.named(kind).states.search(text)) is states

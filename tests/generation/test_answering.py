@@ -432,6 +432,9 @@ def test_a_place_the_customer_only_tells_of_is_no_topic_the_help_centre_lacks() 
     assert bitcoin.mode == "handoff" and "anything about bitcoin" in bitcoin.text
     _, kayaks = ask(unsure, "Do you rent out kayaks? We are camping in Ohio")
     assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
+    # Where the customer goes is a place however little MiniLM knows its name.
+    _, tenerife = ask(unsure, "We're going to Tenerife next month, is my tent pole covered by your warranty?")
+    assert tenerife.mode == "quote" and "2-year warranty" in tenerife.text
 
 
 @pytest.mark.usefixtures("demo_kb")
