@@ -305,7 +305,7 @@ def _code_first(
 # place, however little MiniLM knows the name ("tenerife" is 0.30 from "city").
 _WHERE_ONE_IS = (
     r"\b(?:(?:go|going|gone|went|fly|flying|flew|travel|travell?ing|travell?ed|move|moving|moved|trip|"
-    r"holiday|holidays|live|living|lives|stay|staying|based|back|away|emigrating)"
+    r"holiday|holidays|live|living|lives|stay|staying|based|back|away|emigrating|landed|landing|arrived|arriving)"
     r"(?: (?:off|over|out|down|up|abroad))? (?:to|in|at|near|from)|visit|visiting|visited)(?: the)? "
 )
 
