@@ -2,7 +2,8 @@
 
 "How long ...?" wants a duration ("how long till ...?" how long something takes, which a
 deadline does not say), "How much is ...?" an amount of money, "What time ...?" a time
-of day, "Where do I go to pick it up?" a place (a street address). Evidence selection prefers a
+of day, "Where do I go to pick it up?" a place (a street address), "What size ...?" a
+measure in its unit. Evidence selection prefers a
 sentence that holds the kind asked for over one that only shares the question's words, and a
 passage that holds none of it does not answer a question that asks for nothing else
 (generation/answering/evidence.py).
