@@ -35,6 +35,7 @@ CHAT_WORDS = {
     **dict.fromkeys(["u", "ya"], "you"),
     "ur": "your",
     "r": "are",
+    "n": "and",
     **dict.fromkeys(["pls", "plz", "pleez"], "please"),
     **dict.fromkeys(["thx", "thnx", "thanx"], "thanks"),
     "hw": "how",

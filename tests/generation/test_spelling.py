@@ -82,6 +82,7 @@ def test_chat_words_read_as_the_english_ones_unless_the_articles_use_them() -> N
         "how much are you charging, what is your price please"
     )
     assert speller.correct("my fone bil doesnt work b4 noon") == "my phone bill doesn't work before noon"
+    assert speller.correct("the bill n the phone") == "the bill and the phone"
     # A base that writes "Plan UR" keeps its word.
     assert Speller(["Plan UR costs less."], english={}).correct("is ur cheaper") == "is ur cheaper"
     # ... but a letter of an abbreviation ("the U.S.") is no word of theirs.
