@@ -30,7 +30,11 @@ _CONTINUATION = re.compile(
     re.IGNORECASE,
 )
 _LEANS_ON = re.compile(
-    r"\b(?:it|its|it's|that|this|those|these|they|them|there|one|ones|he|she|him|her)\b", re.IGNORECASE
+    r"\b(?:it|its|it's|that|this|those|these|they|them|there|one|ones|he|she|him|her)\b"
+    # "do i have to pay the exit fee then?", "can i still cancel?", "what do i do in the meantime?":
+    # words that say "in the case just told of".
+    r"|\b(?:then|still|instead|in the meantime|meanwhile)\b",
+    re.IGNORECASE,
 )
 # What the earlier question asked for, left out of a follow-up's subject: its question words and
 # asking phrases ("how much", "what's the fee for"), not the things it names ("charge", "phone").

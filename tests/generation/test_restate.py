@@ -78,6 +78,11 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
     assert depends_on_earlier("what about students")
     assert depends_on_earlier("ok and on weekends?")
     assert not depends_on_earlier("How long does a refund take to reach my card?")
+    # "Then", "still", "in the meantime": in the case the customer has just told of.
+    assert depends_on_earlier("do i have to pay the exit fee then?")
+    assert depends_on_earlier("can i still cancel without paying anything?")
+    assert depends_on_earlier("can u do anything to help in the meantime?")
+    assert not depends_on_earlier("can i cancel without paying anything?")
     # Short, but about something the help centre never mentions: a new topic.
     assert depends_on_earlier("Can I pay in bitcoin?")
     assert not depends_on_earlier("Can I pay in bitcoin?", new_topic=lambda text: "bitcoin" in text)
