@@ -399,30 +399,36 @@ class Speller:
         Names are words English lacks too ("venmo", "zelle", "iphone", "revolut"): the word
         has ``ENGLISH_TYPO_LENGTH`` letters or more, its first letter stays, and a letter too
         many is only one typed twice ("traiin")."""
-        if len(lower) < ENGLISH_TYPO_LENGTH or lower in self.english or self._compound(lower):
+        if len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower) or self._compound(lower):
             return None
         edits = {lower[:i] + lower[i + 1 :] for i in range(1, len(lower)) if lower[i] == lower[i - 1]}  # "traiin"
         edits |= _inserted(lower, 1)  # "hosptal" -> "hospital"
         edits |= {w for w in _changed_or_swapped(lower) if w[0] == lower[0]}  # "lougne" -> "lounge"
-        counts = sorted(((self.english.get(e, 0), e) for e in edits if e in self.english), reverse=True)
-        if not counts or counts[0][0] < TYPO_OF_ENGLISH:
+        # A British spelling counts as its American form ("neigbour" is "neighbour", as "neigbor"
+        # is "neighbor"); the readings that count as the same word ("spend", and "spaend" as
+        # "paediatric" is "pediatric") are one reading, the word English itself has.
+        counts = {e: count for e in edits if (count := self.english_count(e))}
+        ranked = sorted(set(counts.values()), reverse=True)
+        if not ranked or ranked[0] < TYPO_OF_ENGLISH:
             return None
-        if len(counts) > 1 and counts[0][0] < ENGLISH_TYPO_MARGIN * counts[1][0]:
+        if len(ranked) > 1 and ranked[0] < ENGLISH_TYPO_MARGIN * ranked[1]:
             return None
-        return counts[0][1]
+        readings = sorted(e for e, count in counts.items() if count == ranked[0])
+        return next((e for e in readings if e in self.english), readings[0] if len(readings) == 1 else None)
 
     def _short_of_a_letter(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the
         articles', writes with one letter left out ("unil" -> "until", "mney" -> "money", "woud"
-        -> "would"): one such word used ``SHORT_OF_A_LETTER_ENGLISH`` times or more, its first
-        letter kept, ``ENGLISH_TYPO_MARGIN`` times commoner than any other word a slip makes of
-        it ("whre": "where" or "whore"). Shorter than ``ENGLISH_TYPO_LENGTH`` (``_english_typo``
+        -> "would"; "ceque" -> "cheque", a British word counting as its American form): one
+        such word used ``SHORT_OF_A_LETTER_ENGLISH`` times or more, its first letter kept,
+        ``ENGLISH_TYPO_MARGIN`` times commoner than any other word a slip makes of it ("whre":
+        "where" or "whore"). Shorter than ``ENGLISH_TYPO_LENGTH`` (``_english_typo``
         reads longer ones); names this short are seldom a letter short of so common a word
         ("etsy", "lyft", "hulu")."""
         if len(lower) >= ENGLISH_TYPO_LENGTH:
             return None
-        found = {w for w in _inserted(lower, 1) if self.english.get(w, 0) >= SHORT_OF_A_LETTER_ENGLISH}
-        return self._alone(lower, found, lambda w: self.english[w])
+        found = {w for w in _inserted(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
+        return self._alone(lower, found, self.english_count)
 
     def _alone(self, lower: str, found: set[str], count: Callable[[str], int]) -> str | None:
         """The one word of ``found`` (readings of the typo ``lower``), where it is the only one

@@ -248,6 +248,20 @@ def test_a_short_word_a_letter_short_of_a_very_common_english_one_is_that_word()
     assert [speller.correct_word(w) for w in ["etsy", "lyft", "hulu"]] == [None] * 3
 
 
+def test_a_typo_of_a_british_spelling_is_mended_to_it() -> None:
+    # pyspellchecker's list is American: "cheque" and "neighbour" count as "check" and "neighbor".
+    english = {"check": 504_604, "neighbor": 16_060, "can": 10**6, "i": 10**6, "pay": 10**5, "by": 10**6}
+    speller = Speller(["Orders arrive in 3 to 5 business days."], english=english)
+    assert speller.correct("can i pay by ceque") == "can i pay by cheque"
+    assert speller.correct_word("neigbour") == "neighbour"
+    # A British word spelt right is no typo.
+    assert speller.correct_word("neighbour") is None
+    # Readings that count as one word are one reading: "spoend" counts as "spend" ("oe" as in
+    # "manoeuvre"), and "speend" is "spend", not too close to call.
+    speller = Speller([], english={"spend": 207_453, "speed": 67_832})
+    assert speller.correct_word("speend") == "spend"
+
+
 def test_a_double_letter_doubled_in_the_wrong_place_is_the_articles_word() -> None:
     english = dict.fromkeys(["is", "the", "for", "whole", "house", "cheap", "rate"], 10**5)
     speller = Speller(["Compare our tariff with the occasion rate. Our tariffs change."], english=english)
