@@ -91,6 +91,12 @@ MEASURES = frozenset({"age", "weight", "length"})
 # And a passage stating a band of it answers in the best one's place when it scores within this
 # of it (``_band_first``).
 BAND_ELSEWHERE_MARGIN = 0.05
+# Within the best one's article, a passage stating a band that holds a time or an amount of
+# money the customer gives of their own case ("complained 9 weeks ago": "If your complaint
+# hasn't been resolved after 8 weeks"; "my ring is worth £6k": "Jewellery worth more than
+# £4,000") answers in its place when it scores within this of it (``_case_band_first``).
+CASE_MEASURES = frozenset({"time", "money"})
+CASE_BAND_MARGIN = 0.12
 # So does one holding the code the customer quotes, which only its article holds (``_code_first``).
 CODE_ELSEWHERE_MARGIN = 0.05
 # A passage of the best one's article that states the kind of value asked for, where the best
@@ -264,6 +270,33 @@ def _band_first(hits: list[PassageHit], conf: float, kinds: set[str]) -> tuple[l
     if banded is None:
         return hits, conf
     ranked = [banded, *(h for h in hits if h is not banded)]
+    return ranked, confidence(ranked)
+
+
+def _case_band_first(hits: list[PassageHit], conf: float, case: str) -> tuple[list[PassageHit], float]:
+    """``hits`` and their confidence; where ``case`` (the message, with the one before for a
+    follow-up) gives a time or an amount of money (``CASE_MEASURES``) that no band of the best
+    passage holds, the best passage of the same article within ``CASE_BAND_MARGIN`` whose band
+    holds it goes first: "i made a complaint 9 weeks ago ... who can i go to now?" matches the
+    complaint's first steps best, and the ombudsman, "after 8 weeks", a little less. Other
+    articles' bands are left alone: times and prices are in bands all over a help centre."""
+    amounts = [(kind, value) for kind, value in quantities.asked(case) if kind in CASE_MEASURES]
+    if not amounts or not hits or quantities.fits(amounts, hits[0].passage.text):
+        return hits, conf
+    top = hits[0]
+    fitting = next(
+        (
+            h
+            for h in hits[1:]
+            if h.entry is top.entry
+            and h.score >= top.score - CASE_BAND_MARGIN
+            and quantities.fits(amounts, h.passage.text)
+        ),
+        None,
+    )
+    if fitting is None:
+        return hits, conf
+    ranked = [fitting, *(h for h in hits if h is not fitting)]
     return ranked, confidence(ranked)
 
 
@@ -469,7 +502,7 @@ class Responder:
         names, or it lacks the kind of value asked for."""
         question = history[-1].text
         query, vector, hits, conf = search
-        hits, conf, worth = self._ranked(hits, conf, question)
+        hits, conf, worth = self._ranked(hits, conf, question, case=query)
         if not worth:
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
@@ -562,15 +595,19 @@ class Responder:
         own = corrected if query != corrected else None
         return evidence_of.select(self.index, hits[0], vector, query, hits[1:], own=own)
 
-    def _ranked(self, hits: list[PassageHit], conf: float, question: str) -> tuple[list[PassageHit], float, bool]:
+    def _ranked(
+        self, hits: list[PassageHit], conf: float, question: str, case: str | None = None
+    ) -> tuple[list[PassageHit], float, bool]:
         """``hits`` and their confidence with a passage holding the code the customer quotes
-        (``_code_first``), or stating a band of their measure (``_band_first``), first, and
-        whether retrieval found something to answer ``question``
-        with: a match at the minimum confidence, or a weaker one that stands out, holds a code
-        the customer quotes or states a band of the age, weight or size they give."""
+        (``_code_first``), or stating a band of their measure (``_band_first``) or of a time or
+        amount ``case`` gives (the search's query: a follow-up's case may be told in the message
+        before; ``_case_band_first``), first, and whether retrieval found something to answer
+        ``question`` with: a match at the minimum confidence, or a weaker one that stands out,
+        holds a code the customer quotes or states a band of the age, weight or size they give."""
         kinds = _measures_given(question)
         hits, conf = _code_first(self.index.entries, hits, conf, question)
         hits, conf = _band_first(hits, conf, kinds)
+        hits, conf = _case_band_first(hits, conf, case or question)
         worth = bool(hits) and (
             conf >= self.min_confidence
             or _stands_out(hits, conf, self.min_confidence)

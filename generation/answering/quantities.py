@@ -54,7 +54,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 # What a customer names: "7 hours", "35kg", "$1,200", "£600", "9 yr old", "my son is 9", "im 17".
 _ASKED = {unit: _compile(rf"\b{_NUMBER}\s?{unit}\b") for unit in UNITS}
-_ASKED_MONEY = _compile(r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)")
+_ASKED_MONEY = _compile(r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)(k\b)?")  # "£6k": 6,000
 # A number that measures something else: "is 3 hours", "is 20%", "turns 2 at 5pm".
 _MEASURED = "|".join([*UNITS, r"%", r"percent", r"dollars?", r"euros?", r"[ap]\.?m\b", r"times", r"x\b"])
 _ASKED_AGE = _compile(
@@ -63,7 +63,10 @@ _ASKED_AGE = _compile(
 )
 
 _BETWEEN = r"(?:between )?{n}\s?(?:{u})?\s?(?:to|-|–|and)\s?{m}\s?{u}"
-_ABOVE = r"(?:more than|over|above|longer than|exceeding|heavier than|at least|a minimum of|minimum of)\s{n}\s?{u}"
+# "After 8 weeks" starts a band of time: "if it hasn't been resolved after 8 weeks".
+_ABOVE = (
+    r"(?:more than|over|above|longer than|exceeding|heavier than|at least|a minimum of|minimum of|after)\s{n}\s?{u}"
+)
 _FROM = r"{n}\s?{u}\s(?:or more|and over|or over|or longer|and above|or above)|{n} or more {u}"
 _BELOW = (
     r"(?:up to|under|less than|below|no more than|at most|a maximum of|maximum of|fewer than|"
@@ -105,7 +108,7 @@ def asked(question: str) -> list[tuple[str, float]]:
         for unit, pattern in _ASKED.items()
         for m in pattern.finditer(question)
     ]
-    found += [("money", _value(m.group(1))) for m in _ASKED_MONEY.finditer(question)]
+    found += [("money", _value(m.group(1)) * (1000 if m.group(2) else 1)) for m in _ASKED_MONEY.finditer(question)]
     found += [("age", _value(m.group(1) or m.group(2))) for m in _ASKED_AGE.finditer(question)]
     return found
 

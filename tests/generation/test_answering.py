@@ -23,6 +23,7 @@ from generation.answering.policy import (
     Answer,
     Responder,
     _band_first,
+    _case_band_first,
     _code_first,
     _measures_given,
     asks_for_person,
@@ -740,6 +741,41 @@ def test_a_passage_stating_a_band_of_the_age_the_customer_gives_goes_first_when_
     installing = passage_hit("Someone aged 18 or over must be at home for the whole appointment.", 0.5 - behind)
     hits = [moving, installing]
     assert _band_first(hits, 0.7, _measures_given(question))[0][0] is hits[first]
+
+
+@pytest.mark.parametrize(
+    ("case", "behind", "same_article", "first"),
+    [
+        # The customer's case, 9 weeks on, is in the ombudsman passage's band: it answers.
+        ("i complained 9 weeks ago and it's still not sorted. who can i go to now?", 0.1, True, 1),
+        # Not when it is far behind, from another article, or the case is in neither's band.
+        ("i complained 9 weeks ago and it's still not sorted. who can i go to now?", 0.2, True, 0),
+        ("i complained 9 weeks ago and it's still not sorted. who can i go to now?", 0.1, False, 0),
+        ("i complained 3 days ago and it's still not sorted. who can i go to now?", 0.1, True, 0),
+    ],
+)
+def test_a_passage_of_the_same_article_whose_band_holds_the_customers_case_goes_first(
+    case: str, behind: float, same_article: bool, first: int
+) -> None:
+    article, other = SimpleNamespace(), SimpleNamespace()
+    steps = SimpleNamespace(
+        entry=article,
+        passage=SimpleNamespace(text="We aim to resolve most complaints within 5 working days."),
+        score=0.7,
+        cosine=0.7,
+        keyword=0.0,
+    )
+    ombudsman = SimpleNamespace(
+        entry=article if same_article else other,
+        passage=SimpleNamespace(text="If your complaint hasn't been resolved after 8 weeks, contact the ombudsman."),
+        score=0.7 - behind,
+        cosine=0.7 - behind,
+        keyword=0.0,
+    )
+    hits = [steps, ombudsman]
+    ranked, conf = _case_band_first(hits, 0.7, case)
+    assert ranked[0] is hits[first]
+    assert conf == pytest.approx(hits[first].cosine)
 
 
 def article_hit(units: list[str], passage: str, score: float) -> Any:

@@ -22,6 +22,7 @@ from generation.answering.quantities import Band
         ("does my 8 yr old need an id", [("age", 8.0)]),
         ("insurance for a phone that cost me $1,200", [("money", 1200.0)]),
         ("i'm about £600 in credit", [("money", 600.0)]),
+        ("my engagement ring is worth about £6k", [("money", 6000.0)]),
         ("we are 14 people going to a wedding", [("people", 14.0)]),
         # A number that measures something else is no age: "is 3 hours", "is 20%".
         ("my flight is 3 hours late and the discount is 20%", [("time", 3.0)]),
@@ -50,6 +51,10 @@ def test_the_amounts_a_customer_names(question: str, amounts: list[tuple[str, fl
         ),
         ("Children under 6 can't travel alone.", [Band("age", 0.0, 6.0)]),
         ("You must be at least 18 years old to ride an e-bike.", [Band("age", 18.0, math.inf)]),
+        (
+            "If your complaint hasn't been resolved after 8 weeks, contact the ombudsman.",
+            [Band("time", 1344.0, math.inf)],
+        ),
         # A deadline is no band of cases: "2 days" does not make it the answer.
         ("Send us the police report within 48 hours.", []),
         ("A day pass costs $12.", []),
