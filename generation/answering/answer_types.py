@@ -140,6 +140,7 @@ TYPES = (
         "size",
         asks=_any(
             r"\bwhat size\b|\bhow (?:big|large|small|wide|tall|deep|thick|heavy)\b|\bdimensions?\b",
+            r"\b(?:biggest|largest|heaviest|longest|widest|tallest)\b",
             r"\b(?:max(?:imum)?|min(?:imum)?) (?:size|weight|length|width|height|depth)\b",
             r"\bweight (?:limit|allowance)\b|\bsize (?:limit|restriction)s?\b|\bhow much (?:[\w-]+ ){1,4}weigh\b",
         ),

@@ -37,6 +37,7 @@ from generation.answering import answer_types
         # A size or a weight: never the only thing asked ("what size boots?": "half a size up").
         ("what size of crack should i worry about?", "size", None),
         ("how heavy can my suitcase be?", "size", None),
+        ("whats the biggest bag i can bring on then?", "size", None),
         ("How much does the carry-on bag weigh?", "size", None),
         ("How much is a bag weighing 25kg?", "money", "money"),
         ("How big is the discount?", "percent", None),
