@@ -502,13 +502,18 @@ class Responder:
         names, or it lacks the kind of value asked for."""
         question = history[-1].text
         query, vector, hits, conf = search
-        hits, conf, worth = self._ranked(hits, conf, question, case=query)
+        corrected = self.index.speller.correct(question)
+        joined = query != corrected
+        # The customer's case: this message, and for a follow-up what the one before told
+        # ("i made a complaint 9 weeks ago" before "who can i go to now?"); not what it asked
+        # ("how much is it for a phone worth $700?" before "how many times can i claim?").
+        earlier = [t.text for t in history[:-1] if t.role == "customer"]
+        case = f"{questions.telling_part(earlier[-1])} {question}" if joined and earlier else question
+        hits, conf, worth = self._ranked(hits, conf, question, case=case)
         if not worth:
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"
         # after a question about renting tents): what it names is checked however sure that is.
-        corrected = self.index.speller.correct(question)
-        joined = query != corrected
         unsure = conf < self.sure_confidence or joined
         # What the message names that no article mentions, found once for every passage checked.
         topic = self._unknown_topic(question) if unsure else None
@@ -600,10 +605,10 @@ class Responder:
     ) -> tuple[list[PassageHit], float, bool]:
         """``hits`` and their confidence with a passage holding the code the customer quotes
         (``_code_first``), or stating a band of their measure (``_band_first``) or of a time or
-        amount ``case`` gives (the search's query: a follow-up's case may be told in the message
-        before; ``_case_band_first``), first, and whether retrieval found something to answer
-        ``question`` with: a match at the minimum confidence, or a weaker one that stands out,
-        holds a code the customer quotes or states a band of the age, weight or size they give."""
+        amount the customer's ``case`` gives (``_case_band_first``), first, and whether
+        retrieval found something to answer ``question`` with: a match at the minimum
+        confidence, or a weaker one that stands out, holds a code the customer quotes or states
+        a band of the age, weight or size they give."""
         kinds = _measures_given(question)
         hits, conf = _code_first(self.index.entries, hits, conf, question)
         hits, conf = _band_first(hits, conf, kinds)

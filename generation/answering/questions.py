@@ -60,6 +60,12 @@ def asking_part(message: str) -> str:
     return message if not asking or len(asking) == len(parts) else " ".join(asking)
 
 
+def telling_part(message: str) -> str:
+    """The parts of ``message`` that tell rather than ask, joined ("i made a complaint 9 weeks
+    ago, nobody calls me back"); empty when every part asks something."""
+    return " ".join(p for p in _PART.split(message) if p.strip() and not asks(p))
+
+
 def split(message: str) -> list[str]:
     """The questions ``message`` asks, in order; ``[message]`` when it asks one (or more than
     ``MAX_QUESTIONS``, a list that reads as one request)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generation.answering.questions import asking_part, named_words, split, thing_asked_for
+from generation.answering.questions import asking_part, named_words, split, telling_part, thing_asked_for
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,10 @@ def test_a_price_word_does_not_name_the_thing() -> None:
 )
 def test_the_part_of_a_message_that_asks_is_told_from_what_it_tells(message: str, asking: str) -> None:
     assert asking_part(message) == asking
+
+
+def test_the_part_of_a_message_that_tells_is_the_customers_case() -> None:
+    assert telling_part("i made a complaint 9 weeks ago and its still not sorted. who can i go to now?") == (
+        "i made a complaint 9 weeks ago and its still not sorted."
+    )
+    assert telling_part("how much is protect for a phone worth about $700?") == ""
