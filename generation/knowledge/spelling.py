@@ -192,6 +192,8 @@ _BRITISH = (
     (re.compile(r"^kerb"), "curb"),
     (re.compile(r"^pyj"), "paj"),  # pyjamas
 )
+# Whether any of them may apply: typo readings are counted by the hundred (``_english_typo``).
+_BRITISH_ANY = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _BRITISH))
 # Words customers write around a question and never about what it asks: greetings, the people
 # in their lives, urgency, the day ("Good afternoon", "my fiance", "asap", "on Thursday"). Some
 # are rare or missing in pyspellchecker's counts ("afternoon": 50, "thursday": 673); none names
@@ -284,6 +286,8 @@ class Speller:
         """How often English uses ``lower`` (pyspellchecker's count), a British spelling counted
         as its American form ("colour" as "color"); 0 for a word English lacks."""
         count = self.english.get(lower, 0)
+        if not _BRITISH_ANY.search(lower):
+            return count
         for pattern, american in _BRITISH:
             rewritten = pattern.sub(american, lower)
             if rewritten != lower:
