@@ -772,7 +772,7 @@ def test_a_passage_of_the_same_article_whose_band_holds_the_customers_case_goes_
         cosine=0.7 - behind,
         keyword=0.0,
     )
-    hits = [steps, ombudsman]
+    hits: list[Any] = [steps, ombudsman]
     ranked, conf = _case_band_first(hits, 0.7, case)
     assert ranked[0] is hits[first]
     assert conf == pytest.approx(hits[first].cosine)
