@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -256,6 +257,18 @@ def _states_their_band(hits: Sequence[PassageHit], kinds: set[str], conf: float,
     return bool(kinds) and _states_band(hits[0], kinds)
 
 
+def _moved_first(
+    hits: list[PassageHit], conf: float, margin: float, accepts: Callable[[PassageHit], bool]
+) -> tuple[list[PassageHit], float]:
+    """``hits`` and their confidence with the best of the others that ``accepts`` takes, within
+    ``margin`` of the best one's score, first; as they were when there is none."""
+    moved = next((h for h in hits[1:] if h.score >= hits[0].score - margin and accepts(h)), None)
+    if moved is None:
+        return hits, conf
+    ranked = [moved, *(h for h in hits if h is not moved)]
+    return ranked, confidence(ranked)
+
+
 def _band_first(hits: list[PassageHit], conf: float, kinds: set[str]) -> tuple[list[PassageHit], float]:
     """``hits`` and their confidence; where the customer gives an age, a weight or a size
     (``kinds``) and the best passage states no band of it, the best of the others within
@@ -264,13 +277,7 @@ def _band_first(hits: list[PassageHit], conf: float, kinds: set[str]) -> tuple[l
     as well, says "aged 18 or over"."""
     if not kinds or not hits or _states_band(hits[0], kinds):
         return hits, conf
-    banded = next(
-        (h for h in hits[1:] if h.score >= hits[0].score - BAND_ELSEWHERE_MARGIN and _states_band(h, kinds)), None
-    )
-    if banded is None:
-        return hits, conf
-    ranked = [banded, *(h for h in hits if h is not banded)]
-    return ranked, confidence(ranked)
+    return _moved_first(hits, conf, BAND_ELSEWHERE_MARGIN, lambda h: _states_band(h, kinds))
 
 
 def _case_band_first(hits: list[PassageHit], conf: float, case: str) -> tuple[list[PassageHit], float]:
@@ -284,20 +291,13 @@ def _case_band_first(hits: list[PassageHit], conf: float, case: str) -> tuple[li
     if not amounts or not hits or quantities.fits(amounts, hits[0].passage.text):
         return hits, conf
     top = hits[0]
-    fitting = next(
-        (
-            h
-            for h in hits[1:]
-            if h.entry is top.entry
-            and h.score >= top.score - CASE_BAND_MARGIN
-            and quantities.fits(amounts, h.passage.text)
-        ),
-        None,
+    return _moved_first(
+        hits, conf, CASE_BAND_MARGIN, lambda h: h.entry is top.entry and quantities.fits(amounts, h.passage.text)
     )
-    if fitting is None:
-        return hits, conf
-    ranked = [fitting, *(h for h in hits if h is not fitting)]
-    return ranked, confidence(ranked)
+
+
+def _holds_code(hit: PassageHit, *, holder: Entry, code: str) -> bool:
+    return hit.entry is holder and evidence_of.holds_word(hit.passage.text, code)
 
 
 def _code_first(
@@ -318,19 +318,11 @@ def _code_first(
         holder = _sole_holder(entries, code)
         if holder is None:
             continue
-        holding = next(
-            (
-                h
-                for h in hits[1:]
-                if h.entry is holder
-                and h.score >= top.score - CODE_ELSEWHERE_MARGIN
-                and evidence_of.holds_word(h.passage.text, code)
-            ),
-            None,
+        ranked, ranked_conf = _moved_first(
+            hits, conf, CODE_ELSEWHERE_MARGIN, partial(_holds_code, holder=holder, code=code)
         )
-        if holding is not None:
-            ranked = [holding, *(h for h in hits if h is not holding)]
-            return ranked, confidence(ranked)
+        if ranked[0] is not top:
+            return ranked, ranked_conf
     return hits, conf
 
 
@@ -507,8 +499,8 @@ class Responder:
         # The customer's case: this message, and for a follow-up what the one before told
         # ("i made a complaint 9 weeks ago" before "who can i go to now?"); not what it asked
         # ("how much is it for a phone worth $700?" before "how many times can i claim?").
-        earlier = [t.text for t in history[:-1] if t.role == "customer"]
-        case = f"{questions.telling_part(earlier[-1])} {question}" if joined and earlier else question
+        earlier = next((t.text for t in reversed(history[:-1]) if t.role == "customer"), None)
+        case = f"{questions.telling_part(earlier)} {question}" if joined and earlier else question
         hits, conf, worth = self._ranked(hits, conf, question, case=case)
         if not worth:
             return None, conf, None
