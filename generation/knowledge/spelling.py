@@ -86,6 +86,10 @@ FAR_COMMONER = 1000
 # A word English uses this often, written with a letter typed twice, is a typo of it
 # (``Speller._typed_twice``: "germany" 340, "voucher" 799).
 TYPED_TWICE_ENGLISH = 100
+# A long typo (this many letters, with the one typed twice) reads as any English word, however
+# rare, that it writes with a letter typed twice ("torontto" -> "toronto" 50, "pushchhair" ->
+# "pushchair" 50): a name so long seldom holds a doubled letter whose single form is English.
+TYPED_TWICE_LONG = 8
 # A short word (under ``ENGLISH_TYPO_LENGTH`` letters) that is an English word used this often
 # with a letter left out is a typo of it (``Speller._short_of_a_letter``: "until" 760,201,
 # "money" 665,532; "ticket" 46,606 is not common enough to read "tickt" as it).
@@ -97,6 +101,10 @@ TYPO_OF_ENGLISH = 1000
 # the typo: "venmo" and "zelle" are names, one slip from "venom" and "belle".
 ENGLISH_TYPO_MARGIN = 10
 ENGLISH_TYPO_LENGTH = 6
+# Two words written as one ("autopay") are names of their own when each is used this often in
+# English, and a part of three letters far more ("pay" 513,519; not "dis" 1,587 in "discunt").
+SHORT_PART = 3
+SHORT_PART_ENGLISH = 100_000
 # A word of this many letters or more may hold two slips, a letter left out and two letters
 # swapped ("siutcse" -> "suitcase", "faliy" -> "family"): ``Speller._two_slips``.
 TWO_SLIPS_LENGTH = 5
@@ -304,7 +312,14 @@ class Speller:
         return word[1:] == word[1:].lower() and lower in self._lower and lower not in self._named
 
     def correct_word(self, word: str) -> str | None:
-        """The articles' word ``word`` most likely misspells, or ``None``."""
+        """The articles' word ``word`` most likely misspells, or ``None``; a typo of a word the
+        articles say otherwise as their word ("pushchhair" -> "stroller")."""
+        mended = self._mended(word)
+        if mended is None or not mended.isalpha():
+            return mended
+        return self.synonyms.word(mended.lower()) or mended
+
+    def _mended(self, word: str) -> str | None:
         lower = word.lower()
         # A single letter the articles hold is an abbreviation's ("the U.S."), not a word of theirs.
         if lower in self.counts and len(lower) > 1:
@@ -356,6 +371,7 @@ class Speller:
             self._as_written(self._two_slips(lower))
             or self._double_moved(lower)
             or self._english_typo(lower)
+            or self._swapped_english(lower)
             or self._short_of_a_letter(lower)
         )
 
@@ -387,10 +403,11 @@ class Speller:
         and names seldom hold a doubled letter whose single form is an English word."""
         if len(lower) < MIN_LENGTH + 1:
             return None
+        least = 1 if len(lower) >= TYPED_TWICE_LONG else TYPED_TWICE_ENGLISH
         found = {
             lower[:i] + lower[i + 1 :]
             for i in range(1, len(lower))
-            if lower[i] == lower[i - 1] and self.english_count(lower[:i] + lower[i + 1 :]) >= TYPED_TWICE_ENGLISH
+            if lower[i] == lower[i - 1] and self.english_count(lower[:i] + lower[i + 1 :]) >= least
         }
         return self._alone(lower, found, self.english_count)
 
@@ -420,6 +437,17 @@ class Speller:
         readings = sorted(e for e, count in counts.items() if count == ranked[0])
         return next((e for e in readings if e in self.english), readings[0] if len(readings) == 1 else None)
 
+    def _swapped_english(self, lower: str) -> str | None:
+        """The English word, however rare, that ``lower``, a word neither English nor the
+        articles', writes with two neighbouring letters swapped, where it is the only one:
+        "germnay" -> "germany", "tuesdya" -> "tuesday", "netlfix" -> "netflix". Names are seldom
+        an English word with two letters swapped; short ones may be ("venmo": "venom"), so the
+        word has ``ENGLISH_TYPO_LENGTH`` letters or more."""
+        if len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
+            return None
+        found = {w for w in _swapped(lower) if self.english_count(w)}
+        return found.pop() if len(found) == 1 else None
+
     def _short_of_a_letter(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the
         articles', writes with one letter left out ("unil" -> "until", "mney" -> "money", "woud"
@@ -446,11 +474,13 @@ class Speller:
 
     def _compound(self, lower: str) -> bool:
         """Whether ``lower`` is two common English words written as one ("autopay", "carsharing"):
-        a name of its own, not a typo of a third word ("autopsy")."""
-        return any(
-            min(self.english.get(lower[:i], 0), self.english.get(lower[i:], 0)) >= TYPO_OF_ENGLISH
-            for i in range(3, len(lower) - 2)
-        )
+        a name of its own, not a typo of a third word ("autopsy"). A part of ``SHORT_PART``
+        letters counts only when far commoner (``SHORT_PART_ENGLISH``): "discunt" is "discount"."""
+
+        def used(part: str) -> bool:
+            return self.english.get(part, 0) >= (SHORT_PART_ENGLISH if len(part) <= SHORT_PART else TYPO_OF_ENGLISH)
+
+        return any(used(lower[:i]) and used(lower[i:]) for i in range(SHORT_PART, len(lower) - SHORT_PART + 1))
 
     def _two_slips(self, lower: str) -> str | None:
         """The articles' word that ``lower`` writes with a letter left out and two neighbouring

@@ -320,3 +320,38 @@ def test_a_customers_word_for_what_the_articles_call_otherwise_is_theirs() -> No
     assert speller.correct("my zip code") == "my zip code"
     # A word the customer names that the articles say otherwise is no topic they lack.
     assert speller.unknown_topic("do you have pushchairs?") is None
+
+
+def test_a_name_typed_with_two_letters_swapped_is_the_english_word() -> None:
+    english = {"germany": 340, "tuesday": 798, "netflix": 98, "venom": 4257, "ship": 10**5, "to": 10**6}
+    speller = Speller(["We ship to the EU. Lost items are kept for 30 days."], english=english)
+    assert [speller.correct_word(w) for w in ["Germnay", "tuesdya", "netlfix"]] == ["germany", "tuesday", "netflix"]
+    # Named as the customer meant it: the help centre has nothing about Germany, not "Germnay".
+    assert speller.unknown_topic("do you ship to Germnay?") == "Germany"
+    # A short name may be an English word with two letters swapped: "venmo" stays as written.
+    assert speller.correct_word("venmo") is None
+
+
+def test_a_long_name_typed_with_a_letter_twice_is_the_english_word_however_rare() -> None:
+    english = {"toronto": 50, "ship": 10**5, "to": 10**6, "zele": 50}
+    speller = Speller(["We ship to Canada."], english=english)
+    assert speller.correct_word("Torontto") == "toronto"
+    assert speller.unknown_topic("can you ship to torontto") == "toronto"
+    # A short one is only mended to a word English uses often: "zelle" stays a name.
+    assert speller.correct_word("zelle") is None
+
+
+def test_a_typo_is_not_taken_for_two_words_written_as_one_by_a_rare_short_part() -> None:
+    # "discunt" is "dis" and "cunt" as pyspellchecker counts them, and one letter from "discount".
+    english = {"discount": 6783, "dis": 1587, "cunt": 6964, "discant": 50, "auto": 9552, "pay": 513_519}
+    english |= {"autopsy": 13_462}
+    speller = Speller(["Annual plans cost less."], english=english)
+    assert speller.correct_word("discunt") == "discount"
+    assert speller.correct_word("autopay") is None  # still two words as one, not "autopsy"
+
+
+def test_a_typo_of_a_word_the_articles_say_otherwise_is_their_word() -> None:
+    english = {"pushchair": 50, "can": 10**6, "i": 10**6, "bring": 10**5, "a": 10**6}
+    speller = Speller(["Strollers can be taken to the aircraft door."], english=english)
+    assert speller.correct("can i bring a pushchhair") == "can i bring a stroller"
+    assert speller.unknown_topic("can i bring a pushchhair") is None
