@@ -355,3 +355,10 @@ def test_a_typo_of_a_word_the_articles_say_otherwise_is_their_word() -> None:
     speller = Speller(["Strollers can be taken to the aircraft door."], english=english)
     assert speller.correct("can i bring a pushchhair") == "can i bring a stroller"
     assert speller.unknown_topic("can i bring a pushchhair") is None
+
+
+def test_one_slip_of_an_english_word_beats_two_of_the_articles_word() -> None:
+    english = {"delivers": 4369, "which": 10**6, "company": 10**5, "your": 10**6}
+    speller = Speller(["Delivery is free over $75."], english=english)
+    assert speller.correct_word("delevers") == "delivers"  # not the articles' "delivery", two slips away
+    assert speller.correct_word("delivry") == "delivery"  # one slip of theirs still wins
