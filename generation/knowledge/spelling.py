@@ -317,6 +317,10 @@ class Speller:
         mended = self._mended(word)
         if mended is None or not mended.isalpha():
             return mended
+        if mended not in self.counts:
+            # The English word a typo writes may be the articles' word mistyped in turn: "ceque" is
+            # "cheque", which a help centre writing "cheques" reads as theirs.
+            mended = self._mended(mended) or mended
         return self.synonyms.word(mended.lower()) or mended
 
     def _mended(self, word: str) -> str | None:

@@ -362,3 +362,10 @@ def test_one_slip_of_an_english_word_beats_two_of_the_articles_word() -> None:
     speller = Speller(["Delivery is free over $75."], english=english)
     assert speller.correct_word("delevers") == "delivers"  # not the articles' "delivery", two slips away
     assert speller.correct_word("delivry") == "delivery"  # one slip of theirs still wins
+
+
+def test_the_english_word_a_typo_writes_is_read_as_the_articles_word_it_misspells() -> None:
+    english = {"check": 504_604, "can": 10**6, "i": 10**6, "send": 10**5, "you": 10**6, "a": 10**6}
+    speller = Speller(["We do not accept cash on delivery or cheques."], english=english)
+    # "ceque" is "cheque", and "cheque" the articles' "cheques" with a letter left out.
+    assert speller.correct("can i send you a ceque") == "can i send you a cheques"
