@@ -379,6 +379,7 @@ class Speller:
             or self._double_moved(lower)
             or english
             or self._swapped_english(lower)
+            or self._typed_once(lower)
             or self._short_of_a_letter(lower)
         )
 
@@ -448,11 +449,23 @@ class Speller:
         """The English word, however rare, that ``lower``, a word neither English nor the
         articles', writes with two neighbouring letters swapped, where it is the only one:
         "germnay" -> "germany", "tuesdya" -> "tuesday", "netlfix" -> "netflix". Names are seldom
-        an English word with two letters swapped; short ones may be ("venmo": "venom"), so the
-        word has ``ENGLISH_TYPO_LENGTH`` letters or more."""
+        an English word with two letters swapped; shorter ones than ``ENGLISH_TYPO_LENGTH`` may
+        be ("venmo": "venom"), and are read as a very common word only."""
+        if len(lower) < ENGLISH_TYPO_LENGTH - 1 or self.english_count(lower):
+            return None
+        # A short one reads as a very common word only ("worng" -> "wrong"; "venmo" stays).
+        least = 1 if len(lower) >= ENGLISH_TYPO_LENGTH else SHORT_OF_A_LETTER_ENGLISH
+        found = {w for w in _swapped(lower) if self.english_count(w) >= least}
+        return found.pop() if len(found) == 1 else None
+
+    def _typed_once(self, lower: str) -> str | None:
+        """The English word, however rare, that ``lower``, a word neither English nor the
+        articles', writes with a doubled letter typed once ("anually" -> "annually", "ocasional"
+        -> "occasional"), where it is the only one; ``lower`` has ``ENGLISH_TYPO_LENGTH``
+        letters or more, as names seldom are an English word short of a doubled letter."""
         if len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
             return None
-        found = {w for w in _swapped(lower) if self.english_count(w)}
+        found = {w for i in range(len(lower)) if self.english_count(w := lower[: i + 1] + lower[i:])}
         return found.pop() if len(found) == 1 else None
 
     def _short_of_a_letter(self, lower: str) -> str | None:

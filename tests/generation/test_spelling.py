@@ -369,3 +369,12 @@ def test_the_english_word_a_typo_writes_is_read_as_the_articles_word_it_misspell
     speller = Speller(["We do not accept cash on delivery or cheques."], english=english)
     # "ceque" is "cheque", and "cheque" the articles' "cheques" with a letter left out.
     assert speller.correct("can i send you a ceque") == "can i send you a cheques"
+
+
+def test_a_doubled_letter_typed_once_and_a_short_common_word_swapped_are_mended() -> None:
+    english = {"annually": 575, "wrong": 595_413, "venom": 4257, "pay": 10**5, "if": 10**6, "i": 10**6}
+    speller = Speller(["Paying yearly saves 20%."], english=english)
+    assert speller.correct("if i pay anually") == "if i pay annually"
+    assert speller.correct_word("worng") == "wrong"
+    # A short name two swapped letters from a word less common than "wrong" stays as written.
+    assert speller.correct_word("venmo") is None
