@@ -742,7 +742,7 @@ class Responder:
         own = speller.unknown_topic(asking)
         if own is not None:
             return own
-        if _went_to(topic, question):
+        if _went_to(topic, speller.correct(question)):  # "goig to tenerife": going to it
             return None
         named, places = self.index.word_vectors(topic.lower(), list(_PLACES))
         return None if _names_a_place(named, places) else topic

@@ -436,6 +436,9 @@ def test_a_place_the_customer_only_tells_of_is_no_topic_the_help_centre_lacks() 
     # Where the customer goes is a place however little MiniLM knows its name.
     _, tenerife = ask(unsure, "We're going to Tenerife next month, is my tent pole covered by your warranty?")
     assert tenerife.mode == "quote" and "2-year warranty" in tenerife.text
+    # Typed in a hurry too: "goig" is "going".
+    _, typed = ask(unsure, "goig to Tenerife next month, is my tent pole covered by your warranty?")
+    assert typed.mode == "quote" and "2-year warranty" in typed.text
 
 
 @pytest.mark.usefixtures("demo_kb")
