@@ -61,21 +61,31 @@ def depends_on_earlier(message: str, *, new_topic: Callable[[str], bool] = _neve
     return len(tokenize(message)) <= OWN_WORDS and not new_topic(message)
 
 
+def _as_written(text: str) -> str:
+    return text
+
+
 def retrieval_query(
-    history: Sequence[Turn], *, new_topic: Callable[[str], bool] = _never, joined: bool = False
+    history: Sequence[Turn],
+    *,
+    new_topic: Callable[[str], bool] = _never,
+    joined: bool = False,
+    mend: Callable[[str], str] = _as_written,
 ) -> tuple[str, bool]:
     """What to search for to answer the last turn of ``history``, and whether it is a follow-up
     (the previous customer message and this one together). ``joined``: the two together
     whenever there is an earlier message and this one names nothing new, as the policy asks
-    when the message alone finds no sure match."""
+    when the message alone finds no sure match. Whether a message leans on the one before is
+    read with its typos mended (``mend``): "what aboat the e-bikes?" is "what about"."""
     question = history[-1].text if history else ""
     asked_before = [i for i, t in enumerate(history[:-1]) if t.role == "customer" and t.text.strip()]
-    if asked_before and (depends_on_earlier(question, new_topic=new_topic) if not joined else not new_topic(question)):
+    leans = depends_on_earlier(mend(question), new_topic=new_topic) if not joined else not new_topic(question)
+    if asked_before and leans:
         # "how long?" after "how much?" after "do you ship internationally?": the message before
         # is a follow-up too, and its subject carries over with it (a few messages back at most).
         subject = history[asked_before[-1]].text
         if len(asked_before) > 1 and len(history) < CHAIN_TURNS:
-            subject = retrieval_query(history[: asked_before[-1] + 1], new_topic=new_topic)[0]
+            subject = retrieval_query(history[: asked_before[-1] + 1], new_topic=new_topic, mend=mend)[0]
         if answer_types.asked(question) is not None:
             for kind in answer_types.TYPES:
                 subject = kind.asks_only.sub(" ", subject)

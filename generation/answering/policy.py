@@ -498,9 +498,11 @@ class Responder:
         joined = query != corrected
         # The customer's case: this message, and for a follow-up what the one before told
         # ("i made a complaint 9 weeks ago" before "who can i go to now?"); not what it asked
-        # ("how much is it for a phone worth $700?" before "how many times can i claim?").
+        # ("how much is it for a phone worth $700?" before "how many times can i claim?"), typos
+        # mended ("2 hoours" is a time).
         earlier = next((t.text for t in reversed(history[:-1]) if t.role == "customer"), None)
-        case = f"{questions.telling_part(earlier)} {question}" if joined and earlier else question
+        told = questions.telling_part(earlier) if joined and earlier else ""
+        case = self.index.speller.correct(f"{told} {question}".strip())
         hits, conf, worth = self._ranked(hits, conf, question, case=case)
         if not worth:
             return None, conf, None
@@ -621,7 +623,9 @@ class Responder:
     def _first_search(self, history: Sequence[prompts.Turn]) -> tuple[Search, bool]:
         """The search for the last message, with the one before when it reads as a follow-up
         (generation/answering/followup.py), typos mended; and whether it did read as one."""
-        query, followed = followup.retrieval_query(history, new_topic=self._names_something_new)
+        query, followed = followup.retrieval_query(
+            history, new_topic=self._names_something_new, mend=self.index.speller.correct
+        )
         return self._run(query), followed
 
     def _with_earlier(self, history: Sequence[prompts.Turn], first: Search, followed: bool) -> Search:
@@ -632,7 +636,9 @@ class Responder:
             return self._on_the_answer_before(history, first)
         if first[3] >= self.sure_confidence:
             return first
-        joined, followed = followup.retrieval_query(history, new_topic=self._names_something_new, joined=True)
+        joined, followed = followup.retrieval_query(
+            history, new_topic=self._names_something_new, joined=True, mend=self.index.speller.correct
+        )
         if not followed:
             return first
         second = self._run(joined)

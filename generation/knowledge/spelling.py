@@ -551,7 +551,8 @@ class Speller:
             fixed = self.correct_word(match.group(0))
             return fixed if fixed is not None else match.group(0)
 
-        return _CHAT_OR_WORD.sub(mend, self.synonyms.rewrite(text))
+        # The phrases again once typos are mended: "some mnoey back" is "some money back", a refund.
+        return self.synonyms.rewrite(_CHAT_OR_WORD.sub(mend, self.synonyms.rewrite(text)))
 
     def _superlative(self, lower: str) -> bool:
         """Whether ``lower`` is the superlative of a common word ("cheapest", "largest", "biggest")."""

@@ -813,3 +813,17 @@ def test_a_passage_holding_the_code_the_customer_quotes_goes_first_when_nearly_a
     hits = [plans, access]
     ranked, _ = _code_first(entries, hits, 0.6, question)
     assert ranked[0] is hits[first]
+
+
+SPOKES_KB = Path(__file__).resolve().parents[2] / "bench/data/spokes_kb.json"
+
+
+def test_the_customers_case_is_read_with_its_typos_mended() -> None:
+    articles.kb_import(formats.parse_kb_path(SPOKES_KB), replace=True)
+    # "2 hoours" is 2 hours, which the passage saying that unused time is not refunded holds.
+    for question in [
+        "I only used 2 hours of my day pass, can I get my money back for the rest of the day?",
+        "I only used 2 hoours of my day pass, can I get my money back for the rest of the day?",
+    ]:
+        _, answer = ask(responder(), question)
+        assert "We do not refund unused ride time" in answer.text, question

@@ -7,6 +7,7 @@ from generation.answering.followup import depends_on_earlier, retrieval_query
 from generation.answering.gate import MAX_SENTENCES
 from generation.answering.prompt import Turn
 from generation.answering.restate import EagerStream, Restatements
+from generation.knowledge.spelling import Speller
 
 UNITS = [
     "PayPal is available in the app only, not at station kiosks.",
@@ -178,3 +179,17 @@ def test_a_streamed_reply_ends_after_the_last_sentence_allowed() -> None:
     listed.feed(" ".join(units[:4]))
     assert not listed.full
     assert listed.finish(" ".join(units[:4])) == " ".join(units) == "".join(shown)
+
+
+def test_a_follow_up_typed_in_a_hurry_is_read_with_its_typos_mended() -> None:
+    english = dict.fromkeys(["what", "the", "about", "bikes", "electric", "do", "you", "run", "in"], 10**5)
+    speller = Speller(["Spokes keeps running all winter. About half of the electric fleet rests."], english=english)
+    history = [
+        Turn("customer", "do you still run in the winter?"),
+        Turn("assistant", "Spokes keeps running all winter."),
+        Turn("customer", "what aboat the eelctric bikes?"),
+    ]
+    assert retrieval_query(history, mend=speller.correct) == (
+        "do you still run in the winter? what aboat the eelctric bikes?",
+        True,
+    )

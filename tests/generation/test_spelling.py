@@ -378,3 +378,9 @@ def test_a_doubled_letter_typed_once_and_a_short_common_word_swapped_are_mended(
     assert speller.correct_word("worng") == "wrong"
     # A short name two swapped letters from a word less common than "wrong" stays as written.
     assert speller.correct_word("venmo") is None
+
+
+def test_a_phrase_typed_with_a_typo_is_the_articles_phrase() -> None:
+    english = dict.fromkeys(["can", "i", "get", "my", "money", "back"], 10**5)
+    speller = Speller(["Refunds reach your card within 5 days."], english=english)
+    assert speller.correct("can i get my mnoey back") == "can i get my refund"
