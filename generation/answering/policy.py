@@ -587,10 +587,10 @@ class Responder:
         retrieval finds nothing it would answer with (the training of approved answers asks
         with it)."""
         query, vector, hits, conf = self._search(history)
-        hits, conf, worth = self._ranked(hits, conf, history[-1].text)
+        corrected = self.index.speller.correct(history[-1].text)
+        hits, conf, worth = self._ranked(hits, conf, history[-1].text, case=corrected)
         if not worth:
             return None
-        corrected = self.index.speller.correct(history[-1].text)
         own = corrected if query != corrected else None
         return evidence_of.select(self.index, hits[0], vector, query, hits[1:], own=own)
 
