@@ -371,14 +371,13 @@ class Speller:
             return doubled
         # One slip of an English word beats two of the articles' word too: "delevers" is
         # "delivers", not "delivery".
-        english = self._english_typo(lower)
+        english = self._english_typo(lower) or self._swapped_english(lower)  # "intsaller": "installer"
         if best:
             return self._as_written(english or best[4])
         return (
             self._as_written(self._two_slips(lower))
             or self._double_moved(lower)
             or english
-            or self._swapped_english(lower)
             or self._typed_once(lower)
             or self._short_of_a_letter(lower)
         )

@@ -362,6 +362,9 @@ def test_one_slip_of_an_english_word_beats_two_of_the_articles_word() -> None:
     speller = Speller(["Delivery is free over $75."], english=english)
     assert speller.correct_word("delevers") == "delivers"  # not the articles' "delivery", two slips away
     assert speller.correct_word("delivry") == "delivery"  # one slip of theirs still wins
+    # However rare the English word two letters swapped make: "installer", not "installed".
+    speller = Speller(["The fibre is installed in a day."], english={"installer": 102})
+    assert speller.correct_word("intsaller") == "installer"
 
 
 def test_the_english_word_a_typo_writes_is_read_as_the_articles_word_it_misspells() -> None:
