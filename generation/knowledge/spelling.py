@@ -380,6 +380,7 @@ class Speller:
             or english
             or self._typed_once(lower)
             or self._short_of_a_letter(lower)
+            or self._typed_twice_and_one_slip(lower)
         )
 
     def _double_moved(self, lower: str) -> str | None:
@@ -417,6 +418,21 @@ class Speller:
             if lower[i] == lower[i - 1] and self.english_count(lower[:i] + lower[i + 1 :]) >= least
         }
         return self._alone(lower, found, self.english_count)
+
+    def _typed_twice_and_one_slip(self, lower: str) -> str | None:
+        """The word that ``lower`` writes with a letter typed twice and one slip more, the
+        commonest slip and another ("swttich" -> "switch", "freindds" -> "friends"): the
+        reading of ``lower`` without the doubled letter, two edits from ``lower`` at most."""
+        for i in range(1, len(lower)):
+            if lower[i] != lower[i - 1]:
+                continue
+            single = lower[:i] + lower[i + 1 :]
+            if len(single) < MIN_LENGTH:
+                return None
+            word = self._mended(single)
+            if word is not None and word.isalpha() and edit_distance(lower, word.lower()) <= 2:
+                return word
+        return None
 
     def _english_typo(self, lower: str) -> str | None:
         """The English word that ``lower``, a word neither English nor the articles', writes

@@ -387,3 +387,10 @@ def test_a_phrase_typed_with_a_typo_is_the_articles_phrase() -> None:
     english = dict.fromkeys(["can", "i", "get", "my", "money", "back"], 10**5)
     speller = Speller(["Refunds reach your card within 5 days."], english=english)
     assert speller.correct("can i get my mnoey back") == "can i get my refund"
+
+
+def test_a_letter_typed_twice_and_one_slip_more_is_the_word() -> None:
+    english = {"switch": 50_249, "friends": 10**5, "how": 10**6, "to": 10**6}
+    speller = Speller(["Switching to us takes 5 working days."], english=english)
+    assert [speller.correct_word(w) for w in ["swttich", "swtiich", "freindds"]] == ["switch", "switch", "friends"]
+    assert speller.correct_word("zelle") is None  # a name stays as written
