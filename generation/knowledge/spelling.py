@@ -346,7 +346,7 @@ class Speller:
         if not lower.isalpha():
             return None
         if lower in self.english:
-            return self._as_written(self._letter_left_out(lower))
+            return self._as_written(self._letter_left_out(lower)) or self._short_of_a_far_commoner(lower)
         limit = 2 if len(lower) >= LONG_WORD else 1
         candidates: set[str] = set()
         for key in _deletions(lower, limit):
@@ -549,6 +549,16 @@ class Speller:
         if count > RARE_ENGLISH_TYPO:
             found = {w for w in found if self.english_count(w) >= FAR_COMMONER * count}
         return max(found, key=lambda w: (self.counts[w], w), default=None)
+
+    def _short_of_a_far_commoner(self, lower: str) -> str | None:
+        """The English word that the rare English ``lower`` (used ``RARE_ENGLISH_TYPO`` times at
+        most) is with one letter left out, its first kept, where that word is ``FAR_COMMONER``
+        times commoner and the only one: "yeas" (182) -> "years" (926,829), "dor" -> "door"."""
+        count = self.english.get(lower, 0)
+        if count > RARE_ENGLISH_TYPO:
+            return None
+        found = {w for w in _inserted(lower, 1) if self.english.get(w, 0) >= FAR_COMMONER * count}
+        return found.pop() if len(found) == 1 else None
 
     def _doubled_letter(self, lower: str) -> str | None:
         """The articles' word that the short ``lower`` writes with one letter not doubled

@@ -394,3 +394,10 @@ def test_a_letter_typed_twice_and_one_slip_more_is_the_word() -> None:
     speller = Speller(["Switching to us takes 5 working days."], english=english)
     assert [speller.correct_word(w) for w in ["swttich", "swtiich", "freindds"]] == ["switch", "switch", "friends"]
     assert speller.correct_word("zelle") is None  # a name stays as written
+
+
+def test_a_rare_english_word_a_letter_short_of_a_far_commoner_one_is_that_word() -> None:
+    english = {"yeas": 182, "years": 926_829, "how": 10**6, "many": 10**6, "paring": 235, "parking": 20_000}
+    speller = Speller(["Jackets have a 2-year warranty."], english=english)
+    assert speller.correct("how many yeas") == "how many years"
+    assert speller.correct_word("paring") is None  # "parking" is not commoner enough
