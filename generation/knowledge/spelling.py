@@ -189,7 +189,7 @@ _BRITISH = (
     (re.compile(r"tre(s?)$"), r"ter\1"),  # centre, metres
     (re.compile(r"is(e|es|ed|ing|ation|ations)$"), r"iz\1"),  # realise, organisation
     (re.compile(r"ys(e|es|ed|ing)$"), r"yz\1"),  # analyse
-    (re.compile(r"ae|oe"), "e"),  # paediatric, manoeuvre
+    (re.compile(r"(?<=[a-z])(?:ae|oe)(?=[a-z]{2})"), "e"),  # paediatric, manoeuvre; not "shoe", "does"
     (re.compile(r"ll(ed|ing|er|ers)$"), r"l\1"),  # cancelled, travelling
     (re.compile(r"ellery$"), "elry"),  # jewellery
     (re.compile(r"que$"), "ck"),  # cheque

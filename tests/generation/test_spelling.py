@@ -260,6 +260,10 @@ def test_a_typo_of_a_british_spelling_is_mended_to_it() -> None:
     # "manoeuvre"), and "speend" is "spend", not too close to call.
     speller = Speller([], english={"spend": 207_453, "speed": 67_832})
     assert speller.correct_word("speend") == "spend"
+    # An "oe" at a word's end is no British spelling: "thoe" is not "the", nor "shoe" "she".
+    speller = Speller([], english={"the": 10**7, "she": 10**6, "shoe": 23_500, "fetus": 2436})
+    assert (speller.english_count("thoe"), speller.english_count("shoe")) == (0, 23_500)
+    assert speller.english_count("foetus") == 2436
 
 
 def test_a_double_letter_doubled_in_the_wrong_place_is_the_articles_word() -> None:
