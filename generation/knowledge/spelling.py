@@ -423,13 +423,12 @@ class Speller:
         """The word that ``lower`` writes with a letter typed twice and one slip more, the
         commonest slip and another ("swttich" -> "switch", "freindds" -> "friends"): the
         reading of ``lower`` without the doubled letter, two edits from ``lower`` at most."""
+        if len(lower) <= MIN_LENGTH:
+            return None
         for i in range(1, len(lower)):
             if lower[i] != lower[i - 1]:
                 continue
-            single = lower[:i] + lower[i + 1 :]
-            if len(single) < MIN_LENGTH:
-                return None
-            word = self._mended(single)
+            word = self._mended(lower[:i] + lower[i + 1 :])
             if word is not None and word.isalpha() and edit_distance(lower, word.lower()) <= 2:
                 return word
         return None
@@ -553,7 +552,7 @@ class Speller:
     def _short_of_a_far_commoner(self, lower: str) -> str | None:
         """The English word that the rare English ``lower`` (used ``RARE_ENGLISH_TYPO`` times at
         most) is with one letter left out, its first kept, where that word is ``FAR_COMMONER``
-        times commoner and the only one: "yeas" (182) -> "years" (926,829), "dor" -> "door"."""
+        times commoner and the only one: "yeas" (182) -> "years" (926,829)."""
         count = self.english.get(lower, 0)
         if count > RARE_ENGLISH_TYPO:
             return None
