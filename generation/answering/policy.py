@@ -43,6 +43,7 @@ from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
 from generation.knowledge.bm25 import STOPWORDS, tokenize
 from generation.knowledge.index import Entry, KnowledgeIndex, PassageHit, confidence
 from generation.knowledge.passages import split_sentences
+from generation.knowledge.spelling import RARE_IN_ENGLISH, edit_distance
 
 # A customer asking for a person: "can I talk to a real person?", "speak to someone", "get me a
 # human", "transfer me to an agent", or the word alone ("agent please", "representative"). A
@@ -344,6 +345,13 @@ def _names_a_place(named: np.ndarray, places: np.ndarray) -> bool:
     """Whether the word embedded as ``named`` names a place: MiniLM puts it within ``PLACE_NAME``
     of "city" or "country" (``_PLACES``, embedded as ``places``)."""
     return float((places @ named).max()) >= PLACE_NAME
+
+
+# A word of the message that English seldom uses may be a typo that makes another word; it is
+# read against the words of this many passages found (``Responder._mended_in_context``).
+CONTEXT_HITS = 3
+CONTEXT_TYPO_LENGTH = 4
+_CONTEXT_WORD = re.compile(r"(?<![\w'-])[A-Za-z]+(?![\w'-])")
 
 
 def _words_of(*texts: str) -> list[str]:
@@ -710,7 +718,36 @@ class Responder:
         query = self.index.speller.correct(query)
         vector = self.index.embedder.encode_query(query)
         hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector)
+        mended = self._mended_in_context(query, hits)
+        if mended != query:
+            # The search goes by what the customer meant; the query stays as written, so that a
+            # follow-up is still told from a message on its own.
+            vector = self.index.embedder.encode_query(mended)
+            hits = self.index.search(mended, k=SEARCH_DEPTH, vector=vector)
         return query, vector, hits, confidence(hits)
+
+    def _mended_in_context(self, query: str, hits: Sequence[PassageHit]) -> str:
+        """``query`` with each word that English seldom uses and no article does (``RARE_IN_ENGLISH``),
+        one edit from one word of the passages found and no other, written as that word: a typo
+        that makes another word ("how much per moth" for "month", "the electric miter" for
+        "meter", "the pane door" for "plane") is read in the passages' context."""
+        speller = self.index.speller
+        rare = {
+            word.lower()
+            for word in _CONTEXT_WORD.findall(query)
+            if len(word) >= CONTEXT_TYPO_LENGTH
+            and not speller.known(word)
+            and speller.english_count(word.lower()) < RARE_IN_ENGLISH
+        }
+        if not rare:
+            return query
+        words = _words_of(*(f"{h.title} {h.passage.heading} {h.passage.text}" for h in hits[:CONTEXT_HITS]))
+        meant: dict[str, str] = {}
+        for lower in rare:
+            near = {w for w in words if abs(len(w) - len(lower)) <= 1 and edit_distance(lower, w) == 1}
+            if len(near) == 1:
+                meant[lower] = near.pop()
+        return _CONTEXT_WORD.sub(lambda m: meant.get(m.group(0).lower(), m.group(0)), query)
 
     # --- answering ------------------------------------------------------------------------------
     def _covers_topic(self, topic: str, hit: PassageHit, weak: bool = False) -> bool:

@@ -827,3 +827,13 @@ def test_the_customers_case_is_read_with_its_typos_mended() -> None:
     ]:
         _, answer = ask(responder(), question)
         assert "We do not refund unused ride time" in answer.text, question
+
+
+@pytest.mark.usefixtures("demo_kb")
+def test_a_typo_that_makes_a_rare_word_is_read_as_the_word_of_the_passages_found() -> None:
+    # "Sundas" is a word of pyspellchecker's list, used rarely; one letter from the passage's "Sunday".
+    _, answer = ask(responder(), "When do you open on Sundas?")
+    assert "11 am to 6 pm on Sunday" in answer.text
+    # A rare word no passage found is a letter from stays what it names.
+    _, kayaks = ask(responder(), "Do you sell kayaks?")
+    assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
