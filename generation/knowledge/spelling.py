@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 
 from generation.knowledge.synonyms import Synonyms
 
@@ -108,6 +109,8 @@ SHORT_PART_ENGLISH = 100_000
 # A word of this many letters or more may hold two slips, a letter left out and two letters
 # swapped ("siutcse" -> "suitcase", "faliy" -> "family"): ``Speller._two_slips``.
 TWO_SLIPS_LENGTH = 5
+# How many texts ``Speller.correct`` keeps mended: each message is mended several times.
+CORRECTED_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 # A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
 # Extended-B are another script's.
@@ -249,6 +252,7 @@ class Speller:
                     self._lower.add(word)
                 elif not _SENTENCE_START.search(text[: match.start()]):
                     self._named.add(word.lower())
+        self._correct_cached: Callable[[str], str] = lru_cache(maxsize=CORRECTED_CACHE)(self._correct)
         self.initialisms = self._initialisms(texts_seen)
         self.synonyms = Synonyms(texts_seen)
         # Other forms of the articles' words: "verifies" of "verified" (a shared beginning of
@@ -569,8 +573,12 @@ class Speller:
 
     def correct(self, text: str) -> str:
         """``text`` with each misspelt word, and each word or phrase the articles say otherwise
-        (generation/knowledge/synonyms.py), replaced by the articles' word."""
+        (generation/knowledge/synonyms.py), replaced by the articles' word. Answering one
+        message reads it mended several times (its search, its follow-up, its case, its topic):
+        the last ``CORRECTED_CACHE`` texts are mended once."""
+        return self._correct_cached(text)
 
+    def _correct(self, text: str) -> str:
         def mend(match: re.Match[str]) -> str:
             fixed = self.correct_word(match.group(0))
             return fixed if fixed is not None else match.group(0)
