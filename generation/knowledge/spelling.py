@@ -162,6 +162,11 @@ def _changed_or_swapped(word: str) -> set[str]:
     return changed | _swapped(word)
 
 
+def _only(readings: set[str]) -> str | None:
+    """The one reading of a typo in ``readings``; ``None`` when there is none or more than one."""
+    return next(iter(readings)) if len(readings) == 1 else None
+
+
 def edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance (adjacent transpositions count as one edit)."""
     previous2: list[int] = []
@@ -401,7 +406,7 @@ class Speller:
                 word = single[: j + 1] + letter + single[j + 1 :]
                 if word != lower and word in self.counts:
                     found.add(word)
-        return found.pop() if len(found) == 1 else None
+        return _only(found)
 
     def _as_written(self, word: str | None) -> str | None:
         """``word`` as the articles write it: "reproof" is their "re-proof"."""
@@ -474,7 +479,7 @@ class Speller:
         # A short one reads as a very common word only ("worng" -> "wrong"; "venmo" stays).
         least = 1 if len(lower) >= ENGLISH_TYPO_LENGTH else SHORT_OF_A_LETTER_ENGLISH
         found = {w for w in _swapped(lower) if self.english_count(w) >= least}
-        return found.pop() if len(found) == 1 else None
+        return _only(found)
 
     def _typed_once(self, lower: str) -> str | None:
         """The English word, however rare, that ``lower``, a word neither English nor the
@@ -484,7 +489,7 @@ class Speller:
         if len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
             return None
         found = {w for i in range(len(lower)) if self.english_count(w := lower[: i + 1] + lower[i:])}
-        return found.pop() if len(found) == 1 else None
+        return _only(found)
 
     def _short_of_a_letter(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the
@@ -529,7 +534,7 @@ class Speller:
         if len(lower) < TWO_SLIPS_LENGTH:
             return None
         found = self._with_a_letter_left_out(_swapped(lower))
-        return found.pop() if len(found) == 1 else None
+        return _only(found)
 
     def _near_miss(self, lower: str) -> bool:
         """Whether ``lower`` is an articles' word with a letter left out and one more slip, a
@@ -561,7 +566,7 @@ class Speller:
         if count > RARE_ENGLISH_TYPO:
             return None
         found = {w for w in _inserted(lower, 1) if self.english.get(w, 0) >= FAR_COMMONER * count}
-        return found.pop() if len(found) == 1 else None
+        return _only(found)
 
     def _doubled_letter(self, lower: str) -> str | None:
         """The articles' word that the short ``lower`` writes with one letter not doubled
