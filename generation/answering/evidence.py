@@ -4,7 +4,8 @@ lead-in) of the best passage that answer the question, in reading order.
 A passage is retrieval's unit; an answer is smaller. Each unit of the best passage is scored by
 its cosine to the question (read with its title and heading), by how much of the question's
 rarer words it contains, by whether it states the kind of value asked for and by whether its
-band holds the amount the customer names ("7 hours late": "more than 6 hours late"); the best unit
+band holds the amount the customer names ("7 hours late": "more than 6 hours late") or its label
+the case they name ("im on classic": "Classic: $35 per flight"); the best unit
 leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
 starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
 says how), when it answers nearly as well (two such at most), or, where the best names no
@@ -81,6 +82,12 @@ QUANTITY_FIT = 0.1
 # So is one that holds the code the customer names ("it says CI-09": "CI-09: your booking
 # includes a service ..."), beside those about the other codes.
 CODE_FIT = 0.1
+# So is one labelled with what the customer says their case is ("i'm on classic": "Classic: $35
+# per passenger per flight"), beside the other labels of its list.
+LABEL_FIT = 0.1
+# A label picks its unit only where at most this many of the article's units carry it: a table's
+# column names label every row.
+LABEL_UNITS = 2
 # A word the customer writes in capitals is such a code where at most this many of the article's
 # units hold it.
 CAPITALS_UNITS = 2
@@ -161,6 +168,9 @@ _CODE = re.compile(r"\b[a-z]{1,3}-?\d{2,}\b", re.IGNORECASE)
 # letter that stands alone as one ("the E next to my reading"; not "I" nor "A").
 _CAPITALS = re.compile(r"\b(?:[A-Z]{3,6}|(?<![.'’-])[B-HJ-Z](?![.'’-]\w))\b")
 _WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+# A unit's labels: the words before a colon that opens it or one of its "; "-separated parts
+# ("Classic: $35 per passenger per flight", "Plan: Lumen Essentials; Buildings: £27 a year").
+_LABEL = re.compile(r"(?:^|;\s+)([^:;.!?]{1,40}):\s")
 
 
 def quoted_codes(question: str) -> list[str]:
@@ -183,6 +193,18 @@ def _another_code(text: str, codes: Sequence[str]) -> bool:
     """Whether ``text`` is about a code, and none of ``codes``."""
     found = [c.lower() for c in _CODE.findall(text)]
     return bool(found) and not any(c.lower() in found for c in codes)
+
+
+def _labelled(units: Sequence[str], named: set[str]) -> set[int]:
+    """The positions of ``units`` labelled with words the customer's message all names
+    (``named``, its tokens), each such label carried by at most ``LABEL_UNITS`` of them."""
+    carriers: dict[frozenset[str], set[int]] = {}
+    for p, unit in enumerate(units):
+        for label in _LABEL.findall(unit):
+            words = frozenset(tokenize(label))
+            if words:
+                carriers.setdefault(words, set()).add(p)
+    return {p for words, held in carriers.items() if words <= named and len(held) <= LABEL_UNITS for p in held}
 
 
 def _listed(hit: PassageHit, lead: int, items: Sequence[int], score: float) -> Evidence:
@@ -286,9 +308,12 @@ def select(
         if _CODE.fullmatch(c) or sum(holds_word(u, c) for u in units) <= CAPITALS_UNITS
     ]
 
+    labelled = _labelled(units, set(tokenize(question)))
+
     def fit(p: int) -> float:
         band = QUANTITY_FIT if amounts and quantities.fits(amounts, units[p]) else 0.0
-        return band + (CODE_FIT if any(holds_word(units[p], code) for code in asked_codes) else 0.0)
+        code = CODE_FIT if any(holds_word(units[p], code) for code in asked_codes) else 0.0
+        return band + max(code, LABEL_FIT if p in labelled else 0.0)
 
     def scored(p: int) -> float:
         return (
@@ -310,7 +335,7 @@ def select(
     # its band's bonus: the rule's case picks the unit, the unit after it may hold the rest
     # ("Please request the credit within 3 months").
     near = score - fit(position) - ALSO_ANSWERS_MARGIN
-    bonuses = (QUANTITY_FIT if amounts else 0.0) + (CODE_FIT if asked_codes else 0.0)
+    bonuses = (QUANTITY_FIT if amounts else 0.0) + max(CODE_FIT if asked_codes else 0.0, LABEL_FIT if labelled else 0.0)
     reach = near - KEYWORD_WEIGHT - ANSWER_TYPE_BONUS - bonuses - 1e-6
     scores.update({p: scored(p) for p in range(len(units)) if p not in found and cosines[p] >= reach})
     # "What ways can I pay?": a lead-in that answers best comes with its list, as much of it as

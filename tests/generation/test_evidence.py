@@ -308,6 +308,43 @@ def test_the_code_the_customer_names_is_answered_without_the_others() -> None:
     assert units[1] in found.texts
 
 
+def test_the_item_labelled_with_the_customers_case_is_answered() -> None:
+    units = [
+        "Change fees are charged per passenger, per flight:",
+        "Lite: $65 per passenger per flight.",
+        "Classic: $35 per passenger per flight.",
+        "Flex: no change fee.",
+        "A name change costs $110 per passenger per flight and is possible on Classic and Flex fares.",
+    ]
+    # The embedder puts the name change a little closer to "move my flight to another date".
+    cosines = [0.5, 0.55, 0.55, 0.5, 0.62]
+    vectors = np.array([[c, np.sqrt(1 - c**2)] for c in cosines])
+    index, hit = one_passage("Change fees", units, vectors)
+    hit.entry.outline.lead_ins = (-1, 0, 0, 0, -1)  # the fares are items of the first sentence's list
+    found = evidence.select(
+        index, hit, np.array([1.0, 0.0]), "how much to move my flight to another date? im on classic", []
+    )
+    # The list's lead-in, then the fares, the customer's among them; not the name change.
+    assert found.texts[found.best] == units[0] and units[2] in found.texts and units[4] not in found.texts
+    # Naming no fare, the name change, which matches best, is part of the answer.
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "how much to move my flight to another date?", [])
+    assert units[4] in found.texts[found.best :]
+
+
+def test_a_label_on_every_row_of_a_table_picks_none_of_them() -> None:
+    rows = [
+        f"Cover: {what}; Plus: {amount}; Premier: {more}."
+        for what, amount, more in [
+            ("Trace and access", "£5,000", "£10,000"),
+            ("Alternative accommodation", "£50,000", "£75,000"),
+            ("Liability", "£2 million", "£2 million"),
+        ]
+    ]
+    units = ["Each plan's limits are below.", *rows, "Premier customers can also call our priority line."]
+    assert evidence._labelled(units, {"premier", "cover"}) == set()
+    assert evidence._labelled(["Premier: £10,000.", "Plus: £5,000."], {"premier"}) == {0}
+
+
 def test_a_code_in_capitals_picks_its_sentence_unless_the_customer_writes_in_capitals() -> None:
     units = [
         "Each flight on your booking shows a fare code.",
