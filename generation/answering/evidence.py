@@ -184,6 +184,35 @@ def quoted_codes(question: str) -> list[str]:
     return codes
 
 
+# Where a sentence sends the reader to an article by its title: "... see Your excess explained",
+# "as explained in our article on travelling with pets", "read our help article on ...".
+_SENDS = (
+    r"(?:\bsee|\bread|\barticles? (?:on|about)|\b(?:explained|described|covered|set out) in)\s+"
+    r"(?:(?:our|the)\s+)?(?:(?:help\s+)?articles?\s+(?:on|about)\s+)?"
+)
+# "our article on choosing your seat" names "Choosing your seat and extra legroom" by the words
+# its title starts with (two or more).
+_ARTICLE_ON = re.compile(r"\barticles? (?:on|about) ((?:[\w'’-]+ )+[\w'’-]+)")
+
+
+def sends_to(sentence: str, titles: Sequence[str]) -> list[int]:
+    """Which of ``titles`` ``sentence`` sends the reader to: "see" (or "read", "explained in",
+    "our article on") and the title, or the words it starts with after "article on"; or "the
+    <title> article" ("see the lost and found article")."""
+    lower = sentence.lower()
+    named = [m.group(1) for m in _ARTICLE_ON.finditer(lower)]
+    sent = []
+    for i, title in enumerate(titles):
+        name = re.escape(title.lower())
+        if (
+            re.search(rf"{_SENDS}{name}\b", lower)
+            or re.search(rf"\b(?:our|the)\s+{name}\s+(?:article|guide|page)\b", lower)
+            or any(title.lower().startswith(words) for words in named)
+        ):
+            sent.append(i)
+    return sent
+
+
 def holds_word(text: str, token: str) -> bool:
     """Whether ``text`` holds ``token`` as a word, case aside."""
     return re.search(rf"\b{re.escape(token)}\b", text, re.IGNORECASE) is not None

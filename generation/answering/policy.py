@@ -14,7 +14,8 @@ The policy, in order:
    Too unsure, or the best passage lacks what the question asks for (a kind of value, a name
    no article mentions, a thing the customer asks whether the company has): an honest handoff
    that says nothing was found. A message that names nothing new ("why?", "are you sure?") and
-   would get the previous answer again gets a person instead.
+   would get the previous answer again gets a person instead. Evidence that sends the reader to
+   another article for the value asked ("see Your excess explained") is what that article says.
 5. Otherwise the answer is built from the evidence, the units of the best passage that answer
    (generation/answering/evidence.py): the model writes it, and each sentence is verified before
    the customer sees it (generation/answering/gate.py); when the model's first sentence fails,
@@ -558,11 +559,33 @@ class Responder:
             if stating is None:
                 return None, conf, None
             found = evidence_of.select(self.index, stating, vector, query)
+        found = self._followed(found, query, vector)
         thing = questions.thing_asked_for(corrected) if unsure else None
         if thing is not None and not self._speaks_of(thing, found):
             # "Can I get a static IP address with home fibre?": the plans match, and none is one.
             return None, conf, phrases.not_found_about(thing)
         return found, conf, None
+
+    def _followed(self, found: evidence_of.Evidence, query: str, vector: np.ndarray) -> evidence_of.Evidence:
+        """``found``, or, where the answer it makes lacks the kind of value the question asks for
+        and sends the reader to one other article for it ("This means a higher excess applies
+        to flood claims - see Your excess explained"), what that article says, if it states
+        such a value: a support agent follows the link, and so does the answer. ("What does a
+        flood endorsement mean?" asks for no value: the sentence answers it.)"""
+        answer = found.texts[found.best :]
+        kind = answer_types.asked(query)
+        if kind is None or any(kind.states.search(text) for text in answer):
+            return found
+        entries = [e for e in self.index.entries if e is not found.hit.entry]
+        titles = [e.title for e in entries]
+        sent = {i for text in answer for i in evidence_of.sends_to(text, titles)}
+        if len(sent) != 1:
+            return found
+        hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector, within=entries[sent.pop()])
+        if not hits:
+            return found
+        there = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
+        return there if kind.states.search(there.text) else found
 
     def _find_each(
         self, history: Sequence[prompts.Turn], asked: Sequence[str], whole: Found

@@ -151,8 +151,11 @@ class KnowledgeIndex:
             )
         return self._speller
 
-    def search(self, query: str, k: int = 5, *, vector: np.ndarray | None = None) -> list[PassageHit]:
-        """The ``k`` best passages for ``query`` (a customer's words), best first."""
+    def search(
+        self, query: str, k: int = 5, *, vector: np.ndarray | None = None, within: Entry | None = None
+    ) -> list[PassageHit]:
+        """The ``k`` best passages for ``query`` (a customer's words), best first; only
+        ``within``'s passages, when an article is given."""
         if not self.passages:
             return []
         v = vector if vector is not None else self.embedder.encode_query(query)
@@ -172,7 +175,11 @@ class KnowledgeIndex:
         combined = (1 - w) * cosine + w * keyword + 1e-3 * own
         if self.weights.title_weight:
             combined += self.weights.title_weight * (self.title_matrix @ v)[self.passage_owner]
-        order = np.argsort(-combined)[:k]
+        if within is not None:
+            own_rows = np.flatnonzero(self.passage_owner == next(i for i, e in enumerate(self.entries) if e is within))
+            order = own_rows[np.argsort(-combined[own_rows])][:k]
+        else:
+            order = np.argsort(-combined)[:k]
         return [
             PassageHit(
                 entry=self.entries[self.passages[i][0]],

@@ -837,3 +837,36 @@ def test_a_typo_that_makes_a_rare_word_is_read_as_the_word_of_the_passages_found
     # A rare word no passage found is a letter from stays what it names.
     _, kayaks = ask(responder(), "Do you sell kayaks?")
     assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
+
+
+CROSS_REFERENCED = [
+    {
+        "title": "Storm and flood damage",
+        "body": (
+            "## What counts as a flood\n\nA flood is water entering your home from outside, from a river, the sea "
+            "or overflowing drains.\n\n## Homes at risk of flooding\n\nIf your home is in a flood-risk area, your "
+            "schedule may include a flood endorsement. This means a higher excess applies to flood claims – see "
+            "Your excess explained.\n\n## If a flood is on its way\n\nMove valuables and electrical items upstairs, "
+            "and put flood barriers in place if you have them."
+        ),
+    },
+    {
+        "title": "Your excess explained",
+        "body": (
+            "## What an excess is\n\nYour excess is the part of a claim you pay yourself.\n\n## Compulsory excess by "
+            "type of claim\n\nThe compulsory excess depends on what you're claiming for:\n\n- Escape of water: £350\n"
+            "- Theft from a shed or garage: £200\n- Flood, where your schedule shows a flood endorsement: £500\n"
+            "- Bicycles: £50"
+        ),
+    },
+]
+
+
+def test_an_answer_that_sends_the_customer_to_another_article_is_what_that_article_says() -> None:
+    import_articles(CROSS_REFERENCED)
+    _, answer = ask(responder(), "my schedule shows a flood endorsement. what excess would i pay if the house floods?")
+    assert "£500" in answer.text and "see Your excess explained" not in answer.text
+    assert answer.sources[0]["title"] == "Your excess explained"
+    # A question the sentence answers itself stays where it is.
+    _, answer = ask(responder(), "what does a flood endorsement on my schedule mean?")
+    assert "higher excess applies to flood claims" in answer.text

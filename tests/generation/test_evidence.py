@@ -345,6 +345,22 @@ def test_a_label_on_every_row_of_a_table_picks_none_of_them() -> None:
     assert evidence._labelled(["Premier: £10,000.", "Plus: £5,000."], {"premier"}) == {0}
 
 
+def test_a_sentence_that_sends_the_reader_to_another_article_names_it() -> None:
+    titles = ["Your excess explained", "Choosing your seat and extra legroom", "Moving house", "Refunds"]
+    assert evidence.sends_to(
+        "This means a higher excess applies to flood claims – see Your excess explained.", titles
+    ) == [0]
+    assert evidence.sends_to(
+        "Children sit next to an adult, as explained in our article on choosing your seat.", titles
+    ) == [1]
+    assert evidence.sends_to("If you move, please see our moving house article first.", titles) == [2]
+    # Naming an article's subject is not sending the reader there.
+    assert (
+        evidence.sends_to("Claims under Home emergency cover don't affect your discount on moving house.", titles) == []
+    )
+    assert evidence.sends_to("You can see your refunds in the app.", titles) == []
+
+
 def test_a_code_in_capitals_picks_its_sentence_unless_the_customer_writes_in_capitals() -> None:
     units = [
         "Each flight on your booking shows a fare code.",
