@@ -5,9 +5,9 @@ A passage is retrieval's unit; an answer is smaller. Each unit of the best passa
 its cosine to the question (read with its title and heading), by how much of the question's
 rarer words it contains, by whether it states the kind of value asked for and by whether its
 band holds the amount the customer names ("7 hours late": "more than 6 hours late") or its label
-the case they name ("im on classic": "Classic: $35 per flight"); the best unit
-leads, and another joins it when the best cannot stand alone (it ends with ``:``, or the next
-starts "It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
+names their case ("im on classic": "Classic: $35 per flight"); the best unit leads, and
+another joins it when the best cannot stand alone (it ends with ``:``, or the next starts
+"It ..."/"This ..."), when the question asks yes or no (the next sentence of the passage
 says how), when it answers nearly as well (two such at most), or, where the best names no
 band holding the customer's amount, when its band holds it and it answers nearly as well ("No
 single bag can weigh more than 32 kg" for "a 35kg bag"); and a short section's first sentence,
@@ -341,8 +341,8 @@ def select(
 
     def fit(p: int) -> float:
         band = QUANTITY_FIT if amounts and quantities.fits(amounts, units[p]) else 0.0
-        code = CODE_FIT if any(holds_word(units[p], code) for code in asked_codes) else 0.0
-        return band + max(code, LABEL_FIT if p in labelled else 0.0)
+        named = CODE_FIT if any(holds_word(units[p], code) for code in asked_codes) else 0.0
+        return band + max(named, LABEL_FIT if p in labelled else 0.0)
 
     def scored(p: int) -> float:
         return (
