@@ -100,6 +100,8 @@ BAND_ELSEWHERE_MARGIN = 0.05
 # £4,000") answers in its place when it scores within this of it (``_case_band_first``).
 CASE_MEASURES = frozenset({"time", "money"})
 CASE_BAND_MARGIN = 0.12
+# ... and a band of it with an upper end, where only an open one of the best passage holds it.
+CLOSER_BAND_MARGIN = 0.03
 # So does one holding the code the customer quotes, which only its article holds (``_code_first``).
 CODE_ELSEWHERE_MARGIN = 0.05
 # A passage of the best one's article that states the kind of value asked for, where the best
@@ -290,11 +292,20 @@ def _case_band_first(hits: list[PassageHit], conf: float, case: str) -> tuple[li
     complaint's first steps best, and the ombudsman, "after 8 weeks", a little less. Other
     articles' bands are left alone: times and prices are in bands all over a help centre."""
     amounts = [(kind, value) for kind, value in quantities.asked(case) if kind in CASE_MEASURES]
-    if not amounts or not hits or quantities.fits(amounts, hits[0].passage.text):
+    if not amounts or not hits or quantities.fits(amounts, hits[0].passage.text, bounded=True):
         return hits, conf
     top = hits[0]
+    # Where only an open band of the best passage holds it ("If your bike is worth more than
+    # £750, add Cycle cover"), a band with an upper end in a passage that matches nearly as well
+    # is the closer case ("£1,001 to £2,500: £4.75 a month"). (Not one that matches much less:
+    # "delayed 2 hours or more: a meal voucher" answers "delayed 3 hrs, do we get anything to
+    # eat?", not "Arrival 3 to 6 hours late: $100".)
+    bounded = quantities.fits(amounts, top.passage.text)
     return _moved_first(
-        hits, conf, CASE_BAND_MARGIN, lambda h: h.entry is top.entry and quantities.fits(amounts, h.passage.text)
+        hits,
+        conf,
+        CLOSER_BAND_MARGIN if bounded else CASE_BAND_MARGIN,
+        lambda h: h.entry is top.entry and quantities.fits(amounts, h.passage.text, bounded=bounded),
     )
 
 

@@ -129,8 +129,12 @@ def stated(text: str) -> Iterator[Band]:
                 yield Band(kind, 0.0, _value(next(g for g in m.groups() if g)) * scale)
 
 
-def fits(amounts: list[tuple[str, float]], text: str) -> bool:
-    """Whether ``text`` states a band that holds one of the customer's ``amounts``."""
+def fits(amounts: list[tuple[str, float]], text: str, *, bounded: bool = False) -> bool:
+    """Whether ``text`` states a band that holds one of the customer's ``amounts``; with
+    ``bounded``, a band with an upper end ("£1,001 to £2,500", not "more than £750")."""
     return bool(amounts) and any(
-        band.holds(value) for band in stated(text) for kind, value in amounts if band.kind == kind
+        band.holds(value) and not (bounded and math.isinf(band.high))
+        for band in stated(text)
+        for kind, value in amounts
+        if band.kind == kind
     )

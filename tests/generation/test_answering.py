@@ -781,6 +781,37 @@ def test_a_passage_of_the_same_article_whose_band_holds_the_customers_case_goes_
     assert conf == pytest.approx(hits[first].cosine)
 
 
+@pytest.mark.parametrize(
+    ("behind", "first"),
+    [
+        # Nearly as well matched, the price band holding the customer's £1,800 answers, not the
+        # open band it also falls in.
+        (0.01, 1),
+        # Matched much less, it does not.
+        (0.08, 0),
+    ],
+)
+def test_a_band_with_an_upper_end_goes_before_an_open_one_holding_the_same_case(behind: float, first: int) -> None:
+    article = SimpleNamespace()
+    at_home = SimpleNamespace(
+        entry=article,
+        passage=SimpleNamespace(text="If your bike is worth more than £750, add Cycle cover."),
+        score=0.76,
+        cosine=0.76,
+        keyword=0.0,
+    )
+    prices = SimpleNamespace(
+        entry=article,
+        passage=SimpleNamespace(text="Value of bike: £1,001 to £2,500; Price per month: £4.75."),
+        score=0.76 - behind,
+        cosine=0.76 - behind,
+        keyword=0.0,
+    )
+    hits: list[Any] = [at_home, prices]
+    ranked, _ = _case_band_first(hits, 0.76, "my new road bike was £1,800 and how much is cycle cover monthly?")
+    assert ranked[0] is hits[first]
+
+
 def article_hit(units: list[str], passage: str, score: float) -> Any:
     entry = SimpleNamespace(outline=SimpleNamespace(units=units))
     return SimpleNamespace(entry=entry, passage=SimpleNamespace(text=passage), score=score, cosine=score, keyword=0.0)

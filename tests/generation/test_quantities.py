@@ -71,3 +71,10 @@ def test_a_band_fits_an_amount_of_its_own_kind_in_any_unit() -> None:
     # An age is not a weight, though both are numbers in the same range.
     assert not quantities.fits(quantities.asked("my son is 9"), "Bags of 6 to 11 kg go in the hold.")
     assert not quantities.fits([], "Arrival more than 6 hours late: $200.")
+
+
+def test_a_bounded_fit_needs_a_band_with_an_upper_end() -> None:
+    bike = quantities.asked("my bike was £1,800")
+    assert quantities.fits(bike, "If your bike is worth more than £750, add Cycle cover.")
+    assert not quantities.fits(bike, "If your bike is worth more than £750, add Cycle cover.", bounded=True)
+    assert quantities.fits(bike, "Value of bike: £1,001 to £2,500; Price per month: £4.75.", bounded=True)
