@@ -83,6 +83,10 @@ def test_chat_words_read_as_the_english_ones_unless_the_articles_use_them() -> N
     )
     assert speller.correct("my fone bil doesnt work b4 noon") == "my phone bill doesn't work before noon"
     assert speller.correct("the bill n the phone") == "the bill and the phone"
+    # Short forms of the words a claim or a booking turns on, and of the customer's people.
+    assert speller.correct("my bf wanna send pics of the dmg 2 wks ago") == (
+        "my boyfriend want to send photos of the damage 2 weeks ago"
+    )
     # A base that writes "Plan UR" keeps its word.
     assert Speller(["Plan UR costs less."], english={}).correct("is ur cheaper") == "is ur cheaper"
     # ... but a letter of an abbreviation ("the U.S.") is no word of theirs.
