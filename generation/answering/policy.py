@@ -15,7 +15,9 @@ The policy, in order:
    no article mentions, a thing the customer asks whether the company has): an honest handoff
    that says nothing was found. A message that names nothing new ("why?", "are you sure?") and
    would get the previous answer again gets a person instead. Evidence that sends the reader to
-   another article for the value asked ("see Your excess explained") is what that article says.
+   another article for the value asked ("see Your excess explained") is what that article says;
+   asked how to do something, evidence that gives no way to do it yields to a passage of the
+   same article that gives a menu path ("Manage booking > Special assistance").
 5. Otherwise the answer is built from the evidence, the units of the best passage that answer
    (generation/answering/evidence.py): the model writes it, and each sentence is verified before
    the customer sees it (generation/answering/gate.py); when the model's first sentence fails,
@@ -197,6 +199,18 @@ def _noop(_: str) -> None:
 
 def _never() -> bool:
     return False
+
+
+# "How do I book ...?", "how can we change ...?": a question how to do something (not "how do I
+# know ..."), answered by a way to do it: a menu path of the app or website ("Manage booking >
+# Special assistance"), a number to call, an address.
+_ASKS_HOW_TO = re.compile(r"\bhow (?:do|can|should|would|could) (?:i|we)\b(?!\s+(?:know|tell)\b)", re.IGNORECASE)
+_MENU_PATH = re.compile(r"\w > \w")
+
+
+def _states_a_way(text: str) -> bool:
+    """Whether ``text`` gives a way to do something: a menu path or a way to contact the company."""
+    return bool(_MENU_PATH.search(text)) or answer_types.CONTACT.states.search(text) is not None
 
 
 def _fixed(text: str, mode: str, forward: Forward, **fields: Any) -> Answer:
@@ -571,6 +585,7 @@ class Responder:
                 return None, conf, None
             found = evidence_of.select(self.index, stating, vector, query)
         found = self._followed(found, query, vector)
+        found = self._way_elsewhere(found, corrected, hits, vector, query)
         thing = questions.thing_asked_for(corrected) if unsure else None
         if thing is not None and not self._speaks_of(thing, found):
             # "Can I get a static IP address with home fibre?": the plans match, and none is one.
@@ -597,6 +612,29 @@ class Responder:
             return found
         there = evidence_of.select(self.index, hits[0], vector, query, hits[1:])
         return there if kind.states.search(there.text) else found
+
+    def _way_elsewhere(
+        self, found: evidence_of.Evidence, question: str, hits: Sequence[PassageHit], vector: np.ndarray, query: str
+    ) -> evidence_of.Evidence:
+        """``found``, or, where ``question`` asks how to do something ("how do i book a
+        wheelchair at the airport?") and the answer it makes states no way to (a menu path, a
+        number to call, an address), the evidence of the best passage of the same article
+        within ``VALUE_ELSEWHERE_MARGIN`` that gives a menu path ("Please request it at least
+        48 hours before departure in Manage booking > Special assistance")."""
+        if not _ASKS_HOW_TO.search(question) or any(_states_a_way(t) for t in found.texts[found.best :]):
+            return found
+        top = hits[0]
+        way = next(
+            (
+                h
+                for h in hits[1:]
+                if h.entry is top.entry
+                and h.score >= top.score - VALUE_ELSEWHERE_MARGIN
+                and _MENU_PATH.search(h.passage.text)
+            ),
+            None,
+        )
+        return found if way is None else evidence_of.select(self.index, way, vector, query)
 
     def _find_each(
         self, history: Sequence[prompts.Turn], asked: Sequence[str], whole: Found

@@ -901,3 +901,28 @@ def test_an_answer_that_sends_the_customer_to_another_article_is_what_that_artic
     # A question the sentence answers itself stays where it is.
     _, answer = ask(responder(), "what does a flood endorsement on my schedule mean?")
     assert "higher excess applies to flood claims" in answer.text
+
+
+ASSISTANCE = [
+    {
+        "title": "Special assistance and wheelchairs",
+        "body": (
+            "## Requesting assistance\n\nWe want everyone to travel with confidence. Special assistance is free "
+            "of charge on every fare. Please request it at least 48 hours before departure in Manage booking > "
+            "Special assistance.\n\n## Your own mobility equipment\n\nEach passenger can bring up to 2 mobility "
+            "aids free of charge. Passengers with battery-powered wheelchairs must check in at the airport "
+            "check-in desk at least 90 minutes before departure, so that our staff can prepare the wheelchair.\n\n"
+            "## On board\n\nAn onboard wheelchair is available on every aircraft to help you reach the toilet."
+        ),
+    },
+    {
+        "title": "Checked baggage",
+        "body": "## Allowance\n\nEach passenger can check in one bag of up to 23 kg on Classic and Flex fares.",
+    },
+]
+
+
+def test_asked_how_to_do_something_the_answer_gives_the_way_to_do_it() -> None:
+    import_articles(ASSISTANCE)
+    _, answer = ask(responder(), "how do i book a wheelchair at the airport for my dad, we fly on friday")
+    assert "Manage booking > Special assistance" in answer.text
