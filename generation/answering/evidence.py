@@ -190,6 +190,7 @@ _SENDS = (
     r"(?:\bsee|\bread|\barticles? (?:on|about)|\b(?:explained|described|covered|set out) in)\s+"
     r"(?:(?:our|the)\s+)?(?:(?:help\s+)?articles?\s+(?:on|about)\s+)?"
 )
+_SENDS_WORD = re.compile(r"\b(?:see|read|articles?|guide|page|(?:explained|described|covered|set out) in)\b")
 # "our article on choosing your seat" names "Choosing your seat and extra legroom" by the words
 # its title starts with (two or more).
 _ARTICLE_ON = re.compile(r"\barticles? (?:on|about) ((?:[\w'’-]+ )+[\w'’-]+)")
@@ -200,6 +201,8 @@ def sends_to(sentence: str, titles: Sequence[str]) -> list[int]:
     "our article on") and the title, or the words it starts with after "article on"; or "the
     <title> article" ("see the lost and found article")."""
     lower = sentence.lower()
+    if not _SENDS_WORD.search(lower):
+        return []  # most sentences: no title is looked for
     named = [m.group(1) for m in _ARTICLE_ON.finditer(lower)]
     sent = []
     for i, title in enumerate(titles):
