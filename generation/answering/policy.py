@@ -314,12 +314,12 @@ def _case_band_first(hits: list[PassageHit], conf: float, case: str) -> tuple[li
     # is the closer case ("£1,001 to £2,500: £4.75 a month"). (Not one that matches much less:
     # "delayed 2 hours or more: a meal voucher" answers "delayed 3 hrs, do we get anything to
     # eat?", not "Arrival 3 to 6 hours late: $100".)
-    bounded = quantities.fits(amounts, top.passage.text)
+    open_only = quantities.fits(amounts, top.passage.text)
     return _moved_first(
         hits,
         conf,
-        CLOSER_BAND_MARGIN if bounded else CASE_BAND_MARGIN,
-        lambda h: h.entry is top.entry and quantities.fits(amounts, h.passage.text, bounded=bounded),
+        CLOSER_BAND_MARGIN if open_only else CASE_BAND_MARGIN,
+        lambda h: h.entry is top.entry and quantities.fits(amounts, h.passage.text, bounded=open_only),
     )
 
 
@@ -619,8 +619,9 @@ class Responder:
         """``found``, or, where ``question`` asks how to do something ("how do i book a
         wheelchair at the airport?") and the answer it makes states no way to (a menu path, a
         number to call, an address), the evidence of the best passage of the same article
-        within ``VALUE_ELSEWHERE_MARGIN`` that gives a menu path ("Please request it at least
-        48 hours before departure in Manage booking > Special assistance")."""
+        within ``VALUE_ELSEWHERE_MARGIN`` whose passage gives a menu path, if its answer gives a
+        way ("Please request it at least 48 hours before departure in Manage booking > Special
+        assistance")."""
         if not _ASKS_HOW_TO.search(question) or any(_states_a_way(t) for t in found.texts[found.best :]):
             return found
         top = hits[0]
@@ -634,7 +635,10 @@ class Responder:
             ),
             None,
         )
-        return found if way is None else evidence_of.select(self.index, way, vector, query)
+        if way is None:
+            return found
+        there = evidence_of.select(self.index, way, vector, query)
+        return there if any(_states_a_way(t) for t in there.texts[there.best :]) else found
 
     def _find_each(
         self, history: Sequence[prompts.Turn], asked: Sequence[str], whole: Found
