@@ -723,8 +723,9 @@ def test_a_weak_match_stating_a_band_of_the_customers_own_age_is_answered() -> N
     assert handed.mode == "handoff"
 
 
-def passage_hit(text: str, score: float) -> Any:
-    return SimpleNamespace(passage=SimpleNamespace(text=text), score=score, cosine=score, keyword=0.0)
+def passage_hit(text: str, score: float, entry: Any = None) -> Any:
+    """A hit of the passage ``text`` (of ``entry``'s article), scored ``score`` (its cosine too)."""
+    return SimpleNamespace(entry=entry, passage=SimpleNamespace(text=text), score=score, cosine=score, keyword=0.0)
 
 
 @pytest.mark.parametrize(
@@ -761,19 +762,11 @@ def test_a_passage_of_the_same_article_whose_band_holds_the_customers_case_goes_
     case: str, behind: float, same_article: bool, first: int
 ) -> None:
     article, other = SimpleNamespace(), SimpleNamespace()
-    steps = SimpleNamespace(
-        entry=article,
-        passage=SimpleNamespace(text="We aim to resolve most complaints within 5 working days."),
-        score=0.7,
-        cosine=0.7,
-        keyword=0.0,
-    )
-    ombudsman = SimpleNamespace(
-        entry=article if same_article else other,
-        passage=SimpleNamespace(text="If your complaint hasn't been resolved after 8 weeks, contact the ombudsman."),
-        score=0.7 - behind,
-        cosine=0.7 - behind,
-        keyword=0.0,
+    steps = passage_hit("We aim to resolve most complaints within 5 working days.", 0.7, article)
+    ombudsman = passage_hit(
+        "If your complaint hasn't been resolved after 8 weeks, contact the ombudsman.",
+        0.7 - behind,
+        article if same_article else other,
     )
     hits: list[Any] = [steps, ombudsman]
     ranked, conf = _case_band_first(hits, 0.7, case)
@@ -793,28 +786,15 @@ def test_a_passage_of_the_same_article_whose_band_holds_the_customers_case_goes_
 )
 def test_a_band_with_an_upper_end_goes_before_an_open_one_holding_the_same_case(behind: float, first: int) -> None:
     article = SimpleNamespace()
-    at_home = SimpleNamespace(
-        entry=article,
-        passage=SimpleNamespace(text="If your bike is worth more than £750, add Cycle cover."),
-        score=0.76,
-        cosine=0.76,
-        keyword=0.0,
-    )
-    prices = SimpleNamespace(
-        entry=article,
-        passage=SimpleNamespace(text="Value of bike: £1,001 to £2,500; Price per month: £4.75."),
-        score=0.76 - behind,
-        cosine=0.76 - behind,
-        keyword=0.0,
-    )
+    at_home = passage_hit("If your bike is worth more than £750, add Cycle cover.", 0.76, article)
+    prices = passage_hit("Value of bike: £1,001 to £2,500; Price per month: £4.75.", 0.76 - behind, article)
     hits: list[Any] = [at_home, prices]
     ranked, _ = _case_band_first(hits, 0.76, "my new road bike was £1,800 and how much is cycle cover monthly?")
     assert ranked[0] is hits[first]
 
 
 def article_hit(units: list[str], passage: str, score: float) -> Any:
-    entry = SimpleNamespace(outline=SimpleNamespace(units=units))
-    return SimpleNamespace(entry=entry, passage=SimpleNamespace(text=passage), score=score, cosine=score, keyword=0.0)
+    return passage_hit(passage, score, SimpleNamespace(outline=SimpleNamespace(units=units)))
 
 
 PLANS = ["Annual Membership costs $120 a year.", "Monthly Membership costs $15 a month."]

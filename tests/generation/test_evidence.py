@@ -298,9 +298,7 @@ def test_the_code_the_customer_names_is_answered_without_the_others() -> None:
         "Online check-in closes 1 hour before departure.",
     ]
     # The embedder puts the other code's sentence a little closer to the question.
-    cosines = [0.3, 0.8, 0.75, 0.3]
-    vectors = np.array([[c, np.sqrt(1 - c**2)] for c in cosines])
-    index, hit = one_passage("Check-in errors", units, vectors)
+    index, hit = at_cosines("Check-in errors", units, [0.3, 0.8, 0.75, 0.3])
     found = evidence.select(index, hit, np.array([1.0, 0.0]), "the app just says CI-09, what am i doing wrong", [])
     assert found.texts[found.best] == units[2] and units[1] not in found.texts
     # Asked about no code, the other one answers nearly as well and joins.
@@ -317,9 +315,7 @@ def test_the_item_labelled_with_the_customers_case_is_answered() -> None:
         "A name change costs $110 per passenger per flight and is possible on Classic and Flex fares.",
     ]
     # The embedder puts the name change a little closer to "move my flight to another date".
-    cosines = [0.5, 0.55, 0.55, 0.5, 0.62]
-    vectors = np.array([[c, np.sqrt(1 - c**2)] for c in cosines])
-    index, hit = one_passage("Change fees", units, vectors)
+    index, hit = at_cosines("Change fees", units, [0.5, 0.55, 0.55, 0.5, 0.62])
     hit.entry.outline.lead_ins = (-1, 0, 0, 0, -1)  # the fares are items of the first sentence's list
     found = evidence.select(
         index, hit, np.array([1.0, 0.0]), "how much to move my flight to another date? im on classic", []
@@ -481,6 +477,11 @@ MOVING = [
     "To do this, send us proof of your new address within 30 days of moving.",
     "We charge nothing for the visit.",
 ]
+
+
+def at_cosines(heading: str, units: list[str], cosines: list[float]) -> tuple[Any, Any]:
+    """``one_passage`` of ``units``, each at its cosine of ``cosines`` to the question ``[1, 0]``."""
+    return one_passage(heading, units, np.array([[c, np.sqrt(1 - c**2)] for c in cosines]))
 
 
 def one_passage(heading: str, units: list[str], vectors: np.ndarray) -> tuple[Any, Any]:
