@@ -138,6 +138,11 @@ class Evidence:
     def text(self) -> str:
         return " ".join(self.texts)
 
+    @property
+    def answering(self) -> tuple[str, ...]:
+        """The units an answer is made of: from ``best`` on."""
+        return self.texts[self.best :]
+
 
 def joined(found: Sequence[Evidence]) -> Evidence:
     """The evidence for the questions of one message, one after the other, each unit once: the
@@ -285,14 +290,13 @@ def stating_what_is_asked(question: str, hits: Sequence[PassageHit], margin: flo
     if kind is None or not hits:
         return None
     first = hits[0]
-    return next(
-        (
-            h
-            for h in hits[1:]
-            if h.entry is first.entry and h.score >= first.score - margin and kind.states.search(h.passage.text)
-        ),
-        None,
-    )
+    return runner_up(hits, margin, lambda h: h.entry is first.entry and kind.states.search(h.passage.text) is not None)
+
+
+def runner_up(hits: Sequence[PassageHit], margin: float, accepts: Callable[[PassageHit], bool]) -> PassageHit | None:
+    """The best of ``hits`` after the first, within ``margin`` of its score, that ``accepts``
+    takes; ``None`` when there is none."""
+    return next((h for h in hits[1:] if h.score >= hits[0].score - margin and accepts(h)), None)
 
 
 def _nothing_said(_: str) -> bool:

@@ -280,7 +280,7 @@ def _moved_first(
 ) -> tuple[list[PassageHit], float]:
     """``hits`` and their confidence with the best of the others that ``accepts`` takes, within
     ``margin`` of the best one's score, first; as they were when there is none."""
-    moved = next((h for h in hits[1:] if h.score >= hits[0].score - margin and accepts(h)), None)
+    moved = evidence_of.runner_up(hits, margin, accepts)
     if moved is None:
         return hits, conf
     ranked = [moved, *(h for h in hits if h is not moved)]
@@ -598,13 +598,12 @@ class Responder:
         to flood claims - see Your excess explained"), what that article says, if it states
         such a value: a support agent follows the link, and so does the answer. ("What does a
         flood endorsement mean?" asks for no value: the sentence answers it.)"""
-        answer = found.texts[found.best :]
         kind = answer_types.asked(query)
-        if kind is None or any(kind.states.search(text) for text in answer):
+        if kind is None or any(kind.states.search(text) for text in found.answering):
             return found
         entries = [e for e in self.index.entries if e is not found.hit.entry]
         titles = [e.title for e in entries]
-        sent = {i for text in answer for i in evidence_of.sends_to(text, titles)}
+        sent = {i for text in found.answering for i in evidence_of.sends_to(text, titles)}
         if len(sent) != 1:
             return found
         hits = self.index.search(query, k=SEARCH_DEPTH, vector=vector, within=entries[sent.pop()])
@@ -622,23 +621,18 @@ class Responder:
         within ``VALUE_ELSEWHERE_MARGIN`` whose passage gives a menu path, if its answer gives a
         way ("Please request it at least 48 hours before departure in Manage booking > Special
         assistance")."""
-        if not _ASKS_HOW_TO.search(question) or any(_states_a_way(t) for t in found.texts[found.best :]):
+        if not _ASKS_HOW_TO.search(question) or any(_states_a_way(t) for t in found.answering):
             return found
         top = hits[0]
-        way = next(
-            (
-                h
-                for h in hits[1:]
-                if h.entry is top.entry
-                and h.score >= top.score - VALUE_ELSEWHERE_MARGIN
-                and _MENU_PATH.search(h.passage.text)
-            ),
-            None,
+        way = evidence_of.runner_up(
+            hits,
+            VALUE_ELSEWHERE_MARGIN,
+            lambda h: h.entry is top.entry and _MENU_PATH.search(h.passage.text) is not None,
         )
         if way is None:
             return found
         there = evidence_of.select(self.index, way, vector, query)
-        return there if any(_states_a_way(t) for t in there.texts[there.best :]) else found
+        return there if any(_states_a_way(t) for t in there.answering) else found
 
     def _find_each(
         self, history: Sequence[prompts.Turn], asked: Sequence[str], whole: Found
@@ -785,7 +779,7 @@ class Responder:
         if questions.asks(message) and any(self.index.mentions(w) for w in words):
             return False
         said = _squashed(reply)
-        return all(_already_said(text, said) for text in found.texts[found.best :])
+        return all(_already_said(text, said) for text in found.answering)
 
     def _names_something_new(self, text: str) -> bool:
         return self.index.speller.unknown_topic(text) is not None
