@@ -31,6 +31,7 @@ from transformers import AutoTokenizer, DynamicCache  # noqa: E402
 from bench.generation import demo_prompts, gpt2_small  # noqa: E402
 from generation.engine import Engine, SamplingParams  # noqa: E402
 from generation.engine.kv_cache import output_cache  # noqa: E402
+from generation.engine.loading import steady_attention  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -91,11 +92,16 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--draft-tokens", type=int, default=4)
     parser.add_argument("--threads", type=int, help="torch's intra-op threads for this process and the engine's")
+    parser.add_argument(
+        "--cudnn-attention", action="store_true", help="keep cuDNN among the attention kernels (torch's default)"
+    )
     parser.add_argument("--python-profile", action="store_true", help="cProfile the model's own forward steps")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if not args.cudnn_attention:
+        steady_attention(device)  # as the worker's engine loads
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if args.gpt2_small:
         torch.manual_seed(0)

@@ -46,6 +46,7 @@ from transformers.generation.streamers import BaseStreamer  # noqa: E402
 
 from generation.answering import prompt as prompts  # noqa: E402
 from generation.engine import Engine, SamplingParams  # noqa: E402
+from generation.engine.loading import steady_attention  # noqa: E402
 from generation.threads import cpu_has_native_bf16, on_short_lived_thread  # noqa: E402
 
 
@@ -275,6 +276,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     device = torch.device(args.device)
+    steady_attention(device)  # as the worker's engine loads
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, dtype {dtype}")
     if device.type == "cpu":

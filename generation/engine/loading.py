@@ -34,6 +34,7 @@ def load_pretrained(
     is missing or the probe's logits move: the whole model in bf16)."""
     hf_logging.disable_progress_bar()
     torch_device = resolve_device(device)
+    steady_attention(torch_device)
     torch_dtype = resolve_dtype(dtype, torch_device)
     tokenizer = AutoTokenizer.from_pretrained(name)
     options: dict[str, Any] = {"dtype": torch_dtype}
@@ -60,6 +61,19 @@ def load_pretrained(
     model.eval()
     logger.info("loaded %s on %s as %s%s", name, torch_device, next(model.parameters()).dtype, mixed)
     return model, tokenizer
+
+
+def steady_attention(device: torch.device) -> None:
+    """On a GPU, leave cuDNN out of PyTorch's attention kernels. torch 2.11 sends a masked
+    ``scaled_dot_product_attention`` to cuDNN first on recent GPUs, and cuDNN builds an execution
+    plan for every shape it has not seen (FunASR#3704: 0.44 s a plan on a B200). A decode step
+    meets a key length it has not seen at every step, so each step pays for a plan: on an H200,
+    the engine's forward step took 42 ms for one row and 139 ms for 16, where the same model's
+    step over shapes it had seen took 3 ms (``bench/engine_profile.py``). FlashAttention and
+    the memory-efficient kernels serve the same calls with no plan to build. The setting is the
+    process's: the embedder's attention, on the same GPU, gains the same."""
+    if device.type == "cuda":
+        torch.backends.cuda.enable_cudnn_sdp(False)
 
 
 def resolve_device(device: str) -> torch.device:
