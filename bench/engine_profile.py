@@ -120,8 +120,8 @@ def main() -> None:
             torch.cuda.synchronize()
         print(f"an idle device synchronise: {(time.perf_counter() - began) * 1000:.3f} us")
     for rows in args.rows:
-        steps = ", ".join(f"{plain_step_ms(model, rows, device, kwarg):.2f}" for _ in range(3))
-        print(f"rows {rows}: the model's own forward step, no engine, three times: {steps} ms")
+        alone = ", ".join(f"{plain_step_ms(model, rows, device, kwarg):.2f}" for _ in range(3))
+        print(f"rows {rows}: the model's own forward step, no engine, three times: {alone} ms")
     for rows in args.rows:
         requests = demo_prompts(tokenizer, rows)
         engine = Engine(model, tokenizer, name="profile", max_batch=rows, draft_tokens=args.draft_tokens)

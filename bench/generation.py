@@ -347,7 +347,7 @@ def qwen2_half_b(vocab: int, device: torch.device) -> Any:
         num_attention_heads=14,
         num_key_value_heads=2,
         max_position_embeddings=32768,
-        rope_theta=1_000_000.0,
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
         tie_word_embeddings=True,
     )
     if device.type == "cpu":
