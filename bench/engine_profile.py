@@ -1,6 +1,7 @@
 """Where an engine step's time goes, on any device: the engine's own phases timed (the device
 synchronised around each), against one plain forward step of the model with transformers'
-own cache, and torch's profiler's top operators for a few steps.
+own cache; with ``--operators``, torch's profiler's top operators for a few steps, and with
+``--python-profile``, cProfile's view of the plain steps.
 
     python bench/engine_profile.py [--device cuda] [--model PATH | --gpt2-small] [--rows 1 16]
 
@@ -95,6 +96,7 @@ def main() -> None:
     parser.add_argument(
         "--cudnn-attention", action="store_true", help="keep cuDNN among the attention kernels (torch's default)"
     )
+    parser.add_argument("--operators", action="store_true", help="torch's profiler's top operators for a few steps")
     parser.add_argument("--python-profile", action="store_true", help="cProfile the model's own forward steps")
     args = parser.parse_args()
     if args.threads:
@@ -150,7 +152,7 @@ def main() -> None:
                 profiler = cProfile.Profile()
                 profiler.runcall(plain_step_ms, model, rows, device, engine.runner.cache_kwarg)
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
-            if device.type == "cuda" and not args.python_profile:
+            if args.operators:
                 activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
                 with torch.profiler.profile(activities=activities) as prof:
                     streams = [engine.submit(ids, SamplingParams(max_new_tokens=8)) for ids in requests]

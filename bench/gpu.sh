@@ -5,9 +5,11 @@
 #
 #   MODEL=var/e2e/models/responder bench/gpu.sh
 #
-# The machine's own python3 runs it (it holds torch with CUDA). Wheels under .whl/ (this
-# project's pinned transformers, say) are installed into /tmp/site first. Everything printed
-# also goes to $OUT (default /tmp/parley-gpu): gpu.txt (the card) and generation.txt.
+# First an engine step's parts (bench/engine_profile.py), with cuDNN left out of attention as
+# the engine runs and with it kept in. The machine's own python3 runs it (it holds torch with
+# CUDA). Wheels under .whl/ (this project's pinned transformers, say) are installed into
+# /tmp/site first. Everything printed also goes to $OUT (default /tmp/parley-gpu): gpu.txt (the
+# card), profile.txt and generation.txt.
 set -u
 OUT=${OUT:-/tmp/parley-gpu}
 MODEL=${MODEL:-var/e2e/models/responder}
@@ -24,6 +26,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm 
 "$PYTHON" -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__, \
     torch.cuda.get_device_name())" | tee -a "$OUT/gpu.txt"
 nproc | sed 's/^/cpu cores: /' | tee -a "$OUT/gpu.txt"
+# An engine step's parts, with cuDNN left out of attention (as the engine runs) and kept in.
+for cudnn in "" --cudnn-attention; do
+    timeout 120 "$PYTHON" bench/engine_profile.py --device cuda --model "$MODEL" --rows 1 16 $cudnn 2>&1 \
+        | grep -E "^(responder|rows|an idle)" | tee -a "$OUT/profile.txt"
+done
 timeout "${LIMIT_S:-480}" "$PYTHON" bench/generation.py --device cuda --model "$MODEL" --concurrency 1 16 64 \
     --gpt2-small --qwen2-half-b --random-concurrency 1 16 64 --no-lookup 2>&1 | tee "$OUT/generation.txt"
 exit "${PIPESTATUS[0]}"
