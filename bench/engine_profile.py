@@ -5,9 +5,10 @@ own cache; with ``--operators``, torch's profiler's top operators for a few step
 
     python bench/engine_profile.py [--device cuda] [--model PATH | --gpt2-small] [--rows 1 16]
 
-Printed per batch size: milliseconds per engine step (each phase's mean per call) in admitting, drafting, the forward
-(``ModelRunner.decode``), picking tokens and streaming text (``Scheduler.postprocess``), and
-the rest; and the plain forward step of the same model and batch, the floor of the forward.
+Printed per batch size: milliseconds per engine step that ran the model, in admitting,
+drafting, the forward (``ModelRunner.decode``), picking tokens and streaming text
+(``Scheduler.postprocess``), and the rest; and the plain forward step of the same model and
+batch, the floor of the forward.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
-import inspect
 import pstats
 import statistics
 import sys
@@ -31,7 +31,7 @@ from transformers import AutoTokenizer, DynamicCache  # noqa: E402
 
 from bench.generation import demo_prompts, gpt2_small  # noqa: E402
 from generation.engine import Engine, SamplingParams  # noqa: E402
-from generation.engine.kv_cache import output_cache  # noqa: E402
+from generation.engine.kv_cache import cache_kwarg, output_cache  # noqa: E402
 from generation.engine.loading import steady_attention  # noqa: E402
 
 
@@ -66,17 +66,17 @@ def timed_phases(engine: Engine, device: torch.device) -> dict[str, list[float]]
     return spent
 
 
-def plain_step_ms(model: Any, rows: int, device: torch.device, cache_kwarg: str, steps: int = 20) -> float:
+def plain_step_ms(model: Any, rows: int, device: torch.device, kwarg: str, steps: int = 20) -> float:
     """One decode step of ``rows`` sequences through the model's own forward and cache."""
     ids = torch.randint(1, 200, (rows, 64), device=device)
     with torch.inference_mode():
-        out = model(input_ids=ids, use_cache=True, **{cache_kwarg: DynamicCache()})
+        out = model(input_ids=ids, use_cache=True, **{kwarg: DynamicCache()})
         cache, token = output_cache(out), ids[:, -1:]
         times = []
         for _ in range(steps):
             sync(device)
             began = time.perf_counter()
-            out = model(input_ids=token, use_cache=True, **{cache_kwarg: cache})
+            out = model(input_ids=token, use_cache=True, **{kwarg: cache})
             token = out.logits[:, -1:].argmax(-1)
             sync(device)
             times.append(time.perf_counter() - began)
@@ -115,7 +115,7 @@ def main() -> None:
         model, name = loaded.model, "responder"
         loaded.close()
     print(f"{name} on {device}, {next(model.parameters()).dtype}, draft tokens {args.draft_tokens}")
-    kwarg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    kwarg = cache_kwarg(model)
     if device.type == "cuda":
         began = time.perf_counter()
         for _ in range(1000):
@@ -137,20 +137,21 @@ def main() -> None:
             for stream in streams:
                 for _ in stream:
                     pass
-            steps = len(spent["step"])
-            parts = {k: 1000 * statistics.mean(v) for k, v in spent.items() if v}
+            # Per step that ran the model: a step with no sequence left returns before it.
+            steps = len(spent["forward"])
+            parts = {k: 1000 * sum(v) / max(1, steps) for k, v in spent.items()}
             rest = parts["step"] - parts.get("drafts", 0) - parts.get("forward", 0) - parts.get("pick+stream", 0)
             print(
                 f"rows {rows}: {steps} steps, per step ms: all {parts['step']:.2f} = drafts {parts.get('drafts', 0):.2f}"
                 f" + forward {parts.get('forward', 0):.2f} + pick+stream {parts.get('pick+stream', 0):.2f}"
                 f" + rest {rest:.2f}; admit {parts.get('admit', 0):.2f}; the model's own forward step:"
-                f" {plain_step_ms(model, rows, device, engine.runner.cache_kwarg):.2f}"
+                f" {plain_step_ms(model, rows, device, kwarg):.2f}"
             )
             steps_alive = ", ".join(f"{plain_step_ms(model, rows, device, kwarg):.2f}" for _ in range(3))
             print(f"rows {rows}: the model's own forward step beside the idle engine, three times: {steps_alive} ms")
             if args.python_profile:
                 profiler = cProfile.Profile()
-                profiler.runcall(plain_step_ms, model, rows, device, engine.runner.cache_kwarg)
+                profiler.runcall(plain_step_ms, model, rows, device, kwarg)
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
             if args.operators:
                 activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]

@@ -9,6 +9,7 @@ system instructions, typically) so that each new prompt only prefills what follo
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -202,6 +203,12 @@ def expand(prefix_kv: list[KV], rows: int) -> DynamicCache:
             (k.expand(rows, -1, -1, -1).contiguous(), v.expand(rows, -1, -1, -1).contiguous()) for k, v in prefix_kv
         ]
     )
+
+
+def cache_kwarg(model: Any) -> str:
+    """The name ``model``'s forward takes its cache by (transformers 5.x renames
+    ``past_key_values`` to ``cache`` model by model)."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def output_cache(out: Any) -> Any:

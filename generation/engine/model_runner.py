@@ -15,7 +15,7 @@ from transformers import PreTrainedTokenizerBase
 from transformers.cache_utils import DynamicCache
 
 from generation.engine.fast_paths import Decode, checked_decoder
-from generation.engine.kv_cache import KV, BatchCache, expand, layers, output_cache
+from generation.engine.kv_cache import KV, BatchCache, cache_kwarg, expand, layers, output_cache
 
 
 class ModelRunner:
@@ -41,9 +41,8 @@ class ModelRunner:
             eos.add(int(tokenizer.eos_token_id))
         self.eos_ids = frozenset(eos)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
-        # transformers 5.x renames ``past_key_values`` to ``cache`` model by model.
+        self.cache_kwarg = cache_kwarg(model)
         params = inspect.signature(model.forward).parameters
-        self.cache_kwarg = "cache" if "cache" in params else "past_key_values"
         # Only the last position's logits are needed: skipping the LM head on the rest of a
         # prompt saves most of the prefill on small models with large vocabularies.
         self._last_logits: dict[str, Any] = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
