@@ -385,6 +385,15 @@ def _words_of(*texts: str) -> list[str]:
     return sorted({w.lower() for text in texts for w in _PASSAGE_WORD.findall(text)})
 
 
+def _one_edit_from(lower: str, words: Sequence[str]) -> set[str]:
+    """The ones of ``words`` (a hyphenated one's parts too) one edit from ``lower``, both
+    ``CONTEXT_TYPO_LENGTH`` letters or more."""
+    if len(lower) < CONTEXT_TYPO_LENGTH:
+        return set()
+    parts = {p for w in words for p in w.split("-") if len(p) >= CONTEXT_TYPO_LENGTH}
+    return {p for p in parts if abs(len(p) - len(lower)) <= 1 and edit_distance(lower, p) == 1}
+
+
 def is_injection(text: str) -> bool:
     return bool(_INJECTION.search(text))
 
@@ -800,7 +809,9 @@ class Responder:
         """``query`` with each word that English seldom uses and no article does (``RARE_IN_ENGLISH``),
         one edit from one word of the passages found and no other, written as that word: a typo
         that makes another word ("how much per moth" for "month", "the electric miter" for
-        "meter", "the pane door" for "plane") is read in the passages' context."""
+        "meter", "the pane door" for "plane") is read in the passages' context. Where none of
+        their words is one edit from it, the first passage's article's are; of two words, the
+        one it writes with a letter left out is meant ("cary": "carry", not "care")."""
         speller = self.index.speller
         rare = {
             word.lower()
@@ -812,11 +823,20 @@ class Responder:
         if not rare:
             return query
         words = _words_of(*(f"{h.title} {h.passage.heading} {h.passage.text}" for h in hits[:CONTEXT_HITS]))
+        article: list[str] | None = None
         meant: dict[str, str] = {}
         for lower in rare:
-            near = {w for w in words if abs(len(w) - len(lower)) <= 1 and edit_distance(lower, w) == 1}
-            if len(near) == 1:
-                meant[lower] = near.pop()
+            near = _one_edit_from(lower, words)
+            if not near and hits:
+                # None there: the first passage's article may use it ("a cary on suitcase": its
+                # "carry-on" stands in another section).
+                article = article if article is not None else _words_of(hits[0].title, *hits[0].entry.outline.units)
+                near = _one_edit_from(lower, article)
+            # Of two, the one the typo leaves a letter out of, the commonest slip ("cary": "carry",
+            # not "care").
+            left_out = {w for w in near if len(w) == len(lower) + 1}
+            if len(near) == 1 or len(left_out) == 1:
+                meant[lower] = (left_out if len(left_out) == 1 else near).pop()
         return _CONTEXT_WORD.sub(lambda m: meant.get(m.group(0).lower(), m.group(0)), query)
 
     # --- answering ------------------------------------------------------------------------------
@@ -828,11 +848,13 @@ class Responder:
         ``weak`` match (below the minimum confidence, answered only because it stands out) covers
         no such name: a word of the same field is near it there ("airbus" and "aircraft",
         "scooter" and "wheelchairs"), and the passage is about something else. A place is
-        covered by a passage that speaks of places abroad (``PLACE_NAME``, ``PLACE_WORD``)."""
-        if weak:
-            return False
+        covered by a passage that speaks of places abroad (``PLACE_NAME``, ``PLACE_WORD``), and a
+        word one slip from one of the passage's article's is a typo of it, however weak the match
+        ("esim wont instill": "Install on this phone"; "a cary on suitcase": "carry-on bag")."""
+        if _one_edit_from(topic.lower(), _words_of(hit.title, *hit.entry.outline.units)):
+            return True
         words = _words_of(hit.title, hit.passage.heading, hit.passage.text)
-        if not words:
+        if weak or not words:
             return False
         # One embedding of the name, for the passage's words and for "city" and "country".
         named, vectors = self.index.word_vectors(topic.lower(), [*words, *_PLACES])
