@@ -903,9 +903,12 @@ class Responder:
 
     def _not_found(self, question: str) -> str:
         """The honest handoff, naming what the help centre has nothing about when the question
-        names it ("I couldn't find anything about kayaks ...")."""
+        names it ("I couldn't find anything about kayaks ..."); a word one slip from a word of the
+        articles is not named: "nothing about pane" would mock a customer who meant "plane"."""
         topic = self._unknown_topic(question)
-        return phrases.not_found_about(topic) if topic else phrases.HANDOFF_UNKNOWN
+        if topic is None or self.index.speller.one_edit_of_theirs(topic):
+            return phrases.HANDOFF_UNKNOWN
+        return phrases.not_found_about(topic)
 
     def _sources(self, found: evidence_of.Evidence) -> list[dict[str, Any]]:
         source: dict[str, Any] = {"title": found.hit.title, "score": round(found.hit.score, 3)}

@@ -564,6 +564,12 @@ class Speller:
         too unsure to mend."""
         return len(lower) >= TWO_SLIPS_LENGTH and bool(self._with_a_letter_left_out(_changed_or_swapped(lower)))
 
+    def one_edit_of_theirs(self, word: str) -> bool:
+        """Whether ``word`` is one edit from a word of the articles ("pane": "plane", "gran":
+        "grant"): it may be a typo of theirs, though one too common or too unsure to mend."""
+        lower = word.lower()
+        return any(edit_distance(lower, w) == 1 for key in _deletions(lower, 1) for w in self._by_deletion.get(key, ()))
+
     def _with_a_letter_left_out(self, written: Iterable[str]) -> set[str]:
         """The articles' words that one of ``written`` writes with one letter left out."""
         return {w for text in written for w in self._by_deletion.get(text, ()) if len(w) == len(text) + 1}

@@ -879,6 +879,13 @@ def test_a_typo_that_makes_another_word_is_read_as_the_articles_word_not_named_a
     # However sure the match, what it names is checked.
     _, esim = ask(responder(min_confidence=0.68, sure_confidence=2.0), "esim wont instill, says error ES-409")
     assert esim.mode == "quote" and "ES-409" in esim.text and "instill" not in esim.text
+    # Handed to a person, the customer is not told that nothing speaks of "carry" as they typed it;
+    # a thing no article mentions is still named.
+    unsure = responder(min_confidence=2.0, sure_confidence=2.0)
+    _, handed = ask(unsure, "can i cary a kettle on board")
+    assert handed.mode == "handoff" and handed.text == phrases.HANDOFF_UNKNOWN
+    _, kayaks = ask(unsure, "can i carry kayaks on board")
+    assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
 
 
 CROSS_REFERENCED = [
