@@ -382,20 +382,28 @@ class Speller:
         candidates: set[str] = set()
         for key in _deletions(lower, limit):
             candidates.update(self._by_deletion.get(key, ()))
-        # Nearest first; among equally near words, one with the typo's own letters (two of them
-        # swapped: "contarct" -> "contract", not "contact"), then one the typo leaves a letter out
-        # of, the commonest slip ("aead" -> "ahead", not "head"; "goig" -> "going", not "gig"),
-        # then the articles' commoner word.
-        best: tuple[int, bool, bool, int, str] | None = None
+        # Nearest first; among equally near words, one with the typo's first letter (a slip
+        # seldom starts a word: "emal" -> "email", not "meal"), then one with the typo's own
+        # letters (two of them swapped: "contarct" -> "contract", not "contact"), then one the
+        # typo leaves a letter out of, the commonest slip ("aead" -> "ahead", not "head"; "goig"
+        # -> "going", not "gig"), then the articles' commoner word.
+        best: tuple[int, bool, bool, bool, int, str] | None = None
         letters = sorted(lower)
         for candidate in candidates:
             distance = edit_distance(lower, candidate)
             left_out = len(candidate) > len(lower)
-            rank = (distance, sorted(candidate) != letters, not left_out, -self.counts[candidate], candidate)
+            rank = (
+                distance,
+                candidate[0] != lower[0],
+                sorted(candidate) != letters,
+                not left_out,
+                -self.counts[candidate],
+                candidate,
+            )
             if distance <= limit and (best is None or rank < best):
                 best = rank
         if best and best[0] == 1:
-            return self._as_written(best[4])
+            return self._as_written(best[5])
         # One slip beats two: "deliivers" is "delivers", not the articles' "delivery".
         doubled = self._typed_twice(lower)
         if doubled is not None:
@@ -404,7 +412,7 @@ class Speller:
         # "delivers", not "delivery".
         english = self._english_typo(lower) or self._swapped_english(lower)  # "intsaller": "installer"
         if best:
-            return self._as_written(english or best[4])
+            return self._as_written(english or best[5])
         return (
             self._as_written(self._two_slips(lower))
             or self._double_moved(lower)

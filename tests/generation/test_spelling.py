@@ -119,6 +119,13 @@ def test_a_letter_left_out_is_the_likelier_slip() -> None:
     assert speller.correct_word("goig") == "going"
 
 
+def test_a_slip_seldom_changes_a_words_first_letter() -> None:
+    speller = Speller(["Your confirmation email lists your meal. A meal, a meal, a meal. It is pending."], english={})
+    assert speller.correct_word("emal") == "email"  # not the commoner "meal", its first two letters swapped
+    speller = Speller(["Nothing is pending. Opening hours: opening at 9, opening at 10."], english={})
+    assert speller.correct_word("pening") == "pending"  # not the commoner "opening", a first letter left out
+
+
 def test_a_word_english_hardly_uses_with_a_letter_left_out_is_the_articles_word() -> None:
     english = {"paring": 235, "pone": 116, "dose": 10621, "does": 10**6, "parking": 10**5, "phone": 10**5}
     speller = Speller(["Parking fines apply. Call us from your phone. What does it cost?"], english=english)
