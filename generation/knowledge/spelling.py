@@ -184,6 +184,31 @@ def _changed_or_swapped(word: str) -> set[str]:
     return changed | _swapped(word)
 
 
+# Days and months, which customers write to say when ("the engineer is coming Thursay") and
+# pyspellchecker counts seldom ("thursday" 673): a typo of one is read as it
+# (``_day_or_month``).
+_CALENDAR = (
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "january february march april august september october november december"
+).split()
+# How many slips a typo of a day or month this long may hold ("wensday": "wednesday").
+CALENDAR_TWO_SLIPS = 7
+
+
+def _day_or_month(lower: str) -> str | None:
+    """The day or month that ``lower`` (not an English word) mistypes, the nearest and the only
+    one that near: one slip, or two in a name of ``CALENDAR_TWO_SLIPS`` letters or more."""
+    near = [
+        (distance, name)
+        for name in _CALENDAR
+        if (distance := edit_distance(lower, name)) <= (2 if len(name) >= CALENDAR_TWO_SLIPS else 1)
+    ]
+    if not near:
+        return None
+    nearest = min(distance for distance, _ in near)
+    return _only({name for distance, name in near if distance == nearest})
+
+
 def _only(readings: set[str]) -> str | None:
     """The one reading of a typo in ``readings``; ``None`` when there is none or more than one."""
     return next(iter(readings)) if len(readings) == 1 else None
@@ -378,6 +403,9 @@ class Speller:
             return None
         if lower in self.english:
             return self._as_written(self._letter_left_out(lower)) or self._short_of_a_far_commoner(lower)
+        day = _day_or_month(lower)
+        if day is not None:
+            return day
         limit = 2 if len(lower) >= LONG_WORD else 1
         candidates: set[str] = set()
         for key in _deletions(lower, limit):

@@ -126,6 +126,14 @@ def test_a_slip_seldom_changes_a_words_first_letter() -> None:
     assert speller.correct_word("pening") == "pending"  # not the commoner "opening", a first letter left out
 
 
+def test_a_typo_of_a_day_or_month_is_read_as_it_and_named_as_no_topic() -> None:
+    speller = Speller(["Our engineer visits from 8am to 6pm."], english={"sunny": 10**4})
+    assert speller.correct("the engineer is coming Thursay") == "the engineer is coming thursday"
+    assert speller.correct("moving on wensday, back in Febuary") == "moving on wednesday, back in february"
+    assert speller.unknown_topic("the engineer is coming Thursay") is None
+    assert speller.correct_word("sunny") is None  # an English word, not "sunday"
+
+
 def test_a_word_english_hardly_uses_with_a_letter_left_out_is_the_articles_word() -> None:
     english = {"paring": 235, "pone": 116, "dose": 10621, "does": 10**6, "parking": 10**5, "phone": 10**5}
     speller = Speller(["Parking fines apply. Call us from your phone. What does it cost?"], english=english)
