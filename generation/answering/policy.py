@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -383,6 +383,17 @@ _CONTEXT_WORD = re.compile(r"(?<![\w'-])[A-Za-z]+(?![\w'-])")
 def _words_of(*texts: str) -> list[str]:
     """The distinct words of ``texts``, lower-cased, for their MiniLM word vectors."""
     return sorted({w.lower() for text in texts for w in _PASSAGE_WORD.findall(text)})
+
+
+# How many articles' word lists ``_article_words`` keeps: a message checks one to five articles.
+ARTICLE_WORDS_CACHE = 64
+
+
+@lru_cache(maxsize=ARTICLE_WORDS_CACHE)
+def _article_words(title: str, units: tuple[str, ...]) -> tuple[str, ...]:
+    """``_words_of`` an article's title and units, made once per article: its passages are
+    checked one after another, message after message."""
+    return tuple(_words_of(title, *units))
 
 
 def _one_edit_from(lower: str, words: Sequence[str]) -> set[str]:
@@ -823,15 +834,13 @@ class Responder:
         if not rare:
             return query
         words = _words_of(*(f"{h.title} {h.passage.heading} {h.passage.text}" for h in hits[:CONTEXT_HITS]))
-        article: list[str] | None = None
         meant: dict[str, str] = {}
         for lower in rare:
             near = _one_edit_from(lower, words)
             if not near and hits:
                 # None there: the first passage's article may use it ("a cary on suitcase": its
                 # "carry-on" stands in another section).
-                article = article if article is not None else _words_of(hits[0].title, *hits[0].entry.outline.units)
-                near = _one_edit_from(lower, article)
+                near = _one_edit_from(lower, _article_words(hits[0].title, hits[0].entry.outline.units))
             # Of two, the one the typo leaves a letter out of, the commonest slip ("cary": "carry",
             # not "care").
             left_out = {w for w in near if len(w) == len(lower) + 1}
@@ -851,7 +860,7 @@ class Responder:
         covered by a passage that speaks of places abroad (``PLACE_NAME``, ``PLACE_WORD``), and a
         word one slip from one of the passage's article's is a typo of it, however weak the match
         ("esim wont instill": "Install on this phone"; "a cary on suitcase": "carry-on bag")."""
-        if _one_edit_from(topic.lower(), _words_of(hit.title, *hit.entry.outline.units)):
+        if _one_edit_from(topic.lower(), _article_words(hit.title, hit.entry.outline.units)):
             return True
         words = _words_of(hit.title, hit.passage.heading, hit.passage.text)
         if weak or not words:

@@ -407,9 +407,7 @@ class Speller:
         if day is not None:
             return day
         limit = 2 if len(lower) >= LONG_WORD else 1
-        candidates: set[str] = set()
-        for key in _deletions(lower, limit):
-            candidates.update(self._by_deletion.get(key, ()))
+        candidates = self._theirs_within(lower, limit)
         # Nearest first; among equally near words, one with the typo's first letter (a slip
         # seldom starts a word: "emal" -> "email", not "meal"), then one with the typo's own
         # letters (two of them swapped: "contarct" -> "contract", not "contact"), then one the
@@ -604,7 +602,15 @@ class Speller:
         """Whether ``word`` is one edit from a word of the articles ("pane": "plane", "gran":
         "grant"): it may be a typo of theirs, though one too common or too unsure to mend."""
         lower = word.lower()
-        return any(edit_distance(lower, w) == 1 for key in _deletions(lower, 1) for w in self._by_deletion.get(key, ()))
+        return any(edit_distance(lower, w) == 1 for w in self._theirs_within(lower, 1))
+
+    def _theirs_within(self, lower: str, limit: int) -> set[str]:
+        """The articles' words that share with ``lower`` a form with up to ``limit`` letters
+        left out of each: every word ``limit`` edits from it, and some a little further."""
+        found: set[str] = set()
+        for key in _deletions(lower, limit):
+            found.update(self._by_deletion.get(key, ()))
+        return found
 
     def _with_a_letter_left_out(self, written: Iterable[str]) -> set[str]:
         """The articles' words that one of ``written`` writes with one letter left out."""
