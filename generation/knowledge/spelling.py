@@ -209,6 +209,26 @@ def _day_or_month(lower: str) -> str | None:
     return _only({name for distance, name in near if distance == nearest})
 
 
+# The chat words of a contraction written without its apostrophe, long enough that a slip in
+# one seldom makes another word ("didnt", "doesnt", "whats"; not "cant", "wont").
+_CONTRACTIONS = {word: english for word, english in CHAT_WORDS.items() if "'" in english and len(word) > MIN_LENGTH}
+
+
+def _contraction_typo(lower: str) -> str | None:
+    """The contraction that ``lower``, a word neither English nor the articles', writes
+    without its apostrophe and with one slip ("dosent" -> "doesn't", "whts" -> "what's",
+    "didt" -> "didn't"): customers type these fast, and "doesn't" tells what they ask."""
+    if len(lower) < MIN_LENGTH:
+        return None
+    found = {
+        word
+        for word, english in _CONTRACTIONS.items()
+        if edit_distance(lower, word) == 1 and lower != english.partition("'")[0]  # "what", "there"
+    }
+    only = _only(found)
+    return None if only is None else _CONTRACTIONS[only]
+
+
 def _only(readings: set[str]) -> str | None:
     """The one reading of a typo in ``readings``; ``None`` when there is none or more than one."""
     return next(iter(readings)) if len(readings) == 1 else None
@@ -430,13 +450,20 @@ class Speller:
                 best = rank
         if best and best[0] == 1:
             return self._as_written(best[5])
+        contraction = _contraction_typo(lower)
+        if contraction is not None:
+            return contraction
         # One slip beats two: "deliivers" is "delivers", not the articles' "delivery".
         doubled = self._typed_twice(lower)
         if doubled is not None:
             return doubled
         # One slip of an English word beats two of the articles' word too: "delevers" is
         # "delivers", not "delivery".
-        english = self._english_typo(lower) or self._swapped_english(lower)  # "intsaller": "installer"
+        english = (
+            self._english_typo(lower)
+            or self._swapped_english(lower)  # "intsaller": "installer"
+            or self._changed_english(lower)  # "weuks": "weeks"
+        )
         if best:
             return self._as_written(english or best[5])
         return (
@@ -536,6 +563,24 @@ class Speller:
         least = 1 if len(lower) >= ENGLISH_TYPO_LENGTH else SHORT_OF_A_LETTER_ENGLISH
         found = {w for w in _swapped(lower) if self.english_count(w) >= least}
         return _only(found)
+
+    def _changed_english(self, lower: str) -> str | None:
+        """The very common English word that ``lower``, a short word neither English nor the
+        articles' (longer than ``MIN_LENGTH`` and shorter than ``ENGLISH_TYPO_LENGTH``, which
+        ``_english_typo`` reads), writes with one letter changed, its first kept ("weuks" ->
+        "weeks"): one such word used ``SHORT_OF_A_LETTER_ENGLISH`` times or more, ``ENGLISH_TYPO_MARGIN`` times
+        commoner than any other word a slip makes of it ("spund": "spend" or "sound"). Names
+        of five letters are seldom a letter away from so common a word ("venmo", "zelle",
+        "sonos"); of four, they often are ("etsy": "easy", "lyft": "left")."""
+        if not MIN_LENGTH < len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
+            return None
+        found = {
+            w
+            for i in range(1, len(lower))
+            for c in _LETTERS
+            if c != lower[i] and self.english_count(w := lower[:i] + c + lower[i + 1 :]) >= SHORT_OF_A_LETTER_ENGLISH
+        }
+        return self._alone(lower, found, self.english_count)
 
     def _typed_once(self, lower: str) -> str | None:
         """The English word, however rare, that ``lower``, a word neither English nor the

@@ -267,6 +267,25 @@ def test_a_short_word_a_letter_short_of_a_very_common_english_one_is_that_word()
     assert [speller.correct_word(w) for w in ["etsy", "lyft", "hulu"]] == [None] * 3
 
 
+def test_a_short_word_a_letter_changed_from_a_very_common_english_one_is_that_word() -> None:
+    english = {"weeks": 153_610, "spend": 207_453, "sound": 265_451, "songs": 30_488, "venom": 4_257}
+    english |= dict.fromkeys(["paid", "two", "ago", "i"], 10**6)
+    speller = Speller(["Refunds take 5 business days."], english=english)
+    assert speller.correct("i paid two weuks ago") == "i paid two weeks ago"
+    assert speller.correct_word("spund") is None  # "spend" or "sound": too close to call
+    # Names this short stay as written: a changed letter makes no very common word of them.
+    assert [speller.correct_word(w) for w in ["sonos", "venmo", "zelle"]] == [None] * 3
+
+
+def test_a_contraction_typed_without_its_apostrophe_and_with_a_slip_is_read_as_it() -> None:
+    english = dict.fromkeys(["it", "work", "the", "price", "i", "get", "it", "did"], 10**6)
+    speller = Speller(["Your order ships in 2 days."], english=english)
+    assert speller.correct("it dosent work") == "it doesn't work"
+    assert speller.correct("whts the price") == "what's the price"
+    assert speller.correct("i didt get it") == "i didn't get it"
+    assert speller.correct_word("dodnt") == "didn't"  # "dont" is one slip away too, but too short to tell
+
+
 def test_a_typo_of_a_british_spelling_is_mended_to_it() -> None:
     # pyspellchecker's list is American: "cheque" and "neighbour" count as "check" and "neighbor".
     english = {"check": 504_604, "neighbor": 16_060, "can": 10**6, "i": 10**6, "pay": 10**5, "by": 10**6}
