@@ -57,6 +57,8 @@ CHAT_WORDS = {
     "2day": "today",
     "ppl": "people",
     "fone": "phone",
+    "fones": "phones",
+    "aswell": "as well",
     "thru": "through",
     "tho": "though",
     "nite": "night",

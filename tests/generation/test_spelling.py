@@ -77,12 +77,14 @@ def test_names_are_told_from_words_capitalised_only_at_a_sentence_start() -> Non
 
 
 def test_chat_words_read_as_the_english_ones_unless_the_articles_use_them() -> None:
-    speller = Speller(["How much is the bill? Call us on your phone."], english={"ur": 1403, "wat": 680})
+    english = {"ur": 1403, "wat": 680, "phones": 21492}
+    speller = Speller(["How much is the bill? Call us on your phone."], english=english)
     assert speller.correct("hw much r u charging, wat is ur price pls") == (
         "how much are you charging, what is your price please"
     )
     assert speller.correct("my fone bil doesnt work b4 noon") == "my phone bill doesn't work before noon"
     assert speller.correct("the bill n the phone") == "the bill and the phone"
+    assert speller.correct("both fones aswell") == "both phones as well"
     # Short forms of the words a claim or a booking turns on, and of the customer's people.
     assert speller.correct("my bf wanna send pics of the dmg 2 wks ago") == (
         "my boyfriend want to send photos of the damage 2 weeks ago"
