@@ -85,6 +85,9 @@ def test_chat_words_read_as_the_english_ones_unless_the_articles_use_them() -> N
     assert speller.correct("my fone bil doesnt work b4 noon") == "my phone bill doesn't work before noon"
     assert speller.correct("the bill n the phone") == "the bill and the phone"
     assert speller.correct("both fones aswell") == "both phones as well"
+    # Short forms of a time: "mins" is no typo of a word of theirs ("mains").
+    mains = Speller(["Turn off the mains water. We answer within 2 hours."], english={"mains": 2000})
+    assert mains.correct("waited 40 mins, upto 2 hrs") == "waited 40 minutes, up to 2 hours"
     # Short forms of the words a claim or a booking turns on, and of the customer's people.
     assert speller.correct("my bf wanna send pics of the dmg 2 wks ago") == (
         "my boyfriend want to send photos of the damage 2 weeks ago"
