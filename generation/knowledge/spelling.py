@@ -74,7 +74,6 @@ CHAT_WORDS = {
     **dict.fromkeys(["mth", "mnth"], "month"),
     **dict.fromkeys(["mths", "mnths"], "months"),
     "yrs": "years",
-    "hr": "hour",
     "hrs": "hours",
     "mins": "minutes",
     "asap": "as soon as possible",
@@ -579,8 +578,9 @@ class Speller:
         """The very common English word that ``lower``, a short word neither English nor the
         articles' (longer than ``MIN_LENGTH`` and shorter than ``ENGLISH_TYPO_LENGTH``, which
         ``_english_typo`` reads), writes with one letter changed, its first kept ("weuks" ->
-        "weeks"): one such word used ``SHORT_OF_A_LETTER_ENGLISH`` times or more, ``ENGLISH_TYPO_MARGIN`` times
-        commoner than any other word a slip makes of it ("spund": "spend" or "sound"). Names
+        "weeks"): one such word used ``SHORT_OF_A_LETTER_ENGLISH`` times or more,
+        ``ENGLISH_TYPO_MARGIN`` times commoner than any other word a slip makes of it ("spund":
+        "spend" or "sound"). Names
         of five letters are seldom a letter away from so common a word ("venmo", "zelle",
         "sonos"); of four, they often are ("etsy": "easy", "lyft": "left")."""
         if not MIN_LENGTH < len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
