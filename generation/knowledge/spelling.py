@@ -188,10 +188,14 @@ def _one_edit(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))} | _inserted(word) | _changed_or_swapped(word)
 
 
+def _changed(word: str, start: int = 0) -> set[str]:
+    """``word`` with one letter changed, anywhere from position ``start`` on."""
+    return {word[:i] + c + word[i + 1 :] for i in range(start, len(word)) for c in _LETTERS if c != word[i]}
+
+
 def _changed_or_swapped(word: str) -> set[str]:
     """``word`` with one letter changed, or two neighbouring letters swapped."""
-    changed = {word[:i] + c + word[i + 1 :] for i in range(len(word)) for c in _LETTERS if c != word[i]}
-    return changed | _swapped(word)
+    return _changed(word) | _swapped(word)
 
 
 # Days and months, which customers write to say when ("the engineer is coming Thursay") and
@@ -585,12 +589,7 @@ class Speller:
         "sonos"); of four, they often are ("etsy": "easy", "lyft": "left")."""
         if not MIN_LENGTH < len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
             return None
-        found = {
-            w
-            for i in range(1, len(lower))
-            for c in _LETTERS
-            if c != lower[i] and self.english_count(w := lower[:i] + c + lower[i + 1 :]) >= SHORT_OF_A_LETTER_ENGLISH
-        }
+        found = {w for w in _changed(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
         return self._alone(lower, found, self.english_count)
 
     def _typed_once(self, lower: str) -> str | None:
