@@ -509,10 +509,11 @@ class Responder:
             return _fixed(phrases.SMALLTALK_REPLIES[announced], "smalltalk", forward)
         first, followed = self._first_search(history)
         talk = None
-        if smalltalk.possible(question):
+        plain = smalltalk.plain(question)  # "thankss", "byeee": "thanks", "bye"
+        if smalltalk.possible(plain):
             # A follow-up's search joins the message before; small talk is told by its own words.
-            own = self.index.embedder.encode_query(question) if followed else first[1]
-            talk = smalltalk.category(question, own, self.index.embedder)
+            own = self.index.embedder.encode_query(plain) if followed or plain != question else first[1]
+            talk = smalltalk.category(plain, own, self.index.embedder)
         if talk is not None:
             return _fixed(phrases.SMALLTALK_REPLIES[talk].format(company=self.company), "smalltalk", forward)
         asked = questions.split(question)

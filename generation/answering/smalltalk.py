@@ -4,7 +4,9 @@ A message is small talk when it is short, every content word in it is a small-ta
 ("hello", "thanks", "bye", "robot"...), and it is close to one of the exemplars below; its
 category picks the reply (generation/answering/phrases.py). So "How much is the fine for a
 late return?" is never taken for small talk, and small talk never gets generated text that
-means nothing. A bare "yes" or "no" is told by its first word. A message that only says the
+means nothing. A bare "yes" or "no" is told by its first word, and a message that only thanks
+("ty", "cheers mate") by its words; a word stretched for warmth ("thankss", "hiii", "byeee")
+counts as the word it stretches. A message that only says the
 customer has a question or a problem ("quick question", "can you help me with my order?") is
 asked for it: answering it with a passage, or handing it to a person, would be premature.
 """
@@ -12,11 +14,12 @@ asked for it: answering it with a passage, or handing it to a person, would be p
 from __future__ import annotations
 
 import re
+from itertools import product
 from typing import Any
 
 import numpy as np
 
-from generation.knowledge.bm25 import tokenize
+from generation.knowledge.bm25 import STOPWORDS, tokenize
 
 _WORD = re.compile(r"[a-z']+")
 
@@ -57,17 +60,38 @@ EXEMPLARS: dict[str, tuple[str, ...]] = {
 # A "yes" or "no" is told by its first word: MiniLM puts "no" next to "yes".
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure"})
 _NO = frozenset({"no", "nope", "nah"})
-# Words small talk is made of (beyond tokenize's stopwords), compared as tokenize stems them
-# ("goodbye" -> "goodby", "morning" -> "morn").
-WORDS = frozenset(
-    tokenize(
-        """hello hiya howdy morning afternoon evening night day good great nice lovely fine thank thanks cheer
-        cheers appreciate appreciated lot bye goodbye see later soon perfect awesome cool ok okay alright
-        right sure got anyone anybody someone somebody robot bot machine human real talking doing going name
-        doing well today help helpful helped wonderful amazing brilliant excellent super kind welcome thx ty
-        tysm thanx thnx much yeah yep yup nope nah everything needed question answered answers"""
+# A message that only thanks, or thanks and says goodbye, is told by its words: "cool thanks!!",
+# "ty", "thanks mate", "brilliant, cheers" (MiniLM puts some of these under any exemplar's
+# reach, and "tysm" next to "hello").
+_THANKS = frozenset("thank thanks thx ty tysm tyvm thanx thnx ta cheers appreciate appreciated".split())
+_BYE = frozenset({"bye", "goodbye", "cya"})
+_THANKS_ONLY = (
+    _THANKS
+    | _BYE
+    | frozenset(
+        """ok okay cool great perfect brilliant lovely awesome nice super one mate so much very a lot you u
+        that that's thats for your the help helps helped all again really""".split()
     )
 )
+# Words small talk is made of (beyond tokenize's stopwords), compared as tokenize stems them
+# ("goodbye" -> "goodby", "morning" -> "morn").
+_WORDS_TEXT = """hello hiya howdy morning afternoon evening night day good great nice lovely fine thank thanks
+    cheer cheers appreciate appreciated lot bye goodbye see later soon perfect awesome cool ok okay alright
+    right sure got anyone anybody someone somebody robot bot machine human real talking doing going name
+    doing well today help helpful helped wonderful amazing brilliant excellent super kind welcome thx ty
+    tysm tyvm thanx thnx ta much yeah yep yup nope nah everything needed question answered answers mate u ya
+    cya one"""
+WORDS = frozenset(tokenize(_WORDS_TEXT))
+# The words a small-talk message is written in, as typed: a word stretched for warmth
+# ("thankss", "hiii", "byeee", "noooo", "thank youuu") is read as the one of these it stretches.
+_PLAIN_WORDS = frozenset(
+    [*_WORDS_TEXT.split(), *STOPWORDS, *_YES, *_NO]
+    + [w for texts in EXEMPLARS.values() for text in texts for w in _WORD.findall(text.lower())]
+)
+_LETTERS = re.compile(r"[A-Za-z]+")
+_RUN = re.compile(r"([a-z])\1+")
+# A word may stretch this many runs of one letter ("hellooo": two); longer ones stay as typed.
+STRETCHED_RUNS = 3
 MAX_WORDS = 9
 MIN_COSINE = 0.62
 
@@ -109,6 +133,32 @@ def announces(text: str) -> str | None:
     return None
 
 
+def _unstretched(match: re.Match[str]) -> str:
+    """The small-talk word (``_PLAIN_WORDS``) the word ``match`` stretches, each of its runs of
+    one letter typed once or twice ("hellooo": "hello", "thankss": "thanks", "cooool": "cool");
+    the word as typed when it is one already, or stretches none."""
+    word = match.group(0)
+    lower = word.lower()
+    runs = list(_RUN.finditer(lower))
+    if lower in _PLAIN_WORDS or not runs or len(runs) > STRETCHED_RUNS:
+        return word
+    for lengths in product((2, 1), repeat=len(runs)):
+        reading, end = [], 0
+        for run, length in zip(runs, lengths, strict=True):
+            reading.append(lower[end : run.start()] + run.group(1) * length)
+            end = run.end()
+        candidate = "".join(reading) + lower[end:]
+        if candidate in _PLAIN_WORDS:
+            return candidate
+    return word
+
+
+def plain(text: str) -> str:
+    """``text`` with each word stretched for warmth written as the small-talk word it stretches
+    ("thankss!!": "thanks!!", "byeee": "bye"), so that it is told as that word would be."""
+    return _LETTERS.sub(_unstretched, text)
+
+
 def possible(text: str) -> bool:
     """Whether ``text`` is made of small-talk words only, so that it may be small talk."""
     return len(text.split()) <= MAX_WORDS and all(word in WORDS for word in tokenize(text))
@@ -122,8 +172,10 @@ def category(text: str, vector: np.ndarray, embedder: Any) -> str | None:
     if words and "?" not in text:  # "no, how much is it?" asks something
         if words[0] in _NO:
             return "no"
-        if words[0] in _YES and not {"thank", "thanks", "thx", "ty"} & set(words):
+        if words[0] in _YES and not _THANKS & set(words):
             return "yes"
+        if _THANKS & set(words) and set(words) <= _THANKS_ONLY:
+            return "goodbye" if _BYE & set(words) else "thanks"
     labels, vectors = _exemplars(embedder)
     scores = vectors @ vector
     best = int(np.argmax(scores))

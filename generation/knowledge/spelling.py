@@ -144,6 +144,8 @@ TWO_SLIPS_LENGTH = 5
 # How many texts ``Speller.correct`` keeps mended: each message is mended several times.
 CORRECTED_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# A letter held down: three or more of it in a row ("sooo", "pleeease").
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
 # A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
 # Extended-B are another script's.
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
@@ -431,6 +433,9 @@ class Speller:
             return self._hyphenated[lower]
         if lower.endswith("s") and lower[:-1] in self._hyphenated:
             return self._hyphenated[lower[:-1]] + "s"
+        stretched = self._unstretched(lower)
+        if stretched is not None:
+            return stretched
         if len(lower) < MIN_LENGTH:
             return self._doubled_letter(lower)
         if not lower.isalpha():
@@ -488,6 +493,21 @@ class Speller:
             or self._short_of_a_letter(lower)
             or self._typed_twice_and_one_slip(lower)
         )
+
+    def _unstretched(self, lower: str) -> str | None:
+        """The word that ``lower``, a word English lacks, stretches with a letter held down
+        ("sooo" -> "so", "tooo" -> "too", "yesss" -> "yes", "pleeease" -> "please"): each run of
+        three or more of one letter typed twice, else once, where that makes a chat word, a word
+        of the articles or an English one used ``RARE_IN_ENGLISH`` times or more. ``None`` when
+        none does."""
+        if not _STRETCHED.search(lower) or lower in self.english:
+            return None
+        for reading in (_STRETCHED.sub(r"\1\1", lower), _STRETCHED.sub(r"\1", lower)):
+            if reading in CHAT_WORDS:
+                return CHAT_WORDS[reading]
+            if len(reading) > 1 and (reading in self.counts or self.english_count(reading) >= RARE_IN_ENGLISH):
+                return reading
+        return None
 
     def _double_moved(self, lower: str) -> str | None:
         """The articles' word that ``lower`` writes with its doubled letter doubled in the wrong

@@ -222,11 +222,14 @@ def test_instructions_are_never_revealed_or_changed() -> None:
 
 @pytest.mark.usefixtures("demo_kb")
 def test_small_talk_is_recognised_only_when_it_is_small_talk() -> None:
-    for greeting in ["Hello", "Hi there, how are you?", "thanks a lot!", "Goodbye", "Good morning", "is anyone there?"]:
+    greetings = ["Hello", "Hi there, how are you?", "thanks a lot!", "Goodbye", "Good morning", "is anyone there?"]
+    for greeting in [*greetings, "hiii", "hellooo?", "heyyy how are youuu"]:
         _, answer = ask(responder(), greeting)
         assert answer.mode == "smalltalk", greeting
         assert answer.text in [p.format(company="Tidewater Outfitters") for p in phrases.SMALLTALK_REPLIES.values()]
     _, answer = ask(responder(), "Hi, how much is express shipping?")
+    assert answer.mode != "smalltalk" and "$19.95" in answer.text
+    _, answer = ask(responder(), "thanks but how much is express shipping")
     assert answer.mode != "smalltalk" and "$19.95" in answer.text
 
 
@@ -240,6 +243,14 @@ def test_small_talk_is_recognised_only_when_it_is_small_talk() -> None:
         ("no thanks", "no"),
         ("nope", "no"),
         ("yes please", "yes"),
+        # Stretched for warmth, or in shorthand: as customers type it.
+        ("thankss!!", "thanks"),
+        ("cool thank youuu", "thanks"),
+        ("ty", "thanks"),
+        ("tysm", "thanks"),
+        ("cheers mate", "thanks"),
+        ("byeee", "goodbye"),
+        ("noooo", "no"),
     ],
 )
 def test_thanks_and_goodbyes_after_an_answer_are_small_talk_not_the_answer_again(message: str, reply: str) -> None:

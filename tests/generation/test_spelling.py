@@ -448,3 +448,16 @@ def test_a_rare_english_word_a_letter_short_of_a_far_commoner_one_is_that_word()
     speller = Speller(["Jackets have a 2-year warranty."], english=english)
     assert speller.correct("how many yeas") == "how many years"
     assert speller.correct_word("paring") is None  # "parking" is not commoner enough
+
+
+def test_a_word_stretched_with_a_letter_held_down_is_the_word_it_stretches() -> None:
+    english = {"so": 8_909_458, "too": 1_735_819, "to": 56_394_910, "yes": 223_161, "less": 600_000, "soon": 500_000}
+    english |= dict.fromkeys(["my", "bill", "is", "high", "the", "iii", "please"], 10**5)
+    speller = Speller(["Your bill is sent monthly."], english=english)
+    assert speller.correct("my bill is sooo high") == "my bill is so high"  # not "soon"
+    assert speller.correct("the bill is tooo high") == "the bill is too high"  # a run typed twice first
+    assert speller.correct_word("yesss") == "yes"  # not "less"
+    assert speller.correct_word("pleeease") == "please"
+    assert speller.correct_word("plzzz") == "please"  # a chat word, once its run is typed once
+    # An English word with a run of three stays as written, and so does a run that makes no word.
+    assert [speller.correct_word(w) for w in ["iii", "hmmm"]] == [None, None]
