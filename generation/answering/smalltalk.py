@@ -6,9 +6,9 @@ category picks the reply (generation/answering/phrases.py). So "How much is the 
 late return?" is never taken for small talk, and small talk never gets generated text that
 means nothing. A bare "yes" or "no" is told by its first word, and a message that only thanks
 ("ty", "cheers mate") by its words; a word stretched for warmth ("thankss", "hiii", "byeee")
-counts as the word it stretches. A message that only says the
-customer has a question or a problem ("quick question", "can you help me with my order?") is
-asked for it: answering it with a passage, or handing it to a person, would be premature.
+counts as the word it stretches. A message that only says the customer has a question or a
+problem ("quick question", "can you help me with my order?") is asked for it: answering it with
+a passage, or handing it to a person, would be premature.
 """
 
 from __future__ import annotations
