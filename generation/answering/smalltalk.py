@@ -70,8 +70,12 @@ _THANKS_ONLY = (
     | _BYE
     | frozenset(
         """ok okay cool great perfect brilliant lovely awesome nice super one mate so much very a lot you u
-        that that's thats for your the help helps helped all again really""".split()
+        that that's thats for your the help helps helped all again really got it""".split()
     )
+)
+# ... and one that only says the customer has read the answer ("ok got it", "haha ok", "noted").
+_UNDERSTOOD = frozenset(
+    "ok okay k kk cool great alright got it gotcha lol haha hehe fine noted understood perfect".split()
 )
 # Words small talk is made of (beyond tokenize's stopwords), compared as tokenize stems them
 # ("goodbye" -> "goodby", "morning" -> "morn").
@@ -80,7 +84,7 @@ _WORDS_TEXT = """hello hiya howdy morning afternoon evening night day good great
     right sure got anyone anybody someone somebody robot bot machine human real talking doing going name
     doing well today help helpful helped wonderful amazing brilliant excellent super kind welcome thx ty
     tysm tyvm thanx thnx ta much yeah yep yup nope nah everything needed question answered answers mate u ya
-    cya one"""
+    cya one k kk gotcha lol haha hehe noted understood"""
 WORDS = frozenset(tokenize(_WORDS_TEXT))
 # The words a small-talk message is written in, as typed: a word stretched for warmth
 # ("thankss", "hiii", "byeee", "noooo", "thank youuu") is read as the one of these it stretches.
@@ -89,6 +93,12 @@ _PLAIN_WORDS = frozenset(
     + [w for texts in EXEMPLARS.values() for text in texts for w in _WORD.findall(text.lower())]
 )
 _LETTERS = re.compile(r"[A-Za-z]+")
+# A message of kind signs alone, a thumbs up or a smile ("👍", ":)", "🙏🏻"), says it was read.
+# (An angry face is no thanks: it goes on, to be handed to a person.)
+_KIND_SIGNS = re.compile(
+    "^[\\s!.]*(?:(?:[\U0001f44d\U0001f44c\U0001f64f\U0001f64c\U0001f44f\U0001f60a\U0001f642\U0001f600-\U0001f604"
+    "\U0001f609\u2764\u2665\u2705\ufe0f\U0001f3fb-\U0001f3ff]|[:;]-?[)D])[\\s!.]*)+$"
+)
 _RUN = re.compile(r"([a-z])\1+")
 # A word may stretch this many runs of one letter ("hellooo": two); longer ones stay as typed.
 STRETCHED_RUNS = 3
@@ -160,12 +170,17 @@ def plain(text: str) -> str:
 
 
 def possible(text: str) -> bool:
-    """Whether ``text`` is made of small-talk words only, so that it may be small talk."""
+    """Whether ``text`` is made of small-talk words only, or of kind signs, so that it may be
+    small talk."""
+    if _KIND_SIGNS.match(text):
+        return True
     return len(text.split()) <= MAX_WORDS and all(word in WORDS for word in tokenize(text))
 
 
 def category(text: str, vector: np.ndarray, embedder: Any) -> str | None:
     """The small-talk category of ``text`` (its own ``vector`` from ``embedder``), or ``None``."""
+    if _KIND_SIGNS.match(text):
+        return "acknowledgement"
     if not possible(text):
         return None
     words = _WORD.findall(text.lower())
@@ -176,6 +191,8 @@ def category(text: str, vector: np.ndarray, embedder: Any) -> str | None:
             return "yes"
         if _THANKS & set(words) and set(words) <= _THANKS_ONLY:
             return "goodbye" if _BYE & set(words) else "thanks"
+        if set(words) <= _UNDERSTOOD:
+            return "acknowledgement"
     labels, vectors = _exemplars(embedder)
     scores = vectors @ vector
     best = int(np.argmax(scores))

@@ -251,6 +251,10 @@ def test_small_talk_is_recognised_only_when_it_is_small_talk() -> None:
         ("cheers mate", "thanks"),
         ("byeee", "goodbye"),
         ("noooo", "no"),
+        ("ok got it", "acknowledgement"),
+        ("haha ok", "acknowledgement"),
+        ("\U0001f44d", "acknowledgement"),  # a thumbs up
+        (":)", "acknowledgement"),
     ],
 )
 def test_thanks_and_goodbyes_after_an_answer_are_small_talk_not_the_answer_again(message: str, reply: str) -> None:
@@ -263,6 +267,9 @@ def test_thanks_and_goodbyes_after_an_answer_are_small_talk_not_the_answer_again
 @pytest.mark.usefixtures("demo_kb")
 def test_a_yes_or_no_that_asks_something_is_no_small_talk() -> None:
     _, answer = ask(responder(), "Do you ship internationally?", "yes but how much is it?")
+    assert answer.mode != "smalltalk"
+    # Nor is an angry face: no thanks, and no acknowledgement either.
+    _, answer = ask(responder(), "Do you ship internationally?", "\U0001f621")
     assert answer.mode != "smalltalk"
 
 
