@@ -274,6 +274,25 @@ RARE_IN_ENGLISH = 3000
 FORM_BEGINNING = 5
 _HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 _NOT_A_THING = ("able", "ible", "ly", "ful", "ous", "ive", "ed", "ing")
+# A word the customer does, or asks to have done, is no thing the articles lack: "who can I
+# escalate this to?", "can we downgrade our plan", "I want to unsubscribe" ask how to do what
+# the articles may say in other words ("make a complaint", "change your plan").
+_DOER = re.compile(
+    r"\b(?:i|we|you|u|they)\s+(?:(?:can|could|will|would|should|must|may|might|need to|want to|have to"
+    r"|'d like to|'ll|to)\s+)?$",
+    re.IGNORECASE,
+)
+_DONE_TO = re.compile(r"^\s+(?:this|it|that|them|me|my|our|your|the|a|an|his|her|him|us)\b", re.IGNORECASE)
+_TO = re.compile(r"\bto\s+$", re.IGNORECASE)
+
+
+def _a_verb(text: str, match: re.Match[str]) -> bool:
+    """Whether the word ``match`` of ``text`` is a verb: what a person does ("can I escalate"),
+    or what is done to something after "to" ("to unsubscribe my email")."""
+    before, after = text[: match.start()], text[match.end() :]
+    return bool(_DOER.search(before)) or (bool(_TO.search(before)) and bool(_DONE_TO.match(after)))
+
+
 _english: dict[str, int] | None = None
 # pyspellchecker's list is American English: "neighbour", "centre", "cheque", "realise" are not
 # in it. A British spelling counts as English where one of these rewrites gives a word it has.
@@ -782,12 +801,13 @@ class Speller:
     def unknown_topic(self, text: str) -> str | None:
         """A word of ``text`` that names something the articles never mention and that is no
         typo of theirs nor another form of their words ("verifies", "reproof"): four letters or
-        more, in no article (nor its singular), rare or absent in English and no typo of a
+        more, no verb (``_a_verb``: "can I escalate this"), in no article (nor its singular), rare or absent in English and no typo of a
         common English word nor a near miss of the articles' ("kayaks", "bitcoin"; not
         "chrismas", "swach"), as the customer meant it (a typo as the word it mends to: "Geermany"
         -> "Germany"); ``None`` when there is none."""
-        for written in _WORD.findall(text):
-            if len(written) < MIN_LENGTH:
+        for match in _WORD.finditer(text):
+            written = match.group()
+            if len(written) < MIN_LENGTH or _a_verb(text, match):
                 continue
             # A typo is judged as the word it mends to: "geermany" names Germany, "vouucher" a
             # voucher, "chrismas" nothing one could find articles about.

@@ -49,6 +49,18 @@ def test_what_the_articles_never_mention_is_named() -> None:
     assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word
 
 
+def test_what_the_customer_does_is_no_thing_the_articles_lack() -> None:
+    english = dict.fromkeys(["who", "can", "i", "this", "to", "we", "our", "plan", "want", "my", "do", "you"], 10**5)
+    english |= {"escalate": 1342, "downgrade": 333, "unsubscribe": 50, "broadband": 900}
+    speller = Speller(ARTICLES, english=english)
+    # Done by the customer, or done to something after "to": a way to do it may be in other words.
+    assert speller.unknown_topic("who can I escalate this to?") is None
+    assert speller.unknown_topic("can we downgrade our plan") is None
+    assert speller.unknown_topic("i want to unsubscribe my email") is None
+    # A thing named after a verb is still one: "do" there is what the company does.
+    assert speller.unknown_topic("do you do broadband?") == "broadband"
+
+
 def test_other_forms_of_the_articles_words_and_typos_of_english_ones_are_no_topic() -> None:
     speller = Speller(
         ["The student ID is verified by our partner. Re-proof your tent fly once a year."],
