@@ -801,10 +801,10 @@ class Speller:
     def unknown_topic(self, text: str) -> str | None:
         """A word of ``text`` that names something the articles never mention and that is no
         typo of theirs nor another form of their words ("verifies", "reproof"): four letters or
-        more, no verb (``_a_verb``: "can I escalate this"), in no article (nor its singular), rare or absent in English and no typo of a
-        common English word nor a near miss of the articles' ("kayaks", "bitcoin"; not
-        "chrismas", "swach"), as the customer meant it (a typo as the word it mends to: "Geermany"
-        -> "Germany"); ``None`` when there is none."""
+        more, no verb (``_a_verb``: "can I escalate this"), in no article (nor its singular),
+        rare or absent in English and no typo of a common English word nor a near miss of the
+        articles' ("kayaks", "bitcoin"; not "chrismas", "swach"), as the customer meant it (a
+        typo as the word it mends to: "Geermany" -> "Germany"); ``None`` when there is none."""
         for match in _WORD.finditer(text):
             written = match.group()
             if len(written) < MIN_LENGTH or _a_verb(text, match):
