@@ -40,7 +40,7 @@ from conversations.redaction import redact
 from generation.answering import answer_types, facts, followup, phrases, quantities, questions, smalltalk
 from generation.answering import evidence as evidence_of
 from generation.answering import prompt as prompts
-from generation.answering.gate import MAX_SENTENCES, Grounded, SentenceGate, Verifier
+from generation.answering.gate import MAX_SENTENCES, Grounded, SentenceGate, Verifier, is_yes_no_question
 from generation.answering.restate import EagerStream, Restatements
 from generation.engine import Engine, SamplingParams, StreamStats, TokenStream
 from generation.knowledge.bm25 import STOPWORDS, tokenize
@@ -77,7 +77,9 @@ _NOT_HELPED = re.compile(
     re.IGNORECASE,
 )
 # ... unless it asks about that case ("what if the link doesn't work?").
-_HYPOTHETICAL = re.compile(r"^\W*(?:and |but |so )?(?:what if|if|in case|suppose)\b", re.IGNORECASE)
+_HYPOTHETICAL = re.compile(
+    r"^\W*(?:and |but |so |ok |okay )?(?:what (?:about |happens )?if|if|in case|suppose)\b", re.IGNORECASE
+)
 NOT_HELPED_WORDS = 10
 # An order, invoice, ticket or account number: "#4521", "INV-2291", "SO12345", "55123".
 # Money ("$300") and short numbers ("10 days") are not references.
@@ -211,6 +213,14 @@ _MENU_PATH = re.compile(r"\w > \w")
 def _states_a_way(text: str) -> bool:
     """Whether ``text`` gives a way to do something: a menu path or a way to contact the company."""
     return bool(_MENU_PATH.search(text)) or answer_types.CONTACT.states.search(text) is not None
+
+
+def _asks_on_its_own(question: str) -> bool:
+    """Whether ``question`` says itself what kind of answer it wants: it asks about a case ("what
+    if I move?"), asks yes or no, or asks for a kind of value ("how long?")."""
+    return (
+        bool(_HYPOTHETICAL.match(question)) or is_yes_no_question(question) or answer_types.asked(question) is not None
+    )
 
 
 def _fixed(text: str, mode: str, forward: Forward, **fields: Any) -> Answer:
@@ -598,10 +608,13 @@ class Responder:
             said=lambda unit: bool(reply) and _already_said(unit, reply),
             own=corrected if joined else None,
         )
-        if evidence_of.lacks_what_is_asked(query, found):
+        # What a follow-up that asks in its own words asks for is its own: "what if I'm moving
+        # somewhere you don't supply?" after "how much is the exit fee?" asks for no amount.
+        asks = corrected if joined and _asks_on_its_own(corrected) else query
+        if evidence_of.lacks_what_is_asked(asks, found):
             # "What's the price of Unlimited?": the passage saying what Unlimited is matched
             # best; the price stands in the same article's table of plans, a little further down.
-            stating = evidence_of.stating_what_is_asked(query, hits, VALUE_ELSEWHERE_MARGIN)
+            stating = evidence_of.stating_what_is_asked(asks, hits, VALUE_ELSEWHERE_MARGIN)
             if stating is None:
                 return None, conf, None
             found = evidence_of.select(self.index, stating, vector, query)
