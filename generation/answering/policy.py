@@ -743,9 +743,26 @@ class Responder:
     def _with_earlier(self, history: Sequence[prompts.Turn], first: Search, followed: bool) -> Search:
         """``first``, or, for a message that does not read as a follow-up and finds no sure
         match alone, the search with the message before when that finds one ``FOLLOWUP_GAIN``
-        surer ("how far ahead do I need to tell you?" after a question about moving house)."""
+        surer ("how far ahead do I need to tell you?" after a question about moving house). A
+        follow-up is searched on the answer before (``_on_the_answer_before``), or alone where
+        it has ``OWN_WORDS`` words of its own and alone finds a sure match in another article."""
         if followed:
-            return self._on_the_answer_before(history, first)
+            joined = self._on_the_answer_before(history, first)
+            question = history[-1].text
+            if len(tokenize(question)) < OWN_WORDS:
+                return joined
+            # "what if the parcel never arrives?" after "how much is express shipping?" reads
+            # as a follow-up, and says enough to be answered alone: where alone it finds a sure
+            # match in another article, that is what it asks about.
+            alone = self._run(question)
+            if (
+                alone[3] >= self.sure_confidence
+                and alone[2]
+                and joined[2]
+                and alone[2][0].entry is not joined[2][0].entry
+            ):
+                return alone
+            return joined
         if first[3] >= self.sure_confidence:
             return first
         joined, followed = followup.retrieval_query(

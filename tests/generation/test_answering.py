@@ -374,6 +374,18 @@ def test_a_follow_up_goes_where_the_words_it_adds_are() -> None:
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_follow_up_that_says_enough_alone_is_answered_about_what_it_says() -> None:
+    # "what if ..." reads as a follow-up to the shipping costs; alone it surely asks about a
+    # missing parcel.
+    sure = responder(min_confidence=0.68, sure_confidence=0.85)
+    _, answer = ask(sure, "How much is express shipping?", "what if the parcel never arrives?")
+    assert "48 hours" in answer.text and "$19.95" not in answer.text
+    # A follow-up that says too little alone stays on the subject before.
+    _, answer = ask(sure, "How much is express shipping?", "and how long does it take?")
+    assert "1 to 2 business days" in answer.text
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_short_question_about_something_new_is_not_taken_for_a_follow_up() -> None:
     _, answer = ask(responder(), "Is my broken pack covered by your warranty?", "Can I pay in bitcoin?")
     assert [s["title"] for s in answer.sources] == ["Payment methods"] and "warranty" not in answer.text
