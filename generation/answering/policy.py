@@ -747,10 +747,10 @@ class Responder:
         follow-up is searched on the answer before (``_on_the_answer_before``), or alone where
         it has ``OWN_WORDS`` words of its own and alone finds a sure match in another article."""
         if followed:
-            joined = self._on_the_answer_before(history, first)
+            on_it = self._on_the_answer_before(history, first)
             question = history[-1].text
             if len(tokenize(question)) < OWN_WORDS:
-                return joined
+                return on_it
             # "what if the parcel never arrives?" after "how much is express shipping?" reads
             # as a follow-up, and says enough to be answered alone: where alone it finds a sure
             # match in another article, that is what it asks about.
@@ -758,11 +758,11 @@ class Responder:
             if (
                 alone[3] >= self.sure_confidence
                 and alone[2]
-                and joined[2]
-                and alone[2][0].entry is not joined[2][0].entry
+                and on_it[2]
+                and alone[2][0].entry is not on_it[2][0].entry
             ):
                 return alone
-            return joined
+            return on_it
         if first[3] >= self.sure_confidence:
             return first
         joined, followed = followup.retrieval_query(
