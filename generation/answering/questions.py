@@ -23,7 +23,7 @@ from generation.knowledge.bm25 import STOPWORDS, tokenize
 
 MAX_QUESTIONS = 3
 _OPENER = (
-    r"(?:how|what|what's|whats|when|where|which|who|why|can|could|do|does|did|is|are|will|would|should|may|"
+    r"(?:how|what|what's|whats|when|where|which|who|why|can|could|do|does|did|am|is|are|will|would|should|may|"
     r"is there|are there)\b"
 )
 _AFTER_QUESTION_MARK = re.compile(r"(?<=\?)\s+")
