@@ -55,6 +55,8 @@ def _compile(pattern: str) -> re.Pattern[str]:
 # What a customer names: "7 hours", "35kg", "$1,200", "£600", "9 yr old", "my son is 9", "im 17".
 _ASKED = {unit: _compile(rf"\b{_NUMBER}\s?{unit}\b") for unit in UNITS}
 _ASKED_MONEY = _compile(r"[$£€]\s?(\d[\d,]*(?:\.\d+)?)(k\b)?")  # "£6k": 6,000
+# ... or a word after it: "500 quid", "50 bucks", "6k dollars" ("pounds" may weigh: "a 50 pound bag").
+_ASKED_MONEY_WORD = _compile(r"\b(\d[\d,]*(?:\.\d+)?)(k)?\s?(?:quid|bucks|dollars?|euros?)\b")
 # A number that measures something else: "is 3 hours", "is 20%", "turns 2 at 5pm".
 _MEASURED = "|".join([*UNITS, r"%", r"percent", r"dollars?", r"euros?", r"[ap]\.?m\b", r"times", r"x\b"])
 _ASKED_AGE = _compile(
@@ -108,7 +110,11 @@ def asked(question: str) -> list[tuple[str, float]]:
         for unit, pattern in _ASKED.items()
         for m in pattern.finditer(question)
     ]
-    found += [("money", _value(m.group(1)) * (1000 if m.group(2) else 1)) for m in _ASKED_MONEY.finditer(question)]
+    found += [
+        ("money", _value(m.group(1)) * (1000 if m.group(2) else 1))
+        for pattern in (_ASKED_MONEY, _ASKED_MONEY_WORD)
+        for m in pattern.finditer(question)
+    ]
     found += [("age", _value(m.group(1) or m.group(2))) for m in _ASKED_AGE.finditer(question)]
     return found
 

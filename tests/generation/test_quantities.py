@@ -23,6 +23,10 @@ from generation.answering.quantities import Band
         ("insurance for a phone that cost me $1,200", [("money", 1200.0)]),
         ("i'm about £600 in credit", [("money", 600.0)]),
         ("my engagement ring is worth about £6k", [("money", 6000.0)]),
+        # Money named by a word after it: "quid", "bucks", "dollars" (a "pound" may weigh).
+        ("i'm about 600 quid in credit", [("money", 600.0)]),
+        ("a watch worth 2k dollars", [("money", 2000.0)]),
+        ("a 50 pound bag", []),
         ("we are 14 people going to a wedding", [("people", 14.0)]),
         # A number that measures something else is no age: "is 3 hours", "is 20%".
         ("my flight is 3 hours late and the discount is 20%", [("time", 3.0)]),
