@@ -623,6 +623,18 @@ def test_a_follow_up_is_answered_from_the_kind_of_value_its_own_words_ask_for() 
     assert found.texts[found.best].startswith("You can make up to 2 claims in any rolling 12 months")
 
 
+HARBOUR_KB = Path(__file__).resolve().parents[2] / "bench/data/harbour_kb.json"
+
+
+def test_a_follow_up_asking_about_a_case_asks_for_no_value_of_the_question_before() -> None:
+    articles.kb_import(formats.parse_kb_path(HARBOUR_KB), replace=True)
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    # The question before asked for an amount; "what if ..." asks about a case, and the waiver
+    # that answers it states none.
+    _, answer = ask(quoting, "how much is the exit fee on fixed 24?", "wat if im moving to somewhere u dont supply")
+    assert answer.mode == "quote" and "waive your exit fees" in answer.text
+
+
 def test_a_value_the_best_passage_lacks_is_answered_from_its_article_where_it_is_stated() -> None:
     articles.kb_import(formats.parse_kb_path(NORTHWIND_KB), replace=True)
     quoting = responder(min_confidence=0.68, sure_confidence=0.85)
