@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,9 @@ PROBE = (
     "My parcel arrived damaged and the box was open.",
 )
 PREFETCH_KEEP_S = 60
+# How many query vectors ``encode_query`` keeps by text: answering one message may embed the
+# same text twice (a follow-up's search alone, then its own words picking the sentence).
+QUERY_CACHE = 32
 
 
 class Embedder:
@@ -67,6 +71,7 @@ class Embedder:
         self._host_thread: threading.Thread | None = None
         self._prefetch_lock = threading.Lock()
         self._prefetched: dict[str, tuple[Future[np.ndarray], float]] = {}
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         loaded: Future[None] = Future()
         self._thread = threading.Thread(target=self._serve, args=(loaded,), name=f"embedder:{name}", daemon=True)
         self._thread.start()
@@ -256,12 +261,20 @@ class Embedder:
             self._prefetched[text] = (future, now)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """One query's vector (batched with whatever other queries are waiting)."""
+        """One query's vector (batched with whatever other queries are waiting); one of the
+        last ``QUERY_CACHE`` made is not made again."""
         with self._prefetch_lock:
             started = self._prefetched.pop(text, None)
-        if started is not None:
-            return self._wait(started[0])[0]
-        return self.encode([text])[0]
+            kept = self._recent.get(text) if started is None else None
+            if kept is not None:
+                self._recent.move_to_end(text)
+                return kept.copy()
+        vector = self._wait(started[0])[0] if started is not None else self.encode([text])[0]
+        with self._prefetch_lock:
+            self._recent[text] = vector
+            while len(self._recent) > QUERY_CACHE:
+                self._recent.popitem(last=False)
+        return vector.copy()
 
 
 def embedding_model_name() -> str:

@@ -230,6 +230,24 @@ def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(mon
     embedder._prefetched.clear()
 
 
+def test_a_query_embedded_again_is_not_run_through_the_model_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = Embedder.get(embedding_model_name())
+    question = "what if the parcel never arrives? (asked twice)"
+    batches: list[list[str]] = []
+    vectors = embedder._vectors
+
+    def spy(texts: list[str]) -> np.ndarray:
+        batches.append(list(texts))
+        return vectors(texts)
+
+    monkeypatch.setattr(embedder, "_vectors", spy)
+    first = embedder.encode_query(question)
+    first[:] = 0.0  # a caller's change to its vector is its own
+    again = embedder.encode_query(question)
+    assert batches == [[question]]
+    assert np.allclose(again, embedder.encode([question])[0], atol=1e-5)
+
+
 HELP_PAGE = """<html><head><title>Refunds | Help</title></head><body><nav>Home</nav>
 <article><h1>Refunds</h1><h2>Timing</h2><p>Refunds reach your card within 5 business days.</p></article></body></html>"""
 
