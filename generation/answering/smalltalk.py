@@ -14,12 +14,12 @@ a passage, or handing it to a person, would be premature.
 from __future__ import annotations
 
 import re
-from itertools import product
 from typing import Any
 
 import numpy as np
 
 from generation.knowledge.bm25 import STOPWORDS, tokenize
+from generation.knowledge.spelling import stretched_readings
 
 _WORD = re.compile(r"[a-z']+")
 
@@ -99,9 +99,8 @@ _KIND_SIGNS = re.compile(
     "^[\\s!.]*(?:(?:[\U0001f44d\U0001f44c\U0001f64f\U0001f64c\U0001f44f\U0001f60a\U0001f642\U0001f600-\U0001f604"
     "\U0001f609\u2764\u2665\u2705\ufe0f\U0001f3fb-\U0001f3ff]|[:;]-?[)D])[\\s!.]*)+$"
 )
-_RUN = re.compile(r"([a-z])\1+")
-# A word may stretch this many runs of one letter ("hellooo": two); longer ones stay as typed.
-STRETCHED_RUNS = 3
+# A letter typed twice stretches a small-talk word already ("thankss", "hii").
+TYPED_AGAIN = 2
 MAX_WORDS = 9
 MIN_COSINE = 0.62
 
@@ -149,18 +148,9 @@ def _unstretched(match: re.Match[str]) -> str:
     the word as typed when it is one already, or stretches none."""
     word = match.group(0)
     lower = word.lower()
-    runs = list(_RUN.finditer(lower))
-    if lower in _PLAIN_WORDS or not runs or len(runs) > STRETCHED_RUNS:
+    if lower in _PLAIN_WORDS:
         return word
-    for lengths in product((2, 1), repeat=len(runs)):
-        reading, end = [], 0
-        for run, length in zip(runs, lengths, strict=True):
-            reading.append(lower[end : run.start()] + run.group(1) * length)
-            end = run.end()
-        candidate = "".join(reading) + lower[end:]
-        if candidate in _PLAIN_WORDS:
-            return candidate
-    return word
+    return next((r for r in stretched_readings(lower, TYPED_AGAIN) if r in _PLAIN_WORDS), word)
 
 
 def plain(text: str) -> str:

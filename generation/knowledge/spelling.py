@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cache, lru_cache
+from itertools import product
 
 from generation.knowledge.synonyms import Synonyms
 
@@ -156,7 +157,9 @@ TWO_SLIPS_LENGTH = 5
 CORRECTED_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
 # A letter held down: three or more of it in a row ("sooo", "pleeease").
-_STRETCHED = re.compile(r"([a-z])\1{2,}")
+STRETCHED = 3
+# A word may stretch this many runs of one letter ("hellooo": two); longer ones stay as typed.
+STRETCHED_RUNS = 3
 # A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
 # Extended-B are another script's.
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
@@ -204,6 +207,27 @@ def _one_edit(word: str) -> set[str]:
 def _changed(word: str, start: int = 0) -> set[str]:
     """``word`` with one letter changed, anywhere from position ``start`` on."""
     return {word[:i] + c + word[i + 1 :] for i in range(start, len(word)) for c in _LETTERS if c != word[i]}
+
+
+@cache
+def _runs(least: int) -> re.Pattern[str]:
+    return re.compile(rf"([a-z])\1{{{least - 1},}}")
+
+
+def stretched_readings(lower: str, least: int = STRETCHED) -> Iterator[str]:
+    """What ``lower`` may stretch with a letter held down or typed again: each of its runs of
+    ``least`` or more of one letter typed twice or once, in every combination, twice first
+    ("hellooo" with ``least`` 2: "helloo", "hello", "heloo", "helo"). None for a word with no
+    such run, or more than ``STRETCHED_RUNS`` of them."""
+    runs = list(_runs(least).finditer(lower))
+    if not runs or len(runs) > STRETCHED_RUNS:
+        return
+    for lengths in product((2, 1), repeat=len(runs)):
+        reading, end = [], 0
+        for run, length in zip(runs, lengths, strict=True):
+            reading.append(lower[end : run.start()] + run.group(1) * length)
+            end = run.end()
+        yield "".join(reading) + lower[end:]
 
 
 def _changed_or_swapped(word: str) -> set[str]:
@@ -530,9 +554,9 @@ class Speller:
         three or more of one letter typed twice, else once, where that makes a chat word, a word
         of the articles or an English one used ``RARE_IN_ENGLISH`` times or more. ``None`` when
         none does."""
-        if not _STRETCHED.search(lower) or lower in self.english:
+        if lower in self.english:
             return None
-        for reading in (_STRETCHED.sub(r"\1\1", lower), _STRETCHED.sub(r"\1", lower)):
+        for reading in stretched_readings(lower):
             if reading in CHAT_WORDS:
                 return CHAT_WORDS[reading]
             if len(reading) > 1 and (reading in self.counts or self.english_count(reading) >= RARE_IN_ENGLISH):
