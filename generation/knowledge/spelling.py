@@ -658,9 +658,9 @@ class Speller:
         ``_english_typo`` reads), writes with one letter changed, its first kept ("weuks" ->
         "weeks"): one such word used ``SHORT_OF_A_LETTER_ENGLISH`` times or more,
         ``ENGLISH_TYPO_MARGIN`` times commoner than any other word a slip makes of it ("spund":
-        "spend" or "sound"). Names
-        of five letters are seldom a letter away from so common a word ("venmo", "zelle",
-        "sonos"); of four, they often are ("etsy": "easy", "lyft": "left")."""
+        "spend" or "sound"). Names of five letters are seldom a letter away from so common a
+        word ("venmo", "zelle", "sonos"); of four, they often are ("etsy": "easy", "lyft":
+        "left")."""
         if not MIN_LENGTH < len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
             return None
         found = {w for w in _changed(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
