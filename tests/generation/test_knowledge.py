@@ -205,10 +205,8 @@ def test_packing_is_undone_when_it_would_change_the_output() -> None:
     assert isinstance(fresh[0], torch.nn.Linear)
 
 
-def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
-    embedder = Embedder.get(embedding_model_name())
-    question = "How long does shipping to Canada take?"
-    expected = embedder.encode([question])[0]
+def _model_runs(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The batches of texts ``embedder`` runs through its model from now on, as a list."""
     batches: list[list[str]] = []
     vectors = embedder._vectors
 
@@ -217,6 +215,14 @@ def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(mon
         return vectors(texts)
 
     monkeypatch.setattr(embedder, "_vectors", spy)
+    return batches
+
+
+def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = Embedder.get(embedding_model_name())
+    question = "How long does shipping to Canada take?"
+    expected = embedder.encode([question])[0]
+    batches = _model_runs(embedder, monkeypatch)
     embedder.encode_query_soon(question)
     assert np.allclose(embedder.encode_query(question), expected, atol=1e-5)
     assert batches == [[question]]
@@ -233,14 +239,7 @@ def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(mon
 def test_a_query_embedded_again_is_not_run_through_the_model_again(monkeypatch: pytest.MonkeyPatch) -> None:
     embedder = Embedder.get(embedding_model_name())
     question = "what if the parcel never arrives? (asked twice)"
-    batches: list[list[str]] = []
-    vectors = embedder._vectors
-
-    def spy(texts: list[str]) -> np.ndarray:
-        batches.append(list(texts))
-        return vectors(texts)
-
-    monkeypatch.setattr(embedder, "_vectors", spy)
+    batches = _model_runs(embedder, monkeypatch)
     first = embedder.encode_query(question)
     first[:] = 0.0  # a caller's change to its vector is its own
     again = embedder.encode_query(question)
