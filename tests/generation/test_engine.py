@@ -504,6 +504,7 @@ def test_query_embeddings_on_the_engine_thread_match_and_outlive_the_engine(tiny
     embedder = Embedder.get(embedding_model_name())
     texts = ["Hi", "How long does shipping to Canada take?", "Can I return shoes I have worn?"]
     own = embedder.encode(texts)
+    embedder._recent.clear()  # the query is made anew, not one an earlier test kept
     engine = Engine.load(str(tiny_model_path), device="cpu", max_batch=2, fast_paths=FAST_PATHS)
     where: list[bool] = []
     threads: list[int] = []
