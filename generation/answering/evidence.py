@@ -115,6 +115,9 @@ _REFERS_BACK = re.compile(
 )
 
 
+_FIGURE = re.compile(r"\d")
+
+
 def refers_back(sentence: str) -> bool:
     """Whether ``sentence`` opens by pointing back at the sentence before it."""
     return bool(_REFERS_BACK.match(sentence.lstrip()))
@@ -476,6 +479,20 @@ def select(
             if fitting is not None:
                 chosen.add(fitting)
                 kept.add(fitting)
+        # "How much do you charge for a banker's reference?": where the best unit says what the
+        # thing is and another of the passage found states the kind of value asked for ("It
+        # costs £10.00"), that one joins and stays: the answer holds what was asked. One with a
+        # figure first: "an account confirmation letter, which is free" speaks of another thing.
+        only = (own and answer_types.asked(own, only=True)) or answer_types.asked(question, only=True)
+        if only is not None and not only.states.search(units[position]):
+            stating = max(
+                (p for p in others if passage.start <= p < passage.end and only.states.search(units[p])),
+                key=lambda p: (_FIGURE.search(units[p]) is not None, scores[p]),
+                default=None,
+            )
+            if stating is not None:
+                chosen.add(stating)
+                kept.add(stating)
         # Asked yes or no, the best "no" before the best unit that answers nearly as well and
         # names something the question asks about joins and stays, and the answer starts there
         # (below): a restatement may leave out what comes before where it starts, never what

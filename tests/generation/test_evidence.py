@@ -730,3 +730,21 @@ def test_an_answer_to_two_questions_starts_where_it_holds_each_ones_answer() -> 
     # Where each question's answer comes after the first one's, the answer starts at the first's.
     later = evidence.Evidence(hit=hit, units=(9, 4), texts=(again, access), score=0.6, best=1)
     assert evidence.joined([first, later]).best == 1
+
+
+def test_a_value_asked_for_that_the_best_unit_lacks_joins_from_the_passage() -> None:
+    shape = outline(
+        "## Banker's references\n\nA banker's reference is a letter we send to a landlord or a supplier about "
+        "how you run your account. We'll only send one with your written permission. It costs £10.00 and we'll "
+        "send it within 5 working days. This is different from an account confirmation letter, which is free.\n\n"
+        "## Statements\n\nWe post paper statements within 5 working days."
+    )
+    what = next(i for i, u in enumerate(shape.units) if u.startswith("A banker's reference is"))
+    # The sentence saying what a reference is matches best; the price joins it, not the free
+    # letter (another thing) nor a sentence of another section.
+    found = select_where_only(shape, what, "how much do you charge for a bankers reference?")
+    assert "£10.00" in found.text and "confirmation letter" not in found.text and "paper" not in found.text
+    assert found.texts[found.best] == shape.units[what]
+    # Asked what a reference is, no value is asked for: the price has no part in the answer.
+    plain = select_where_only(shape, what, "what is a bankers reference?")
+    assert "£10.00" not in plain.text
