@@ -26,6 +26,7 @@ from generation.answering.policy import (
     _case_band_first,
     _code_first,
     _measures_given,
+    _stands_out,
     asks_for_person,
     record_references,
 )
@@ -414,6 +415,20 @@ def test_a_weak_match_naming_what_no_article_mentions_is_handed_over_though_a_wo
     assert 0.80 - 0.18 <= answered.confidence < 0.80
     _, handed = ask(weak, question)
     assert handed.mode == "handoff" and "anything about Toronto" in handed.text
+
+
+def test_a_weak_match_stands_out_where_its_article_holds_the_passages_ahead_of_any_other() -> None:
+    def hit(article: int, score: float) -> Any:
+        return SimpleNamespace(article_id=article, score=score)
+
+    # Just under the minimum, one passage 0.06 ahead of another article's: too close to call.
+    assert not _stands_out([hit(1, 0.52), hit(2, 0.46)], 0.65, 0.68)
+    # Three passages of one article ahead of any other's ("who can I escalate it to?" after a
+    # complaint: every complaints passage before the next article's): the article stands out.
+    assert _stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.46)], 0.65, 0.68)
+    # Not where the other article's passage comes nearly level, nor far below the minimum.
+    assert not _stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.50)], 0.65, 0.68)
+    assert not _stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.46)], 0.56, 0.68)
 
 
 @pytest.mark.usefixtures("demo_kb")
