@@ -843,6 +843,12 @@ class Responder:
         return all(_already_said(text, said) for text in found.answering)
 
     def _names_something_new(self, text: str) -> bool:
+        """Whether ``text`` names something no article mentions; where it asks of something
+        said before ("can i pay it in instalments? can't afford it till payday"), what its
+        asking part names."""
+        asking = questions.asking_part(text)
+        if asking != text and questions.leans(asking):
+            text = asking
         return self.index.speller.unknown_topic(text) is not None
 
     def _run(self, query: str) -> Search:

@@ -81,13 +81,14 @@ def split(message: str) -> list[str]:
         return [message]
     # "... and how long do refunds take?" stands alone unless it leans on the question before
     # ("and how long does it take?": generation/answering/followup.py decides).
-    return [asking[0], *(_LEADING_AND.sub("", p) if not _leans(p) else p for p in asking[1:])]
+    return [asking[0], *(_LEADING_AND.sub("", p) if not leans(p) else p for p in asking[1:])]
 
 
 _PRONOUN = re.compile(r"\b(?:it|that|this|they|them|those|these|one)\b", re.IGNORECASE)
 
 
-def _leans(part: str) -> bool:
+def leans(part: str) -> bool:
+    """Whether ``part`` speaks of something said before it ("is it covered?", "and that?")."""
     return bool(_PRONOUN.search(part))
 
 

@@ -432,6 +432,21 @@ def test_a_weak_match_stands_out_where_its_article_holds_the_passages_ahead_of_a
 
 
 @pytest.mark.usefixtures("demo_kb")
+def test_a_follow_up_asking_of_it_is_joined_whatever_it_tells_after() -> None:
+    r = responder()
+    first = "My tent pole snapped after a year of use"
+    history = [
+        Turn("customer", first),
+        Turn("assistant", r.answer([Turn("customer", first)]).text),
+        Turn("customer", "can i get it fixed for free? i need it for my duathlon on sunday"),
+    ]
+    # "duathlon", which no article mentions, is why they ask, not what: "it" is the tent pole.
+    assert "tent pole" in r._search(history)[0].lower()
+    # What the asking part itself names is still new.
+    assert r._names_something_new("can i pay it with bitcoin? it's all i have")
+
+
+@pytest.mark.usefixtures("demo_kb")
 def test_a_follow_up_naming_what_no_article_mentions_is_checked_however_sure_the_search() -> None:
     quoting = responder(min_confidence=0.68, sure_confidence=0.85)
     # Searched with "do you rent tents?", the rentals passage is a sure match; it says nothing
