@@ -36,6 +36,11 @@ _LEANS_ON = re.compile(
     r"|\b(?:then|still|instead|in the meantime|meanwhile)\b",
     re.IGNORECASE,
 )
+# "does the same go for joint accounts?", "same rules for students?": the case before, applied
+# to another.
+_SAME = re.compile(
+    r"\bsame (?:(?:thing|rules?|limits?) )?(?:(?:go(?:es)?|appl(?:y|ies)) )?(?:for|to|with)\b", re.IGNORECASE
+)
 # What the earlier question asked for, left out of a follow-up's subject: its question words and
 # asking phrases ("how much", "what's the fee for"), not the things it names ("charge", "phone").
 _ASKING = re.compile(r"\bhow (?:much|long|soon|quickly|fast|many)\b|\bwhat time\b|\bcosts?\b", re.IGNORECASE)
@@ -53,7 +58,7 @@ def depends_on_earlier(message: str, *, new_topic: Callable[[str], bool] = _neve
     """Whether ``message`` leans on the one before: it opens as a continuation, or is short
     and points back ("it", "that"), or has almost no words of its own and ``new_topic`` says it
     names nothing of its own ("Can I pay in bitcoin?" after a question about the warranty)."""
-    if _CONTINUATION.match(message):
+    if _CONTINUATION.match(message) or _SAME.search(message):
         return True
     words = message.split()
     if len(words) <= SHORT_WORDS and _LEANS_ON.search(message):

@@ -84,6 +84,10 @@ def test_follow_ups_are_searched_with_the_question_before() -> None:
     assert depends_on_earlier("can i still cancel without paying anything?")
     assert depends_on_earlier("can u do anything to help in the meantime?")
     assert not depends_on_earlier("can i cancel without paying anything?")
+    # "The same" for another case: the rule asked about before, for joint accounts.
+    assert depends_on_earlier("does the same go for joint accounts? me and my wife both want to get cash out tomorrow")
+    assert depends_on_earlier("same rules for my wife?")
+    assert not depends_on_earlier("can i get same day delivery to london and how much would it cost me?")
     # Short, but about something the help centre never mentions: a new topic.
     assert depends_on_earlier("Can I pay in bitcoin?")
     assert not depends_on_earlier("Can I pay in bitcoin?", new_topic=lambda text: "bitcoin" in text)
