@@ -102,6 +102,8 @@ _ABOUT_ITSELF = re.compile(
     re.IGNORECASE,
 )
 _CONTINUES = ("it ", "this ", "that ", "these ", "those ", "they ", "there ", "otherwise", "however", "but ")
+# A sentence stating a figure ("It costs £10.00"), over one stating a value in words ("free").
+_FIGURE = re.compile(r"\d")
 
 
 # How a sentence opens when it points back at what the one before says or asks of the customer
@@ -113,9 +115,6 @@ _REFERS_BACK = re.compile(
     r"after (?:this|that|doing)|(?:this|that) (?:is|way)|that's)\b",
     re.IGNORECASE,
 )
-
-
-_FIGURE = re.compile(r"\d")
 
 
 def refers_back(sentence: str) -> bool:
@@ -483,10 +482,10 @@ def select(
         # thing is and another of the passage found states the kind of value asked for ("It
         # costs £10.00"), that one joins and stays: the answer holds what was asked. One with a
         # figure first: "an account confirmation letter, which is free" speaks of another thing.
-        only = (own and answer_types.asked(own, only=True)) or answer_types.asked(question, only=True)
-        if only is not None and not only.states.search(units[position]):
+        asked_only = (own and answer_types.asked(own, only=True)) or answer_types.asked(question, only=True)
+        if asked_only is not None and not asked_only.states.search(units[position]):
             stating = max(
-                (p for p in others if passage.start <= p < passage.end and only.states.search(units[p])),
+                (p for p in others if passage.start <= p < passage.end and asked_only.states.search(units[p])),
                 key=lambda p: (_FIGURE.search(units[p]) is not None, scores[p]),
                 default=None,
             )

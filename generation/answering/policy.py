@@ -244,12 +244,12 @@ def _stands_out(hits: Sequence[PassageHit], conf: float, minimum: float) -> bool
     where ``ARTICLE_AHEAD`` passages of its article come first)."""
     if conf < minimum - WEAK_MATCH_BELOW_MINIMUM:
         return False
-    others = [h for h in hits[1:] if h.article_id != hits[0].article_id]
-    if not others:
+    other = next((i for i, h in enumerate(hits) if h.article_id != hits[0].article_id), None)
+    if other is None:
         return True
     near = conf >= minimum - WEAK_MATCH_BELOW_MINIMUM / 2
-    margin = STANDS_OUT_MARGIN / 2 if near and hits.index(others[0]) >= ARTICLE_AHEAD else STANDS_OUT_MARGIN
-    return hits[0].score - others[0].score >= margin
+    margin = STANDS_OUT_MARGIN / 2 if near and other >= ARTICLE_AHEAD else STANDS_OUT_MARGIN
+    return hits[0].score - hits[other].score >= margin
 
 
 def _quotes_its_code(
