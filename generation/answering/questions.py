@@ -97,9 +97,10 @@ def leans(part: str) -> bool:
 # is taken, and the thing it names, up to the first word that says more about it ("... on
 # phone plans", "... with home fibre", "... if I pay by card");
 # whom it is for belongs to it ("a cheaper tariff for students": a tariff, for students), what
-# it is for does not ("money back for the rest of the day").
+# it is for does not ("money back for the rest of the day"). The customer does not ask whether
+# they have a thing ("what do i do till it comes?").
 _AVAILABLE = re.compile(
-    r"\b(?:(?:do|does) (?:you|u|ya|they|\w+)(?: guys)? (?:have|offer|sell|provide|run|accept|support|do)"
+    r"\b(?:(?:do|does) (?!(?:i|we)\b)(?:you|u|ya|they|\w+)(?: guys)? (?:have|offer|sell|provide|run|accept|support|do)"
     r"|(?:is|are) there|(?:can|could) (?:i|we) (?:get|add|buy|have|rent|hire|book)"
     r"|is it possible to (?:get|add|buy|have|rent|hire|book)|(?:are|is) (?:you|\w+) (?:hiring|selling|offering)"
     r"|(?:do|does) (?:it|they|[\w-]+|(?:the|your|these|those) [\w-]+(?: [\w-]+)?) (?:come with|include|have)"

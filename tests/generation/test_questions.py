@@ -72,6 +72,9 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         ("do u have a cheaper tariff for students", "cheaper tariff for students"),
         # What it is for does not: money back is asked for, "the rest of the day" names nothing.
         ("can I get some money back for the rest of the day?", None),
+        # What the customer does is no thing the company has: "till" is no product.
+        ("lost my card, what do i do till it comes?", None),
+        ("what do we do with the old router", None),
     ],
 )
 def test_the_thing_a_customer_asks_whether_the_company_has(question: str, thing: str | None) -> None:
