@@ -104,6 +104,7 @@ _ABOUT_ITSELF = re.compile(
 _CONTINUES = ("it ", "this ", "that ", "these ", "those ", "they ", "there ", "otherwise", "however", "but ")
 # A sentence stating a figure ("It costs £10.00"), over one stating a value in words ("free").
 _FIGURE = re.compile(r"\d")
+_PLACE = answer_types.named("place")
 
 
 # How a sentence opens when it points back at what the one before says or asks of the customer
@@ -450,6 +451,7 @@ def select(
         opening = -1
     others = [p for p in scores if p not in chosen]
     no = None
+    leading: set[int] = set()
     if others:
         # The best-scored, and after it those the bot's reply before did not say: a second
         # sentence of the answer before would open a follow-up's answer with what it said.
@@ -482,16 +484,28 @@ def select(
         # thing is and another of the passage found states the kind of value asked for ("It
         # costs £10.00"), that one joins and stays: the answer holds what was asked. One with a
         # figure first: "an account confirmation letter, which is free" speaks of another thing.
-        asked_only = (own and answer_types.asked(own, only=True)) or answer_types.asked(question, only=True)
+        # "Where do I send it?" asks for a place, and an address is one whatever else is said:
+        # the passage's line that gives it joins ("Fernbank Cheques, PO Box 7321, Leeds").
+        asked_only = (
+            (own and answer_types.asked(own, only=True))
+            or answer_types.asked(question, only=True)
+            or (_PLACE if kind is _PLACE else None)
+        )
         if asked_only is not None and not asked_only.states.search(units[position]):
+            # A value from the passage found; an address from any passage found beside it.
+            within = found if asked_only is _PLACE else range(passage.start, passage.end)
             stating = max(
-                (p for p in others if passage.start <= p < passage.end and asked_only.states.search(units[p])),
+                (p for p in others if p in within and asked_only.states.search(units[p])),
                 key=lambda p: (_FIGURE.search(units[p]) is not None, scores[p]),
                 default=None,
             )
             if stating is not None:
-                chosen.add(stating)
-                kept.add(stating)
+                # An address set on its own line comes with the sentence that leads to it
+                # ("... send it with your cheque to:").
+                if stating and units[stating - 1].rstrip().endswith(":"):
+                    leading.add(stating - 1)
+                chosen.update({stating, *leading})
+                kept.update({stating, *leading})
         # Asked yes or no, the best "no" before the best unit that answers nearly as well and
         # names something the question asks about joins and stays, and the answer starts there
         # (below): a restatement may leave out what comes before where it starts, never what
@@ -531,6 +545,7 @@ def select(
         p
         for i, p in enumerate(ordered)
         if p == position
+        or p in leading
         or not units[p].rstrip().endswith(":")
         or (i + 1 < len(ordered) and lead_ins[ordered[i + 1]] == p)
     ]

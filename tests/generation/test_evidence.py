@@ -748,3 +748,23 @@ def test_a_value_asked_for_that_the_best_unit_lacks_joins_from_the_passage() -> 
     # Asked what a reference is, no value is asked for: the price has no part in the answer.
     plain = select_where_only(shape, what, "what is a bankers reference?")
     assert "£10.00" not in plain.text
+
+
+def test_an_address_asked_for_joins_with_the_sentence_that_leads_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A passage too long to be the evidence whole, as a help centre's sections are.
+    monkeypatch.setattr(evidence, "WHOLE_PASSAGE_CHARS", 0)
+    shape = outline(
+        "## Paying in a cheque by post\n\nFor cheques over £1,000, or once you reach the app's daily limit, you "
+        "can post them to us. In the app, go to Payments > Pay in by post to print a paying-in slip, and send it "
+        "with your cheque to:\n\nAcme Cheques, PO Box 7321, Leeds, LS1 9FB\n\nWe accept cheques of up to £50,000 "
+        "each by post. Please don't send cash. We recommend a tracked postal service for larger amounts. If you "
+        "can't print the slip, write your name and account number on a piece of paper instead."
+    )
+    post = next(i for i, u in enumerate(shape.units) if u.startswith("For cheques over"))
+    # The sentence saying cheques can be posted matches best; the address, which shares no
+    # word with the question, joins it, with the sentence that leads to it.
+    found = select_where_only(shape, post, "where do i send it?")
+    assert "PO Box 7321" in found.text and "send it with your cheque to:" in found.text
+    assert found.texts[found.best] == shape.units[post]
+    # Asked whether cheques can be posted, no place is asked for: the address stays out.
+    assert "PO Box" not in select_where_only(shape, post, "can i post a cheque?").text
