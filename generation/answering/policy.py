@@ -217,6 +217,12 @@ def _never() -> bool:
 # Special assistance"), a number to call, an address.
 _ASKS_HOW_TO = re.compile(r"\bhow (?:do|can|should|would|could) (?:i|we)\b(?!\s+(?:know|tell)\b)", re.IGNORECASE)
 _MENU_PATH = re.compile(r"\w > \w")
+# A discount the customer asks about is spoken of only by a passage that states one: a price
+# list is near "discount" in meaning ("price", cosine 0.56), and says no discount is given.
+_DISCOUNT = re.compile(r"^discounts?$", re.IGNORECASE)
+_STATES_A_CUT = re.compile(
+    r"\d\s?%|\bpercent\b|\bdiscount|\b(?:off|cheaper|reduced|reduction|saves?|saving|free)\b", re.IGNORECASE
+)
 
 
 def _states_a_way(text: str) -> bool:
@@ -950,6 +956,8 @@ class Responder:
         missing = [w for w in questions.named_words(thing) if not (set(tokenize(w)) <= present | company)]
         if not missing:
             return True
+        if any(_DISCOUNT.match(w) for w in missing) and not any(_STATES_A_CUT.search(t) for t in texts):
+            return False
         words = _words_of(*texts)
         for word in missing:
             named, vectors = self.index.word_vectors(word, words)

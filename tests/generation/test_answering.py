@@ -727,6 +727,22 @@ def test_a_thing_the_customer_asks_for_that_the_passage_never_names_is_handed_ov
     assert charge.mode == "quote" and "free" in charge.text
 
 
+def test_a_price_list_does_not_speak_of_a_discount() -> None:
+    """ "Price" is near "discount" in meaning (MiniLM cosine 0.56), yet a passage of prices says
+    nothing of one: asked for a discount, the bot says it found none rather than list prices."""
+    prices = {
+        "title": "Mobile plan prices",
+        "body": "The price of Mobile 10 is $15 a month. Mobile Unlimited is priced at $30 a month.",
+    }
+    student = {"title": "Student travel", "body": "Students get a 20% discount on the travel pass."}
+    import_articles([*TELECOM, prices, student])
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    _, mobile = ask(quoting, "is there a discount on the mobile plans?")
+    assert mobile.mode == "handoff" and "anything about discount" in mobile.text
+    _, travel = ask(quoting, "is there a discount on the travel pass for students?")
+    assert travel.mode == "quote" and "20% discount" in travel.text
+
+
 FARES = [
     {
         "title": "Fare types",
