@@ -233,6 +233,9 @@ def test_a_prefetched_query_is_encoded_once_and_unclaimed_ones_are_forgotten(mon
     time.sleep(0.01)
     embedder.encode_query_soon("the next customer's question")
     assert list(embedder._prefetched) == ["the next customer's question"]
+    # The encodings started here end (in order, on one thread) before another test spies on the
+    # model: on a busy machine they could still be running then.
+    embedder._prefetched["the next customer's question"][0].result(timeout=60)
     embedder._prefetched.clear()
 
 
