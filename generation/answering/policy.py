@@ -217,6 +217,26 @@ def _never() -> bool:
 # Special assistance"), a number to call, an address.
 _ASKS_HOW_TO = re.compile(r"\bhow (?:do|can|should|would|could) (?:i|we)\b(?!\s+(?:know|tell)\b)", re.IGNORECASE)
 _MENU_PATH = re.compile(r"\w > \w")
+# Words that differ only by an opposing prefix ("upload" and "download", "inbound" and
+# "outbound", "overpaid" and "underpaid") are near in meaning to MiniLM and to a reader skimming;
+# a passage that names one answers nothing about the other.
+_OPPOSED_PREFIXES = (("up", "down"), ("in", "out"), ("over", "under"))
+_PLAIN_WORD = re.compile(r"[a-z]+")
+
+
+def _opposite_only(question: str, texts: Sequence[str]) -> str | None:
+    """A word of ``question`` that ``texts`` never use while they use its opposite (the same
+    word with the opposing prefix, ``_OPPOSED_PREFIXES``): "upload" where the passage speaks
+    only of "download speeds"; ``None`` when there is none."""
+    said = set(_PLAIN_WORD.findall(" ".join(texts).lower()))
+    for word in _PLAIN_WORD.findall(question.lower()):
+        for one, other in (*_OPPOSED_PREFIXES, *((b, a) for a, b in _OPPOSED_PREFIXES)):
+            rest = word[len(one) :]
+            if word.startswith(one) and len(rest) >= 4 and word not in said and other + rest in said:
+                return word
+    return None
+
+
 # A discount the customer asks about is spoken of only by a passage that states one: a price
 # list is near "discount" in meaning ("price", cosine 0.56), and says no discount is given.
 _DISCOUNT = re.compile(r"^discounts?$", re.IGNORECASE)
@@ -640,6 +660,9 @@ class Responder:
             found = evidence_of.select(self.index, stating, vector, query)
         found = self._followed(found, query, vector)
         found = self._way_elsewhere(found, corrected, hits, vector, query)
+        if _opposite_only(corrected, (found.hit.passage.heading, *found.texts)):
+            # "What's the upload speed on Fibre 500?": the plan's download speeds answer nothing.
+            return None, conf, None
         thing = questions.thing_asked_for(corrected) if unsure else None
         if thing is not None and not self._speaks_of(thing, found):
             # "Can I get a static IP address with home fibre?": the plans match, and none is one.

@@ -743,6 +743,20 @@ def test_a_price_list_does_not_speak_of_a_discount() -> None:
     assert travel.mode == "quote" and "20% discount" in travel.text
 
 
+def test_a_passage_naming_only_the_opposite_of_what_is_asked_does_not_answer() -> None:
+    speeds = {
+        "title": "Fibre speeds",
+        "body": "Fibre 500 gives download speeds up to 500 Mbps. Fibre 1 Gig gives download speeds up to 1,000 Mbps.",
+    }
+    proof = {"title": "Proof of address", "body": "You can prove your address by uploading a recent bill in the app."}
+    import_articles([*TELECOM, speeds, proof])
+    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    _, upload = ask(quoting, "whats the upload speed on fibre 500?")
+    assert upload.mode == "handoff" and "Mbps" not in upload.text
+    _, download = ask(quoting, "whats the download speed on fibre 500?")
+    assert download.mode == "quote" and "500 Mbps" in download.text
+
+
 FARES = [
     {
         "title": "Fare types",
