@@ -3,7 +3,7 @@
 "How long ...?" wants a duration ("how long till ...?" how long something takes, which a
 deadline does not say), "How much is ...?" an amount of money, "What time ...?" a time
 of day, "Where do I go to pick it up?" a place (a street address), "What size ...?" a
-measure in its unit. Evidence selection prefers a
+measure in its unit, "How often ...?" a frequency. Evidence selection prefers a
 sentence that holds the kind asked for over one that only shares the question's words, and a
 passage that holds none of it does not answer a question that asks for nothing else
 (generation/answering/evidence.py).
@@ -191,6 +191,19 @@ TYPES = (
             r"\bwhich (?:email|phone number)\b",
         ),
         states=_any(r"@|\bhttps?://|\bwww\.|\b\d{3}[-. ]\d{4}\b|\bcall\b|\bphone\b|\bemail\b|\bchat\b|\bform\b"),
+    ),
+    # How often something happens ("how often do the night trams come?"): a frequency, "every
+    # 15 minutes", "once a day", "twice a year", "hourly"; not "every night", which says when.
+    # Never asked for only: "re-proof the fly every 2 seasons", "after each trip" answer it too.
+    AnswerType(
+        "frequency",
+        asks=_any(r"\bhow (?:often|frequent(?:ly)?)\b|\bfrequency\b"),
+        asks_only=re.compile(r"(?!)"),
+        states=_any(
+            rf"\bevery (?:\d+(?:[.,]\d+)?\s*(?:-|–|to)?\s*\d*\s*|few |other |couple of ){_UNIT_OF_TIME}",
+            r"\b(?:once|twice|\d+ times|(?:two|three|four) times) (?:a|an|per|each|every) \w+",
+            r"\b(?:hourly|daily|weekly|fortnightly|monthly|quarterly|yearly|annually)\b",
+        ),
     ),
     AnswerType(
         "count",

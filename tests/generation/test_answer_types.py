@@ -41,6 +41,9 @@ from generation.answering import answer_types
         ("How much does the carry-on bag weigh?", "size", None),
         ("How much is a bag weighing 25kg?", "money", "money"),
         ("How big is the discount?", "percent", None),
+        # How often: never the only thing asked ("every 2 seasons", "after each trip").
+        ("is there a metro all night on fridays and how often do they come", "frequency", None),
+        ("How often should I reproof my tent fly?", "frequency", None),
     ],
 )
 def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, only: str | None) -> None:
@@ -90,6 +93,11 @@ def test_the_kind_of_value_a_question_asks_for(question: str, kind: str | None, 
         ("count", "The single article limit is the most we'll pay for any one item.", False),
         ("count", "No one will call you.", False),
         ("count", "You can have one account per email.", True),
+        # A frequency: "every night" says on which nights, not how often a train comes.
+        ("frequency", "The M1 line runs all night, with trains every 15 minutes.", True),
+        ("frequency", "We update exchange rates once a day.", True),
+        ("frequency", "Routes N1 and N3 run every 20-30 minutes.", True),
+        ("frequency", "Our night buses run every night of the week.", False),
     ],
 )
 def test_a_sentence_states_an_age_a_place_a_time_a_wait_a_size_or_a_count(kind: str, text: str, states: bool) -> None:
