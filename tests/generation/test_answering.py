@@ -727,16 +727,21 @@ def test_a_thing_the_customer_asks_for_that_the_passage_never_names_is_handed_ov
     assert charge.mode == "quote" and "free" in charge.text
 
 
+def telecom_responder(*extra: dict[str, str]) -> Responder:
+    """A quoting responder, at the product's thresholds, over the telecom articles and ``extra``."""
+    import_articles([*TELECOM, *extra])
+    return responder(min_confidence=0.68, sure_confidence=0.85)
+
+
 def test_a_price_list_does_not_speak_of_a_discount() -> None:
-    """ "Price" is near "discount" in meaning (MiniLM cosine 0.56), yet a passage of prices says
-    nothing of one: asked for a discount, the bot says it found none rather than list prices."""
+    """A passage of prices says nothing of a discount, though "price" is near "discount" in
+    meaning (MiniLM cosine 0.56): asked for one, the bot says it found none, not the prices."""
     prices = {
         "title": "Mobile plan prices",
         "body": "The price of Mobile 10 is $15 a month. Mobile Unlimited is priced at $30 a month.",
     }
     student = {"title": "Student travel", "body": "Students get a 20% discount on the travel pass."}
-    import_articles([*TELECOM, prices, student])
-    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    quoting = telecom_responder(prices, student)
     _, mobile = ask(quoting, "is there a discount on the mobile plans?")
     assert mobile.mode == "handoff" and "anything about discount" in mobile.text
     _, travel = ask(quoting, "is there a discount on the travel pass for students?")
@@ -749,8 +754,7 @@ def test_a_passage_naming_only_the_opposite_of_what_is_asked_does_not_answer() -
         "body": "Fibre 500 gives download speeds up to 500 Mbps. Fibre 1 Gig gives download speeds up to 1,000 Mbps.",
     }
     proof = {"title": "Proof of address", "body": "You can prove your address by uploading a recent bill in the app."}
-    import_articles([*TELECOM, speeds, proof])
-    quoting = responder(min_confidence=0.68, sure_confidence=0.85)
+    quoting = telecom_responder(speeds, proof)
     _, upload = ask(quoting, "whats the upload speed on fibre 500?")
     assert upload.mode == "handoff" and "Mbps" not in upload.text
     _, download = ask(quoting, "whats the download speed on fibre 500?")
