@@ -660,8 +660,9 @@ class Responder:
             found = evidence_of.select(self.index, stating, vector, query)
         found = self._followed(found, query, vector)
         found = self._way_elsewhere(found, corrected, hits, vector, query)
-        if _opposite_only(corrected, (found.hit.passage.heading, *found.texts)):
+        if not is_yes_no_question(corrected) and _opposite_only(corrected, (found.hit.passage.heading, *found.texts)):
             # "What's the upload speed on Fibre 500?": the plan's download speeds answer nothing.
+            # (Asked yes or no, the opposite may answer: "can I put it outside?", "keep it inside".)
             return None, conf, None
         thing = questions.thing_asked_for(corrected) if unsure else None
         if thing is not None and not self._speaks_of(thing, found):

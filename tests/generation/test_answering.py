@@ -754,11 +754,15 @@ def test_a_passage_naming_only_the_opposite_of_what_is_asked_does_not_answer() -
         "body": "Fibre 500 gives download speeds up to 500 Mbps. Fibre 1 Gig gives download speeds up to 1,000 Mbps.",
     }
     proof = {"title": "Proof of address", "body": "You can prove your address by uploading a recent bill in the app."}
-    quoting = telecom_responder(speeds, proof)
+    hub = {"title": "Placing your hub", "body": "Your fibre hub must be kept inside your home, away from damp."}
+    quoting = telecom_responder(speeds, proof, hub)
     _, upload = ask(quoting, "whats the upload speed on fibre 500?")
     assert upload.mode == "handoff" and "Mbps" not in upload.text
     _, download = ask(quoting, "whats the download speed on fibre 500?")
     assert download.mode == "quote" and "500 Mbps" in download.text
+    # Asked yes or no, the opposite answers: "kept inside" says no to "outside".
+    _, outside = ask(quoting, "can i put my fibre hub outside?")
+    assert outside.mode == "quote" and "kept inside" in outside.text
 
 
 FARES = [
