@@ -46,7 +46,7 @@ _HOW_LONG = r"\bhow (?:long|many (?:business |working )?days)\b"
 _WAIT = (
     rf"{_HOW_LONG}(?= (?:till|until|til|untill|before (?:i|we|it|they|my|the)\b))",
     rf"{_HOW_LONG}(?= (?:does|do|will|would|did) (?:(?!have\b|has\b)\w+ ){{1,3}}?take\b)",
-    r"\bhow (?:soon|quickly|fast)\b(?= (?:will|would|do|does|can|could|is|are)\b)",
+    r"\bhow (?:soon|quick|quickly|fast)\b(?= (?:will|would|do|does|can|could|is|are)\b)",
 )
 # "When should I have heard back?", "when will I get my refund?": when something that takes a
 # while comes. Such a question may be answered without a duration ("once the return reaches
@@ -81,7 +81,7 @@ TYPES = (
     AnswerType(
         "duration",
         asks=_any(
-            r"\bhow (?:long|soon|quickly|fast)\b",
+            r"\bhow (?:long|soon|quick|quickly|fast)\b",
             rf"\bhow many {_TIME_SPAN}\b",
             r"\buntil when\b|\bwhen will\b|\bwithin how\b",
             r"\bwhat(?:'s| is) the (?:deadline|time ?frame|period|notice period)\b",

@@ -15,6 +15,7 @@ from generation.answering import answer_types
         ("How long does express shipping take?", "wait", "wait"),
         ("cancelled my flex ticket on monday, how long till the refund hits my card", "wait", "wait"),
         ("how soon will my order arrive?", "wait", "wait"),
+        ("how quick can i get that back from you", "wait", "wait"),
         ("How long do I have to return it?", "duration", "duration"),
         ("how far ahead do I need to tell you", "duration", "duration"),
         ("How much notice do you need before I move?", "duration", "duration"),
