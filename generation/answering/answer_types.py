@@ -43,10 +43,12 @@ class AnswerType:
 # long do I have to return it?"). Only the asking words match: a follow-up's search drops them
 # from the message before (generation/answering/followup.py), and keeps what it asked about.
 _HOW_LONG = r"\bhow (?:long|many (?:business |working )?days)\b"
+# How fast something comes, in customers' words: "how soon", "how quick", "how quickly".
+SPEED = r"(?:soon|quick|quickly|fast)"
 _WAIT = (
     rf"{_HOW_LONG}(?= (?:till|until|til|untill|before (?:i|we|it|they|my|the)\b))",
     rf"{_HOW_LONG}(?= (?:does|do|will|would|did) (?:(?!have\b|has\b)\w+ ){{1,3}}?take\b)",
-    r"\bhow (?:soon|quick|quickly|fast)\b(?= (?:will|would|do|does|can|could|is|are)\b)",
+    rf"\bhow {SPEED}\b(?= (?:will|would|do|does|can|could|is|are)\b)",
 )
 # "When should I have heard back?", "when will I get my refund?": when something that takes a
 # while comes. Such a question may be answered without a duration ("once the return reaches
@@ -81,7 +83,7 @@ TYPES = (
     AnswerType(
         "duration",
         asks=_any(
-            r"\bhow (?:long|soon|quick|quickly|fast)\b",
+            rf"\bhow (?:long|{SPEED})\b",
             rf"\bhow many {_TIME_SPAN}\b",
             r"\buntil when\b|\bwhen will\b|\bwithin how\b",
             r"\bwhat(?:'s| is) the (?:deadline|time ?frame|period|notice period)\b",

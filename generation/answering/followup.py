@@ -43,7 +43,7 @@ _SAME = re.compile(
 )
 # What the earlier question asked for, left out of a follow-up's subject: its question words and
 # asking phrases ("how much", "what's the fee for"), not the things it names ("charge", "phone").
-_ASKING = re.compile(r"\bhow (?:much|long|soon|quick|quickly|fast|many)\b|\bwhat time\b|\bcosts?\b", re.IGNORECASE)
+_ASKING = re.compile(rf"\bhow (?:much|long|many|{answer_types.SPEED})\b|\bwhat time\b|\bcosts?\b", re.IGNORECASE)
 SHORT_WORDS = 12
 # How far back a chain of follow-ups is followed, in turns of the conversation.
 CHAIN_TURNS = 12
