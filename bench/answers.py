@@ -101,7 +101,7 @@ def main() -> None:
             history.append(Turn("assistant", responder.answer(history).text))
         question = item["question"] if args.typos is None else with_typos(item["question"], rng)
         history.append(Turn("customer", question))
-        query, vector, hits, conf = responder._search(history)
+        query, vector, hits, conf = responder.search(history)
         answer = responder.answer(history)
         found = evidence.select(index, hits[0], vector, query, hits[1:]) if hits else None
         facts = item.get("facts", [])

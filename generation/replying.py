@@ -14,8 +14,9 @@ from django.utils import timezone
 from conversations import selectors, services, streaming
 from conversations.models import Message
 from conversations.redaction import redact
-from generation.answering.policy import Answer, Responder, responder_for_worker
+from generation.answering.policy import Responder, responder_for_worker
 from generation.answering.prompt import Turn
+from generation.answering.writing import Answer
 
 logger = logging.getLogger(__name__)
 

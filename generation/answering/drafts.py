@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from generation.answering import phrases
-from generation.answering.policy import Responder, asks_for_person, is_injection
+from generation.answering.policy import Responder
 from generation.answering.prompt import Turn
+from generation.answering.screening import asks_for_person, is_injection
 
 MAX_DRAFTS = 3
 # How many of the customer's latest turns are tried for a question the knowledge base answers.

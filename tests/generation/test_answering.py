@@ -18,19 +18,18 @@ from transformers import AutoTokenizer
 from conversations.redaction import redact
 from generation.answering import phrases
 from generation.answering.facts import Support, unsupported_facts
-from generation.answering.policy import (
-    WEAK_MATCH_BELOW_MINIMUM,
-    Answer,
-    Responder,
-    _band_first,
-    _case_band_first,
-    _code_first,
-    _measures_given,
-    _stands_out,
-    asks_for_person,
-    record_references,
-)
+from generation.answering.policy import Responder
 from generation.answering.prompt import Turn
+from generation.answering.ranking import (
+    WEAK_MATCH_BELOW_MINIMUM,
+    band_first,
+    case_band_first,
+    code_first,
+    measures_given,
+    stands_out,
+)
+from generation.answering.screening import asks_for_person, record_references
+from generation.answering.writing import Answer
 from generation.engine import Engine, StreamStats
 from generation.knowledge import articles, formats
 from generation.knowledge.index import get_index
@@ -422,13 +421,13 @@ def test_a_weak_match_stands_out_where_its_article_holds_the_passages_ahead_of_a
         return SimpleNamespace(article_id=article, score=score)
 
     # Just under the minimum, one passage 0.06 ahead of another article's: too close to call.
-    assert not _stands_out([hit(1, 0.52), hit(2, 0.46)], 0.65, 0.68)
+    assert not stands_out([hit(1, 0.52), hit(2, 0.46)], 0.65, 0.68)
     # Three passages of one article ahead of any other's ("who can I escalate it to?" after a
     # complaint: every complaints passage before the next article's): the article stands out.
-    assert _stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.46)], 0.65, 0.68)
+    assert stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.46)], 0.65, 0.68)
     # Not where the other article's passage comes nearly level, nor far below the minimum.
-    assert not _stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.50)], 0.65, 0.68)
-    assert not _stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.46)], 0.56, 0.68)
+    assert not stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.50)], 0.65, 0.68)
+    assert not stands_out([hit(1, 0.52), hit(1, 0.515), hit(1, 0.50), hit(2, 0.46)], 0.56, 0.68)
 
 
 @pytest.mark.usefixtures("demo_kb")
@@ -441,9 +440,9 @@ def test_a_follow_up_asking_of_it_is_joined_whatever_it_tells_after() -> None:
         Turn("customer", "can i get it fixed for free? i need it for my duathlon on sunday"),
     ]
     # "duathlon", which no article mentions, is why they ask, not what: "it" is the tent pole.
-    assert "tent pole" in r._search(history)[0].lower()
+    assert "tent pole" in r.search(history)[0].lower()
     # What the asking part itself names is still new.
-    assert r._names_something_new("can i pay it with bitcoin? it's all i have")
+    assert r.searcher.names_something_new("can i pay it with bitcoin? it's all i have")
 
 
 @pytest.mark.usefixtures("demo_kb")
@@ -854,7 +853,7 @@ def test_a_passage_stating_a_band_of_the_age_the_customer_gives_goes_first_when_
     moving = passage_hit("Tell us at least 3 weeks before you move, and we book an engineer visit.", 0.5)
     installing = passage_hit("Someone aged 18 or over must be at home for the whole appointment.", 0.5 - behind)
     hits = [moving, installing]
-    assert _band_first(hits, 0.7, _measures_given(question))[0][0] is hits[first]
+    assert band_first(hits, 0.7, measures_given(question))[0][0] is hits[first]
 
 
 @pytest.mark.parametrize(
@@ -879,7 +878,7 @@ def test_a_passage_of_the_same_article_whose_band_holds_the_customers_case_goes_
         article if same_article else other,
     )
     hits: list[Any] = [steps, ombudsman]
-    ranked, conf = _case_band_first(hits, 0.7, case)
+    ranked, conf = case_band_first(hits, 0.7, case)
     assert ranked[0] is hits[first]
     assert conf == pytest.approx(hits[first].cosine)
 
@@ -899,7 +898,7 @@ def test_a_band_with_an_upper_end_goes_before_an_open_one_holding_the_same_case(
     at_home = passage_hit("If your bike is worth more than £750, add Cycle cover.", 0.76, article)
     prices = passage_hit("Value of bike: £1,001 to £2,500; Price per month: £4.75.", 0.76 - behind, article)
     hits: list[Any] = [at_home, prices]
-    ranked, _ = _case_band_first(hits, 0.76, "my new road bike was £1,800 and how much is cycle cover monthly?")
+    ranked, _ = case_band_first(hits, 0.76, "my new road bike was £1,800 and how much is cycle cover monthly?")
     assert ranked[0] is hits[first]
 
 
@@ -932,7 +931,7 @@ def test_a_passage_holding_the_code_the_customer_quotes_goes_first_when_nearly_a
     if holders == 2:
         entries.append(SimpleNamespace(outline=SimpleNamespace(units=["We accept SNAP cards in our shop."])))
     hits = [plans, access]
-    ranked, _ = _code_first(entries, hits, 0.6, question)
+    ranked, _ = code_first(entries, hits, 0.6, question)
     assert ranked[0] is hits[first]
 
 
