@@ -21,6 +21,14 @@ def not_found_about(topic: str) -> str:
     return f"I'm sorry, I couldn't find anything about {topic} in our help centre. {HANDOVER}"
 
 
+def not_listed(thing: str) -> str:
+    """The honest handoff for a thing whose value the help centre's table does not list ("how
+    much to assemble a desk?" where the assembly prices list beds and wardrobes)."""
+    if not (thing.endswith("s") and not thing.endswith("ss")):
+        thing = f"{'an' if thing[0] in 'aeiou' else 'a'} {thing}"
+    return f"I'm sorry, our help centre doesn't say that for {thing}. {HANDOVER}"
+
+
 def declined(company: str) -> str:
     return (
         f"I can only help with questions about {company}: our products, orders and policies. "

@@ -261,6 +261,10 @@ class Responder:
         if thing is not None and not topics.speaks_of(self.index, thing, found, self.company):
             # "Can I get a static IP address with home fibre?": the plans match, and none is one.
             return None, conf, phrases.not_found_about(thing)
+        item = topics.unlisted(self.index, corrected, found) if unsure else None
+        if item is not None:
+            # "How much to assemble a desk?": the assembly prices list beds and wardrobes, no desk.
+            return None, conf, phrases.not_listed(item)
         return found, conf, None
 
     def _find_each(

@@ -1053,3 +1053,33 @@ def test_asked_how_to_do_something_the_answer_gives_the_way_to_do_it() -> None:
     import_articles(ASSISTANCE)
     _, answer = ask(responder(), "how do i book a wheelchair at the airport for my dad, we fly on friday")
     assert "Manage booking > Special assistance" in answer.text
+
+
+ASSEMBLY = [
+    {
+        "title": "Furniture assembly",
+        "body": (
+            "Our delivery team can assemble your furniture in the room of your choice.\n\n"
+            "## Assembly prices\n\n| Item | Price |\n|---|---|\n| Bed frame | £45 |\n| Wardrobe | £60 |\n"
+            "| Chest of drawers | £30 |\n| Dining table | £35 |\n\n"
+            "## Booking assembly\n\nChoose assembly at checkout, at least 3 days before your delivery."
+        ),
+    },
+    {
+        "title": "Delivery",
+        "body": "We deliver Monday to Saturday. Delivery is free on orders over £500, and £39 otherwise.",
+    },
+]
+
+
+def test_a_thing_the_price_list_does_not_name_is_handed_over_not_priced_as_another() -> None:
+    import_articles(ASSEMBLY)
+    r = responder()
+    # The assembly prices list beds, wardrobes and tables, no desk: the rows found are other
+    # things' prices, and the customer is told so.
+    _, desk = ask(r, "how much to assemble a desk?")
+    assert desk.mode == "handoff" and desk.handoff
+    assert "doesn't say that for a desk" in desk.text and "£" not in desk.text
+    # What the list names is priced.
+    _, wardrobe = ask(r, "how much to assemble a wardrobe?")
+    assert wardrobe.mode == "quote" and "£60" in wardrobe.text
