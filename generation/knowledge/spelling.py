@@ -318,6 +318,19 @@ _DONE_TO = re.compile(r"^\s+(?:this|it|that|them|me|my|our|your|the|a|an|his|her
 _TO = re.compile(r"\bto\s+$", re.IGNORECASE)
 
 
+# A word after "very" or "quite" (or "so", "really" after "is") says how something is, and is no
+# thing the articles lack: "my husband is very fussy", "the sofa is so comfy".
+_DEGREE = re.compile(
+    r"\b(?:very|quite|extremely|incredibly|rather|too|(?:is|are|was|were|am|'s|'re|'m)\s+(?:so|really))\s+$",
+    re.IGNORECASE,
+)
+
+
+def _a_quality(text: str, match: re.Match[str]) -> bool:
+    """Whether the word ``match`` of ``text`` says how something is (``_DEGREE``)."""
+    return bool(_DEGREE.search(text[: match.start()]))
+
+
 def _a_verb(text: str, match: re.Match[str]) -> bool:
     """Whether the word ``match`` of ``text`` is a verb: what a person does ("can I escalate"),
     or what is done to something after "to" ("to unsubscribe my email")."""
@@ -833,13 +846,14 @@ class Speller:
     def unknown_topic(self, text: str) -> str | None:
         """A word of ``text`` that names something the articles never mention and that is no
         typo of theirs nor another form of their words ("verifies", "reproof"): four letters or
-        more, no verb (``_a_verb``: "can I escalate this"), in no article (nor its singular),
-        rare or absent in English and no typo of a common English word nor a near miss of the
-        articles' ("kayaks", "bitcoin"; not "chrismas", "swach"), as the customer meant it (a
-        typo as the word it mends to: "Geermany" -> "Germany"); ``None`` when there is none."""
+        more, no verb (``_a_verb``: "can I escalate this") nor a quality (``_a_quality``: "he
+        is very fussy"), in no article (nor its singular), rare or absent in English and no typo
+        of a common English word nor a near miss of the articles' ("kayaks", "bitcoin"; not
+        "chrismas", "swach"), as the customer meant it (a typo as the word it mends to:
+        "Geermany" -> "Germany"); ``None`` when there is none."""
         for match in _WORD.finditer(text):
             written = match.group()
-            if len(written) < MIN_LENGTH or _a_verb(text, match):
+            if len(written) < MIN_LENGTH or _a_verb(text, match) or _a_quality(text, match):
                 continue
             # A typo is judged as the word it mends to: "geermany" names Germany, "vouucher" a
             # voucher, "chrismas" nothing one could find articles about.

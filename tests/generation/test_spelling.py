@@ -61,6 +61,18 @@ def test_what_the_customer_does_is_no_thing_the_articles_lack() -> None:
     assert speller.unknown_topic("do you do broadband?") == "broadband"
 
 
+def test_how_something_is_is_no_thing_the_articles_lack() -> None:
+    english = dict.fromkeys(["my", "husband", "is", "very", "the", "sofa", "so", "do", "you", "sell"], 10**5)
+    english |= {"fussy": 900, "comfy": 800, "futons": 300}
+    speller = Speller(ARTICLES, english=english)
+    # After "very", or "so" after "is", a word says how something is: there is nothing to find.
+    assert speller.unknown_topic("my husband is very fussy") is None
+    assert speller.unknown_topic("the sofa is so comfy") is None
+    assert speller.unknown_topic("do you sell very comfy futons?") == "futons"
+    # Without one, "is" may be followed by a thing ("the problem is rust"): still named.
+    assert speller.unknown_topic("my husband is fussy") == "fussy"
+
+
 def test_other_forms_of_the_articles_words_and_typos_of_english_ones_are_no_topic() -> None:
     speller = Speller(
         ["The student ID is verified by our partner. Re-proof your tent fly once a year."],
