@@ -14,7 +14,8 @@ single bag can weigh more than 32 kg" for "a 35kg bag"); and a short section's f
 which states its rule, joins a later one that answers best when it answers not far below it
 ("If your child turns 2 before the return flight, they will need their own seat" before "Children
 can't travel on a lap once they have turned 2"). A short passage is the
-evidence whole; a lead-in that answers best ("We offer several ways to pay your bill:") comes
+evidence whole, but for a sentence that says what the article is about ("This article explains
+..."), which answers nothing; a lead-in that answers best ("We offer several ways to pay your bill:") comes
 with its list, and so does a list three of whose items answer alike (each bag's price). An answer
 starts at ``Evidence.best``: the best unit, or before it the lead-in of its list, the rule
 that states the value asked for before the exception that scored best, the way that works
@@ -536,6 +537,10 @@ def select(
             return (p not in kept, False, abs(p - position), p)
         return (p not in kept, True, -scores[p], p)
 
+    # A sentence that says what the article is about ("This article explains when you can
+    # cancel and what it costs") answers nothing, however it came in (a short passage whole, a
+    # sentence opening "This ..."): only the one that scores best is kept.
+    chosen = {p for p in chosen if p == position or not _ABOUT_ITSELF.match(units[p])}
     ordered = sorted(sorted(chosen, key=priority)[:MAX_UNITS])
     while len(ordered) > len(chosen & kept) and sum(len(units[p]) + 1 for p in ordered) > MAX_CHARS:
         ordered.remove(max((p for p in ordered if p not in kept), key=priority))

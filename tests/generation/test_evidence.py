@@ -406,6 +406,19 @@ def test_a_sentence_saying_what_the_article_is_about_is_not_the_answer() -> None
     assert found.texts[found.best] == units[1]
 
 
+def test_a_short_passage_is_quoted_whole_but_for_what_says_what_the_article_is_about() -> None:
+    units = [
+        "In most cases you can cancel free of charge within 14 days.",
+        "This article explains when you can cancel and what it costs.",
+    ]
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6]])
+    index, hit = one_passage("Cancelling an order", units, vectors)
+    found = evidence.select(index, hit, np.array([1.0, 0.0]), "can i still cancel?", [])
+    # The passage is short, so it is the evidence whole; the sentence about the article answers
+    # nothing and reads like a pasted page.
+    assert found.texts == (units[0],)
+
+
 ROUTER = [
     "You can use your own router by connecting it to the fibre wall box instead of the Hub.",
     "Set your router to use VLAN 10, or it won't connect.",
