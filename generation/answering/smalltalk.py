@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from generation.knowledge.bm25 import STOPWORDS, tokenize
-from generation.knowledge.spelling import stretched_readings
+from generation.knowledge.edits import stretched_readings
 
 _WORD = re.compile(r"[a-z']+")
 

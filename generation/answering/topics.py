@@ -20,8 +20,9 @@ import numpy as np
 from generation.answering import answer_types, phrases, questions
 from generation.answering.evidence import Evidence
 from generation.knowledge.bm25 import STOPWORDS, tokenize
+from generation.knowledge.edits import edit_distance
 from generation.knowledge.index import KnowledgeIndex, PassageHit
-from generation.knowledge.spelling import RARE_IN_ENGLISH, edit_distance
+from generation.knowledge.spelling import RARE_IN_ENGLISH
 
 # A word the customer names that no article mentions is covered by a passage holding a word this
 # close to it (``covers_topic``): chosen on the demo and spokes bases, where answers

@@ -22,102 +22,26 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cache, lru_cache
-from itertools import product
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 
+from generation.knowledge.chat_words import CHAT_WORDS, contraction_typo
+from generation.knowledge.edits import (
+    MIN_LENGTH,
+    changed,
+    changed_or_swapped,
+    day_or_month,
+    deletions,
+    edit_distance,
+    inserted,
+    one_edit,
+    sole,
+    stretched_readings,
+    swapped,
+)
 from generation.knowledge.synonyms import Synonyms
 
-MIN_LENGTH = 4
 LONG_WORD = 8
-# How customers write in a chat, and what they mean: "hw much r u charging for it pls". Each
-# goes back to the English word unless the articles use it as written. ("im" stays: MiniLM
-# reads it as "I'm", and nothing else looks at it.)
-CHAT_WORDS = {
-    **dict.fromkeys(["u", "ya"], "you"),
-    "ur": "your",
-    "r": "are",
-    "n": "and",
-    **dict.fromkeys(["pls", "plz", "pleez"], "please"),
-    **dict.fromkeys(["thx", "thnx", "thanx"], "thanks"),
-    "hw": "how",
-    **dict.fromkeys(["wat", "wut", "wht"], "what"),
-    "wen": "when",
-    **dict.fromkeys(["wher", "whr"], "where"),
-    "wich": "which",
-    "wud": "would",
-    "cud": "could",
-    "shud": "should",
-    **dict.fromkeys(["coz", "cuz", "bcoz", "bcuz", "bc"], "because"),
-    "abt": "about",
-    "b4": "before",
-    **dict.fromkeys(["acct", "acc"], "account"),
-    **dict.fromkeys(["pw", "pwd"], "password"),
-    "msg": "message",
-    **dict.fromkeys(["tmrw", "tmr", "tmrow", "2moro"], "tomorrow"),
-    "2day": "today",
-    "ppl": "people",
-    "fone": "phone",
-    "fones": "phones",
-    "aswell": "as well",
-    "thru": "through",
-    "tho": "though",
-    "nite": "night",
-    "pymt": "payment",
-    "amt": "amount",
-    "qty": "quantity",
-    "approx": "approximately",
-    "bday": "birthday",
-    "xmas": "christmas",
-    "wknd": "weekend",
-    "wk": "week",
-    "wks": "weeks",
-    **dict.fromkeys(["mth", "mnth"], "month"),
-    **dict.fromkeys(["mths", "mnths"], "months"),
-    "yrs": "years",
-    "hrs": "hours",
-    "mins": "minutes",
-    "asap": "as soon as possible",
-    "btw": "by the way",
-    "alot": "a lot",
-    "upto": "up to",
-    "thankyou": "thank you",
-    "ive": "i've",
-    "nxt": "next",
-    "dmg": "damage",
-    "appt": "appointment",
-    "pic": "photo",
-    "pics": "photos",
-    "docs": "documents",
-    "txt": "text",
-    "govt": "government",
-    "wanna": "want to",
-    "gonna": "going to",
-    "gotta": "got to",
-    "bf": "boyfriend",
-    "gf": "girlfriend",
-    "idk": "i don't know",
-    "dunno": "don't know",
-    "hav": "have",
-    "rn": "right now",
-    "uni": "university",
-    "dept": "department",
-    **dict.fromkeys(["mthly", "mnthly"], "monthly"),
-    "wkly": "weekly",
-    "esp": "especially",
-    "tbh": "to be honest",
-    "fyi": "for your information",
-    "ofc": "of course",
-    "lmk": "let me know",
-    "whats": "what's",
-    "hows": "how's",
-    "wheres": "where's",
-    "thats": "that's",
-    "theres": "there's",
-    "youre": "you're",
-    **{w: w[:-2] + "n't" for w in "dont didnt doesnt cant wont isnt arent wasnt havent hasnt".split()},
-    **{w: w[:-2] + "n't" for w in "wouldnt couldnt shouldnt".split()},
-}
 # A word of two or three letters, no more common in English than this, that misses one letter
 # of the articles' word ("bil", "kep", "fe"): short words are otherwise left alone.
 SHORT_TYPO_ENGLISH = 1000
@@ -156,10 +80,6 @@ TWO_SLIPS_LENGTH = 5
 # How many texts ``Speller.correct`` keeps mended: each message is mended several times.
 CORRECTED_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
-# A letter held down: three or more of it in a row ("sooo", "pleeease").
-STRETCHED = 3
-# A word may stretch this many runs of one letter ("hellooo": two); longer ones stay as typed.
-STRETCHED_RUNS = 3
 # A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
 # Extended-B are another script's.
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
@@ -175,129 +95,6 @@ NAME_WORDS = (2, 4)
 # The articles must use the name this often, and twice as often as another name with the same
 # initials, for its initials to stand for it: "Pension Credit", named twice, leaves "pc" a PC.
 INITIALISM_MENTIONS = 3
-
-
-def _deletions(word: str, depth: int) -> set[str]:
-    found = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        found |= frontier
-    return found
-
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
-
-
-def _swapped(word: str) -> set[str]:
-    """``word`` with two neighbouring letters swapped."""
-    return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)} - {word}
-
-
-def _inserted(word: str, start: int = 0) -> set[str]:
-    """``word`` with one letter more, anywhere from position ``start`` on."""
-    return {word[:i] + c + word[i:] for i in range(start, len(word) + 1) for c in _LETTERS}
-
-
-def _one_edit(word: str) -> set[str]:
-    """Every word one edit from ``word``: a letter left out, put in, changed, or two swapped."""
-    return {word[:i] + word[i + 1 :] for i in range(len(word))} | _inserted(word) | _changed_or_swapped(word)
-
-
-def _changed(word: str, start: int = 0) -> set[str]:
-    """``word`` with one letter changed, anywhere from position ``start`` on."""
-    return {word[:i] + c + word[i + 1 :] for i in range(start, len(word)) for c in _LETTERS if c != word[i]}
-
-
-@cache
-def _runs(least: int) -> re.Pattern[str]:
-    return re.compile(rf"([a-z])\1{{{least - 1},}}")
-
-
-def stretched_readings(lower: str, least: int = STRETCHED) -> Iterator[str]:
-    """What ``lower`` may stretch with a letter held down or typed again: each of its runs of
-    ``least`` or more of one letter typed twice or once, in every combination, twice first
-    ("hellooo" with ``least`` 2: "helloo", "hello", "heloo", "helo"). None for a word with no
-    such run, or more than ``STRETCHED_RUNS`` of them."""
-    runs = list(_runs(least).finditer(lower))
-    if not runs or len(runs) > STRETCHED_RUNS:
-        return
-    for lengths in product((2, 1), repeat=len(runs)):
-        reading, end = [], 0
-        for run, length in zip(runs, lengths, strict=True):
-            reading.append(lower[end : run.start()] + run.group(1) * length)
-            end = run.end()
-        yield "".join(reading) + lower[end:]
-
-
-def _changed_or_swapped(word: str) -> set[str]:
-    """``word`` with one letter changed, or two neighbouring letters swapped."""
-    return _changed(word) | _swapped(word)
-
-
-# Days and months, which customers write to say when ("the engineer is coming Thursay") and
-# pyspellchecker counts seldom ("thursday" 673): a typo of one is read as it
-# (``_day_or_month``).
-_CALENDAR = (
-    "monday tuesday wednesday thursday friday saturday sunday "
-    "january february march april august september october november december"
-).split()
-# How many slips a typo of a day or month this long may hold ("wensday": "wednesday").
-CALENDAR_TWO_SLIPS = 7
-
-
-def _day_or_month(lower: str) -> str | None:
-    """The day or month that ``lower`` (not an English word) mistypes, the nearest and the only
-    one that near: one slip, or two in a name of ``CALENDAR_TWO_SLIPS`` letters or more."""
-    near = [
-        (distance, name)
-        for name in _CALENDAR
-        if (distance := edit_distance(lower, name)) <= (2 if len(name) >= CALENDAR_TWO_SLIPS else 1)
-    ]
-    if not near:
-        return None
-    nearest = min(distance for distance, _ in near)
-    return _only({name for distance, name in near if distance == nearest})
-
-
-# The chat words of a contraction written without its apostrophe, long enough that a slip in
-# one seldom makes another word ("didnt", "doesnt", "whats"; not "cant", "wont").
-_CONTRACTIONS = {word: english for word, english in CHAT_WORDS.items() if "'" in english and len(word) > MIN_LENGTH}
-
-
-def _contraction_typo(lower: str) -> str | None:
-    """The contraction that ``lower``, a word neither English nor the articles', writes
-    without its apostrophe and with one slip ("dosent" -> "doesn't", "whts" -> "what's",
-    "didt" -> "didn't"): customers type these fast, and "doesn't" tells what they ask."""
-    if len(lower) < MIN_LENGTH:
-        return None
-    found = {
-        word
-        for word, english in _CONTRACTIONS.items()
-        if edit_distance(lower, word) == 1 and lower != english.partition("'")[0]  # "what", "there"
-    }
-    only = _only(found)
-    return None if only is None else _CONTRACTIONS[only]
-
-
-def _only(readings: set[str]) -> str | None:
-    """The one reading of a typo in ``readings``; ``None`` when there is none or more than one."""
-    return next(iter(readings)) if len(readings) == 1 else None
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance (adjacent transpositions count as one edit)."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
 
 
 # A word of the question that the articles never use and English rarely does ("kayaks",
@@ -419,7 +216,7 @@ class Speller:
         for word in [*self.counts, *(w for w in self._hyphenated if w not in self.counts)]:
             if len(word) < MIN_LENGTH - 1:
                 continue
-            for key in _deletions(word, 2 if len(word) >= LONG_WORD - 1 else 1):
+            for key in deletions(word, 2 if len(word) >= LONG_WORD - 1 else 1):
                 self._by_deletion.setdefault(key, []).append(word)
 
     def _initialisms(self, texts: Iterable[str]) -> dict[str, str]:
@@ -509,7 +306,7 @@ class Speller:
             return None
         if lower in self.english:
             return self._as_written(self._letter_left_out(lower)) or self._short_of_a_far_commoner(lower)
-        day = _day_or_month(lower)
+        day = day_or_month(lower)
         if day is not None:
             return day
         limit = 2 if len(lower) >= LONG_WORD else 1
@@ -536,7 +333,7 @@ class Speller:
                 best = rank
         if best and best[0] == 1:
             return self._as_written(best[5])
-        contraction = _contraction_typo(lower)
+        contraction = contraction_typo(lower)
         if contraction is not None:
             return contraction
         # One slip beats two: "deliivers" is "delivers", not the articles' "delivery".
@@ -590,7 +387,7 @@ class Speller:
                 word = single[: j + 1] + letter + single[j + 1 :]
                 if word != lower and word in self.counts:
                     found.add(word)
-        return _only(found)
+        return sole(found)
 
     def _as_written(self, word: str | None) -> str | None:
         """``word`` as the articles write it: "reproof" is their "re-proof"."""
@@ -638,8 +435,8 @@ class Speller:
         if len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower) or self._compound(lower):
             return None
         edits = {lower[:i] + lower[i + 1 :] for i in range(1, len(lower)) if lower[i] == lower[i - 1]}  # "traiin"
-        edits |= _inserted(lower, 1)  # "hosptal" -> "hospital"
-        edits |= {w for w in _changed_or_swapped(lower) if w[0] == lower[0]}  # "lougne" -> "lounge"
+        edits |= inserted(lower, 1)  # "hosptal" -> "hospital"
+        edits |= {w for w in changed_or_swapped(lower) if w[0] == lower[0]}  # "lougne" -> "lounge"
         # A British spelling counts as its American form ("neigbour" is "neighbour", as "neigbor"
         # is "neighbor"); the readings that count as the same word ("spend", and "spaend" as
         # "paediatric" is "pediatric") are one reading, the word English itself has.
@@ -662,8 +459,8 @@ class Speller:
             return None
         # A short one reads as a very common word only ("worng" -> "wrong"; "venmo" stays).
         least = 1 if len(lower) >= ENGLISH_TYPO_LENGTH else SHORT_OF_A_LETTER_ENGLISH
-        found = {w for w in _swapped(lower) if self.english_count(w) >= least}
-        return _only(found)
+        found = {w for w in swapped(lower) if self.english_count(w) >= least}
+        return sole(found)
 
     def _changed_english(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the
@@ -676,7 +473,7 @@ class Speller:
         "left")."""
         if not MIN_LENGTH < len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
             return None
-        found = {w for w in _changed(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
+        found = {w for w in changed(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
         return self._alone(lower, found, self.english_count)
 
     def _typed_once(self, lower: str) -> str | None:
@@ -687,7 +484,7 @@ class Speller:
         if len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower):
             return None
         found = {w for i in range(len(lower)) if self.english_count(w := lower[: i + 1] + lower[i:])}
-        return _only(found)
+        return sole(found)
 
     def _short_of_a_letter(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the
@@ -700,7 +497,7 @@ class Speller:
         ("etsy", "lyft", "hulu")."""
         if len(lower) >= ENGLISH_TYPO_LENGTH:
             return None
-        found = {w for w in _inserted(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
+        found = {w for w in inserted(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
         return self._alone(lower, found, self.english_count)
 
     def _alone(self, lower: str, found: set[str], count: Callable[[str], int]) -> str | None:
@@ -710,7 +507,7 @@ class Speller:
         if len(found) != 1:
             return None
         word = next(iter(found))
-        others = max((self.english.get(w, 0) for w in _one_edit(lower) if w != word), default=0)
+        others = max((self.english.get(w, 0) for w in one_edit(lower) if w != word), default=0)
         return word if count(word) >= ENGLISH_TYPO_MARGIN * others else None
 
     def _compound(self, lower: str) -> bool:
@@ -731,14 +528,14 @@ class Speller:
         fits."""
         if len(lower) < TWO_SLIPS_LENGTH:
             return None
-        found = self._with_a_letter_left_out(_swapped(lower))
-        return _only(found)
+        found = self._with_a_letter_left_out(swapped(lower))
+        return sole(found)
 
     def _near_miss(self, lower: str) -> bool:
         """Whether ``lower`` is an articles' word with a letter left out and one more slip, a
         letter changed or two swapped ("swach": "switch"): likelier a typo than a name, though
         too unsure to mend."""
-        return len(lower) >= TWO_SLIPS_LENGTH and bool(self._with_a_letter_left_out(_changed_or_swapped(lower)))
+        return len(lower) >= TWO_SLIPS_LENGTH and bool(self._with_a_letter_left_out(changed_or_swapped(lower)))
 
     def one_edit_of_theirs(self, word: str) -> bool:
         """Whether ``word`` is one edit from a word of the articles ("pane": "plane", "gran":
@@ -750,7 +547,7 @@ class Speller:
         """The articles' words that share with ``lower`` a form with up to ``limit`` letters
         left out of each: every word ``limit`` edits from it, and some a little further."""
         found: set[str] = set()
-        for key in _deletions(lower, limit):
+        for key in deletions(lower, limit):
             found.update(self._by_deletion.get(key, ()))
         return found
 
@@ -777,8 +574,8 @@ class Speller:
         count = self.english.get(lower, 0)
         if count > RARE_ENGLISH_TYPO:
             return None
-        found = {w for w in _inserted(lower, 1) if self.english.get(w, 0) >= FAR_COMMONER * count}
-        return _only(found)
+        found = {w for w in inserted(lower, 1) if self.english.get(w, 0) >= FAR_COMMONER * count}
+        return sole(found)
 
     def _doubled_letter(self, lower: str) -> str | None:
         """The articles' word that the short ``lower`` writes with one letter not doubled
@@ -816,7 +613,7 @@ class Speller:
         typo too ("whits": "whats"); one edit from an English word, it may be a name of its own
         ("germany", "typo"), unless that word is ``FAR_COMMONER`` times commoner ("sill": "still")."""
         count = self.english.get(lower, 0)
-        edits = _one_edit(lower)
+        edits = one_edit(lower)
         if count:
             return any(
                 (edit in CHAT_WORDS and count <= RARE_ENGLISH_TYPO) or self.english.get(edit, 0) >= FAR_COMMONER * count

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from generation.knowledge.spelling import Speller, edit_distance
+from generation.knowledge.edits import edit_distance
+from generation.knowledge.spelling import Speller
 
 ARTICLES = ["Your membership renews every year. You receive an email before it does.", "Promo codes: FIRSTRIDE."]
 
