@@ -80,6 +80,8 @@ TWO_SLIPS_LENGTH = 5
 # How many texts ``Speller.correct`` keeps mended: each message is mended several times.
 CORRECTED_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# A possessive's ending: "plumber's", "customers'".
+_POSSESSIVE = re.compile(r"['’]s?$")
 # A word in any script ("cuánto", "账单"), for ``Speller.unreadable``; letters past Latin
 # Extended-B are another script's.
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
@@ -197,7 +199,10 @@ class Speller:
             for match in _HYPHENATED.finditer(text):
                 written = match.group(0).lower()
                 self._hyphenated.setdefault(written.replace("-", ""), written)
-            self.counts.update(w.lower() for w in _WORD.findall(text))
+            words = [w.lower() for w in _WORD.findall(text)]
+            self.counts.update(words)
+            # "a plumber's report" names a plumber: the word without its "'s" is theirs too.
+            self.counts.update(_POSSESSIVE.sub("", w) for w in words if _POSSESSIVE.search(w))
             for match in _WORD.finditer(text):
                 word = match.group(0)
                 if word.islower():
