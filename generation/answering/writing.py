@@ -96,6 +96,10 @@ class Writer:
         forward: Forward,
         should_stop: StopCheck,
     ) -> Answer:
+        """The answer the engine writes from ``found``: the offline responder's restatement
+        (``_restate``), or a paraphrasing model's sentences, each passing the fact gate before
+        ``forward`` shows it, and the evidence quoted when none does. Where ``should_stop`` says
+        so, the reply ends with what was shown (mode ``stopped``)."""
         if self.restating:
             return self._restate(history, found, forward, should_stop)
         stream = self._submit(history, found)
