@@ -6,8 +6,9 @@
 earlier messages first, for a follow-up, each answered as the product answers it) runs the
 answering policy with no engine, which quotes the evidence: counts the answerable questions
 whose right article comes first, whose first passage holds the expected facts, whose evidence
-holds them and whose answer does, and the unanswerable questions that got an answer instead of
-a handoff. ``--json`` writes each item:
+holds them and whose answer does (and does within its first 400 characters, as
+``evaluate_responder`` counts it), the median length of the answers given, and the unanswerable
+questions that got an answer instead of a handoff. ``--json`` writes each item:
 the query searched, its confidence, the first article, the evidence and the reply. The policy's
 choices (evidence, follow-ups, handoffs) move these figures before any training.
 
@@ -23,6 +24,7 @@ import json
 import os
 import random
 import re
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,7 @@ from generation.answering.policy import Responder  # noqa: E402
 from generation.answering.prompt import Turn  # noqa: E402
 from generation.knowledge import articles, formats  # noqa: E402
 from generation.knowledge.index import get_index  # noqa: E402
+from generation.responder.evaluation import NEAR_CHARS  # noqa: E402
 
 _LONG_WORD = re.compile(r"[A-Za-z]{5,}")
 _VOWELS = "aeiou"
@@ -117,6 +120,7 @@ def main() -> None:
                 "passage": answerable and bool(hits) and holds(facts, hits[0].passage.text),
                 "evidence": answerable and found is not None and holds(facts, found.text),
                 "answer": answerable and answer.mode != "handoff" and holds(facts, answer.text),
+                "near": answerable and answer.mode != "handoff" and holds(facts, answer.text[:NEAR_CHARS]),
                 "answered": answer.mode != "handoff",
                 "mode": answer.mode,
                 "evidence_text": found.text if found else None,
@@ -128,6 +132,9 @@ def main() -> None:
     print(f"{Path(args.kb).name}: {n} answerable, {len(rows) - n} unanswerable questions")
     for key in ("article", "passage", "evidence", "answer"):
         print(f"  right {key:<9} {sum(r[key] for r in answerable_rows):>3}/{n}")
+    print(f"  right answer within {NEAR_CHARS} characters: {sum(r['near'] for r in answerable_rows)}/{n}")
+    lengths = [len(r["reply"]) for r in answerable_rows if r["answered"]]
+    print(f"  median answer length (characters): {statistics.median(lengths) if lengths else 0:.0f}")
     unanswerable = [r for r in rows if not r["answerable"]]
     print(
         f"  unanswerable questions answered (not handed off): {sum(r['answered'] for r in unanswerable)}/{len(unanswerable)}"
