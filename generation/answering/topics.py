@@ -22,6 +22,7 @@ from generation.answering.evidence import Evidence
 from generation.knowledge.bm25 import STOPWORDS, tokenize
 from generation.knowledge.edits import edit_distance
 from generation.knowledge.index import KnowledgeIndex, PassageHit
+from generation.knowledge.passages import table_cells
 from generation.knowledge.spelling import RARE_IN_ENGLISH
 
 # A word the customer names that no article mentions is covered by a passage holding a word this
@@ -53,8 +54,6 @@ _PASSAGE_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 # lists name; with no such floor, words that end a clause and name no thing ("get the difference
 # back?", "quite a big lad") are taken for one. It misses some: "bench" is 0.34 from "shed".
 LISTED_KIN = 0.45
-# A table row as the article's outline holds it: each cell after its column's name.
-_CELL = re.compile(r"^(?P<header>[^:;]{1,60}): (?P<value>.+)$")
 # A thing named in a question: the words after "a", "my", "the"... that end a clause ("an old
 # rug when you deliver", "a desk?"); the last one names it. (Words that run on, "the metro today
 # is", "this morning like 40 mins", may be anything.)
@@ -244,17 +243,6 @@ def speaks_of(index: KnowledgeIndex, thing: str, found: Evidence, company: str) 
     return True
 
 
-def _row_cells(unit: str) -> list[tuple[str, str]]:
-    """The (column, value) cells of ``unit`` when it is a table row, else none."""
-    cells = []
-    for part in unit.rstrip(".").split("; "):
-        match = _CELL.match(part)
-        if match is None:
-            return []
-        cells.append((match.group("header"), match.group("value")))
-    return cells if len(cells) >= 2 else []
-
-
 def _things_named(question: str) -> list[str]:
     """The things ``question`` names (``_NAMED_THING``), each by its last word: "how much to
     take away an old rug when you deliver" -> ["rug"]."""
@@ -274,12 +262,12 @@ def unlisted(index: KnowledgeIndex, question: str, found: Evidence) -> str | Non
     the question asks no value, or names no such thing."""
     if not found.answering or answer_types.asked(question) is None:
         return None
-    first = _row_cells(found.answering[0])
+    first = table_cells(found.answering[0])
     if not first:
         return None
     key = first[0][0]
     entry = found.hit.entry
-    listed = [cells[0][1] for cells in map(_row_cells, entry.outline.units) if cells and cells[0][0] == key]
+    listed = [cells[0][1] for cells in map(table_cells, entry.outline.units) if cells and cells[0][0] == key]
     article = set(tokenize(f"{entry.title} {' '.join(entry.outline.units)}"))
     kin = [w for w in _words_of(*listed) if w not in STOPWORDS]
     for thing in _things_named(question):

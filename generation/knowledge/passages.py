@@ -118,6 +118,22 @@ def table_row(headers: list[str], cells: list[str]) -> str:
     return f"{cells[0]}: " + "; ".join(cells[1:])
 
 
+# A cell of a row as ``table_row`` writes it: the column's name, then the value.
+_NAMED_CELL = re.compile(r"^(?P<header>[^:;]{1,60}): (?P<value>.+)$")
+
+
+def table_cells(unit: str) -> list[tuple[str, str]]:
+    """The (column, value) cells of ``unit`` when it is a row as ``table_row`` writes it, each
+    cell under its column's name ("Item: Desk; Price: £40."); none for any other text."""
+    cells = []
+    for part in unit.rstrip(".").split("; "):
+        match = _NAMED_CELL.match(part)
+        if match is None:
+            return []
+        cells.append((match.group("header"), match.group("value")))
+    return cells if len(cells) >= 2 else []
+
+
 def _table_rows(lines: list[str], i: int) -> tuple[list[str], int]:
     """The rows, as text, of the Markdown table that starts at ``lines[i]`` and the index of
     the line after it; no rows when no table starts there."""

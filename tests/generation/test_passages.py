@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from generation.knowledge.html import looks_like_html, page_from_html
-from generation.knowledge.passages import PASSAGE_MAX_CHARS, in_context, outline, split_sentences
+from generation.knowledge.passages import (
+    PASSAGE_MAX_CHARS,
+    in_context,
+    outline,
+    split_sentences,
+    table_cells,
+    table_row,
+)
 
 LONG_ARTICLE = """Welcome to our help centre. Read on for how fees work.
 
@@ -178,3 +185,10 @@ def test_an_faq_page_answers_under_its_questions() -> None:
         ("Excess", "The amount you pay towards a claim."),
     ]
     assert "Yes, to 20 countries." in page.body.splitlines()  # as stored and shown to staff
+
+
+def test_a_row_reads_back_as_the_cells_it_was_written_from() -> None:
+    row = table_row(["Item", "Price"], ["Sideboard or TV unit", "£40"])
+    assert table_cells(row) == [("Item", "Sideboard or TV unit"), ("Price", "£40")]
+    # A sentence is no row, even with a colon in it.
+    assert table_cells("Please note: we deliver on weekdays; not at weekends.") == []
