@@ -125,6 +125,27 @@ ASKED_NOT_NAMED = frozenset(
 )
 
 
+# "How much is delivery for a sofa?", "what's the fee for a replacement card", "how long does a
+# refund take?": a question for the price or the time of a thing, and the words that name it, up
+# to the end of the clause. The asking verbs after it ("take", "cost") name nothing.
+_VALUED = re.compile(
+    r"\b(?:how much (?:extra )?(?:is|are|does|do|would|will|for|to)|(?:price|cost|charge|fee)s? (?:of|for)"
+    r"|how long (?:does|do|will|would|is|are))\s+(?P<thing>[a-z][a-z' -]*)",
+    re.IGNORECASE,
+)
+_VALUED_NOT_NAMED = frozenset({"take", "last", "cost", "charge", "pay", "extra", "much", "one", "they", "them"})
+
+
+def valued_words(question: str) -> list[str]:
+    """The words (``tokenize``'s stems) naming the thing ``question`` asks the price or the
+    time of ("how much is delivery for a sofa?" -> ["delivery", "sofa"]); none when it asks no
+    such question or names the thing by a pronoun alone ("how much is that?")."""
+    match = _VALUED.search(question)
+    if match is None:
+        return []
+    return [w for w in tokenize(match.group("thing")) if w not in _VALUED_NOT_NAMED]
+
+
 # "Is the class offered in Spanish?", "do your agents speak French?": a language is a thing
 # asked for too, wherever the question names it.
 _LANGUAGE = re.compile(

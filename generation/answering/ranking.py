@@ -3,9 +3,9 @@
 Retrieval ranks passages by meaning and words (generation/knowledge/index.py); what the customer
 gives of their case can say better which one answers: a code they quote that one article holds, a
 band of their age, weight or size, a time or an amount of money that falls in a band of the same
-article. Such a passage, scoring nearly as well, goes first. A match below the minimum
-confidence is still worth a tentative answer where it clearly leads the other articles, holds
-the code quoted or states the band given.
+article, the thing whose price or time they ask named in full. Such a passage, scoring nearly as
+well, goes first. A match below the minimum confidence is still worth a tentative answer where
+it clearly leads the other articles, holds the code quoted or states the band given.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from generation.answering import evidence as evidence_of
-from generation.answering import quantities
+from generation.answering import quantities, questions
+from generation.knowledge.bm25 import tokenize
 from generation.knowledge.index import Entry, PassageHit, confidence
 
 # A match up to this far below the minimum confidence is answered tentatively when its passage
@@ -43,6 +44,8 @@ CASE_BAND_MARGIN = 0.12
 CLOSER_BAND_MARGIN = 0.03
 # So does one holding the code the customer quotes, which only its article holds (``code_first``).
 CODE_ELSEWHERE_MARGIN = 0.05
+# And one naming all of what the customer asks the price or the time of (``valued_first``).
+VALUED_ELSEWHERE_MARGIN = 0.05
 
 
 def stands_out(hits: Sequence[PassageHit], conf: float, minimum: float) -> bool:
@@ -189,7 +192,8 @@ def rank(
 ) -> tuple[list[PassageHit], float, bool]:
     """``hits`` and their confidence with a passage holding the code the customer quotes
     (``code_first``), or stating a band of their measure (``band_first``) or of a time or
-    amount the customer's ``case`` gives (``case_band_first``), first, and whether retrieval
+    amount the customer's ``case`` gives (``case_band_first``), or naming the thing whose price
+    or time the ``case`` asks (``valued_first``), first, and whether retrieval
     found something to answer ``question`` with: a match at the ``minimum`` confidence, or a
     weaker one that stands out, holds a code the customer quotes or states a band of the age,
     weight or size they give."""
@@ -197,6 +201,7 @@ def rank(
     hits, conf = code_first(entries, hits, conf, question)
     hits, conf = band_first(hits, conf, kinds)
     hits, conf = case_band_first(hits, conf, case)
+    hits, conf = valued_first(hits, conf, case)
     worth = bool(hits) and (
         conf >= minimum
         or stands_out(hits, conf, minimum)
@@ -204,3 +209,20 @@ def rank(
         or states_their_band(hits, kinds, conf, minimum)
     )
     return hits, conf, worth
+
+
+def _names_all(hit: PassageHit, words: Sequence[str]) -> bool:
+    present = set(tokenize(f"{hit.title} {hit.passage.heading} {hit.passage.text}"))
+    return all(w in present for w in words)
+
+
+def valued_first(hits: list[PassageHit], conf: float, case: str) -> tuple[list[PassageHit], float]:
+    """``hits`` and their confidence; where ``case`` asks what something costs or how long it
+    takes (``questions.valued_words``) and the best passage (with its title and heading) does
+    not name all of it, the best of the others within ``VALUED_ELSEWHERE_MARGIN`` that does goes
+    first: "how much is delivery for a sofa?" matches the sofa fillings' extra costs best, and
+    the delivery charges, which name sofas, nearly as well."""
+    words = questions.valued_words(case)
+    if not words or not hits or _names_all(hits[0], words):
+        return hits, conf
+    return _moved_first(hits, conf, VALUED_ELSEWHERE_MARGIN, lambda h: _names_all(h, words))

@@ -27,6 +27,7 @@ from generation.answering.ranking import (
     code_first,
     measures_given,
     stands_out,
+    valued_first,
 )
 from generation.answering.screening import asks_for_person, record_references
 from generation.answering.writing import Answer
@@ -900,6 +901,40 @@ def test_a_band_with_an_upper_end_goes_before_an_open_one_holding_the_same_case(
     hits: list[Any] = [at_home, prices]
     ranked, _ = case_band_first(hits, 0.76, "my new road bike was £1,800 and how much is cycle cover monthly?")
     assert ranked[0] is hits[first]
+
+
+def titled_hit(title: str, text: str, score: float) -> Any:
+    hit = passage_hit(text, score, SimpleNamespace())
+    hit.title, hit.passage.heading = title, ""
+    return hit
+
+
+@pytest.mark.parametrize(
+    ("case", "behind", "first"),
+    [
+        # Asked the price of delivery for a sofa: the delivery charges (which name sofas),
+        # nearly as well matched, answer before the sofa fillings' extra costs.
+        ("how much is delivery for a sofa?", 0.04, 1),
+        # Not when they are far behind, nor when the best passage names all of it, nor for a
+        # question that asks no price or time.
+        ("how much is delivery for a sofa?", 0.08, 0),
+        ("how much is a feather filling for a sofa?", 0.04, 0),
+        ("can you deliver a sofa?", 0.04, 0),
+    ],
+)
+def test_a_passage_naming_what_the_price_is_asked_of_goes_first_when_nearly_as_good(
+    case: str, behind: float, first: int
+) -> None:
+    fillings = titled_hit("Made-to-order sofas", "Feather and fibre filling: £120 extra per sofa.", 0.64)
+    charges = titled_hit(
+        "Delivery options and charges",
+        "Large items such as sofas and beds come with our two-person teams.",
+        0.64 - behind,
+    )
+    hits: list[Any] = [fillings, charges]
+    ranked, conf = valued_first(hits, 0.64, case)
+    assert ranked[0] is hits[first]
+    assert conf == pytest.approx(hits[first].cosine)
 
 
 def article_hit(units: list[str], passage: str, score: float) -> Any:

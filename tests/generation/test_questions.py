@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from generation.answering.questions import asking_part, named_words, split, telling_part, thing_asked_for
+from generation.answering.questions import (
+    asking_part,
+    named_words,
+    split,
+    telling_part,
+    thing_asked_for,
+    valued_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -110,3 +117,20 @@ def test_the_part_of_a_message_that_tells_is_the_customers_case() -> None:
         "i made a complaint 9 weeks ago and its still not sorted."
     )
     assert telling_part("how much is protect for a phone worth about $700?") == ""
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("how much is delivry for a sofa?", ["delivry", "sofa"]),
+        ("whats the fee for a replacement card, i lost mine", ["replacement", "card"]),
+        ("how long does a refund take?", ["refund"]),
+        ("how much extra is the feather one", ["feather"]),
+        # A pronoun names nothing; nor does a question for no price or time.
+        ("how much is that?", []),
+        ("how long will it take", []),
+        ("can i get a refund?", []),
+    ],
+)
+def test_the_words_naming_what_a_price_or_a_time_is_asked_of(question: str, words: list[str]) -> None:
+    assert valued_words(question) == words
