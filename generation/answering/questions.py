@@ -126,14 +126,18 @@ ASKED_NOT_NAMED = frozenset(
 
 
 # "How much is delivery for a sofa?", "what's the fee for a replacement card", "how long does a
-# refund take?": a question for the price or the time of a thing, and the words that name it, up
-# to the end of the clause. The asking verbs after it ("take", "cost") name nothing.
+# refund take?", "when does it get unlocked?": a question for the price or the time of a thing,
+# and the words that name it, up to the end of the clause. The asking verbs after it ("take",
+# "cost", "open") name nothing.
 _VALUED = re.compile(
     r"\b(?:how much (?:extra )?(?:is|are|does|do|would|will|for|to)|(?:price|cost|charge|fee)s? (?:of|for)"
-    r"|how long (?:does|do|will|would|is|are))\s+(?P<thing>[a-z][a-z' -]*)",
+    r"|how long (?:does|do|will|would|is|are)|when (?:does|do|is|are|will)|what time (?:does|do|is|are))\s+"
+    r"(?P<thing>[a-z][a-z' -]*)",
     re.IGNORECASE,
 )
-_VALUED_NOT_NAMED = frozenset({"take", "last", "cost", "charge", "pay", "extra", "much", "one", "they", "them"})
+_VALUED_NOT_NAMED = frozenset(
+    "open close start finish end run take last cost charge pay extra much one they them".split()
+)
 
 
 def valued_words(question: str) -> list[str]:

@@ -126,6 +126,8 @@ def test_the_part_of_a_message_that_tells_is_the_customers_case() -> None:
         ("whats the fee for a replacement card, i lost mine", ["replacement", "card"]),
         ("how long does a refund take?", ["refund"]),
         ("how much extra is the feather one", ["feather"]),
+        ("When does my phone get unlocked?", ["phon", "unlock"]),
+        ("what time does the leeds showroom open on sundays", ["leed", "showroom", "sunday"]),
         # A pronoun names nothing; nor does a question for no price or time.
         ("how much is that?", []),
         ("how long will it take", []),
