@@ -6,14 +6,15 @@ the embedding see the words the articles use.
 Only words that are neither the articles' nor English (the word list of ``pyspellchecker``) are
 touched, and only when one of the articles' words is a single edit away (two for words of eight
 letters or more): an insertion, a deletion, a substitution or two neighbouring letters swapped;
-an articles' word with a letter left out and two letters swapped ("siutcse"); words English
-hardly uses that are an articles' word with a letter left out ("pone"); an articles' hyphenated
-word written as one ("ebike"), with a slip besides ("reproef"). A word neither the articles
-nor English have, one slip from a common English word far commoner than any other, becomes
-that word ("hosptal"), as does one with a letter typed twice ("geermany"), one whose double
-letter is doubled in the wrong place ("tarrif" -> the articles' "tariff") and a short one a
-letter short of a very common English word ("unil" -> "until"); a rare English word with a
-letter left out of a far commoner one of the articles is that word ("sill" -> "still").
+an articles' word with a letter left out and two letters swapped ("siutcse"), or with two
+letters left out ("delivy"); words English hardly uses that are an articles' word with a letter
+left out ("pone"); an articles' hyphenated word written as one ("ebike"), with a slip besides
+("reproef"). A word neither the articles nor English have, one slip from a common English
+word far commoner than any other, becomes that word ("hosptal"), as does one with a letter
+typed twice ("geermany"), one whose double letter is doubled in the wrong place ("tarrif" ->
+the articles' "tariff") and a short one a letter short of a very common English word ("unil"
+-> "until"); a rare English word with a letter left out of a far commoner one of the articles
+is that word ("sill" -> "still").
 Lookups go through an index of each word's deletions (the idea of SymSpell), so mending a
 question costs microseconds, not a scan.
 """
@@ -77,6 +78,9 @@ SHORT_PART_ENGLISH = 100_000
 # A word of this many letters or more may hold two slips, a letter left out and two letters
 # swapped ("siutcse" -> "suitcase", "faliy" -> "family"): ``Speller._two_slips``.
 TWO_SLIPS_LENGTH = 5
+# A word of this many letters or more may be an articles' word with two letters left out
+# ("delivy" -> "delivery"): ``Speller._two_left_out``. Shorter ones read as too many words.
+TWO_LEFT_OUT_LENGTH = 6
 # How many texts ``Speller.correct`` keeps mended: each message is mended several times.
 CORRECTED_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
@@ -356,6 +360,7 @@ class Speller:
             return self._as_written(english or best[5])
         return (
             self._as_written(self._two_slips(lower))
+            or self._as_written(self._two_left_out(lower))
             or self._double_moved(lower)
             or english
             or self._typed_once(lower)
@@ -534,6 +539,16 @@ class Speller:
         if len(lower) < TWO_SLIPS_LENGTH:
             return None
         found = self._with_a_letter_left_out(swapped(lower))
+        return sole(found)
+
+    def _two_left_out(self, lower: str) -> str | None:
+        """The articles' word that ``lower`` writes with two letters left out, its first kept,
+        the slip of typing fast and skipping: "delivy" -> "delivery", "cstmer" -> "customer".
+        ``None`` when ``lower`` is shorter than ``TWO_LEFT_OUT_LENGTH``, or no word, or more
+        than one, fits."""
+        if len(lower) < TWO_LEFT_OUT_LENGTH:
+            return None
+        found = {w for w in self._by_deletion.get(lower, ()) if len(w) == len(lower) + 2 and w[0] == lower[0]}
         return sole(found)
 
     def _near_miss(self, lower: str) -> bool:

@@ -211,6 +211,19 @@ def test_a_letter_left_out_and_two_swapped_is_the_articles_word() -> None:
     assert speller.correct_word("siutcase") == "suitcase"  # one slip: the nearer word, as before
 
 
+def test_two_letters_left_out_of_a_long_word_is_the_articles_word() -> None:
+    speller = Speller(["Delivery is free. Call customer service. Keep it 10 cm from a radiator."], english={})
+    assert speller.correct("how much is delivy for a sofa") == "how much is delivery for a sofa"
+    assert speller.correct_word("cstmer") == "customer"
+    assert speller.correct_word("radior") == "radiator"
+    # Not a short word, nor one whose first letter is another, nor one two words fit, nor one
+    # a single slip makes of another word ("radior": "radio").
+    assert speller.correct_word("cstmr") is None
+    assert speller.correct_word("elivey") is None
+    assert Speller(["It was marketed by our marketer."], english={}).correct_word("markee") is None
+    assert Speller(["Keep it 10 cm from a radiator or a radio."], english={}).correct_word("radior") == "radio"
+
+
 def test_a_typo_is_never_named_as_something_the_articles_lack() -> None:
     english = {
         **dict.fromkeys(
