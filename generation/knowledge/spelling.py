@@ -25,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+from itertools import pairwise
 
 from generation.knowledge.chat_words import CHAT_WORDS, contraction_typo
 from generation.knowledge.edits import (
@@ -81,6 +82,9 @@ TWO_SLIPS_LENGTH = 5
 # A word of this many letters or more may be an articles' word with two letters left out
 # ("delivy" -> "delivery"): ``Speller._two_left_out``. Shorter ones read as too many words.
 TWO_LEFT_OUT_LENGTH = 6
+# Of the articles' words a typo is equally near, one they write next to the typo's neighbour in
+# at least this share of the places they use it goes first ("price mutch": "match").
+PAIR_SHARE = 0.1
 # How many texts ``Speller.correct`` keeps mended: each message is mended several times.
 CORRECTED_CACHE = 256
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
@@ -190,6 +194,9 @@ class Speller:
     def __init__(self, texts: Iterable[str], *, english: Mapping[str, int] | None = None) -> None:
         self.english = english if english is not None else english_words()
         self.counts: Counter[str] = Counter()
+        # Two words the articles write one after the other ("price match", "the money"): among
+        # words a typo is equally near, the one that goes with its neighbour (``_goes_with``).
+        self._pairs: Counter[tuple[str, str]] = Counter()
         # Words the articles write in lower case, and words they capitalise in mid-sentence
         # (names: "PayPal", "Spokes"), for ``ordinary``.
         self._lower: set[str] = set()
@@ -205,6 +212,7 @@ class Speller:
                 self._hyphenated.setdefault(written.replace("-", ""), written)
             words = [w.lower() for w in _WORD.findall(text)]
             self.counts.update(words)
+            self._pairs.update(pairwise(words))
             # "a plumber's report" names a plumber: the word without its "'s" is theirs too.
             self.counts.update(_POSSESSIVE.sub("", w) for w in words if _POSSESSIVE.search(w))
             for match in _WORD.finditer(text):
@@ -276,10 +284,13 @@ class Speller:
         lower = word.lower()
         return word[1:] == word[1:].lower() and lower in self._lower and lower not in self._named
 
-    def correct_word(self, word: str) -> str | None:
+    def correct_word(self, word: str, before: str = "", after: str = "") -> str | None:
         """The articles' word ``word`` most likely misspells, or ``None``; a typo of a word the
-        articles say otherwise as their word ("pushchhair" -> "stroller")."""
-        mended = self._mended(word)
+        articles say otherwise as their word ("pushchhair" -> "stroller"). ``before`` and
+        ``after`` are the words around it, where known: of the articles' words a typo is equally
+        near, one they write next to those goes first ("price mutch" -> "price match", not
+        "much")."""
+        mended = self._mended(word, before.lower(), after.lower())
         if mended is None or not mended.isalpha():
             return mended
         if mended not in self.counts:
@@ -288,7 +299,7 @@ class Speller:
             mended = self._mended(mended) or mended
         return self.synonyms.word(mended.lower()) or mended
 
-    def _mended(self, word: str) -> str | None:
+    def _mended(self, word: str, before: str = "", after: str = "") -> str | None:
         lower = word.lower()
         # A single letter the articles hold is an abbreviation's ("the U.S."), not a word of theirs.
         if lower in self.counts and len(lower) > 1:
@@ -321,11 +332,12 @@ class Speller:
         limit = 2 if len(lower) >= LONG_WORD else 1
         candidates = self._theirs_within(lower, limit)
         # Nearest first; among equally near words, one with the typo's first letter (a slip
-        # seldom starts a word: "emal" -> "email", not "meal"), then one with the typo's own
-        # letters (two of them swapped: "contarct" -> "contract", not "contact"), then one the
-        # typo leaves a letter out of, the commonest slip ("aead" -> "ahead", not "head"; "goig"
-        # -> "going", not "gig"), then the articles' commoner word.
-        best: tuple[int, bool, bool, bool, int, str] | None = None
+        # seldom starts a word: "emal" -> "email", not "meal"), then one the articles write
+        # next to the typo's neighbour ("price mutch" -> "match", not "much"), then one with the
+        # typo's own letters (two of them swapped: "contarct" -> "contract", not "contact"), then
+        # one the typo leaves a letter out of, the commonest slip ("aead" -> "ahead", not "head";
+        # "goig" -> "going", not "gig"), then the articles' commoner word.
+        best: tuple[int, bool, bool, bool, bool, int, str] | None = None
         letters = sorted(lower)
         for candidate in candidates:
             distance = edit_distance(lower, candidate)
@@ -333,6 +345,7 @@ class Speller:
             rank = (
                 distance,
                 candidate[0] != lower[0],
+                not self._goes_with(candidate, before, after),
                 sorted(candidate) != letters,
                 not left_out,
                 -self.counts[candidate],
@@ -341,7 +354,7 @@ class Speller:
             if distance <= limit and (best is None or rank < best):
                 best = rank
         if best and best[0] == 1:
-            return self._as_written(best[5])
+            return self._as_written(best[-1])
         contraction = contraction_typo(lower)
         if contraction is not None:
             return contraction
@@ -357,7 +370,7 @@ class Speller:
             or self._changed_english(lower)  # "weuks": "weeks"
         )
         if best:
-            return self._as_written(english or best[5])
+            return self._as_written(english or best[-1])
         return (
             self._as_written(self._two_slips(lower))
             or self._as_written(self._two_left_out(lower))
@@ -367,6 +380,13 @@ class Speller:
             or self._short_of_a_letter(lower)
             or self._typed_twice_and_one_slip(lower)
         )
+
+    def _goes_with(self, word: str, before: str, after: str) -> bool:
+        """Whether the articles write ``word`` after ``before`` or before ``after`` in at least
+        ``PAIR_SHARE`` of the places they use it: "price match", "the money"; not "is the" ("the"
+        is everywhere)."""
+        together = self._pairs[before, word] + self._pairs[word, after]
+        return together > 0 and together >= PAIR_SHARE * self.counts[word]
 
     def _unstretched(self, lower: str) -> str | None:
         """The word that ``lower``, a word English lacks, stretches with a letter held down
@@ -613,9 +633,14 @@ class Speller:
         return self._correct_cached(text)
 
     def _correct(self, text: str) -> str:
+        before = ""
+
         def mend(match: re.Match[str]) -> str:
-            fixed = self.correct_word(match.group(0))
-            return fixed if fixed is not None else match.group(0)
+            nonlocal before
+            after = _WORD.search(text, match.end())
+            fixed = self.correct_word(match.group(0), before, after.group(0) if after else "")
+            before = fixed if fixed is not None else match.group(0)
+            return before
 
         # The phrases again once typos are mended: "some mnoey back" is "some money back", a refund.
         return self.synonyms.rewrite(_CHAT_OR_WORD.sub(mend, self.synonyms.rewrite(text)))

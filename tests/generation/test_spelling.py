@@ -224,6 +224,20 @@ def test_two_letters_left_out_of_a_long_word_is_the_articles_word() -> None:
     assert Speller(["Keep it 10 cm from a radiator or a radio."], english={}).correct_word("radior") == "radio"
 
 
+def test_of_equally_near_words_the_one_the_articles_write_beside_the_typos_neighbour_goes_first() -> None:
+    speller = Speller(
+        [
+            "We price match. Email pricematch@example.com for a price match. How much is it? Much of it is free, and so much more."
+        ],
+        english={},
+    )
+    assert speller.correct("a prica mutch request") == "a price match request"
+    assert speller.correct("how mutch is it") == "how much is it"
+    # Alone, or beside a word the articles never write it next to, the commoner word.
+    assert speller.correct_word("mutch") == "much"
+    assert speller.correct("the mutch") == "the much"
+
+
 def test_a_typo_is_never_named_as_something_the_articles_lack() -> None:
     english = {
         **dict.fromkeys(
