@@ -103,10 +103,13 @@ def edit_distance(a: str, b: str) -> int:
 # Days and months, which customers write to say when ("the engineer is coming Thursay") and
 # pyspellchecker counts seldom ("thursday" 673): a typo of one is read as it
 # (``day_or_month``).
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+# The days and months, and the days as customers write them of every week ("on fridays").
 _CALENDAR = (
-    "monday tuesday wednesday thursday friday saturday sunday "
-    "january february march april august september october november december"
-).split()
+    *_DAYS,
+    *(f"{day}s" for day in _DAYS),
+    *"january february march april august september october november december".split(),
+)
 # How many slips a typo of a day or month this long may hold ("wensday": "wednesday").
 CALENDAR_TWO_SLIPS = 7
 
@@ -117,9 +120,13 @@ def day_or_month(lower: str) -> str | None:
     near = [
         (distance, name)
         for name in _CALENDAR
-        if (distance := edit_distance(lower, name)) <= (2 if len(name) >= CALENDAR_TWO_SLIPS else 1)
+        # A plural has its day's allowance: "ridars" is no "fridays".
+        if (distance := edit_distance(lower, name)) <= (2 if len(name.removesuffix("s")) >= CALENDAR_TWO_SLIPS else 1)
     ]
     if not near:
         return None
     nearest = min(distance for distance, _ in near)
-    return sole({name for distance, name in near if distance == nearest})
+    names = {name for distance, name in near if distance == nearest}
+    # "sundys" is as near "sunday" as "sundays": its last letter says which.
+    ending = {name for name in names if name[-1] == lower[-1]}
+    return sole(ending if len(names) > 1 and ending else names)
