@@ -100,11 +100,10 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-# Days and months, which customers write to say when ("the engineer is coming Thursay") and
-# pyspellchecker counts seldom ("thursday" 673): a typo of one is read as it
-# (``day_or_month``).
 _DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
-# The days and months, and the days as customers write them of every week ("on fridays").
+# Days and months, which customers write to say when ("the engineer is coming Thursay", "open
+# on frodays?") and pyspellchecker counts seldom ("thursday" 673): a typo of one is read as it
+# (``day_or_month``).
 _CALENDAR = (
     *_DAYS,
     *(f"{day}s" for day in _DAYS),
