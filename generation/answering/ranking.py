@@ -5,17 +5,19 @@ gives of their case can say better which one answers: a code they quote that one
 band of their age, weight or size, a time or an amount of money that falls in a band of the same
 article, the thing whose price or time they ask named in full. Such a passage, scoring nearly as
 well, goes first. A match below the minimum confidence is still worth a tentative answer where
-it clearly leads the other articles, holds the code quoted or states the band given.
+it clearly leads the other articles, holds the code quoted, states the band given or writes the
+few words of a terse question as asked.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 
 from generation.answering import evidence as evidence_of
 from generation.answering import quantities, questions
-from generation.knowledge.bm25 import tokenize
+from generation.knowledge.bm25 import stem, tokenize
 from generation.knowledge.index import Entry, PassageHit, confidence
 
 # A match up to this far below the minimum confidence is answered tentatively when its passage
@@ -46,6 +48,10 @@ CLOSER_BAND_MARGIN = 0.03
 CODE_ELSEWHERE_MARGIN = 0.05
 # And one naming all of what the customer asks the price or the time of (``valued_first``).
 VALUED_ELSEWHERE_MARGIN = 0.05
+# A question of at most this many words, stopwords aside (and one more in all), is terse: a
+# weak match whose passage writes them as asked is still answered (``names_its_phrase``).
+TERSE_WORDS = 3
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def stands_out(hits: Sequence[PassageHit], conf: float, minimum: float) -> bool:
@@ -195,8 +201,8 @@ def rank(
     amount the customer's ``case`` gives (``case_band_first``), or naming the thing whose price
     or time the ``case`` asks (``valued_first``), first, and whether retrieval
     found something to answer ``question`` with: a match at the ``minimum`` confidence, or a
-    weaker one that stands out, holds a code the customer quotes or states a band of the age,
-    weight or size they give."""
+    weaker one that stands out, holds a code the customer quotes, states a band of the age,
+    weight or size they give or writes the few words a terse question is."""
     kinds = measures_given(question)
     hits, conf = code_first(entries, hits, conf, question)
     hits, conf = band_first(hits, conf, kinds)
@@ -207,6 +213,7 @@ def rank(
         or stands_out(hits, conf, minimum)
         or quotes_its_code(entries, hits, question, conf, minimum)
         or states_their_band(hits, kinds, conf, minimum)
+        or names_its_phrase(hits, case, conf, minimum)
     )
     return hits, conf, worth
 
@@ -226,3 +233,22 @@ def valued_first(hits: list[PassageHit], conf: float, case: str) -> tuple[list[P
     if not words or not hits or _names_all(hits[0], words):
         return hits, conf
     return _moved_first(hits, conf, VALUED_ELSEWHERE_MARGIN, lambda h: _names_all(h, words))
+
+
+def names_its_phrase(hits: Sequence[PassageHit], question: str, conf: float, minimum: float) -> bool:
+    """A weak match whose passage writes word for word the few words a terse question is
+    ("sort code?": "All Fernbank personal accounts use the sort code 04-72-18"): two or three
+    words match a sentence little by meaning, and a passage holding them as written is about
+    them. (Not a question that asks in more words: "how do I bill a client?" is not answered by
+    "Expenses can be billed to a client".)"""
+    words = _stems(question)
+    terse = len(words) <= TERSE_WORDS + 1 and 2 <= len(tokenize(question)) <= TERSE_WORDS
+    if conf < minimum - WEAK_MATCH_BELOW_MINIMUM or not terse or not hits:
+        return False
+    text = _stems(f"{hits[0].passage.heading} {hits[0].passage.text}")
+    return any(text[i : i + len(words)] == words for i in range(len(text) - len(words) + 1))
+
+
+def _stems(text: str) -> list[str]:
+    """Every word of ``text``, stopwords too, as ``tokenize`` stems it."""
+    return [stem(w) for w in _PLAIN_WORD.findall(text.lower())]

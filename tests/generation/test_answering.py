@@ -26,6 +26,7 @@ from generation.answering.ranking import (
     case_band_first,
     code_first,
     measures_given,
+    names_its_phrase,
     stands_out,
     valued_first,
 )
@@ -935,6 +936,27 @@ def test_a_passage_naming_what_the_price_is_asked_of_goes_first_when_nearly_as_g
     ranked, conf = valued_first(hits, 0.64, case)
     assert ranked[0] is hits[first]
     assert conf == pytest.approx(hits[first].cosine)
+
+
+@pytest.mark.parametrize(
+    ("question", "conf", "answered"),
+    [
+        # Two words the passage writes as asked: a weak match is still answered.
+        ("sort code?", 0.57, True),
+        # Not when the match is far weaker, nor when the passage has the words apart or in
+        # another order, nor for a question that asks in more words.
+        ("sort code?", 0.45, False),
+        ("account sort?", 0.57, False),
+        ("card number?", 0.57, False),
+        ("what is the sort code of my account", 0.57, False),
+    ],
+)
+def test_a_terse_question_the_passage_writes_word_for_word_is_worth_answering(
+    question: str, conf: float, answered: bool
+) -> None:
+    hit = passage_hit("All personal accounts use the sort code 04-72-18. Your card has a number of its own.", conf)
+    hit.passage.heading = "Your account"
+    assert names_its_phrase([hit], question, conf, 0.68) is answered
 
 
 def article_hit(units: list[str], passage: str, score: float) -> Any:
