@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from itertools import pairwise
 
+from generation.knowledge.bm25 import STOPWORDS
 from generation.knowledge.chat_words import CHAT_WORDS, contraction_typo
 from generation.knowledge.edits import (
     MIN_LENGTH,
@@ -194,8 +195,8 @@ class Speller:
     def __init__(self, texts: Iterable[str], *, english: Mapping[str, int] | None = None) -> None:
         self.english = english if english is not None else english_words()
         self.counts: Counter[str] = Counter()
-        # Two words the articles write one after the other ("price match", "the money"): among
-        # words a typo is equally near, the one that goes with its neighbour (``_goes_with``).
+        # Two words the articles write one after the other ("price match"): among words a typo
+        # is equally near, the one that goes with its neighbour (``_goes_with``).
         self._pairs: Counter[tuple[str, str]] = Counter()
         # Words the articles write in lower case, and words they capitalise in mid-sentence
         # (names: "PayPal", "Spokes"), for ``ordinary``.
@@ -383,9 +384,10 @@ class Speller:
 
     def _goes_with(self, word: str, before: str, after: str) -> bool:
         """Whether the articles write ``word`` after ``before`` or before ``after`` in at least
-        ``PAIR_SHARE`` of the places they use it: "price match", "the money"; not "is the" ("the"
-        is everywhere)."""
-        together = self._pairs[before, word] + self._pairs[word, after]
+        ``PAIR_SHARE`` of the places they use it ("price match"). A stopword beside it says
+        nothing: "to" follows "change" and "charge" alike, "the" comes before any noun."""
+        pairs = ((before, word), (word, after))
+        together = sum(self._pairs[pair] for pair in pairs if STOPWORDS.isdisjoint(pair))
         return together > 0 and together >= PAIR_SHARE * self.counts[word]
 
     def _unstretched(self, lower: str) -> str | None:

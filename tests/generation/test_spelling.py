@@ -239,6 +239,9 @@ def test_of_equally_near_words_the_one_the_articles_write_beside_the_typos_neigh
     # Alone, or beside a word the articles never write it next to, the commoner word.
     assert speller.correct_word("mutch") == "much"
     assert speller.correct("the mutch") == "the much"
+    # A stopword beside it says nothing: "change to" is no sign that "chage to" is "change".
+    charges = Speller(["We charge a fee. We charge £5 for it. You can change to another plan."], english={})
+    assert charges.correct("how much do you chage to take it away") == "how much do you charge to take it away"
 
 
 def test_a_typo_is_never_named_as_something_the_articles_lack() -> None:
