@@ -200,6 +200,11 @@ class Responder:
         told = questions.telling_part(earlier) if joined and earlier else ""
         case = self.index.speller.correct(f"{told} {question}".strip())
         hits, conf, worth = self._ranked(hits, conf, question, case=case)
+        if joined and questions.leans(question):
+            # "how much does it cost?" after the reduced-fare plan was found for benefits: "it"
+            # is what the answer before spoke of.
+            hits, conf, kept = ranking.answered_article_first(hits, conf, previous_reply(history), self.min_confidence)
+            worth = worth or kept
         if not worth:
             return None, conf, None
         # A follow-up's confidence owes much to the message before ("can I take one to Yosemite?"

@@ -6,7 +6,8 @@ band of their age, weight or size, a time or an amount of money that falls in a 
 article, the thing whose price or time they ask named in full. Such a passage, scoring nearly as
 well, goes first. A match below the minimum confidence is still worth a tentative answer where
 it clearly leads the other articles, holds the code quoted, states the band given or writes the
-few words of a terse question as asked.
+few words of a terse question as asked. A follow-up that leans on the answer before ("how much
+does it cost?") keeps to the article that answer came from, when nearly as well matched.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from functools import partial
 
 from generation.answering import evidence as evidence_of
 from generation.answering import quantities, questions
+from generation.answering.phrases import TENTATIVE_SUFFIX
 from generation.knowledge.bm25 import stem, tokenize
 from generation.knowledge.index import Entry, PassageHit, confidence
 
@@ -48,6 +50,15 @@ CLOSER_BAND_MARGIN = 0.03
 CODE_ELSEWHERE_MARGIN = 0.05
 # And one naming all of what the customer asks the price or the time of (``valued_first``).
 VALUED_ELSEWHERE_MARGIN = 0.05
+# A follow-up that leans on the answer before ("how much does it cost?") keeps to the article
+# that answer came from, where a passage of it matches within this of the best one
+# (``answered_article_first``) ...
+ANSWERED_ARTICLE_MARGIN = 0.05
+# ... and is answered, tentatively, down to this far below the minimum confidence.
+ANSWERED_BELOW_MINIMUM = 0.09
+# An answer came from the article that holds this share of its words, and it has this many.
+ANSWERED_FROM_SHARE = 0.9
+ANSWERED_FROM_WORDS = 5
 # A question of at most this many words, stopwords aside (and one more in all), is terse: a
 # weak match whose passage writes them as asked is still answered (``names_its_phrase``).
 TERSE_WORDS = 3
@@ -252,3 +263,29 @@ def names_its_phrase(hits: Sequence[PassageHit], question: str, conf: float, min
 def _stems(text: str) -> list[str]:
     """Every word of ``text``, stopwords too, as ``tokenize`` stems it."""
     return [stem(w) for w in _PLAIN_WORD.findall(text.lower())]
+
+
+def answered_article_first(
+    hits: list[PassageHit], conf: float, reply: str, minimum: float
+) -> tuple[list[PassageHit], float, bool]:
+    """``hits`` and their confidence for a follow-up that leans on the bot's ``reply`` before
+    it, and whether a passage of the article that reply came from is among them, within
+    ``ANSWERED_ARTICLE_MARGIN`` of the best and at most ``ANSWERED_BELOW_MINIMUM`` under the
+    ``minimum``: that passage goes first and is worth a tentative answer. "how much does it
+    cost?" after the reduced-fare plan was found for "is there a cheaper plan for people on
+    benefits?" matches the Flex plan's price best; "it" is the plan of the answer before."""
+    said = set(tokenize(reply.replace(TENTATIVE_SUFFIX.strip(), "")))
+    if len(said) < ANSWERED_FROM_WORDS or not hits:
+        return hits, conf, False
+
+    def answered_from(hit: PassageHit) -> bool:
+        held = said & set(tokenize(" ".join(hit.entry.outline.units)))
+        return len(held) >= ANSWERED_FROM_SHARE * len(said)
+
+    same = next((h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and answered_from(h)), None)
+    if same is None:
+        return hits, conf, False
+    if same is not hits[0]:
+        hits = [same, *(h for h in hits if h is not same)]
+        conf = confidence(hits)
+    return hits, conf, conf >= minimum - ANSWERED_BELOW_MINIMUM

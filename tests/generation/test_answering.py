@@ -22,6 +22,7 @@ from generation.answering.policy import Responder
 from generation.answering.prompt import Turn
 from generation.answering.ranking import (
     WEAK_MATCH_BELOW_MINIMUM,
+    answered_article_first,
     band_first,
     case_band_first,
     code_first,
@@ -957,6 +958,41 @@ def test_a_terse_question_the_passage_writes_word_for_word_is_worth_answering(
     hit = passage_hit("All personal accounts use the sort code 04-72-18. Your card has a number of its own.", conf)
     hit.passage.heading = "Your account"
     assert names_its_phrase([hit], question, conf, 0.68) is answered
+
+
+FLEX = ["Flex is for people who ride now and then.", "It costs $5 per month."]
+REDUCED = [
+    "Spokes Access is our reduced-fare membership for residents who receive SNAP or Medicaid benefits.",
+    "It costs $5 per month or $50 per year.",
+]
+REDUCED_REPLY = (
+    f"{REDUCED[0]} I'm not sure this fully answers it, so a member of our team will also check and reply here."
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "behind", "score", "first", "worth"),
+    [
+        # "how much does it cost?" after the reduced-fare plan was the answer: its article,
+        # nearly as well matched, answers, though the match is a little under the minimum.
+        (REDUCED_REPLY, 0.04, 0.64, 1, True),
+        # Not when it is far behind, nor when the answer before came from no article found
+        # (a handoff), nor far under the minimum.
+        (REDUCED_REPLY, 0.08, 0.64, 0, False),
+        ("I'm sorry, I couldn't find an answer to that in our help centre.", 0.04, 0.64, 0, False),
+        (REDUCED_REPLY, 0.04, 0.55, 1, False),
+    ],
+)
+def test_a_follow_up_that_leans_on_the_answer_before_keeps_to_its_article(
+    reply: str, behind: float, score: float, first: int, worth: bool
+) -> None:
+    flex = passage_hit(" ".join(FLEX), score, SimpleNamespace(outline=SimpleNamespace(units=FLEX)))
+    reduced = passage_hit(" ".join(REDUCED), score - behind, SimpleNamespace(outline=SimpleNamespace(units=REDUCED)))
+    hits: list[Any] = [flex, reduced]
+    ranked, conf, kept = answered_article_first(hits, score, reply, 0.68)
+    assert ranked[0] is hits[first]
+    assert conf == pytest.approx(hits[first].cosine)
+    assert kept is worth
 
 
 def article_hit(units: list[str], passage: str, score: float) -> Any:
