@@ -108,6 +108,9 @@ def test_a_change_whose_inbox_update_was_lost_shows_when_the_inbox_is_read_again
 
 def test_a_conversation_that_starts_needing_a_person_alerts_the_agent(console: Any, live_server_url: str) -> None:
     conv, token = factories.conversation()
+    # The console has read its first inbox (which only records who is already waiting) before
+    # the customer asks for a person.
+    console.wait_for_selector(row(conv))
     console.wait_for_function("() => window.ParleyConsole && window.ParleyConsole.alerts === 0")
     # The customer presses "Talk to a person" in the widget: the web process flags the
     # conversation at once, with no worker in between.
