@@ -12,14 +12,13 @@ does it cost?") keeps to the article that answer came from, when nearly as well 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from functools import partial
 
 from generation.answering import evidence as evidence_of
 from generation.answering import quantities, questions
 from generation.answering.phrases import TENTATIVE_SUFFIX
-from generation.knowledge.bm25 import stem, tokenize
+from generation.knowledge.bm25 import stems, tokenize
 from generation.knowledge.index import Entry, PassageHit, confidence
 
 # A match up to this far below the minimum confidence is answered tentatively when its passage
@@ -62,7 +61,6 @@ ANSWERED_FROM_WORDS = 5
 # A question of at most this many words, stopwords aside (and one more in all), is terse: a
 # weak match whose passage writes them as asked is still answered (``names_its_phrase``).
 TERSE_WORDS = 3
-_PLAIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def stands_out(hits: Sequence[PassageHit], conf: float, minimum: float) -> bool:
@@ -252,17 +250,12 @@ def names_its_phrase(hits: Sequence[PassageHit], question: str, conf: float, min
     words match a sentence little by meaning, and a passage holding them as written is about
     them. (Not a question that asks in more words: "how do I bill a client?" is not answered by
     "Expenses can be billed to a client".)"""
-    words = _stems(question)
+    words = stems(question)
     terse = len(words) <= TERSE_WORDS + 1 and 2 <= len(tokenize(question)) <= TERSE_WORDS
     if conf < minimum - WEAK_MATCH_BELOW_MINIMUM or not terse or not hits:
         return False
-    text = _stems(f"{hits[0].passage.heading} {hits[0].passage.text}")
+    text = stems(f"{hits[0].passage.heading} {hits[0].passage.text}")
     return any(text[i : i + len(words)] == words for i in range(len(text) - len(words) + 1))
-
-
-def _stems(text: str) -> list[str]:
-    """Every word of ``text``, stopwords too, as ``tokenize`` stems it."""
-    return [stem(w) for w in _PLAIN_WORD.findall(text.lower())]
 
 
 def answered_article_first(

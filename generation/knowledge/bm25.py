@@ -42,15 +42,21 @@ def stem(word: str) -> str:
     return word
 
 
+def _words(text: str) -> list[str]:
+    """The lower-cased words of ``text``, each without what follows an apostrophe."""
+    words = (word.replace("’", "'").split("'")[0] for word in _WORD.findall(text.lower()))
+    return [word for word in words if word]
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed content words of ``text`` (stopwords dropped)."""
-    tokens = []
-    for word in _WORD.findall(text.lower()):
-        word = word.replace("’", "'").split("'")[0]
-        if word in STOPWORDS or not word:
-            continue
-        tokens.append(stem(word))
-    return tokens
+    return [stem(word) for word in _words(text) if word not in STOPWORDS]
+
+
+def stems(text: str) -> list[str]:
+    """Every word of ``text``, stopwords too, stemmed as ``tokenize`` stems it: the words in the
+    order written ("the sort code")."""
+    return [stem(word) for word in _words(text)]
 
 
 class BM25:
