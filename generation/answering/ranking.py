@@ -271,9 +271,14 @@ def answered_article_first(
     if len(said) < ANSWERED_FROM_WORDS or not hits:
         return hits, conf, False
 
+    verdicts: dict[int, bool] = {}  # by article: several passages of one are often found
+
     def answered_from(hit: PassageHit) -> bool:
-        held = said & set(tokenize(" ".join(hit.entry.outline.units)))
-        return len(held) >= ANSWERED_FROM_SHARE * len(said)
+        article = id(hit.entry)
+        if article not in verdicts:
+            held = said & set(tokenize(" ".join(hit.entry.outline.units)))
+            verdicts[article] = len(held) >= ANSWERED_FROM_SHARE * len(said)
+        return verdicts[article]
 
     same = next((h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and answered_from(h)), None)
     if same is None:
