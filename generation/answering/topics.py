@@ -116,6 +116,9 @@ def _names_a_place(named: np.ndarray, places: np.ndarray) -> bool:
 # read against the words of this many passages found (``mended_in_context``).
 CONTEXT_HITS = 3
 CONTEXT_TYPO_LENGTH = 4
+# A word this long, one slip from none of those words, may hold two slips of one of them
+# ("radiotr" for "radiators"' singular, "muzezl" for "muzzle").
+CONTEXT_TWO_SLIPS_LENGTH = 6
 _CONTEXT_WORD = re.compile(r"(?<![\w'-])[A-Za-z]+(?![\w'-])")
 
 
@@ -144,13 +147,33 @@ def _one_edit_from(lower: str, words: Sequence[str]) -> set[str]:
     return {p for p in parts if abs(len(p) - len(lower)) <= 1 and edit_distance(lower, p) == 1}
 
 
+def _near_in(lower: str, words: Sequence[str]) -> set[str]:
+    """The ones of ``words`` that ``lower`` may mistype: those one edit from it; where there
+    are none and both are ``CONTEXT_TWO_SLIPS_LENGTH`` letters or more, those two edits from it
+    that begin with its letter (a slip seldom starts a word: "radiotr" for "radiator", "muzezl"
+    for "muzzle", "swtcih" for "switch") and are no other form of it, the one with an ending
+    the other lacks ("installer" is not "install")."""
+    near = _one_edit_from(lower, words)
+    if near or len(lower) < CONTEXT_TWO_SLIPS_LENGTH:
+        return near
+    parts = {p for w in words for p in w.split("-") if len(p) >= CONTEXT_TWO_SLIPS_LENGTH and p[0] == lower[0]}
+    return {
+        p
+        for p in parts
+        if abs(len(p) - len(lower)) <= 2
+        and not (p.startswith(lower) or lower.startswith(p))
+        and edit_distance(lower, p) == 2
+    }
+
+
 def mended_in_context(index: KnowledgeIndex, query: str, hits: Sequence[PassageHit]) -> str:
     """``query`` with each word that English seldom uses and no article does (``RARE_IN_ENGLISH``),
     one edit from one word of the passages found and no other, written as that word: a typo
     that makes another word ("how much per moth" for "month", "the electric miter" for
-    "meter", "the pane door" for "plane") is read in the passages' context. Where none of
-    their words is one edit from it, the first passage's article's are; of two words, the
-    one it writes with a letter left out is meant ("cary": "carry", not "care")."""
+    "meter", "the pane door" for "plane"; two slips in a long word, ``_near_in``) is read in
+    the passages' context. Where none of their words is that near it, the first passage's
+    article's are; of two words, the one it writes with a letter left out is meant ("cary":
+    "carry", not "care")."""
     speller = index.speller
     rare = {
         word.lower()
@@ -164,11 +187,11 @@ def mended_in_context(index: KnowledgeIndex, query: str, hits: Sequence[PassageH
     words = _words_of(*(f"{h.title} {h.passage.heading} {h.passage.text}" for h in hits[:CONTEXT_HITS]))
     meant: dict[str, str] = {}
     for lower in rare:
-        near = _one_edit_from(lower, words)
+        near = _near_in(lower, words)
         if not near and hits:
             # None there: the first passage's article may use it ("a cary on suitcase": its
             # "carry-on" stands in another section).
-            near = _one_edit_from(lower, _article_words(hits[0].title, hits[0].entry.outline.units))
+            near = _near_in(lower, _article_words(hits[0].title, hits[0].entry.outline.units))
         # Of two, the one the typo leaves a letter out of, the commonest slip ("cary": "carry",
         # not "care").
         left_out = {w for w in near if len(w) == len(lower) + 1}
@@ -186,9 +209,10 @@ def covers_topic(index: KnowledgeIndex, topic: str, hit: PassageHit, weak: bool 
     no such name: a word of the same field is near it there ("airbus" and "aircraft",
     "scooter" and "wheelchairs"), and the passage is about something else. A place is
     covered by a passage that speaks of places abroad (``PLACE_NAME``, ``PLACE_WORD``), and a
-    word one slip from one of the passage's article's is a typo of it, however weak the match
-    ("esim wont instill": "Install on this phone"; "a cary on suitcase": "carry-on bag")."""
-    if _one_edit_from(topic.lower(), _article_words(hit.title, hit.entry.outline.units)):
+    word one slip from one of the passage's article's (or two, ``_near_in``) is a typo of it,
+    however weak the match ("esim wont instill": "Install on this phone"; "a cary on
+    suitcase": "carry-on bag"; "wear a muzezl": "muzzle")."""
+    if _near_in(topic.lower(), _article_words(hit.title, hit.entry.outline.units)):
         return True
     words = _words_of(hit.title, hit.passage.heading, hit.passage.text)
     if weak or not words:

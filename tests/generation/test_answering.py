@@ -1090,6 +1090,17 @@ def test_a_typo_that_makes_another_word_is_read_as_the_articles_word_not_named_a
     assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
 
 
+def test_a_long_word_with_two_slips_is_read_as_the_word_of_the_article_found() -> None:
+    import_articles(TYPED_AS_OTHER_WORDS)
+    # "lquidis" is two slips from the article's "liquids" and one from none of its words: a typo
+    # of it, not a thing no article mentions.
+    _, liquids = ask(responder(min_confidence=0.68, sure_confidence=2.0), "how much lquidis can i tkae on board")
+    assert "100 ml" in liquids.text and "lquidis" not in liquids.text
+    # A word two slips from none of theirs still names what no article mentions.
+    _, kayaks = ask(responder(min_confidence=0.68, sure_confidence=2.0), "how many kayaks can i tkae on board")
+    assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
+
+
 CROSS_REFERENCED = [
     {
         "title": "Storm and flood damage",
