@@ -69,6 +69,12 @@ SHORT_OF_A_LETTER_ENGLISH = 100_000
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
+# A word English lacks, this long, two slips from an English word used this often that starts
+# with its letter, is a typo of it, not a name ("timorow": "tomorrow" 248,063): only the
+# commonest words are near enough to a name for two slips to tell ("klarna" is two from
+# "karma", 3,724).
+TWO_SLIPS_OF_ENGLISH = 100_000
+TWO_SLIPS_OF_ENGLISH_LENGTH = 6
 # How much commoner than the next the English word a typo is mended to must be, and how long
 # the typo: "venmo" and "zelle" are names, one slip from "venom" and "belle".
 ENGLISH_TYPO_MARGIN = 10
@@ -194,6 +200,11 @@ def english_words() -> dict[str, int]:
 class Speller:
     def __init__(self, texts: Iterable[str], *, english: Mapping[str, int] | None = None) -> None:
         self.english = english if english is not None else english_words()
+        # The commonest English words, by first letter, for typos of them with two slips.
+        self._commonest: dict[str, list[str]] = {}
+        for word, count in self.english.items():
+            if count >= TWO_SLIPS_OF_ENGLISH and len(word) >= TWO_SLIPS_OF_ENGLISH_LENGTH - 2 and word.isalpha():
+                self._commonest.setdefault(word[0], []).append(word)
         self.counts: Counter[str] = Counter()
         # Two words the articles write one after the other ("price match"): among words a typo
         # is equally near, the one that goes with its neighbour (``_goes_with``).
@@ -655,7 +666,8 @@ class Speller:
 
     def _misspells_english(self, lower: str) -> bool:
         """Whether ``lower``, a word English does not have, is one edit from a common one
-        ("chrismas", "cheopest") or from a chat word ("diidnt"): a typo of an ordinary word,
+        ("chrismas", "cheopest") or from a chat word ("diidnt"), or two from one of the
+        commonest (``TWO_SLIPS_OF_ENGLISH``: "timorow"): a typo of an ordinary word,
         not the name of something. A word English hardly uses one edit from a chat word is a
         typo too ("whits": "whats"); one edit from an English word, it may be a name of its own
         ("germany", "typo"), unless that word is ``FAR_COMMONER`` times commoner ("sill": "still")."""
@@ -670,7 +682,14 @@ class Speller:
             # A name is often a common word with a letter after it ("alexa"): a slip seldom adds
             # a last letter other than the one before it ("thankss").
             edits.discard(lower[:-1])
-        return any(self.english.get(edit, 0) >= TYPO_OF_ENGLISH or edit in CHAT_WORDS for edit in edits)
+        if any(self.english.get(edit, 0) >= TYPO_OF_ENGLISH or edit in CHAT_WORDS for edit in edits):
+            return True
+        return len(lower) >= TWO_SLIPS_OF_ENGLISH_LENGTH and any(
+            abs(len(word) - len(lower)) <= 2
+            and not (word.startswith(lower) or lower.startswith(word))
+            and edit_distance(lower, word) == 2
+            for word in self._commonest.get(lower[0], ())
+        )
 
     def _another_form(self, lower: str) -> bool:
         """Whether ``lower`` is another form of a word of the articles (see ``__init__``)."""

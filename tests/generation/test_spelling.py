@@ -50,6 +50,16 @@ def test_what_the_articles_never_mention_is_named() -> None:
     assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word
 
 
+def test_two_slips_of_one_of_the_commonest_english_words_name_nothing() -> None:
+    english = dict.fromkeys(["can", "i", "get", "cash", "out", "pay", "with"], 10**5)
+    english |= {"tomorrow": 248_063, "karma": 3_724}
+    speller = Speller(ARTICLES, english=english)
+    # "timorow" is "tomorrow" with two slips: the customer says when, and names nothing.
+    assert speller.unknown_topic("can i get cash out timorow") is None
+    # "klarna" is two slips from "karma" too, a word too rare for that to make it a typo of it.
+    assert speller.unknown_topic("can i pay with klarna") == "klarna"
+
+
 def test_what_the_customer_does_is_no_thing_the_articles_lack() -> None:
     english = dict.fromkeys(["who", "can", "i", "this", "to", "we", "our", "plan", "want", "my", "do", "you"], 10**5)
     english |= {"escalate": 1342, "downgrade": 333, "unsubscribe": 50, "broadband": 900}
