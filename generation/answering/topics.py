@@ -157,6 +157,8 @@ def _near_in(lower: str, words: Sequence[str]) -> set[str]:
     if near or len(lower) < CONTEXT_TWO_SLIPS_LENGTH:
         return near
     parts = {p for w in words for p in w.split("-") if len(p) >= CONTEXT_TWO_SLIPS_LENGTH and p[0] == lower[0]}
+    # A plural's singular too: "raditro" is "radiator" where the passage writes "radiators".
+    parts |= {p[:-1] for p in parts if p.endswith("s") and not p.endswith("ss") and len(p) > CONTEXT_TWO_SLIPS_LENGTH}
     return {
         p
         for p in parts

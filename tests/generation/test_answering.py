@@ -1096,6 +1096,9 @@ def test_a_long_word_with_two_slips_is_read_as_the_word_of_the_article_found() -
     # of it, not a thing no article mentions.
     _, liquids = ask(responder(min_confidence=0.68, sure_confidence=2.0), "how much lquidis can i tkae on board")
     assert "100 ml" in liquids.text and "lquidis" not in liquids.text
+    # Two slips from the singular of the article's "containers" are a typo of it as well.
+    _, container = ask(responder(min_confidence=0.68, sure_confidence=2.0), "how much can a liquids cotnaienr hold")
+    assert "100 ml" in container.text and "cotnaienr" not in container.text
     # A word two slips from none of theirs still names what no article mentions.
     _, kayaks = ask(responder(min_confidence=0.68, sure_confidence=2.0), "how many kayaks can i tkae on board")
     assert kayaks.mode == "handoff" and "anything about kayaks" in kayaks.text
