@@ -69,6 +69,9 @@ SHORT_OF_A_LETTER_ENGLISH = 100_000
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
+# A long word English lacks that is an English word used this often with a letter left out is
+# a typo of it ("prviders": "providers" 358): ``Speller._long_left_out``.
+LEFT_OUT_OF_ENGLISH = 100
 # A word English lacks, this long, two slips from an English word used this often that starts
 # with its letter, is a typo of it, not a name ("timorow": "tomorrow" 248,063): only the
 # commonest words are near enough to a name for two slips to tell ("klarna" is two from
@@ -389,6 +392,7 @@ class Speller:
             or self._double_moved(lower)
             or english
             or self._typed_once(lower)
+            or self._long_left_out(lower)
             or self._short_of_a_letter(lower)
             or self._typed_twice_and_one_slip(lower)
         )
@@ -528,6 +532,18 @@ class Speller:
             return None
         found = {w for i in range(len(lower)) if self.english_count(w := lower[: i + 1] + lower[i:])}
         return sole(found)
+
+    def _long_left_out(self, lower: str) -> str | None:
+        """The English word used ``LEFT_OUT_OF_ENGLISH`` times or more that ``lower``, a long word
+        (``LONG_WORD`` letters or more) neither English nor the articles', writes with one letter
+        left out after its first ("prviders" -> "providers" 358, which ``_english_typo`` finds
+        too rare to read a typo as): the only such word, ``ENGLISH_TYPO_MARGIN`` times commoner
+        than any other a slip makes of it. A name so long is seldom an English word short of a
+        letter."""
+        if len(lower) < LONG_WORD or self.english_count(lower):
+            return None
+        found = {w for w in inserted(lower, 1) if self.english_count(w) >= LEFT_OUT_OF_ENGLISH}
+        return self._alone(lower, found, self.english_count)
 
     def _short_of_a_letter(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the

@@ -50,6 +50,15 @@ def test_what_the_articles_never_mention_is_named() -> None:
     assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word
 
 
+def test_a_long_word_short_of_a_letter_of_a_rarer_english_word_is_read_as_it() -> None:
+    speller = Speller(ARTICLES, english={"providers": 358, "riverside": 120, "revolute": 150})
+    # Too rare for a slip of any kind to be read as them, long enough for a letter left out.
+    assert speller.correct_word("prviders") == "providers"
+    assert speller.correct_word("rivrside") == "riverside"
+    # A shorter one may be a name of its own: "revolut" is no "revolute" with a letter left out.
+    assert speller.correct_word("revolut") is None
+
+
 def test_two_slips_of_one_of_the_commonest_english_words_name_nothing() -> None:
     english = dict.fromkeys(["can", "i", "get", "cash", "out", "pay", "with"], 10**5)
     english |= {"tomorrow": 248_063, "karma": 3_724}
