@@ -538,12 +538,16 @@ class Speller:
         (``LONG_WORD`` letters or more) neither English nor the articles', writes with one letter
         left out after its first ("prviders" -> "providers" 358, which ``_english_typo`` finds
         too rare to read a typo as): the only such word, ``ENGLISH_TYPO_MARGIN`` times commoner
-        than any other a slip makes of it. A name so long is seldom an English word short of a
-        letter."""
+        than any other a slip after the first letter makes of it ("broiders" 50 does not count
+        against "providers"). A name so long is seldom an English word short of a letter."""
         if len(lower) < LONG_WORD or self.english_count(lower):
             return None
         found = {w for w in inserted(lower, 1) if self.english_count(w) >= LEFT_OUT_OF_ENGLISH}
-        return self._alone(lower, found, self.english_count)
+        if len(found) != 1:
+            return None
+        word = found.pop()
+        others = max((self.english.get(w, 0) for w in one_edit(lower) if w != word and w[:1] == lower[:1]), default=0)
+        return word if self.english_count(word) >= ENGLISH_TYPO_MARGIN * others else None
 
     def _short_of_a_letter(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the

@@ -51,9 +51,11 @@ def test_what_the_articles_never_mention_is_named() -> None:
 
 
 def test_a_long_word_short_of_a_letter_of_a_rarer_english_word_is_read_as_it() -> None:
-    speller = Speller(ARTICLES, english={"providers": 358, "riverside": 120, "revolute": 150})
-    # Too rare for a slip of any kind to be read as them, long enough for a letter left out.
+    speller = Speller(ARTICLES, english={"providers": 358, "riverside": 120, "revolute": 150, "broiders": 50})
+    # Too rare for a slip of any kind to be read as them, long enough for a letter left out; a
+    # word with another first letter is no likelier reading ("broiders").
     assert speller.correct_word("prviders") == "providers"
+    assert speller.correct_word("proiders") == "providers"
     assert speller.correct_word("rivrside") == "riverside"
     # A shorter one may be a name of its own: "revolut" is no "revolute" with a letter left out.
     assert speller.correct_word("revolut") is None
