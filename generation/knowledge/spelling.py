@@ -69,6 +69,13 @@ SHORT_OF_A_LETTER_ENGLISH = 100_000
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
+# The little words a customer runs into the next or the one before, a space left out
+# (``Speller._run_together``: "resetmy", "ontime").
+RUN_TOGETHER = frozenset(
+    "an the my your our their his her its to of in on at for by with and or is it me we you can do how what"
+    " when where why much many not".split()
+)
+RUN_TOGETHER_WORD = 4
 # A long word English lacks that is an English word used this often with a letter left out is
 # a typo of it ("prviders": "providers" 358): ``Speller._long_left_out``.
 LEFT_OUT_OF_ENGLISH = 100
@@ -395,7 +402,30 @@ class Speller:
             or self._long_left_out(lower)
             or self._short_of_a_letter(lower)
             or self._typed_twice_and_one_slip(lower)
+            or self._run_together(lower)
         )
+
+    def _run_together(self, lower: str) -> str | None:
+        """``lower``, a word neither English nor the articles', as the two words it runs
+        together, a space left out: a little word (``RUN_TOGETHER``) and another, or a word of
+        ``RUN_TOGETHER_WORD`` letters or more that the articles use or English uses
+        ``RARE_IN_ENGLISH`` times or more ("resetmy" -> "reset my", "forthe" -> "for the"),
+        where only one split makes them. Two words of substance run together are a name
+        ("autopay"); a short word and a little one make too many typos ("metor" is no "met or"),
+        and a single letter is no little word here ("acunt" is no "a" before a word)."""
+        readings = set()
+        for i in range(1, len(lower)):
+            first, second = lower[:i], lower[i:]
+            for little, other in ((first, second), (second, first)):
+                if little in RUN_TOGETHER and (
+                    other in RUN_TOGETHER
+                    or (
+                        len(other) >= RUN_TOGETHER_WORD
+                        and (other in self.counts or self.english_count(other) >= RARE_IN_ENGLISH)
+                    )
+                ):
+                    readings.add(f"{first} {second}")
+        return sole(readings)
 
     def _goes_with(self, word: str, before: str, after: str) -> bool:
         """Whether the articles write ``word`` after ``before`` or before ``after`` in at least

@@ -61,6 +61,17 @@ def test_a_long_word_short_of_a_letter_of_a_rarer_english_word_is_read_as_it() -
     assert speller.correct_word("revolut") is None
 
 
+def test_a_little_word_run_into_the_next_is_read_as_two() -> None:
+    english = dict.fromkeys(["how", "do", "i", "reset", "password", "for", "the", "it", "on", "time", "met"], 10**5)
+    speller = Speller(["Your order ships in two days."], english=english | {"car": 10**5, "sharing": 10**5})
+    assert speller.correct("how do i resetmy password") == "how do i reset my password"
+    assert speller.correct("is myorder late") == "is my order late"  # the articles' word
+    assert speller.correct("forthe tent") == "for the tent"
+    # Two words of substance are a name's; a short word and a little one, a typo's.
+    assert speller.correct("do you do carsharing") == "do you do carsharing"
+    assert speller.correct("the metor") == "the metor"
+
+
 def test_two_slips_of_one_of_the_commonest_english_words_name_nothing() -> None:
     english = dict.fromkeys(["can", "i", "get", "cash", "out", "pay", "with"], 10**5)
     english |= {"tomorrow": 248_063, "karma": 3_724}
