@@ -150,9 +150,25 @@ _DEGREE = re.compile(
 )
 
 
+# So does a word that ends a clause after "I'm" or "my brother is": "i'm celiac, can i get a
+# gluten free meal", "my brother is paraplegic" tell how the customer (or one of theirs) is. After
+# another "is", a thing may stand: "the problem is rust".
+_KIN = (
+    r"(?:husband|wife|partner|son|daughter|child|kid|baby|brother|sister|mum|mom|mother|dad|father|parent"
+    r"|nan|gran|grandma|grandpa|grandad|grandmother|grandfather|grandson|granddaughter|friend|boyfriend|girlfriend)"
+)
+_SOMEONE_IS = re.compile(
+    rf"\b(?:i['’]?m|i am|(?:he|she)(?:['’]s| is)|(?:my|our|his|her)\s+{_KIN}\s+is)\s+$",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"^\s*(?:[,.!?;:]|$|(?:and|but|so)\b)", re.IGNORECASE)
+
+
 def _a_quality(text: str, match: re.Match[str]) -> bool:
-    """Whether the word ``match`` of ``text`` says how something is (``_DEGREE``)."""
-    return bool(_DEGREE.search(text[: match.start()]))
+    """Whether the word ``match`` of ``text`` says how something is (``_DEGREE``), or how
+    someone is (``_SOMEONE_IS``)."""
+    before, after = text[: match.start()], text[match.end() :]
+    return bool(_DEGREE.search(before)) or (bool(_SOMEONE_IS.search(before)) and bool(_CLAUSE_END.match(after)))
 
 
 def _a_verb(text: str, match: re.Match[str]) -> bool:

@@ -61,6 +61,18 @@ def test_a_long_word_short_of_a_letter_of_a_rarer_english_word_is_read_as_it() -
     assert speller.correct_word("revolut") is None
 
 
+def test_how_the_customer_is_is_no_thing_the_articles_lack() -> None:
+    english = dict.fromkeys(["i'm", "can", "i", "get", "a", "free", "meal", "my", "brother", "is", "pay"], 10**5)
+    english |= {"celiac": 300, "paraplegic": 200, "bitcoin": 0}
+    speller = Speller(ARTICLES, english=english)
+    # A word ending a clause after "I'm" or "my brother is" tells how someone is.
+    assert speller.unknown_topic("i'm celiac, can i get a free meal") is None
+    assert speller.unknown_topic("where can i get one? my brother is paraplegic") is None
+    # A thing named after them is still one.
+    assert speller.unknown_topic("i'm paying with bitcoin") == "bitcoin"
+    assert speller.unknown_topic("is bitcoin ok?") == "bitcoin"
+
+
 def test_a_little_word_run_into_the_next_is_read_as_two() -> None:
     english = dict.fromkeys(["how", "do", "i", "reset", "password", "for", "the", "it", "on", "time", "met"], 10**5)
     speller = Speller(["Your order ships in two days."], english=english | {"car": 10**5, "sharing": 10**5})
@@ -105,14 +117,15 @@ def test_a_word_the_articles_use_only_as_a_possessive_is_theirs() -> None:
 
 def test_how_something_is_is_no_thing_the_articles_lack() -> None:
     english = dict.fromkeys(["my", "husband", "is", "very", "the", "sofa", "so", "do", "you", "sell"], 10**5)
-    english |= {"fussy": 900, "comfy": 800, "futons": 300}
+    english |= {"fussy": 900, "comfy": 800, "futons": 300, "problem": 10**5, "rust": 900}
     speller = Speller(ARTICLES, english=english)
     # After "very", or "so" after "is", a word says how something is: there is nothing to find.
     assert speller.unknown_topic("my husband is very fussy") is None
     assert speller.unknown_topic("the sofa is so comfy") is None
     assert speller.unknown_topic("do you sell very comfy futons?") == "futons"
-    # Without one, "is" may be followed by a thing ("the problem is rust"): still named.
-    assert speller.unknown_topic("my husband is fussy") == "fussy"
+    # Without one, "is" may be followed by a thing: still named, unless it tells how a person is
+    # (``test_how_the_customer_is_is_no_thing_the_articles_lack``).
+    assert speller.unknown_topic("the problem is rust") == "rust"
 
 
 def test_other_forms_of_the_articles_words_and_typos_of_english_ones_are_no_topic() -> None:
