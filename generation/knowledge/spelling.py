@@ -581,18 +581,20 @@ class Speller:
 
     def _long_left_out(self, lower: str) -> str | None:
         """The English word used ``LEFT_OUT_OF_ENGLISH`` times or more that ``lower``, a long word
-        (``LONG_WORD`` letters or more) neither English nor the articles', writes with one letter
-        left out after its first ("prviders" -> "providers" 358, which ``_english_typo`` finds
-        too rare to read a typo as): the only such word, ``ENGLISH_TYPO_MARGIN`` times commoner
-        than any other a slip after the first letter makes of it ("broiders" 50 does not count
-        against "providers"). A name so long is seldom an English word short of a letter."""
+        (``LONG_WORD`` letters or more) neither English nor the articles', writes with one slip
+        after its first letter ("prviders" -> "providers" 358, "spreadsheut" -> "spreadsheet"
+        373, which ``_english_typo`` finds too rare to read a typo as): the only such word,
+        ``ENGLISH_TYPO_MARGIN`` times commoner than any other a slip after the first letter
+        makes of it ("broiders" 50 does not count against "providers"). A name so long is
+        seldom one slip from an English word."""
         if len(lower) < LONG_WORD or self.english_count(lower):
             return None
-        found = {w for w in inserted(lower, 1) if self.english_count(w) >= LEFT_OUT_OF_ENGLISH}
+        readings = {w for w in one_edit(lower) if w[:1] == lower[:1]}
+        found = {w for w in readings if self.english_count(w) >= LEFT_OUT_OF_ENGLISH}
         if len(found) != 1:
             return None
         word = found.pop()
-        others = max((self.english.get(w, 0) for w in one_edit(lower) if w != word and w[:1] == lower[:1]), default=0)
+        others = max((self.english.get(w, 0) for w in readings if w != word), default=0)
         return word if self.english_count(word) >= ENGLISH_TYPO_MARGIN * others else None
 
     def _short_of_a_letter(self, lower: str) -> str | None:

@@ -50,12 +50,14 @@ def test_what_the_articles_never_mention_is_named() -> None:
     assert speller.unknown_topic("Can I pay with bitcoin?") == "bitcoin"  # not even an English word
 
 
-def test_a_long_word_short_of_a_letter_of_a_rarer_english_word_is_read_as_it() -> None:
-    speller = Speller(ARTICLES, english={"providers": 358, "riverside": 120, "revolute": 150, "broiders": 50})
-    # Too rare for a slip of any kind to be read as them, long enough for a letter left out; a
-    # word with another first letter is no likelier reading ("broiders").
+def test_a_long_word_one_slip_from_a_rarer_english_word_is_read_as_it() -> None:
+    english = {"providers": 358, "riverside": 120, "revolute": 150, "broiders": 50, "spreadsheet": 373}
+    speller = Speller(ARTICLES, english=english)
+    # Too rare for just any slip to be read as them, long enough for one slip; a word with
+    # another first letter is no likelier reading ("broiders").
     assert speller.correct_word("prviders") == "providers"
     assert speller.correct_word("proiders") == "providers"
+    assert speller.correct_word("spreadsheut") == "spreadsheet"
     assert speller.correct_word("rivrside") == "riverside"
     # A shorter one may be a name of its own: "revolut" is no "revolute" with a letter left out.
     assert speller.correct_word("revolut") is None
