@@ -75,10 +75,11 @@ RUN_TOGETHER = frozenset(
     "an the my your our their his her its to of in on at for by with and or is it me we you can do how what"
     " when where why much many not".split()
 )
+# ... beside a little word or one of this many letters or more ("metor" is no "met or").
 RUN_TOGETHER_WORD = 4
-# A long word English lacks that is an English word used this often with a letter left out is
-# a typo of it ("prviders": "providers" 358): ``Speller._long_left_out``.
-LEFT_OUT_OF_ENGLISH = 100
+# A long word English lacks that is an English word used this often with one slip is a typo of
+# it ("prviders": "providers" 358): ``Speller._long_slip``.
+LONG_SLIP_ENGLISH = 100
 # A word English lacks, this long, two slips from an English word used this often that starts
 # with its letter, is a typo of it, not a name ("timorow": "tomorrow" 248,063): only the
 # commonest words are near enough to a name for two slips to tell ("klarna" is two from
@@ -415,7 +416,7 @@ class Speller:
             or self._double_moved(lower)
             or english
             or self._typed_once(lower)
-            or self._long_left_out(lower)
+            or self._long_slip(lower)
             or self._short_of_a_letter(lower)
             or self._typed_twice_and_one_slip(lower)
             or self._run_together(lower)
@@ -579,8 +580,8 @@ class Speller:
         found = {w for i in range(len(lower)) if self.english_count(w := lower[: i + 1] + lower[i:])}
         return sole(found)
 
-    def _long_left_out(self, lower: str) -> str | None:
-        """The English word used ``LEFT_OUT_OF_ENGLISH`` times or more that ``lower``, a long word
+    def _long_slip(self, lower: str) -> str | None:
+        """The English word used ``LONG_SLIP_ENGLISH`` times or more that ``lower``, a long word
         (``LONG_WORD`` letters or more) neither English nor the articles', writes with one slip
         after its first letter ("prviders" -> "providers" 358, "spreadsheut" -> "spreadsheet"
         373, which ``_english_typo`` finds too rare to read a typo as): the only such word,
@@ -590,7 +591,7 @@ class Speller:
         if len(lower) < LONG_WORD or self.english_count(lower):
             return None
         readings = {w for w in one_edit(lower) if w[:1] == lower[:1]}
-        found = {w for w in readings if self.english_count(w) >= LEFT_OUT_OF_ENGLISH}
+        found = {w for w in readings if self.english_count(w) >= LONG_SLIP_ENGLISH}
         if len(found) != 1:
             return None
         word = found.pop()
