@@ -5,7 +5,7 @@ has already taken the conversation.
 
 The latest customer turns are tried newest first, so "Sure, it's order TW-48213. Thanks!"
 after a real question drafts answers to that question. The drafts are, in order: the answer
-the bot would give (its "not sure" suffix left off), the evidence as the article
+the bot would give (its tentative line left off), the evidence as the article
 states it, and the whole passage it comes from when that says more. Staff edit them before
 sending.
 """

@@ -12,7 +12,7 @@ HANDOFF_NOTHING_MORE = f"I'm afraid our help centre says no more about this than
 HANDOFF_NOT_UNDERSTOOD = f"I'm sorry, I didn't understand that. {HANDOVER}"
 HANDOFF_NOT_HELPED = f"I'm sorry that didn't help. {HANDOVER}"
 HANDOFF_RECORD = f"I can't look up individual orders, invoices or accounts myself. {HANDOVER}"
-TENTATIVE_SUFFIX = " I'm not sure this fully answers it, so a member of our team will also check and reply here."
+TENTATIVE_SUFFIX = " I'm not certain, so a member of our team will check and reply here."
 EMPTY_HISTORY = "How can I help you today?"
 
 

@@ -965,9 +965,7 @@ REDUCED = [
     "Spokes Access is our reduced-fare membership for residents who receive SNAP or Medicaid benefits.",
     "It costs $5 per month or $50 per year.",
 ]
-REDUCED_REPLY = (
-    f"{REDUCED[0]} I'm not sure this fully answers it, so a member of our team will also check and reply here."
-)
+REDUCED_REPLY = f"{REDUCED[0]}{phrases.TENTATIVE_SUFFIX}"
 
 
 @pytest.mark.parametrize(
