@@ -20,7 +20,7 @@ import numpy as np
 from generation.answering import answer_types, phrases, questions
 from generation.answering.evidence import Evidence
 from generation.knowledge.bm25 import STOPWORDS, tokenize
-from generation.knowledge.edits import edit_distance
+from generation.knowledge.edits import edit_distance, two_slips_apart
 from generation.knowledge.index import KnowledgeIndex, PassageHit
 from generation.knowledge.passages import table_cells
 from generation.knowledge.spelling import RARE_IN_ENGLISH
@@ -143,8 +143,13 @@ def _one_edit_from(lower: str, words: Sequence[str]) -> set[str]:
     ``CONTEXT_TYPO_LENGTH`` letters or more."""
     if len(lower) < CONTEXT_TYPO_LENGTH:
         return set()
-    parts = {p for w in words for p in w.split("-") if len(p) >= CONTEXT_TYPO_LENGTH}
+    parts = _parts(words, CONTEXT_TYPO_LENGTH)
     return {p for p in parts if abs(len(p) - len(lower)) <= 1 and edit_distance(lower, p) == 1}
+
+
+def _parts(words: Sequence[str], length: int) -> set[str]:
+    """``words`` and a hyphenated one's parts, of ``length`` letters or more."""
+    return {p for w in words for p in w.split("-") if len(p) >= length}
 
 
 def _near_in(lower: str, words: Sequence[str]) -> set[str]:
@@ -156,16 +161,10 @@ def _near_in(lower: str, words: Sequence[str]) -> set[str]:
     near = _one_edit_from(lower, words)
     if near or len(lower) < CONTEXT_TWO_SLIPS_LENGTH:
         return near
-    parts = {p for w in words for p in w.split("-") if len(p) >= CONTEXT_TWO_SLIPS_LENGTH and p[0] == lower[0]}
+    parts = {p for p in _parts(words, CONTEXT_TWO_SLIPS_LENGTH) if p[0] == lower[0]}
     # A plural's singular too: "raditro" is "radiator" where the passage writes "radiators".
     parts |= {p[:-1] for p in parts if p.endswith("s") and not p.endswith("ss") and len(p) > CONTEXT_TWO_SLIPS_LENGTH}
-    return {
-        p
-        for p in parts
-        if abs(len(p) - len(lower)) <= 2
-        and not (p.startswith(lower) or lower.startswith(p))
-        and edit_distance(lower, p) == 2
-    }
+    return {p for p in parts if two_slips_apart(lower, p)}
 
 
 def mended_in_context(index: KnowledgeIndex, query: str, hits: Sequence[PassageHit]) -> str:

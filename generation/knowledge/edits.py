@@ -85,6 +85,16 @@ def sole(readings: set[str]) -> str | None:
     return next(iter(readings)) if len(readings) == 1 else None
 
 
+def two_slips_apart(typo: str, word: str) -> bool:
+    """Whether ``typo`` writes ``word`` with two slips, and is no other form of it: neither
+    begins the other ("installer" is "install" with an ending, not a typo of it)."""
+    return (
+        abs(len(typo) - len(word)) <= 2
+        and not (word.startswith(typo) or typo.startswith(word))
+        and edit_distance(typo, word) == 2
+    )
+
+
 def edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance (adjacent transpositions count as one edit)."""
     previous2: list[int] = []

@@ -41,6 +41,7 @@ from generation.knowledge.edits import (
     sole,
     stretched_readings,
     swapped,
+    two_slips_apart,
 )
 from generation.knowledge.synonyms import Synonyms
 
@@ -592,11 +593,7 @@ class Speller:
             return None
         readings = {w for w in one_edit(lower) if w[:1] == lower[:1]}
         found = {w for w in readings if self.english_count(w) >= LONG_SLIP_ENGLISH}
-        if len(found) != 1:
-            return None
-        word = found.pop()
-        others = max((self.english.get(w, 0) for w in readings if w != word), default=0)
-        return word if self.english_count(word) >= ENGLISH_TYPO_MARGIN * others else None
+        return self._alone(lower, found, self.english_count, readings)
 
     def _short_of_a_letter(self, lower: str) -> str | None:
         """The very common English word that ``lower``, a short word neither English nor the
@@ -612,14 +609,16 @@ class Speller:
         found = {w for w in inserted(lower, 1) if self.english_count(w) >= SHORT_OF_A_LETTER_ENGLISH}
         return self._alone(lower, found, self.english_count)
 
-    def _alone(self, lower: str, found: set[str], count: Callable[[str], int]) -> str | None:
+    def _alone(
+        self, lower: str, found: set[str], count: Callable[[str], int], readings: set[str] | None = None
+    ) -> str | None:
         """The one word of ``found`` (readings of the typo ``lower``), where it is the only one
         and ``ENGLISH_TYPO_MARGIN`` times commoner (by ``count``) than any other word one slip
-        from ``lower``; else ``None``."""
+        from ``lower`` (of ``readings``, where given); else ``None``."""
         if len(found) != 1:
             return None
         word = next(iter(found))
-        others = max((self.english.get(w, 0) for w in one_edit(lower) if w != word), default=0)
+        others = max((self.english.get(w, 0) for w in (readings or one_edit(lower)) if w != word), default=0)
         return word if count(word) >= ENGLISH_TYPO_MARGIN * others else None
 
     def _compound(self, lower: str) -> bool:
@@ -754,10 +753,7 @@ class Speller:
         if any(self.english.get(edit, 0) >= TYPO_OF_ENGLISH or edit in CHAT_WORDS for edit in edits):
             return True
         return len(lower) >= TWO_SLIPS_OF_ENGLISH_LENGTH and any(
-            abs(len(word) - len(lower)) <= 2
-            and not (word.startswith(lower) or lower.startswith(word))
-            and edit_distance(lower, word) == 2
-            for word in self._commonest.get(lower[0], ())
+            two_slips_apart(lower, word) for word in self._commonest.get(lower[0], ())
         )
 
     def _another_form(self, lower: str) -> bool:
