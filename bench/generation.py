@@ -284,7 +284,7 @@ def main() -> None:
         print(f"matmul ceiling (2048^2 fp32): {ceiling / 1e9:.0f} GFLOP/s")
     else:
         ceiling = 790e12
-        print("matmul ceiling: taken as 790 TFLOP/s (H200 bf16 dense)")
+        print(f"matmul ceiling: taken as 790 TFLOP/s (H100/H200 bf16 dense); {torch.cuda.get_device_name(device)}")
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if Path(args.model).exists():
         loaded = Engine.load(args.model, device=str(device), dtype=args.dtype)  # the engine's own loading
