@@ -119,7 +119,8 @@ class EagerStream:
     Any text the constraint allows is the start of an allowed reply, so what is forwarded is
     never taken back: ``finish`` completes the reply from the evidence (``continuation``) when
     the model stopped short of its end (a timeout, the token limit). A reply ends after
-    ``max_sentences`` sentences (``MAX_SENTENCES``, as ``SentenceGate``'s do, but for a list).
+    ``max_sentences`` sentences (``MAX_SENTENCES`` unless given: the writer gives the evidence's
+    own count, so that a restatement may run as far as a quote).
     """
 
     def __init__(self, allowed: Restatements, forward: Forward, *, max_sentences: int = MAX_SENTENCES) -> None:

@@ -145,8 +145,10 @@ class Writer:
             known=speller.known,
         )
         stream = self._submit(history, found, allowed)
-        cap = len(split_sentences(found.text)) if found.whole else MAX_SENTENCES
-        eager = EagerStream(allowed, forward, max_sentences=max(cap, MAX_SENTENCES))
+        # The reply may run as far as the evidence, as a quote shows it: evidence selection
+        # bounds its length, and the sentence that answers may be its fourth or fifth (the
+        # steps of a procedure, then the one asked about).
+        eager = EagerStream(allowed, forward, max_sentences=max(len(split_sentences(found.text)), MAX_SENTENCES))
         for _ in stream:
             eager.feed(stream.text)
             if eager.full:

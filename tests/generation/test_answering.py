@@ -17,6 +17,7 @@ from transformers import AutoTokenizer
 
 from conversations.redaction import redact
 from generation.answering import phrases
+from generation.answering.evidence import Evidence
 from generation.answering.facts import Support, unsupported_facts
 from generation.answering.policy import Responder
 from generation.answering.prompt import Turn
@@ -36,6 +37,7 @@ from generation.answering.writing import Answer
 from generation.engine import Engine, StreamStats
 from generation.knowledge import articles, formats
 from generation.knowledge.index import get_index
+from generation.knowledge.passages import split_sentences
 from generation.models import Article
 
 pytestmark = pytest.mark.django_db
@@ -1188,3 +1190,40 @@ def test_a_thing_the_price_list_does_not_name_is_handed_over_not_priced_as_anoth
     # What the list names is priced.
     _, wardrobe = ask(r, "how much to assemble a wardrobe?")
     assert wardrobe.mode == "quote" and "£60" in wardrobe.text
+
+
+TOP_UP = [
+    {
+        "title": "Topping up and auto top-up",
+        "body": (
+            "## Setting up auto top-up\n\nSign in to your account, choose your card and select Set up auto "
+            "top-up. Tap your card on any reader between 30 minutes and 14 days after setting it up. This "
+            "switches auto top-up on for that card. If you don't tap within 14 days, you'll need to set it "
+            "up again. To avoid this, update your payment card at least 3 days before the old one expires, "
+            "in Auto top-up > Change payment card."
+        ),
+    },
+    {
+        "title": "Refunds",
+        "body": "## Refunds\n\nRefunds go back to the card you paid with within 5 working days.",
+    },
+]
+
+
+def test_a_restatement_runs_as_far_as_its_evidence_where_the_answer_is_past_the_third_sentence(
+    tokenizer: Any,
+) -> None:
+    import_articles(TOP_UP)
+    r = responder(ScriptedEngine("", tokenizer))
+    question = "I've got auto top-up set up. When do I need to change my payment card?"
+    hit = r.search([Turn("customer", question)])[2][0]
+    units = hit.entry.outline.units[hit.passage.start : hit.passage.end]
+    # The evidence as selection leaves it for a follow-up: the steps first, the answer last.
+    found = Evidence(hit=hit, units=tuple(range(len(units))), texts=tuple(units), score=hit.score)
+    assert len(split_sentences(found.text)) == 5 and "at least 3 days" in units[-1]
+    # The model restates the evidence from its first sentence, as a quote would show it: the
+    # reply reaches the last sentence, which answers, however many come before it.
+    writer = responder(ScriptedEngine(found.text, tokenizer)).writer
+    streamed: list[str] = []
+    answer = writer.generate([Turn("customer", question)], found, streamed.append, lambda: False)
+    assert answer.mode == "model" and answer.text == found.text == "".join(streamed)
