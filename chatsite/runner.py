@@ -2,10 +2,10 @@
 
 Starts the embedded Redis (unless ``REDIS_URL`` is set), one Celery worker (thread pool: one
 process, one engine, many conversations), Celery beat (the retention purge and the
-stuck-reply sweep), the ASGI server, and — when the offline
-responder is missing — its training in the background. A child that dies is restarted
-with backoff; Ctrl-C or SIGTERM stops them all. Children get SIGTERM if this process
-dies (PR_SET_PDEATHSIG), so nothing is left orphaned.
+stuck-reply sweep), the ASGI server, and — when the offline responder is missing — its
+training in the background. A child that dies is restarted with backoff, and the embedded
+Redis when it stops answering; Ctrl-C or SIGTERM stops them all. Children get SIGTERM if this
+process dies (PR_SET_PDEATHSIG), so nothing is left orphaned.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.core.management import call_command
 
 from chatsite import embedded_redis
 from chatsite.envutil import env_int, env_str
+from chatsite.redisurl import embedded_socket_path
 from generation import model_store
 
 PY = sys.executable
@@ -145,11 +146,48 @@ def say(message: str) -> None:
     print(f"[parley] {message}", flush=True)
 
 
+# How often the supervisor checks that the embedded Redis answers, and how many checks in a
+# row it may miss before another is started where the supervisor did not start the one that
+# answered (``Supervisor.keep_redis``).
+REDIS_CHECK_S = 1.0
+REDIS_MISSES = 3
+
+
 class Supervisor:
-    def __init__(self) -> None:
+    def __init__(self, data_dir: Path | None = None) -> None:
         self.stopping = False
         self.children: list[Child] = []
         self.redis: subprocess.Popen[bytes] | None = None
+        self.data_dir = data_dir
+        self.redis_checked = 0.0
+        self.redis_misses = 0
+
+    def keep_redis(self, now: float) -> None:
+        """Start the embedded Redis again when it stops answering: the server this supervisor
+        started has exited, or, where it found one already answering for its ``DATA_DIR`` (a
+        ``make run`` still stopping when this one began), that one misses ``REDIS_MISSES``
+        checks in a row. Without this, a ``make run`` restarted at once serves on a Redis that
+        the stopping one takes away, and no reply is ever queued. The children reconnect by
+        themselves."""
+        if self.data_dir is None or now - self.redis_checked < REDIS_CHECK_S:
+            return
+        self.redis_checked = now
+        exited = self.redis is not None and self.redis.poll() is not None
+        if not exited and embedded_redis.is_up(embedded_socket_path(self.data_dir)):
+            self.redis_misses = 0
+            return
+        self.redis_misses += 1
+        if not exited and self.redis_misses < REDIS_MISSES:
+            return
+        say("the embedded Redis stopped answering; starting it again")
+        embedded_redis.stop(self.redis)  # one that hangs is not left beside the new one
+        self.redis = None
+        try:
+            self.redis = embedded_redis.start(self.data_dir)
+        except RuntimeError as error:
+            say(f"the embedded Redis did not start: {error}; trying again")
+            return
+        self.redis_misses = 0
 
     def handle_signal(self, signum: int, frame: object) -> None:
         if not self.stopping:
@@ -166,6 +204,7 @@ class Supervisor:
         try:
             if settings.REDIS_EMBEDDED:
                 self.redis = embedded_redis.start(data_dir)
+                self.data_dir = data_dir
                 say(f"embedded Redis on {settings.REDIS_URL}")
             self.children = self.plan(host, port)
             for child in self.children:
@@ -201,6 +240,7 @@ class Supervisor:
         announced = False
         while not self.stopping:
             now = time.monotonic()
+            self.keep_redis(now)
             for child in self.children:
                 if child.done or child.proc is None:
                     continue
