@@ -1214,12 +1214,12 @@ def test_a_restatement_runs_as_far_as_its_evidence_where_the_answer_is_past_the_
     tokenizer: Any,
 ) -> None:
     import_articles(TOP_UP)
-    r = responder(ScriptedEngine("", tokenizer))
     question = "I've got auto top-up set up. When do I need to change my payment card?"
-    hit = r.search([Turn("customer", question)])[2][0]
-    units = hit.entry.outline.units[hit.passage.start : hit.passage.end]
+    hit = responder().search([Turn("customer", question)])[2][0]
+    positions = range(hit.passage.start, hit.passage.end)
+    units = [hit.entry.outline.units[i] for i in positions]
     # The evidence as selection leaves it for a follow-up: the steps first, the answer last.
-    found = Evidence(hit=hit, units=tuple(range(len(units))), texts=tuple(units), score=hit.score)
+    found = Evidence(hit=hit, units=tuple(positions), texts=tuple(units), score=hit.score)
     assert len(split_sentences(found.text)) == 5 and "at least 3 days" in units[-1]
     # The model restates the evidence from its first sentence, as a quote would show it: the
     # reply reaches the last sentence, which answers, however many come before it.
