@@ -200,10 +200,19 @@ class Responder:
         told = questions.telling_part(earlier) if joined and earlier else ""
         case = self.index.speller.correct(f"{told} {question}".strip())
         hits, conf, worth = self._ranked(hits, conf, question, case=case)
-        if joined and questions.leans(question):
+        before = previous_reply(history)
+        if joined and before.startswith(phrases.NOT_FOUND_OPENING) and earlier:
+            # "can u post it to my new address?" after "Your team found the jacket I left on a
+            # bike, but I've moved out of state.", which found no sure answer: the message before
+            # says what this one is about.
+            first = self.searcher.run(earlier)[2]
+            if first:
+                hits, conf, kept = ranking.article_first(hits, conf, first[0].entry, self.min_confidence)
+                worth = worth or kept
+        elif joined and questions.leans(question):
             # "how much does it cost?" after the reduced-fare plan was found for benefits: "it"
             # is what the answer before spoke of.
-            hits, conf, kept = ranking.answered_article_first(hits, conf, previous_reply(history), self.min_confidence)
+            hits, conf, kept = ranking.answered_article_first(hits, conf, before, self.min_confidence)
             worth = worth or kept
         if not worth:
             return None, conf, None

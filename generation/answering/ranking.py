@@ -258,6 +258,24 @@ def names_its_phrase(hits: Sequence[PassageHit], question: str, conf: float, min
     return any(text[i : i + len(words)] == words for i in range(len(text) - len(words) + 1))
 
 
+def article_first(
+    hits: list[PassageHit], conf: float, entry: Entry, minimum: float
+) -> tuple[list[PassageHit], float, bool]:
+    """``hits`` and their confidence for a follow-up to a message the bot found no answer to,
+    and whether a passage of ``entry`` (the article that message found first) is among them,
+    within ``ANSWERED_ARTICLE_MARGIN`` of the best and at most ``ANSWERED_BELOW_MINIMUM`` under
+    the ``minimum``: that passage goes first and is worth a tentative answer. "can u post it to
+    my new address? how much?" after "Your team found the jacket I left on a bike, but I've
+    moved out of state." asks about lost property, which the message before found alone."""
+    same = next((h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and h.entry is entry), None)
+    if same is None:
+        return hits, conf, False
+    if same is not hits[0]:
+        hits = [same, *(h for h in hits if h is not same)]
+        conf = confidence(hits)
+    return hits, conf, conf >= minimum - ANSWERED_BELOW_MINIMUM
+
+
 def answered_article_first(
     hits: list[PassageHit], conf: float, reply: str, minimum: float
 ) -> tuple[list[PassageHit], float, bool]:

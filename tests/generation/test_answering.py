@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.conf import settings
 from transformers import AutoTokenizer
 
 from conversations.redaction import redact
@@ -24,6 +25,7 @@ from generation.answering.prompt import Turn
 from generation.answering.ranking import (
     WEAK_MATCH_BELOW_MINIMUM,
     answered_article_first,
+    article_first,
     band_first,
     case_band_first,
     code_first,
@@ -990,6 +992,40 @@ def test_a_follow_up_that_leans_on_the_answer_before_keeps_to_its_article(
     reduced = passage_hit(" ".join(REDUCED), score - behind, SimpleNamespace(outline=SimpleNamespace(units=REDUCED)))
     hits: list[Any] = [flex, reduced]
     ranked, conf, kept = answered_article_first(hits, score, reply, 0.68)
+    assert ranked[0] is hits[first]
+    assert conf == pytest.approx(hits[first].cosine)
+    assert kept is worth
+
+
+def test_a_follow_up_to_a_message_nothing_was_found_for_keeps_to_the_article_that_message_found() -> None:
+    articles.kb_import(formats.parse_kb_path(SPOKES_KB), replace=True)
+    # The product's own thresholds: the customer tells their case, which finds no sure answer,
+    # then asks; joined, the two match the lost-property passage a little under the minimum.
+    r = responder(min_confidence=settings.RETRIEVAL_MIN_CONFIDENCE, sure_confidence=settings.RETRIEVAL_SURE_CONFIDENCE)
+    told = "Your team found the jacket I left on a bike, but I've moved out of state."
+    assert r.answer([Turn("customer", told)]).mode == "handoff"
+    _, answer = ask(r, told, "can u post it to my new adress? how much?")
+    assert answer.mode == "quote" and "flat fee of $14" in answer.text
+    assert answer.handoff  # tentative: a person checks it
+
+
+@pytest.mark.parametrize(
+    ("behind", "score", "first", "worth"),
+    [
+        # The article the message before found first, nearly as well matched, answers.
+        (0.04, 0.64, 1, True),
+        # Not when it is far behind, nor far under the minimum.
+        (0.08, 0.64, 0, False),
+        (0.04, 0.55, 1, False),
+    ],
+)
+def test_a_follow_up_after_nothing_found_keeps_to_the_article_the_message_before_found(
+    behind: float, score: float, first: int, worth: bool
+) -> None:
+    flex = passage_hit(" ".join(FLEX), score, SimpleNamespace(outline=SimpleNamespace(units=FLEX)))
+    reduced = passage_hit(" ".join(REDUCED), score - behind, SimpleNamespace(outline=SimpleNamespace(units=REDUCED)))
+    hits: list[Any] = [flex, reduced]
+    ranked, conf, kept = article_first(hits, score, reduced.entry, 0.68)
     assert ranked[0] is hits[first]
     assert conf == pytest.approx(hits[first].cosine)
     assert kept is worth
