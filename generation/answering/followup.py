@@ -66,6 +66,12 @@ def depends_on_earlier(message: str, *, new_topic: Callable[[str], bool] = _neve
     return len(tokenize(message)) <= OWN_WORDS and not new_topic(message)
 
 
+def continues(message: str) -> bool:
+    """Whether ``message`` opens as a continuation of the one before ("and if I have Flex?",
+    "what about to Canada?") or applies its case to another ("same for students?")."""
+    return bool(_CONTINUATION.match(message) or _SAME.search(message))
+
+
 def _as_written(text: str) -> str:
     return text
 

@@ -209,9 +209,10 @@ class Responder:
             if first:
                 hits, conf, kept = ranking.article_first(hits, conf, first[0].entry, self.min_confidence)
                 worth = worth or kept
-        elif joined and questions.leans(question):
+        elif joined and (questions.leans(question) or followup.continues(question)):
             # "how much does it cost?" after the reduced-fare plan was found for benefits: "it"
-            # is what the answer before spoke of.
+            # is what the answer before spoke of; "and if i have flex?" after the e-bike prices
+            # asks the e-bike price for Flex, not what Flex is.
             hits, conf, kept = ranking.answered_article_first(hits, conf, before, self.min_confidence)
             worth = worth or kept
         if not worth:

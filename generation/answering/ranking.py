@@ -7,8 +7,9 @@ article, the thing whose price or time they ask named in full. Such a passage, s
 well, goes first. A match below the minimum confidence is still worth a tentative answer where
 it clearly leads the other articles, holds the code quoted, states the band given or writes the
 few words of a terse question as asked. A follow-up that leans on the answer before ("how much
-does it cost?") keeps to the article that answer came from, when nearly as well matched; one
-after a message the bot found nothing for, to the article that message found first.
+does it cost?", "and if I have Flex?") keeps to the article that answer came from, when nearly
+as well matched; one after a message the bot found nothing for, to the article that message
+found first.
 """
 
 from __future__ import annotations

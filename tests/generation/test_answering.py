@@ -1009,6 +1009,17 @@ def test_a_follow_up_to_a_message_nothing_was_found_for_keeps_to_the_article_tha
     assert answer.handoff  # tentative: a person checks it
 
 
+def test_a_follow_up_that_opens_as_a_continuation_keeps_to_the_article_of_the_answer_before() -> None:
+    articles.kb_import(formats.parse_kb_path(SPOKES_KB), replace=True)
+    r = responder(min_confidence=settings.RETRIEVAL_MIN_CONFIDENCE, sure_confidence=settings.RETRIEVAL_SURE_CONFIDENCE)
+    # The e-bike article answered; "and if i have flex?" asks the e-bike price for Flex, not
+    # what the Flex membership is, though the membership plans match "flex" as well.
+    _, first = ask(r, "how much is an ebike ride if I don't have a membership")
+    assert first.sources[0]["title"] == "E-bikes: prices, battery and riding rules"
+    _, answer = ask(r, "how much is an ebike ride if I don't have a membership", "and if i have flex?")
+    assert "Flex members pay no unlock fee and $0.25 per minute" in answer.text
+
+
 @pytest.mark.parametrize(
     ("behind", "score", "first", "worth"),
     [
