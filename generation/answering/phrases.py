@@ -7,8 +7,6 @@ HANDOVER = "A member of our team will take over this conversation and reply here
 HANDOFF_REQUESTED = f"Of course. {HANDOVER}"
 # What the offline responder learns to say when its passage does not answer the question.
 NOT_FOUND = "I'm sorry, I couldn't find an answer to that in our help centre."
-# How each "nothing found" handoff opens (``HANDOFF_UNKNOWN``, ``not_found_about``).
-NOT_FOUND_OPENING = "I'm sorry, I couldn't find an"
 HANDOFF_UNKNOWN = f"{NOT_FOUND} {HANDOVER}"
 HANDOFF_NOTHING_MORE = f"I'm afraid our help centre says no more about this than my answer above. {HANDOVER}"
 HANDOFF_NOT_UNDERSTOOD = f"I'm sorry, I didn't understand that. {HANDOVER}"

@@ -201,10 +201,11 @@ class Responder:
         case = self.index.speller.correct(f"{told} {question}".strip())
         hits, conf, worth = self._ranked(hits, conf, question, case=case)
         before = previous_reply(history)
-        if joined and before.startswith(phrases.NOT_FOUND_OPENING) and earlier:
+        if joined and before.startswith(phrases.NOT_FOUND) and earlier:
             # "can u post it to my new address?" after "Your team found the jacket I left on a
             # bike, but I've moved out of state.", which found no sure answer: the message before
-            # says what this one is about.
+            # says what this one is about. (Not after "I couldn't find anything about scotland":
+            # the article that message found was not about what it named.)
             first = self.searcher.run(earlier)[2]
             if first:
                 hits, conf, kept = ranking.article_first(hits, conf, first[0].entry, self.min_confidence)

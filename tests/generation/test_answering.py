@@ -1009,6 +1009,17 @@ def test_a_follow_up_to_a_message_nothing_was_found_for_keeps_to_the_article_tha
     assert answer.handoff  # tentative: a person checks it
 
 
+@pytest.mark.usefixtures("demo_kb")
+def test_a_follow_up_to_a_message_about_something_no_article_mentions_is_not_answered_from_its_article() -> None:
+    r = responder(min_confidence=settings.RETRIEVAL_MIN_CONFIDENCE, sure_confidence=settings.RETRIEVAL_SURE_CONFIDENCE)
+    # The hiking classes matched "I'm going hiking in scotland", and were found not to speak of
+    # Scotland; "there" is Scotland, of which they still say nothing.
+    told = "I'm going hiking in scotland next month"
+    assert "anything about scotland" in r.answer([Turn("customer", told)]).text
+    _, answer = ask(r, told, "can you ship there?")
+    assert answer.mode == "handoff"
+
+
 def test_a_follow_up_that_opens_as_a_continuation_keeps_to_the_article_of_the_answer_before() -> None:
     articles.kb_import(formats.parse_kb_path(SPOKES_KB), replace=True)
     r = responder(min_confidence=settings.RETRIEVAL_MIN_CONFIDENCE, sure_confidence=settings.RETRIEVAL_SURE_CONFIDENCE)
