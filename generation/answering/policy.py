@@ -48,7 +48,15 @@ from generation.answering.screening import (
     record_references,
     says_it_did_not_help,
 )
-from generation.answering.searching import OWN_SHARE, OWN_WORDS, Search, Searcher, already_said, squashed
+from generation.answering.searching import (
+    OWN_SHARE,
+    OWN_WORDS,
+    Search,
+    Searcher,
+    already_said,
+    holds_share,
+    squashed,
+)
 from generation.answering.writing import Answer, Forward, StopCheck, Writer
 from generation.engine import Engine, SamplingParams
 from generation.knowledge.bm25 import tokenize
@@ -210,11 +218,19 @@ class Responder:
             if first:
                 hits, conf, kept = ranking.article_first(hits, conf, first[0].entry, self.min_confidence)
                 worth = worth or kept
-        elif joined and (questions.leans(question) or followup.continues(question)):
+        elif joined and questions.leans(question):
             # "how much does it cost?" after the reduced-fare plan was found for benefits: "it"
-            # is what the answer before spoke of; "and if i have flex?" after the e-bike prices
-            # asks the e-bike price for Flex, not what Flex is.
+            # is what the answer before spoke of.
             hits, conf, kept = ranking.answered_article_first(hits, conf, before, self.min_confidence)
+            worth = worth or kept
+        elif joined and followup.continues(question):
+            # "and if i have flex?" after the e-bike prices asks the e-bike price for Flex, not
+            # what Flex is, where the e-bike passage speaks of Flex; "and for students?" after
+            # the day pass's price asks for what students get, where it says nothing of them.
+            own = self.searcher.own_terms(history)
+            hits, conf, kept = ranking.answered_article_first(
+                hits, conf, before, self.min_confidence, accepts=lambda h: holds_share(h, own) > 0
+            )
             worth = worth or kept
         if not worth:
             return None, conf, None

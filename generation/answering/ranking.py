@@ -278,15 +278,20 @@ def article_first(
     return hits, conf, conf >= minimum - ANSWERED_BELOW_MINIMUM
 
 
+def _any(_: PassageHit) -> bool:
+    return True
+
+
 def answered_article_first(
-    hits: list[PassageHit], conf: float, reply: str, minimum: float
+    hits: list[PassageHit], conf: float, reply: str, minimum: float, accepts: Callable[[PassageHit], bool] = _any
 ) -> tuple[list[PassageHit], float, bool]:
     """``hits`` and their confidence for a follow-up that leans on the bot's ``reply`` before
     it, and whether a passage of the article that reply came from is among them, within
     ``ANSWERED_ARTICLE_MARGIN`` of the best and at most ``ANSWERED_BELOW_MINIMUM`` under the
     ``minimum``: that passage goes first and is worth a tentative answer. "how much does it
     cost?" after the reduced-fare plan was found for "is there a cheaper plan for people on
-    benefits?" matches the Flex plan's price best; "it" is the plan of the answer before."""
+    benefits?" matches the Flex plan's price best; "it" is the plan of the answer before.
+    Only a passage that ``accepts`` takes goes first."""
     said = set(tokenize(reply.replace(TENTATIVE_SUFFIX.strip(), "")))
     if len(said) < ANSWERED_FROM_WORDS or not hits:
         return hits, conf, False
@@ -300,7 +305,10 @@ def answered_article_first(
             verdicts[article] = len(held) >= ANSWERED_FROM_SHARE * len(said)
         return verdicts[article]
 
-    same = next((h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and answered_from(h)), None)
+    same = next(
+        (h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and answered_from(h) and accepts(h)),
+        None,
+    )
     if same is None:
         return hits, conf, False
     if same is not hits[0]:

@@ -78,6 +78,15 @@ def already_said(unit: str, said: str) -> bool:
     return bool(_REDACTABLE.search(unit)) and squashed(redact(unit)) in said
 
 
+def holds_share(hit: PassageHit, terms: dict[str, float]) -> float:
+    """The share of ``terms`` (by weight) that ``hit``'s title, heading or passage holds; 0
+    when there are none."""
+    if not terms:
+        return 0.0
+    present = set(tokenize(f"{hit.title} {hit.passage.heading} {hit.passage.text}"))
+    return sum(w for t, w in terms.items() if t in present) / sum(terms.values())
+
+
 # A search: the query, its vector, the passages found, the confidence.
 Search = tuple[str, np.ndarray, list[PassageHit], float]
 
@@ -145,15 +154,12 @@ class Searcher:
         said = squashed(reply)
         units = [(h, h.entry.outline.units[h.passage.start : h.passage.end]) for h in hits]
         before = {id(h) for h, texts in units if any(already_said(u, said) for u in texts)}
-        own = self._own_terms(history)
+        own = self.own_terms(history)
         if not before and not own:
             return search
 
         def holds_own(h: PassageHit) -> float:
-            if not own:
-                return 0.0
-            present = set(tokenize(f"{h.title} {h.passage.heading} {h.passage.text}"))
-            return sum(w for t, w in own.items() if t in present) / sum(own.values())
+            return holds_share(h, own)
 
         ranked = sorted(
             hits,
@@ -161,7 +167,7 @@ class Searcher:
         )
         return query, vector, ranked, confidence(ranked)
 
-    def _own_terms(self, history: Sequence[Turn]) -> dict[str, float]:
+    def own_terms(self, history: Sequence[Turn]) -> dict[str, float]:
         """The words of a follow-up that the messages before it did not say, that the articles
         use, with their weight (IDF): "canada" in "and to canada?" after "how much is express
         shipping?"."""

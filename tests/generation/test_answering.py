@@ -1029,6 +1029,9 @@ def test_a_follow_up_that_opens_as_a_continuation_keeps_to_the_article_of_the_an
     assert first.sources[0]["title"] == "E-bikes: prices, battery and riding rules"
     _, answer = ask(r, "how much is an ebike ride if I don't have a membership", "and if i have flex?")
     assert "Flex members pay no unlock fee and $0.25 per minute" in answer.text
+    # The day pass's article says nothing of students: "and for students?" asks what they get.
+    _, students = ask(r, "how much is a day pass?", "and for students?")
+    assert students.sources[0]["title"] == "Student and reduced-fare plans"
 
 
 @pytest.mark.parametrize(
