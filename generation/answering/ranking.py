@@ -260,6 +260,21 @@ def names_its_phrase(hits: Sequence[PassageHit], question: str, conf: float, min
     return any(text[i : i + len(words)] == words for i in range(len(text) - len(words) + 1))
 
 
+def _first_within_margin(
+    hits: list[PassageHit], conf: float, minimum: float, takes: Callable[[PassageHit], bool]
+) -> tuple[list[PassageHit], float, bool]:
+    """``hits`` with the first one ``takes`` put first, where it matches within
+    ``ANSWERED_ARTICLE_MARGIN`` of the best, their confidence, and whether there is one at most
+    ``ANSWERED_BELOW_MINIMUM`` under the ``minimum``."""
+    same = next((h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and takes(h)), None)
+    if same is None:
+        return hits, conf, False
+    if same is not hits[0]:
+        hits = [same, *(h for h in hits if h is not same)]
+        conf = confidence(hits)
+    return hits, conf, conf >= minimum - ANSWERED_BELOW_MINIMUM
+
+
 def article_first(
     hits: list[PassageHit], conf: float, entry: Entry, minimum: float
 ) -> tuple[list[PassageHit], float, bool]:
@@ -269,13 +284,7 @@ def article_first(
     the ``minimum``: that passage goes first and is worth a tentative answer. "can u post it to
     my new address? how much?" after "Your team found the jacket I left on a bike, but I've
     moved out of state." asks about lost property, which the message before found alone."""
-    same = next((h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and h.entry is entry), None)
-    if same is None:
-        return hits, conf, False
-    if same is not hits[0]:
-        hits = [same, *(h for h in hits if h is not same)]
-        conf = confidence(hits)
-    return hits, conf, conf >= minimum - ANSWERED_BELOW_MINIMUM
+    return _first_within_margin(hits, conf, minimum, lambda h: h.entry is entry)
 
 
 def _any(_: PassageHit) -> bool:
@@ -305,13 +314,4 @@ def answered_article_first(
             verdicts[article] = len(held) >= ANSWERED_FROM_SHARE * len(said)
         return verdicts[article]
 
-    same = next(
-        (h for h in hits if h.score >= hits[0].score - ANSWERED_ARTICLE_MARGIN and answered_from(h) and accepts(h)),
-        None,
-    )
-    if same is None:
-        return hits, conf, False
-    if same is not hits[0]:
-        hits = [same, *(h for h in hits if h is not same)]
-        conf = confidence(hits)
-    return hits, conf, conf >= minimum - ANSWERED_BELOW_MINIMUM
+    return _first_within_margin(hits, conf, minimum, lambda h: answered_from(h) and accepts(h))
