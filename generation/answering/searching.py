@@ -158,12 +158,9 @@ class Searcher:
         if not before and not own:
             return search
 
-        def holds_own(h: PassageHit) -> float:
-            return holds_share(h, own)
-
         ranked = sorted(
             hits,
-            key=lambda h: -(h.score + (FOLLOWUP_STAY if id(h) in before else 0.0) + FOLLOWUP_OWN * holds_own(h)),
+            key=lambda h: -(h.score + (FOLLOWUP_STAY if id(h) in before else 0.0) + FOLLOWUP_OWN * holds_share(h, own)),
         )
         return query, vector, ranked, confidence(ranked)
 
