@@ -133,9 +133,9 @@ class Evidence:
     # Which of ``texts`` an answer starts by: the best-scored unit, the lead-in of its list, or
     # an earlier unit that scored nearly as well and states the kind of value asked for.
     best: int = 0
-    # The answer is all of it, however many sentences that makes: a lead-in and its list ("We
+    # The evidence reads as one piece, none of it to be left out: a lead-in and its list ("We
     # offer several ways to pay your bill:" and the ways), or the answers to the questions of
-    # one message (``joined``).
+    # one message (``joined``). (A restatement runs as far as any evidence: writing.py.)
     whole: bool = False
 
     @property
