@@ -23,6 +23,13 @@ def _any(*alternatives: str) -> re.Pattern[str]:
 
 _UNIT_OF_TIME = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)"
 _TIME_SPAN = r"(?:business |working )?(?:days|hours|weeks|months|minutes|years)"
+# Help centres write small counts of time in words as often as in figures ("We'll respond
+# within one month", "it takes two weeks"); "a"/"an" counts one only after a word that frames
+# a wait ("within a day"): elsewhere it is a rate's ("$5 a month").
+_COUNT_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|fifteen|twenty|thirty|"
+    r"sixty|ninety|twenty[- ]four|forty[- ]eight|seventy[- ]two)"
+)
 _UNIT_OF_SIZE = (
     r"mm|cm|m|km|kg|kgs|g|lbs?|oz|ml|l|inch(?:es)?|ft|feet|foot|yards?|(?:milli|centi|kilo)?met(?:re|er)s?|"
     r"kilo(?:gram)?s?|grams?|litres?|liters?|tonnes?|kb|mb|gb|tb|px|pixels"
@@ -68,7 +75,8 @@ _WAIT_FRAME = (
     r"(?:within|in|takes?|taking|took|up to|about|around|approximately|roughly|usually|normally|"
     r"typically|generally|allow|under|less than|at least|after|of|for)"
 )
-_SPAN = rf"\d+(?:[.,]\d+)?\s*(?:business |working |calendar )?{_UNIT_OF_TIME}\b"
+_SPAN = rf"(?:\d+(?:[.,]\d+)?\s*|{_COUNT_WORD}[ -])(?:business |working |calendar )?{_UNIT_OF_TIME}\b"
+_A_SPAN = rf"\bwithin an? (?:business |working )?{_UNIT_OF_TIME}\b"
 TYPES = (
     AnswerType(
         "wait",
@@ -77,6 +85,7 @@ TYPES = (
         states=_any(
             rf"\b{_WAIT_FRAME}\s+(?:(?:an?|the|about|around|up to|least|than)\s+)?{_SPAN}{_NOT_A_DEADLINE}",
             rf"\b\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*{_SPAN}{_NOT_A_DEADLINE}",
+            _A_SPAN,
             r"\bsame[- ]day\b|\bnext[- ]day\b|\bovernight\b|\bimmediately\b",
         ),
     ),
@@ -96,6 +105,8 @@ TYPES = (
         ),
         states=_any(
             rf"\b\d+(?:[.,]\d+)?\s*(?:-|to|or)?\s*\d*\s*(?:business |working |calendar )?{_UNIT_OF_TIME}\b",
+            rf"\b{_COUNT_WORD}[ -](?:(?:business|working|calendar|full|whole) )?{_UNIT_OF_TIME}\b",
+            _A_SPAN,
             r"\bsame[- ]day\b|\bnext[- ]day\b|\bovernight\b|\bimmediately\b",
         ),
     ),
