@@ -70,6 +70,11 @@ SHORT_OF_A_LETTER_ENGLISH = 100_000
 # A word English lacks that is one edit from an English word used at least this often is a typo
 # of it, not a name ("cheopest": "cheapest" 2,530; "chrismas"): ``Speller._misspells_english``.
 TYPO_OF_ENGLISH = 1000
+# One edit from a rarer English word (this often or more, and this long), a word English lacks
+# names what that word names: "my old pxiel" a pixel, as "my old pixel" does
+# (``Speller._rare_english_meant``).
+MEANT_RARE_ENGLISH = 100
+MEANT_RARE_ENGLISH_LENGTH = 5
 # The little words a customer runs into the next or the one before, a space left out
 # (``Speller._run_together``: "resetmy", "ontime").
 RUN_TOGETHER = frozenset(
@@ -732,6 +737,16 @@ class Speller:
             return False
         return any(self.english.get(base, 0) >= RARE_IN_ENGLISH for base in (lower[:-3], lower[:-2], lower[:-4]))
 
+    def _rare_english_meant(self, lower: str) -> str | None:
+        """The commonest English word one edit from ``lower``, a word English lacks, where it is
+        used at least ``MEANT_RARE_ENGLISH`` times and less than ``TYPO_OF_ENGLISH`` ("pxiel" ->
+        "pixel"); ``None`` otherwise: one edit from a commoner word, ``lower`` is a typo of an
+        ordinary word ("stuve": "stove", not "stave"), which names nothing."""
+        if len(lower) < MEANT_RARE_ENGLISH_LENGTH or self.english_count(lower):
+            return None
+        count, meant = max((self.english_count(edit), edit) for edit in one_edit(lower))
+        return meant if MEANT_RARE_ENGLISH <= count < TYPO_OF_ENGLISH else None
+
     def _misspells_english(self, lower: str) -> bool:
         """Whether ``lower``, a word English does not have, is one edit from a common one
         ("chrismas", "cheopest") or from a chat word ("diidnt"), or two from one of the
@@ -785,7 +800,7 @@ class Speller:
                 continue
             # A typo is judged as the word it mends to: "geermany" names Germany, "vouucher" a
             # voucher, "chrismas" nothing one could find articles about.
-            word = self.correct_word(written) or written
+            word = self.correct_word(written) or self._rare_english_meant(written.lower()) or written
             if written[0].isupper():
                 word = word[0].upper() + word[1:]
             lower = word.lower()
