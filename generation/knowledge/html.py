@@ -22,7 +22,7 @@ _DROPPED = frozenset(
 _FURNITURE = re.compile(
     r"(?:^|[\s_-])(?:breadcrumbs?|nav|navbar|navigation|menu|sidebar|footer|header|cookie|banner|search|"
     r"share|social|votes?|vote-|rating|feedback|comments?|related|relatives|recent|subscribe|pagination|"
-    r"skip|toc|table-of-contents)(?:$|[\s_-])",
+    r"skip|toc|table-of-contents|meta|author|byline|timestamp|updated|reading-time)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 _BLOCK = frozenset("p div section article main br tr table ul ol dl dt dd blockquote pre figure hr li details".split())

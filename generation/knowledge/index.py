@@ -28,7 +28,9 @@ from generation.models import Article
 
 logger = logging.getLogger(__name__)
 
-CACHE_LAYOUT = "v5-titles"
+# Part of each article's embedding key: a change to how articles are cut into passages and
+# units (generation/knowledge/passages.py) changes it, so stored embeddings are made again.
+CACHE_LAYOUT = "v6-page-meta"
 
 
 @dataclass(frozen=True)

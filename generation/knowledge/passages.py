@@ -36,6 +36,22 @@ _INLINE_MARKUP = re.compile(r"(\*\*|__|`)")
 _TABLE_DELIMITER = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _PIPED_ROW = re.compile(r"^\s*\|.*[^\\]\|\s*$")
 _CELL_EDGE = re.compile(r"(?<!\\)\|")
+# A line of page furniture that exports keep in an article's text ("Updated 3 February 2025",
+# "Last updated: 2024-11-02", "Written by Sam Ortiz", "4 min read", "Was this article
+# helpful?"): nothing a customer asks about, and embedded beside the article's title it would
+# score like the title itself. Only a line that is that alone goes: "Updated prices apply from
+# 1 May." is a sentence.
+_DATE = (
+    r"(?:\d{1,2}(?:st|nd|rd|th)?\s+[a-z]+\.?,?\s+\d{4}|[a-z]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:over\s+|about\s+|almost\s+)?(?:a|an|\d+)\s+[a-z]+\s+ago"
+    r"|yesterday|today)"
+)
+_PAGE_META = re.compile(
+    rf"^(?:(?:last\s+)?(?:updated|modified|edited|reviewed|published)(?:\s+on)?:?\s+{_DATE}"
+    r"|(?:written|posted|published)\s+by\s+[\w'’.-]+(?:\s+[\w'’.-]+){0,3}|\d+\s*min(?:ute)?s?\s+read"
+    r"|was\s+this\s+(?:article|page|answer)\s+helpful\??(?:\s+yes\s+no)?)\.?$",
+    re.IGNORECASE,
+)
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 # A sentence ends at . ! or ? followed by space and a capital, digit, quote or bracket ...
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£])")
@@ -176,7 +192,7 @@ def _blocks(body: str) -> list[tuple[str, str, list[str]]]:
         raw = lines[i]
         i += 1
         line = raw.rstrip()
-        if not line.strip():
+        if not line.strip() or _PAGE_META.match(clean_inline(line).strip("*_ ")):
             close()
             continue
         rows, after = _table_rows(lines, i - 1)

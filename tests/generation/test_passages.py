@@ -192,3 +192,28 @@ def test_a_row_reads_back_as_the_cells_it_was_written_from() -> None:
     assert table_cells(row) == [("Item", "Sideboard or TV unit"), ("Price", "£40")]
     # A sentence is no row, even with a colon in it.
     assert table_cells("Please note: we deliver on weekdays; not at weekends.") == []
+
+
+def test_a_line_of_page_furniture_is_no_unit_but_a_sentence_like_it_is() -> None:
+    body = """Updated 3 February 2025
+
+Written by Sam Ortiz
+
+4 min read
+
+Updated prices apply from 1 May.
+
+Refunds take 5 days.
+
+Was this article helpful?
+"""
+    # Each of those lines embeds beside the title like the title itself, and answers nothing.
+    assert outline(body).units == ("Updated prices apply from 1 May.", "Refunds take 5 days.")
+
+
+def test_a_pages_meta_line_is_dropped_from_its_article() -> None:
+    page = page_from_html(
+        '<article><h1>Refunds</h1><p class="article-meta">Updated 3 February 2025</p>'
+        '<p><span class="article-author">Sam Ortiz</span></p><p>Refunds take 5 days.</p></article>'
+    )
+    assert page.body == "Refunds take 5 days."
