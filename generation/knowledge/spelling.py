@@ -740,8 +740,9 @@ class Speller:
     def _rare_english_meant(self, lower: str) -> str | None:
         """The commonest English word one edit from ``lower``, a word English lacks, where it is
         used at least ``MEANT_RARE_ENGLISH`` times and less than ``TYPO_OF_ENGLISH`` ("pxiel" ->
-        "pixel"); ``None`` otherwise: one edit from a commoner word, ``lower`` is a typo of an
-        ordinary word ("stuve": "stove", not "stave"), which names nothing."""
+        "pixel"); ``None`` otherwise. ``unknown_topic`` asks only of a word that is no typo of
+        an ordinary word nor of the articles' ("stuve" is "stove", not "stave"; "arivd"
+        "arrived", not "arid"): such a word names nothing."""
         if len(lower) < MEANT_RARE_ENGLISH_LENGTH or self.english_count(lower):
             return None
         count, meant = max((self.english_count(edit), edit) for edit in one_edit(lower))
@@ -800,7 +801,7 @@ class Speller:
                 continue
             # A typo is judged as the word it mends to: "geermany" names Germany, "vouucher" a
             # voucher, "chrismas" nothing one could find articles about.
-            word = self.correct_word(written) or self._rare_english_meant(written.lower()) or written
+            word = self.correct_word(written) or written
             if written[0].isupper():
                 word = word[0].upper() + word[1:]
             lower = word.lower()
@@ -815,5 +816,9 @@ class Speller:
                 continue
             if self._near_miss(lower):
                 continue  # "swach" for "switch": saying nothing was found about "swach" reads as mockery
-            return word
+            # A slip of a rarer English word names what that word names: "pxiel" a pixel.
+            meant = self._rare_english_meant(lower)
+            if meant is None:
+                return word
+            return meant[0].upper() + meant[1:] if word[0].isupper() else meant
         return None

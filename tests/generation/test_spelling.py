@@ -64,14 +64,15 @@ def test_a_long_word_one_slip_from_a_rarer_english_word_is_read_as_it() -> None:
 
 
 def test_a_typo_of_a_rarer_english_word_names_what_that_word_names() -> None:
-    english = dict.fromkeys(["do", "you", "have", "my", "old", "it", "broke"], 10**5)
-    english |= {"tandem": 300, "pixel": 415, "stove": 5_000, "stave": 400}
-    speller = Speller(ARTICLES, english=english)
+    english = dict.fromkeys(["do", "you", "have", "my", "old", "it", "broke", "never"], 10**5)
+    english |= {"tandem": 300, "pixel": 415, "stove": 5_000, "stave": 400, "arrived": 120_000, "arid": 400}
+    speller = Speller([*ARTICLES, "Orders arrive in 3 days."], english=english)
     # The customer named a tandem, and is told nothing was found about a tandem, not "tandm".
     assert speller.unknown_topic("do you have tandm bikes?") == "tandem"
     assert speller.unknown_topic("my old pxiel") == "pixel"
-    # One slip from a common word too, it is a typo of that word and names nothing.
+    # A slip of a common word, or a near miss of the articles' word, names nothing.
     assert speller.unknown_topic("my stuve broke") is None
+    assert speller.unknown_topic("it never arivd") is None
 
 
 def test_how_the_customer_is_is_no_thing_the_articles_lack() -> None:
