@@ -370,7 +370,9 @@ class Speller:
         if not lower.isalpha():
             return None
         if lower in self.english:
-            return self._as_written(self._letter_left_out(lower)) or self._short_of_a_far_commoner(lower)
+            return self._as_written(
+                self._letter_left_out(lower) or self._theirs_typed_twice(lower)
+            ) or self._short_of_a_far_commoner(lower)
         day = day_or_month(lower)
         if day is not None:
             return day
@@ -691,6 +693,17 @@ class Speller:
         found = self._with_a_letter_left_out([lower])
         if count > RARE_ENGLISH_TYPO:
             found = {w for w in found if self.english_count(w) >= FAR_COMMONER * count}
+        return max(found, key=lambda w: (self.counts[w], w), default=None)
+
+    def _theirs_typed_twice(self, lower: str) -> str | None:
+        """The articles' word that the rare English ``lower`` (used ``RARE_ENGLISH_TYPO`` times
+        at most) writes with one letter typed twice, where English uses that word
+        ``FAR_COMMONER`` times as often: "mooney" (a surname, 101) -> "money" (665,532)."""
+        count = self.english.get(lower, 0)
+        if count > RARE_ENGLISH_TYPO:
+            return None
+        found = {lower[:i] + lower[i + 1 :] for i in range(1, len(lower)) if lower[i] == lower[i - 1]}
+        found = {w for w in found if w in self.counts and self.english_count(w) >= FAR_COMMONER * max(count, 1)}
         return max(found, key=lambda w: (self.counts[w], w), default=None)
 
     def _short_of_a_far_commoner(self, lower: str) -> str | None:

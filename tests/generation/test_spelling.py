@@ -27,6 +27,14 @@ def test_real_words_the_articles_lack_are_left_alone() -> None:
     assert speller.correct("xyzzy") == "xyzzy"  # nothing close
 
 
+def test_a_rare_english_word_that_is_theirs_with_a_letter_typed_twice_is_theirs() -> None:
+    speller = Speller(["Get your money back in 5 days."], english={"mooney": 101, "money": 665_532, "bass": 9_350})
+    # A surname English hardly uses, where the articles' far commoner word fits: "the mooney back".
+    assert speller.correct("can i get the mooney back") == "can i get the money back"
+    # A word English uses often stays what it is.
+    assert speller.correct_word("bass") is None
+
+
 def test_edit_distance_counts_a_swap_as_one() -> None:
     assert edit_distance("recieve", "receive") == 1
     assert edit_distance("memebership", "membership") == 1
