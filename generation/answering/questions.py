@@ -108,6 +108,13 @@ _AVAILABLE = re.compile(
     r"(?:a |an |any |some |the )?(?P<thing>[a-z][a-z' -]*)",
     re.IGNORECASE,
 )
+# "Are drones covered under personal possessions?", "is a hot tub in the garden covered?": a
+# question whether a thing is covered, included or allowed names it before the verb.
+_COVERED = re.compile(
+    r"\b(?:is|are)\s+(?:a |an |the |my |our |his |her |their |your )?(?P<thing>[a-z][a-z' -]{1,40}?)\s+"
+    r"(?:still\s+)?(?:covered|included|allowed|permitted)\b",
+    re.IGNORECASE,
+)
 _THING_ENDS = re.compile(
     r"\b(?:on|at|in|with|if|when|to|so|because|or|and|that|which|who|i|we|you|my|our|from|of|like|by|"
     r"for(?= (?:the|a|an|my|your|our|his|her|their|this|that|these|those|it|each|every|all)\b)|"
@@ -121,7 +128,7 @@ _THING_WORD = re.compile(r"[a-z][a-z'-]*")
 ASKED_NOT_NAMED = frozenset(
     "way ways anyway anything something anyone someone another other thing things option options help info information "
     "money back time limit limits max maximum minimum min fee fees charge charges cost costs price prices extra "
-    "special more cheap cheaper cheapest people".split()
+    "special more cheap cheaper cheapest people stuff".split()
 )
 
 
@@ -169,7 +176,7 @@ def thing_asked_for(question: str) -> str | None:
     language = _LANGUAGE.search(question)
     if language is not None:
         return language.group("thing")
-    match = _AVAILABLE.search(question)
+    match = _AVAILABLE.search(question) or _COVERED.search(question)
     if match is None:
         return None
     thing = _THING_ENDS.split(match.group("thing"))[0].strip(" '-")

@@ -82,6 +82,11 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         # What the customer does is no thing the company has: "till" is no product.
         ("lost my card, what do i do till it comes?", None),
         ("what do we do with the old router", None),
+        # Whether a thing is covered, included or allowed names it before the verb.
+        ("are drones covered under personal possessions?", "drones"),
+        ("is a hot tub in the back garden covered under buildings?", "hot tub"),
+        ("my son is at uni, is his stuff covered under our contents policy?", None),
+        ("is that covered by the scam refund thing", None),
     ],
 )
 def test_the_thing_a_customer_asks_whether_the_company_has(question: str, thing: str | None) -> None:
