@@ -733,6 +733,34 @@ def test_a_thing_the_customer_asks_for_that_the_passage_never_names_is_handed_ov
     assert charge.mode == "quote" and "free" in charge.text
 
 
+POSSESSIONS = {
+    "title": "Personal possessions cover",
+    "body": (
+        "Personal possessions cover is an optional extra for your contents insurance. It protects the things "
+        "you take out with you, such as your phone, watch, glasses or laptop, against loss, theft and "
+        "accidental damage anywhere in the UK. The excess for personal possessions claims is £75."
+    ),
+}
+
+
+GARDEN = {
+    "title": "Garden cover",
+    "body": "Trees, plants and shrubs in your garden are covered against storm and fire, up to £600 a claim.",
+}
+
+
+def test_a_thing_asked_whether_it_is_covered_that_the_passage_never_names_is_handed_over() -> None:
+    quoting = telecom_responder(POSSESSIONS, GARDEN)
+    # Drones are named nowhere: the bot says so rather than list what is covered.
+    _, drones = ask(quoting, "are drones covered under personal possessions?")
+    assert drones.mode == "handoff" and "anything about drones" in drones.text
+    # A thing the passage names is answered, mistyped as another English word too ("tries").
+    _, laptop = ask(quoting, "is my laptop covered under personal possessions?")
+    assert laptop.mode == "quote" and "laptop" in laptop.text
+    _, trees = ask(quoting, "are the tries and shrubs in my garden covered?")
+    assert trees.mode == "quote" and "£600" in trees.text
+
+
 def telecom_responder(*extra: dict[str, str]) -> Responder:
     """A quoting responder, at the product's thresholds, over the telecom articles and ``extra``."""
     import_articles([*TELECOM, *extra])
