@@ -109,9 +109,11 @@ _AVAILABLE = re.compile(
     re.IGNORECASE,
 )
 # "Are drones covered under personal possessions?", "is a hot tub in the garden covered?": a
-# question whether a thing is covered, included or allowed names it before the verb.
+# question whether a kind of thing is covered, included or allowed names it before the verb.
+# One's own thing is not asked for by kind: "is my tent pole covered by your warranty?" asks
+# whether the warranty covers the customer's case, which no passage names.
 _COVERED = re.compile(
-    r"\b(?:is|are)\s+(?:a |an |the |my |our |his |her |their |your )?(?P<thing>[a-z][a-z' -]{1,40}?)\s+"
+    r"\b(?:is|are)\s+(?:a |an |the )?(?P<thing>(?!(?:my|our|his|her|their|your)\b)[a-z][a-z' -]{1,40}?)\s+"
     r"(?:still\s+)?(?:covered|included|allowed|permitted)\b",
     re.IGNORECASE,
 )

@@ -262,7 +262,7 @@ def speaks_of(index: KnowledgeIndex, thing: str, found: Evidence, company: str) 
         return False
     words = _words_of(*texts)
     for word in missing:
-        if _one_edit_from(word.lower(), words):
+        if _one_edit_from(word, words):
             continue  # "are the tries and shrubs covered?": the passage's "trees", mistyped
         named, vectors = index.word_vectors(word, words)
         if not words or float((vectors @ named).max()) < THING_COVERED:

@@ -755,7 +755,7 @@ def test_a_thing_asked_whether_it_is_covered_that_the_passage_never_names_is_han
     _, drones = ask(quoting, "are drones covered under personal possessions?")
     assert drones.mode == "handoff" and "anything about drones" in drones.text
     # A thing the passage names is answered, mistyped as another English word too ("tries").
-    _, laptop = ask(quoting, "is my laptop covered under personal possessions?")
+    _, laptop = ask(quoting, "are laptops covered under personal possessions?")
     assert laptop.mode == "quote" and "laptop" in laptop.text
     _, trees = ask(quoting, "are the tries and shrubs in my garden covered?")
     assert trees.mode == "quote" and "£600" in trees.text

@@ -86,6 +86,7 @@ def test_a_message_that_asks_one_thing_stays_whole(message: str) -> None:
         ("are drones covered under personal possessions?", "drones"),
         ("is a hot tub in the back garden covered under buildings?", "hot tub"),
         ("my son is at uni, is his stuff covered under our contents policy?", None),
+        ("is my tent pole covered by your warranty?", None),
         ("is that covered by the scam refund thing", None),
     ],
 )
