@@ -43,6 +43,11 @@ def inserted(word: str, start: int = 0) -> set[str]:
     return {word[:i] + c + word[i:] for i in range(start, len(word) + 1) for c in _LETTERS}
 
 
+def undoubled(word: str) -> set[str]:
+    """``word`` with one of its doubled letters typed once ("traiin" -> "train")."""
+    return {word[:i] + word[i + 1 :] for i in range(1, len(word)) if word[i] == word[i - 1]}
+
+
 def one_edit(word: str) -> set[str]:
     """Every word one edit from ``word``: a letter left out, put in, changed, or two swapped."""
     return {word[:i] + word[i + 1 :] for i in range(len(word))} | inserted(word) | changed_or_swapped(word)

@@ -42,6 +42,7 @@ from generation.knowledge.edits import (
     stretched_readings,
     swapped,
     two_slips_apart,
+    undoubled,
 )
 from generation.knowledge.synonyms import Synonyms
 
@@ -504,11 +505,7 @@ class Speller:
         if len(lower) < MIN_LENGTH + 1:
             return None
         least = 1 if len(lower) >= TYPED_TWICE_LONG else TYPED_TWICE_ENGLISH
-        found = {
-            lower[:i] + lower[i + 1 :]
-            for i in range(1, len(lower))
-            if lower[i] == lower[i - 1] and self.english_count(lower[:i] + lower[i + 1 :]) >= least
-        }
+        found = {w for w in undoubled(lower) if self.english_count(w) >= least}
         return self._alone(lower, found, self.english_count)
 
     def _typed_twice_and_one_slip(self, lower: str) -> str | None:
@@ -536,7 +533,7 @@ class Speller:
         many is only one typed twice ("traiin")."""
         if len(lower) < ENGLISH_TYPO_LENGTH or self.english_count(lower) or self._compound(lower):
             return None
-        edits = {lower[:i] + lower[i + 1 :] for i in range(1, len(lower)) if lower[i] == lower[i - 1]}  # "traiin"
+        edits = undoubled(lower)  # "traiin"
         edits |= inserted(lower, 1)  # "hosptal" -> "hospital"
         edits |= {w for w in changed_or_swapped(lower) if w[0] == lower[0]}  # "lougne" -> "lounge"
         # A British spelling counts as its American form ("neigbour" is "neighbour", as "neigbor"
@@ -702,8 +699,8 @@ class Speller:
         count = self.english.get(lower, 0)
         if count > RARE_ENGLISH_TYPO:
             return None
-        found = {lower[:i] + lower[i + 1 :] for i in range(1, len(lower)) if lower[i] == lower[i - 1]}
-        found = {w for w in found if w in self.counts and self.english_count(w) >= FAR_COMMONER * max(count, 1)}
+        least = FAR_COMMONER * max(count, 1)
+        found = {w for w in undoubled(lower) if w in self.counts and self.english_count(w) >= least}
         return max(found, key=lambda w: (self.counts[w], w), default=None)
 
     def _short_of_a_far_commoner(self, lower: str) -> str | None:
