@@ -75,7 +75,8 @@ _WAIT_FRAME = (
     r"(?:within|in|takes?|taking|took|up to|about|around|approximately|roughly|usually|normally|"
     r"typically|generally|allow|under|less than|at least|after|of|for)"
 )
-_SPAN = rf"(?:\d+(?:[.,]\d+)?\s*|{_COUNT_WORD}[ -])(?:business |working |calendar )?{_UNIT_OF_TIME}\b"
+_WORDED_SPAN = rf"{_COUNT_WORD}[ -](?:(?:business|working|calendar|full|whole) )?{_UNIT_OF_TIME}\b"
+_SPAN = rf"(?:\d+(?:[.,]\d+)?\s*(?:business |working |calendar )?{_UNIT_OF_TIME}\b|{_WORDED_SPAN})"
 _A_SPAN = rf"\bwithin an? (?:business |working )?{_UNIT_OF_TIME}\b"
 TYPES = (
     AnswerType(
@@ -105,7 +106,7 @@ TYPES = (
         ),
         states=_any(
             rf"\b\d+(?:[.,]\d+)?\s*(?:-|to|or)?\s*\d*\s*(?:business |working |calendar )?{_UNIT_OF_TIME}\b",
-            rf"\b{_COUNT_WORD}[ -](?:(?:business|working|calendar|full|whole) )?{_UNIT_OF_TIME}\b",
+            rf"\b{_WORDED_SPAN}",
             _A_SPAN,
             r"\bsame[- ]day\b|\bnext[- ]day\b|\bovernight\b|\bimmediately\b",
         ),
