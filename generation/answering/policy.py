@@ -152,6 +152,12 @@ class Responder:
         if self.index.speller.unreadable(question):
             # Another language, or keys mashed: a person may read it; no passage would answer it.
             return _fixed(phrases.HANDOFF_NOT_UNDERSTOOD, "handoff", forward, handoff=True)
+        unwrapped = smalltalk.unwrapped(question)
+        if unwrapped != question:
+            # "Hello, I wonder if you could help. My card ...? Many thanks, Janet": answered as
+            # the question alone would be.
+            question = unwrapped
+            history = [*history[:-1], prompts.Turn(history[-1].role, question)]
         announced = smalltalk.announces(question)
         if announced is not None:
             return _fixed(phrases.SMALLTALK_REPLIES[announced], "smalltalk", forward)

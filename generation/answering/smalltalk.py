@@ -8,7 +8,9 @@ means nothing. A bare "yes" or "no" is told by its first word, and a message tha
 ("ty", "cheers mate") by its words; a word stretched for warmth ("thankss", "hiii", "byeee")
 counts as the word it stretches. A message that only says the customer has a question or a
 problem ("quick question", "can you help me with my order?") is asked for it: answering it with
-a passage, or handing it to a person, would be premature.
+a passage, or handing it to a person, would be premature; so is one that only asks for help ("I
+wonder if you could help", "can I ask you something?"). What only wraps a question (a greeting,
+such a plea, closing thanks) is taken off it before it is answered (``unwrapped``).
 """
 
 from __future__ import annotations
@@ -118,11 +120,24 @@ _GREETING = r"^\W*(?:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: ther
 _ABOUT = r"(?:\s+(?:about|with|regarding|on|for)\s+[\w' -]{1,40}?)?(?:\W+please)?\W*$"
 # "quick question", "I have a question about my bill", "can you help me with my order?": the
 # customer says what they want to ask about, not yet what they want to know.
+# "I wonder if you could help", "I'm hoping someone can help me", "can I ask you something?",
+# "I'd like to ask a question", "are you able to help me?", "is there anyone who can help?".
+_WHO = r"(?:you|u|someone|somebody|anyone|anybody)"
+_CAN = r"(?:can|could|might|will|would)(?: be able to)?"
+_HELP_ASKED = (
+    rf"(?:i(?:'m| am| was)? )?wonder(?:ing|ed)? if {_WHO} {_CAN} (?:help|assist)(?: me)?"
+    rf"|(?:i(?:'m| am| was)? )?hop(?:e|ing) {_WHO} {_CAN} (?:help|assist)(?: me)?"
+    r"|(?:can|could|may) i ask (?:you )?(?:a (?:quick |small |simple )?question|something|a few things)"
+    r"|i(?:'d| would)? (?:want|wanted|like|need) to ask(?: you)?(?: a (?:quick |small )?question| something)?"
+    r"|(?:are|r) (?:you|u) able to (?:help|assist)(?: me)?"
+    rf"|is there {_WHO}(?: there)?(?: who| that)? {_CAN} (?:help|assist)(?: me)?"
+)
 _ANNOUNCES_QUESTION = re.compile(
     _GREETING + r"(?:(?:i(?:'ve| have)(?: got)?|got|i've got)\s+(?:a|one|another|two|a few|some)?\s*"
     r"(?:quick\s+|small\s+|simple\s+)?(?:questions?|query|queries)|(?:a\s+)?quick question|question|"
-    r"(?:can|could) (?:you|u|someone|anyone) (?:help|assist)(?: me)?|i need (?:some |a little )?help"
-    r"|i(?:'d| would) like (?:some )?help)" + _ABOUT,
+    r"(?:can|could) (?:you|u|someone|anyone) (?:please )?(?:help|assist)(?: me)?"
+    r"|(?:i )?need (?:some |a little |your )?(?:help|assistance)|(?:please )?help(?: me)?"
+    r"|i(?:'d| would) like (?:some )?(?:help|assistance)|" + _HELP_ASKED + r")" + _ABOUT,
     re.IGNORECASE,
 )
 _ANNOUNCES_PROBLEM = re.compile(
@@ -140,6 +155,46 @@ def announces(text: str) -> str | None:
     if _ANNOUNCES_QUESTION.match(text):
         return "question"
     return None
+
+
+# A greeting before the message ("Hi there,", "Good afternoon.", "Dear team,"); a sentence that only
+# asks for help or says a question follows ("I wonder if you could help."); thanks that close it
+# ("Many thanks, Janet", "Thanks in advance!").
+_OPENING_GREETING = re.compile(
+    r"^\W*(?:hi|hiya|hello|hey|good (?:morning|afternoon|evening)|dear (?:team|sir|madam|sir or madam|all))"
+    r"(?: (?:there|all|team|again)(?=\s*[,.!:;-]))?[\s,.!:;-]+",
+    re.IGNORECASE,
+)
+# What is left must still be a message ("Hi, refund policy?" stays whole; "ok, thanks" is thanks).
+MIN_UNWRAPPED_WORDS = 3
+_FIRST_SENTENCE = re.compile(r"^(.+?[.!?:;])\s+(?=\S)", re.DOTALL)
+_CLOSING_THANKS = re.compile(
+    r"(?:^|(?<=[.!?,]))\s*(?i:many thanks|thanks(?: so much| a lot)?|thank you(?: so much| very much)?"
+    r"|cheers|(?:kind |best |warm )?regards|best wishes)(?i: in advance| for (?:your|any) help)?"
+    r"(?:[\s,.!-]+[A-Z][a-z]+(?: [A-Z][a-z]+)?)?[\s.!]*$"
+)
+
+
+def unwrapped(text: str) -> str:
+    """``text`` without what only wraps the message: a greeting before it ("Hi there, ..."), a
+    first sentence that only asks for help ("Hello, I wonder if you could help. My card..."), and
+    thanks after it ("... Many thanks, Janet"). Search, spelling and the answer then see what the
+    customer asks, as they would had it come alone; a message that is nothing but wrapping is
+    kept whole, to be told as small talk or as a question announced."""
+    rest = text.strip()
+    while True:
+        greeting = _OPENING_GREETING.match(rest)
+        sentence = _FIRST_SENTENCE.match(rest)
+        if greeting and greeting.end() < len(rest):
+            rest = rest[greeting.end() :]
+        elif sentence and announces(sentence.group(1)) is not None:
+            rest = rest[sentence.end() :]
+        else:
+            break
+    closing = _CLOSING_THANKS.search(rest)
+    if closing and closing.start() > 0:
+        rest = rest[: closing.start()].rstrip(" ,")
+    return rest if len(rest.split()) >= MIN_UNWRAPPED_WORDS else text
 
 
 def _unstretched(match: re.Match[str]) -> str:

@@ -17,7 +17,7 @@ from django.conf import settings
 from transformers import AutoTokenizer
 
 from conversations.redaction import redact
-from generation.answering import phrases
+from generation.answering import phrases, smalltalk
 from generation.answering.evidence import Evidence
 from generation.answering.facts import Support, unsupported_facts
 from generation.answering.policy import Responder
@@ -288,11 +288,46 @@ def test_a_yes_or_no_that_asks_something_is_no_small_talk() -> None:
         ("Hi there, I've got a question about my order", "question"),
         ("can you help me with my account please?", "question"),
         ("I have a problem with my delivery", "problem"),
+        ("Hello, I wonder if you could help me.", "question"),
+        ("can I ask you something?", "question"),
+        ("I'm hoping someone can help", "question"),
+        ("Good morning, I need assistance please", "question"),
+        ("help please", "question"),
     ],
 )
 def test_saying_there_is_a_question_gets_asked_for_it_not_a_person(message: str, reply: str) -> None:
     _, answer = ask(responder(), message)
     assert answer.text == phrases.SMALLTALK_REPLIES[reply] and not answer.handoff
+
+
+@pytest.mark.usefixtures("demo_kb")
+@pytest.mark.parametrize(
+    ("message", "alone"),
+    [
+        ("Hi there, can I ask a question? do you do gift wrapping", "do you do gift wrapping"),
+        ("Hello, I wonder if you could help. Do you price match? Many thanks, Janet", "Do you price match?"),
+        (
+            "Good afternoon. How long does express shipping take? Kind regards, Sam Ortiz",
+            "How long does express shipping take?",
+        ),
+    ],
+)
+def test_a_question_wrapped_in_greetings_and_thanks_is_answered_as_if_asked_alone(message: str, alone: str) -> None:
+    _, answer = ask(responder(), message)
+    _, expected = ask(responder(), alone)
+    assert answer.text == expected.text and answer.mode == expected.mode
+
+
+def test_a_message_is_unwrapped_only_of_its_greeting_help_asked_and_closing_thanks() -> None:
+    assert smalltalk.unwrapped("Hi, I hope you can help. Can I pay with bitcoin? Thanks!") == "Can I pay with bitcoin?"
+    assert smalltalk.unwrapped("hi there, how much is it to zone 3") == "how much is it to zone 3"
+    # What only wraps stays whole, to be told as small talk; so does a message that is too short.
+    for whole in ["Hi there", "ok, thanks", "no thanks", "Hi, refund policy?"]:
+        assert smalltalk.unwrapped(whole) == whole
+    # "there" greets only where a comma or a stop follows it.
+    assert smalltalk.unwrapped("Hey there is a problem with my order") == "there is a problem with my order"
+    # A real question is no wrapping, though it starts politely.
+    assert smalltalk.unwrapped("Hi, can you help me get a refund?") == "can you help me get a refund?"
 
 
 @pytest.mark.usefixtures("demo_kb")
