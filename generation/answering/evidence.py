@@ -554,6 +554,20 @@ def select(
         or not units[p].rstrip().endswith(":")
         or (i + 1 < len(ordered) and lead_ins[ordered[i + 1]] == p)
     ]
+    # A list item that joins and goes on its lead-in's sentence comes with that lead-in, as the
+    # best one does: alone, "you tell us about a medical emergency within 2 working days" reads
+    # as a rule, not as a case in which "We'll waive the redelivery fee if:". Where the lead-in
+    # makes the answer too long, the others that matter least go, those kept excepted: the
+    # lead-in is part of its item. (A table's row, or an item that is a sentence, reads alone.)
+    for p in [p for p in ordered if lead_ins[p] >= 0 and units[p][:1].islower()]:
+        if lead_ins[p] in ordered or p not in ordered:
+            continue
+        ordered = sorted({*ordered, lead_ins[p]})
+        while sum(len(units[q]) + 1 for q in ordered) > MAX_CHARS:
+            spare = [q for q in ordered if q not in kept and q not in (p, lead_ins[p], position)]
+            if not spare:
+                break
+            ordered.remove(max(spare, key=priority))
     # Nor does evidence open with a sentence that points back at one left out ("That means
     # keeping it with you ..."), unless that sentence is the one that answers.
     while ordered[0] != position and ordered[0] not in kept and refers_back(units[ordered[0]]):

@@ -176,6 +176,31 @@ def test_the_evidence_never_ends_with_a_lead_in_whose_list_is_left_out() -> None
     assert "$4.99" in found.text and not found.text.rstrip().endswith(":")
 
 
+def test_a_list_item_that_joins_comes_with_its_lead_in() -> None:
+    shape = outline(
+        "## Redelivery\n\nThe redelivery fee is £25 and applies even if your first delivery was free.\n\n"
+        "## When we'll waive the fee\n\nWe'll waive the redelivery fee if:\n\n"
+        "- our team arrived outside the 3-hour window that we sent you by text the evening before\n"
+        "- you tell us about a medical emergency or bereavement within 2 working days of the missed delivery\n"
+    )
+    fee = next(i for i, unit in enumerate(shape.units) if "£25" in unit)
+    emergency = next(i for i, unit in enumerate(shape.units) if "medical emergency" in unit)
+    # The fee's sentence answers best; the emergency item, in another section, nearly as well.
+    vectors = np.array(
+        [
+            [1.0, 0.0] if i == fee else [0.99, np.sqrt(1 - 0.99**2)] if i == emergency else [0.0, 1.0]
+            for i in range(len(shape.units))
+        ]
+    )
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= fee < p.end)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
+    found = evidence.select(index, hit, QUESTION, "do I have to pay for redelivery after a hospital emergency?")
+    # Alone, the item would read as a rule the customer must follow, not as the case it is.
+    assert found.texts == (shape.units[fee], "We'll waive the redelivery fee if:", shape.units[emergency])
+
+
 PRICES = (
     "## Checked bag prices\n\nYou can add checked bags in two weight options. Prices are per bag, per one-way "
     "flight, and depend on when you add the bag:\n\n"
