@@ -45,7 +45,7 @@ from generation.answering import answer_types, quantities
 from generation.answering.gate import has_negation, is_yes_no_question, says_no
 from generation.knowledge.bm25 import tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit
-from generation.knowledge.passages import split_sentences
+from generation.knowledge.passages import GOES_ON, split_sentences
 
 KEYWORD_WEIGHT = 0.25
 # A second unit that scores within this of the best joins it.
@@ -257,8 +257,22 @@ def _listed(hit: PassageHit, lead: int, items: Sequence[int], score: float) -> E
         if sum(len(units[q]) + 1 for q in listed) + len(units[p]) > LIST_MAX_CHARS:
             break
         listed.append(p)
-    texts = tuple(units[p] for p in listed)
+    texts = _as_read(units, hit.entry.outline.lead_ins, listed)
     return Evidence(hit=hit, units=tuple(listed), texts=texts, score=score, best=0, whole=True)
+
+
+def _as_read(units: Sequence[str], lead_ins: Sequence[int], positions: Sequence[int]) -> tuple[str, ...]:
+    """The texts of ``units`` at ``positions``, as evidence reads them: a list item that runs on
+    to the next ("are on a tram without a valid ticket;", "... glovebox; and") ends with "."
+    where no item of its list follows it there."""
+    texts: list[str] = []
+    for i, p in enumerate(positions):
+        text = units[p]
+        after = positions[i + 1] if i + 1 < len(positions) else -1
+        if lead_ins[p] >= 0 and GOES_ON.search(text) and not (after >= 0 and lead_ins[after] == lead_ins[p]):
+            text = GOES_ON.sub("", text) + "."
+        texts.append(text)
+    return tuple(texts)
 
 
 def keyword_coverage(question_terms: Sequence[str], text: str, idf: dict[str, float]) -> float:
@@ -603,7 +617,7 @@ def select(
     return Evidence(
         hit=hit,
         units=tuple(ordered),
-        texts=tuple(units[p] for p in ordered),
+        texts=_as_read(units, lead_ins, ordered),
         score=score,
         best=best,
     )

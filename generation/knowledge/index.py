@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Part of each article's embedding key: a change to how articles are cut into passages and
 # units (generation/knowledge/passages.py) changes it, so stored embeddings are made again.
-CACHE_LAYOUT = "v6-page-meta"
+CACHE_LAYOUT = "v7-list-sentences"
 
 
 @dataclass(frozen=True)

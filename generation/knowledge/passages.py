@@ -6,7 +6,9 @@ lines, ``-``/``1.`` list items) is cut along its structure:
 
 - a *unit* is one sentence of a paragraph, or one list item (a list of short items is one unit,
   its lead-in sentence ending in ``:`` with it, so "We accept: Visa; Mastercard; PayPal." stays
-  whole), or one row of a table, each cell under its column's name ("Plan: Day Pass; Price:
+  whole; the items of a list that goes on its lead-in's sentence, "You may be charged a penalty
+  fare if you: are on a tram without a ticket; didn't tap in ...", end with ";" but the last),
+  or one row of a table, each cell under its column's name ("Plan: Day Pass; Price:
   $15."), so that a row read alone still says what each value is;
 - a *passage* is a few consecutive units of one section (a paragraph, or a window of a long
   one), at most ``PASSAGE_MAX_CHARS``, with the article title and section heading kept beside
@@ -228,6 +230,27 @@ def _punctuated(text: str) -> str:
     return text if text[-1:] in ".!?:;" else text + "."
 
 
+# An item that ends by running on to the next ("... in a locked boot or glovebox; and").
+GOES_ON = re.compile(r"\s*(?:[;,]\s*(?:and|or)|[;,])$")
+
+
+def _continuing(items: list[str]) -> list[str]:
+    """The items of a list that goes on its lead-in's sentence ("You may be charged a penalty
+    fare if you:", then "are on a tram without a valid ticket", "didn't tap in"), punctuated so
+    that the lead-in and its items read as the one sentence they are: each item ends with ";"
+    (or runs on as written, "; and"), the last with "."."""
+    ended: list[str] = []
+    for i, item in enumerate(items):
+        text = item.rstrip()
+        if i == len(items) - 1:
+            ended.append(_punctuated(GOES_ON.sub("", text)))
+        elif GOES_ON.search(text) or text[-1:] in "!?:":
+            ended.append(text)
+        else:
+            ended.append(text.removesuffix(".") + ";")
+    return ended
+
+
 def outline(body: str) -> Outline:
     """Cut ``body`` into units and passages (see the module docstring)."""
     units: list[str] = []
@@ -254,7 +277,8 @@ def outline(body: str) -> Outline:
                         passages.append(_passage(last.heading, units, last.start, last.end - 1))
                 block_units = [joined]
             else:
-                block_units = [_punctuated(item) for item in items]
+                continues = lead is not None and all(item[:1].islower() for item in items)
+                block_units = _continuing(items) if continues else [_punctuated(item) for item in items]
                 if lead is not None:
                     lead_ins.extend([len(units) - 1] * len(block_units))
         lead_ins.extend([-1] * (len(units) + len(block_units) - len(lead_ins)))

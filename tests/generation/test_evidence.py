@@ -201,6 +201,22 @@ def test_a_list_item_that_joins_comes_with_its_lead_in() -> None:
     assert found.texts == (shape.units[fee], "We'll waive the redelivery fee if:", shape.units[emergency])
 
 
+def test_an_item_that_runs_on_ends_the_evidence_with_a_full_stop() -> None:
+    shape = outline(
+        "## Penalty fares\n\nYou may be charged a penalty fare if you:\n\n"
+        "- are on a tram or metro train, or in the ticket-only area of a station, without a ticket\n"
+        "- didn't tap in with your card, phone or watch before boarding the vehicle or the train\n"
+        "- tapped in with a different card or device from the one you show to the officer\n"
+    )
+    first = next(i for i, unit in enumerate(shape.units) if unit.startswith("are on a tram"))
+    found = select_where_only(shape, first, "can I be fined for being on a tram without a ticket?")
+    assert found.texts == (
+        "You may be charged a penalty fare if you:",
+        "are on a tram or metro train, or in the ticket-only area of a station, without a ticket.",
+    )
+    assert shape.units[first].endswith("ticket;")
+
+
 PRICES = (
     "## Checked bag prices\n\nYou can add checked bags in two weight options. Prices are per bag, per one-way "
     "flight, and depend on when you add the bag:\n\n"

@@ -64,6 +64,35 @@ def test_the_items_of_a_long_list_know_the_sentence_that_introduces_them() -> No
     assert [shape.lead_ins[i] for i in range(len(shape.units))] == [-1, lead, lead, -1]
 
 
+def test_items_that_go_on_their_lead_ins_sentence_read_as_one_sentence_with_it() -> None:
+    shape = outline(
+        "Belongings left in an unattended vehicle are only covered if:\n\n"
+        "- the items are out of sight in a locked boot or glovebox of the vehicle you left; and\n"
+        "- the theft happens between 7am and 10pm, unless the vehicle is in a locked garage\n\n"
+        "You may be charged a penalty fare if you:\n\n"
+        "- are on a tram or metro train, or in the ticket-only area of a station, without a ticket.\n"
+        "- didn't tap in with your card, phone or watch before boarding the vehicle or the train\n"
+        "- tapped in with a different card or device from the one you show to the officer;\n"
+    )
+    assert " ".join(shape.units) == (
+        "Belongings left in an unattended vehicle are only covered if: the items are out of sight in a "
+        "locked boot or glovebox of the vehicle you left; and the theft happens between 7am and 10pm, "
+        "unless the vehicle is in a locked garage. You may be charged a penalty fare if you: are on a "
+        "tram or metro train, or in the ticket-only area of a station, without a ticket; didn't tap in "
+        "with your card, phone or watch before boarding the vehicle or the train; tapped in with a "
+        "different card or device from the one you show to the officer."
+    )
+    # Items that are sentences of their own stay so.
+    steps = outline(
+        "To dispute a fee:\n\n- Open the app and tap Ride history on the menu at the top of the screen\n"
+        "- Choose the ride you want to dispute and tap Report a problem at the bottom of the page\n"
+    )
+    assert steps.units[1:] == (
+        "Open the app and tap Ride history on the menu at the top of the screen.",
+        "Choose the ride you want to dispute and tap Report a problem at the bottom of the page.",
+    )
+
+
 TABLE_ARTICLE = """## Prices
 
 Our passes cost:
