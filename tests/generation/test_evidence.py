@@ -97,7 +97,20 @@ def test_a_unit_elsewhere_in_the_article_that_answers_better_than_the_passage_fo
 def select_where_only(shape: Outline, unit: int, question: str) -> evidence.Evidence:
     """The evidence for ``question`` where ``unit`` of ``shape`` alone matches it: every other
     unit is far from it."""
-    vectors = np.array([[1.0, 0.0] if i == unit else [0.0, 1.0] for i in range(len(shape.units))])
+    return select_where_two(shape, unit, -1, 0.0, question)
+
+
+def select_where_two(
+    shape: Outline, unit: int, other: int, cosine: float, question: str, *, rest: tuple[float, float] = (0.0, 1.0)
+) -> evidence.Evidence:
+    """The evidence for ``question`` where ``unit`` of ``shape`` matches it best, ``other`` at
+    ``cosine``, and every other unit at the vector ``rest``."""
+    vectors = np.array(
+        [
+            [1.0, 0.0] if i == unit else [cosine, np.sqrt(1 - cosine**2)] if i == other else list(rest)
+            for i in range(len(shape.units))
+        ]
+    )
     entry = SimpleNamespace(outline=shape, context_vectors=vectors)
     passage = next(p for p in shape.passages if p.start <= unit < p.end)
     index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
@@ -186,17 +199,7 @@ def test_a_list_item_that_joins_comes_with_its_lead_in() -> None:
     fee = next(i for i, unit in enumerate(shape.units) if "£25" in unit)
     emergency = next(i for i, unit in enumerate(shape.units) if "medical emergency" in unit)
     # The fee's sentence answers best; the emergency item, in another section, nearly as well.
-    vectors = np.array(
-        [
-            [1.0, 0.0] if i == fee else [0.99, np.sqrt(1 - 0.99**2)] if i == emergency else [0.0, 1.0]
-            for i in range(len(shape.units))
-        ]
-    )
-    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
-    passage = next(p for p in shape.passages if p.start <= fee < p.end)
-    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
-    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
-    found = evidence.select(index, hit, QUESTION, "do I have to pay for redelivery after a hospital emergency?")
+    found = select_where_two(shape, fee, emergency, 0.99, "do I have to pay for redelivery after a hospital emergency?")
     # Alone, the item would read as a rule the customer must follow, not as the case it is.
     assert found.texts == (shape.units[fee], "We'll waive the redelivery fee if:", shape.units[emergency])
 
@@ -260,17 +263,7 @@ def test_a_lead_in_whose_list_is_left_out_goes_wherever_it_stands() -> None:
     shape = outline(PRICES)
     options = next(i for i, unit in enumerate(shape.units) if unit.startswith("You can add"))
     last = next(i for i, unit in enumerate(shape.units) if unit.startswith("Each passenger"))
-    vectors = np.array(
-        [
-            [1.0, 0.0] if i == options else [0.95, np.sqrt(1 - 0.95**2)] if i == last else [0.2, np.sqrt(0.96)]
-            for i in range(len(shape.units))
-        ]
-    )
-    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
-    passage = next(p for p in shape.passages if p.start <= options < p.end)
-    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
-    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.9)
-    found = evidence.select(index, hit, QUESTION, "What weights can checked bags be?")
+    found = select_where_two(shape, options, last, 0.95, "What weights can checked bags be?", rest=(0.2, np.sqrt(0.96)))
     assert shape.units[options] in found.texts and shape.units[last] in found.texts
     assert not any(text.endswith(":") for text in found.texts)
 
