@@ -158,8 +158,8 @@ def announces(text: str) -> str | None:
 
 
 # A greeting before the message ("Hi there,", "Good afternoon.", "Dear team,"); a sentence that only
-# asks for help or says a question follows ("I wonder if you could help."); thanks that close it
-# ("Many thanks, Janet", "Thanks in advance!").
+# asks for help, says a question follows or is kind ("I wonder if you could help.", "Quick
+# question -", "Hope you're well."); thanks that close it ("Many thanks, Janet").
 _OPENING_GREETING = re.compile(
     r"^\W*(?:hi|hiya|hello|hey|good (?:morning|afternoon|evening)|dear (?:team|sir|madam|sir or madam|all))"
     r"(?: (?:there|all|team|again)(?=\s*[,.!:;-]))?[\s,.!:;-]+",
@@ -167,7 +167,13 @@ _OPENING_GREETING = re.compile(
 )
 # What is left must still be a message ("Hi, refund policy?" stays whole; "ok, thanks" is thanks).
 MIN_UNWRAPPED_WORDS = 3
-_FIRST_SENTENCE = re.compile(r"^(.+?[.!?:;])\s+(?=\S)", re.DOTALL)
+_FIRST_SENTENCE = re.compile(r"^(.+?(?:[.!?:;]|\s[-\u2013\u2014]))\s+(?=\S)", re.DOTALL)
+# Kind words before the question: "hope you're well", "how are you today?".
+_PLEASANTRY = re.compile(
+    r"^\W*(?:(?:i )?hope (?:you(?:'re| are)|you all are|all is|this finds you) (?:doing )?(?:well|good|ok|okay)"
+    r"|how are (?:you|u)(?: doing)?(?: today)?)\W*$",
+    re.IGNORECASE,
+)
 _CLOSING_THANKS = re.compile(
     r"(?:^|(?<=[.!?,]))\s*(?i:many thanks|thanks(?: so much| a lot)?|thank you(?: so much| very much)?"
     r"|cheers|(?:kind |best |warm )?regards|best wishes)(?i: in advance| for (?:your|any) help)?"
@@ -187,7 +193,7 @@ def unwrapped(text: str) -> str:
         sentence = _FIRST_SENTENCE.match(rest)
         if greeting and greeting.end() < len(rest):
             rest = rest[greeting.end() :]
-        elif sentence and announces(sentence.group(1)) is not None:
+        elif sentence and (announces(sentence.group(1)) is not None or _PLEASANTRY.match(sentence.group(1))):
             rest = rest[sentence.end() :]
         else:
             break

@@ -321,6 +321,8 @@ def test_a_question_wrapped_in_greetings_and_thanks_is_answered_as_if_asked_alon
 def test_a_message_is_unwrapped_only_of_its_greeting_help_asked_and_closing_thanks() -> None:
     assert smalltalk.unwrapped("Hi, I hope you can help. Can I pay with bitcoin? Thanks!") == "Can I pay with bitcoin?"
     assert smalltalk.unwrapped("hi there, how much is it to zone 3") == "how much is it to zone 3"
+    for kind in ["Hey, quick question - ", "Hi, hope you're well. ", "Good morning, how are you today? "]:
+        assert smalltalk.unwrapped(kind + "do you ship to Canada?") == "do you ship to Canada?", kind
     # What only wraps stays whole, to be told as small talk; so does a message that is too short.
     for whole in ["Hi there", "ok, thanks", "no thanks", "Hi, refund policy?"]:
         assert smalltalk.unwrapped(whole) == whole
