@@ -118,8 +118,6 @@ def _exemplars(embedder: Any) -> tuple[list[str], np.ndarray]:
 
 _GREETING = r"^\W*(?:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\W+)?"
 _ABOUT = r"(?:\s+(?:about|with|regarding|on|for)\s+[\w' -]{1,40}?)?(?:\W+please)?\W*$"
-# "quick question", "I have a question about my bill", "can you help me with my order?": the
-# customer says what they want to ask about, not yet what they want to know.
 # "I wonder if you could help", "I'm hoping someone can help me", "can I ask you something?",
 # "I'd like to ask a question", "are you able to help me?", "is there anyone who can help?".
 _WHO = r"(?:you|u|someone|somebody|anyone|anybody)"
@@ -132,6 +130,8 @@ _HELP_ASKED = (
     r"|(?:are|r) (?:you|u) able to (?:help|assist)(?: me)?"
     rf"|is there {_WHO}(?: there)?(?: who| that)? {_CAN} (?:help|assist)(?: me)?"
 )
+# "quick question", "I have a question about my bill", "can you help me with my order?": the
+# customer says what they want to ask about, not yet what they want to know.
 _ANNOUNCES_QUESTION = re.compile(
     _GREETING + r"(?:(?:i(?:'ve| have)(?: got)?|got|i've got)\s+(?:a|one|another|two|a few|some)?\s*"
     r"(?:quick\s+|small\s+|simple\s+)?(?:questions?|query|queries)|(?:a\s+)?quick question|question|"
@@ -183,10 +183,11 @@ _CLOSING_THANKS = re.compile(
 
 def unwrapped(text: str) -> str:
     """``text`` without what only wraps the message: a greeting before it ("Hi there, ..."), a
-    first sentence that only asks for help ("Hello, I wonder if you could help. My card..."), and
-    thanks after it ("... Many thanks, Janet"). Search, spelling and the answer then see what the
-    customer asks, as they would had it come alone; a message that is nothing but wrapping is
-    kept whole, to be told as small talk or as a question announced."""
+    first sentence that only asks for help or is kind ("Hello, I wonder if you could help. My
+    card...", "Hope you're well."), and thanks after it ("... Many thanks, Janet"). Search,
+    spelling and the answer then see what the customer asks, as they would had it come alone;
+    a message that is nothing but wrapping is kept whole, to be told as small talk or as a
+    question announced."""
     rest = text.strip()
     while True:
         greeting = _OPENING_GREETING.match(rest)
