@@ -176,15 +176,26 @@ _PLEASANTRY = re.compile(
 )
 _CLOSING_THANKS = re.compile(
     r"(?:^|(?<=[.!?,]))\s*(?i:many thanks|thanks(?: so much| a lot)?|thank you(?: so much| very much)?"
-    r"|cheers|(?:kind |best |warm )?regards|best wishes)(?i: in advance| for (?:your|any) help)?"
+    r"|cheers|(?:kind |best |warm )?regards|best wishes)(?i:(?: in advance)?(?: for (?:all )?(?:your|any|the) help)?)"
     r"(?:[\s,.!-]+[A-Z][a-z]+(?: [A-Z][a-z]+)?)?[\s.!]*$"
+)
+
+
+# A last sentence that only asks for the answer: "Any help appreciated.", "Please advise.",
+# "Let me know", "Hope you can help."
+_LAST_SENTENCE = re.compile(r"(?<=[.!?])\s+([^.!?]+[.!?]*)\s*$")
+_CLOSING_PLEA = re.compile(
+    r"^\W*(?:(?:any|all) help (?:would be |is )?(?:much |greatly |really )?appreciated|(?:please )?advise"
+    r"|(?:please |pls |plz )?let (?:me|us) know(?: asap| please)?|(?:i )?hope (?:you|someone) can help(?: me)?)\W*$",
+    re.IGNORECASE,
 )
 
 
 def unwrapped(text: str) -> str:
     """``text`` without what only wraps the message: a greeting before it ("Hi there, ..."), a
     first sentence that only asks for help or is kind ("Hello, I wonder if you could help. My
-    card...", "Hope you're well."), and thanks after it ("... Many thanks, Janet"). Search,
+    card...", "Hope you're well."), and thanks or a plea for the answer after it ("... Any help
+    appreciated. Many thanks, Janet"). Search,
     spelling and the answer then see what the customer asks, as they would had it come alone;
     a message that is nothing but wrapping is kept whole, to be told as small talk or as a
     question announced."""
@@ -198,9 +209,15 @@ def unwrapped(text: str) -> str:
             rest = rest[sentence.end() :]
         else:
             break
-    closing = _CLOSING_THANKS.search(rest)
-    if closing and closing.start() > 0:
-        rest = rest[: closing.start()].rstrip(" ,")
+    while True:
+        closing = _CLOSING_THANKS.search(rest)
+        last = _LAST_SENTENCE.search(rest)
+        if closing and closing.start() > 0:
+            rest = rest[: closing.start()].rstrip(" ,")
+        elif last and _CLOSING_PLEA.match(last.group(1)):
+            rest = rest[: last.start()]
+        else:
+            break
     return rest if len(rest.split()) >= MIN_UNWRAPPED_WORDS else text
 
 

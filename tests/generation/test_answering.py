@@ -323,6 +323,13 @@ def test_a_message_is_unwrapped_only_of_its_greeting_help_asked_and_closing_than
     assert smalltalk.unwrapped("hi there, how much is it to zone 3") == "how much is it to zone 3"
     for kind in ["Hey, quick question - ", "Hi, hope you're well. ", "Good morning, how are you today? "]:
         assert smalltalk.unwrapped(kind + "do you ship to Canada?") == "do you ship to Canada?", kind
+    for plea in [
+        " Any help appreciated.",
+        " Please advise.",
+        " Let me know, thanks!",
+        " Thanks in advance for any help",
+    ]:
+        assert smalltalk.unwrapped("do you ship to Canada?" + plea) == "do you ship to Canada?", plea
     # What only wraps stays whole, to be told as small talk; so does a message that is too short.
     for whole in ["Hi there", "ok, thanks", "no thanks", "Hi, refund policy?"]:
         assert smalltalk.unwrapped(whole) == whole
