@@ -195,10 +195,9 @@ def unwrapped(text: str) -> str:
     """``text`` without what only wraps the message: a greeting before it ("Hi there, ..."), a
     first sentence that only asks for help or is kind ("Hello, I wonder if you could help. My
     card...", "Hope you're well."), and thanks or a plea for the answer after it ("... Any help
-    appreciated. Many thanks, Janet"). Search,
-    spelling and the answer then see what the customer asks, as they would had it come alone;
-    a message that is nothing but wrapping is kept whole, to be told as small talk or as a
-    question announced."""
+    appreciated. Many thanks, Janet"). Search, spelling and the answer then see what the
+    customer asks, as they would had it come alone; a message that is nothing but wrapping is
+    kept whole, to be told as small talk or as a question announced."""
     rest = text.strip()
     while True:
         greeting = _OPENING_GREETING.match(rest)
