@@ -191,6 +191,16 @@ _CLOSING_PLEA = re.compile(
 )
 
 
+# What an announced question is about ("I have a problem with my order."): the question after
+# it may speak of it ("It arrived damaged"), so that sentence stays.
+_NAMES_ABOUT = re.compile(r"\b(?:about|with|regarding|on|for)\s+(?!(?:this|that|something|it)\b)\w", re.IGNORECASE)
+
+
+def _only_announces(sentence: str) -> bool:
+    """Whether ``sentence`` only asks for help or says a question follows, naming nothing."""
+    return announces(sentence) is not None and not _NAMES_ABOUT.search(sentence)
+
+
 def unwrapped(text: str) -> str:
     """``text`` without what only wraps the message: a greeting before it ("Hi there, ..."), a
     first sentence that only asks for help or is kind ("Hello, I wonder if you could help. My
@@ -204,7 +214,7 @@ def unwrapped(text: str) -> str:
         sentence = _FIRST_SENTENCE.match(rest)
         if greeting and greeting.end() < len(rest):
             rest = rest[greeting.end() :]
-        elif sentence and (announces(sentence.group(1)) is not None or _PLEASANTRY.match(sentence.group(1))):
+        elif sentence and (_only_announces(sentence.group(1)) or _PLEASANTRY.match(sentence.group(1))):
             rest = rest[sentence.end() :]
         else:
             break

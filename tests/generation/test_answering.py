@@ -335,6 +335,9 @@ def test_a_message_is_unwrapped_only_of_its_greeting_help_asked_and_closing_than
         assert smalltalk.unwrapped(whole) == whole
     # "there" greets only where a comma or a stop follows it.
     assert smalltalk.unwrapped("Hey there is a problem with my order") == "there is a problem with my order"
+    # What a question announced is about stays: the question after it may speak of it.
+    said = "I have a problem with my order. It arrived damaged, what do I do?"
+    assert smalltalk.unwrapped("Hello! " + said) == said
     # A real question is no wrapping, though it starts politely.
     assert smalltalk.unwrapped("Hi, can you help me get a refund?") == "can you help me get a refund?"
 
