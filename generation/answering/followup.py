@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from generation.answering import answer_types
+from generation.answering import answer_types, smalltalk
 from generation.answering.prompt import Turn
 from generation.knowledge.bm25 import tokenize
 
@@ -91,10 +91,13 @@ def retrieval_query(
     question = history[-1].text if history else ""
     asked_before = [i for i, t in enumerate(history[:-1]) if t.role == "customer" and t.text.strip()]
     leans = depends_on_earlier(mend(question), new_topic=new_topic) if not joined else not new_topic(question)
-    if asked_before and leans:
+    # "how much is it to ship?" after "Hi, I wonder if you can help me": the message before
+    # asked for the question and names nothing to lean on.
+    if asked_before and leans and not smalltalk.only_announces(history[asked_before[-1]].text):
         # "how long?" after "how much?" after "do you ship internationally?": the message before
         # is a follow-up too, and its subject carries over with it (a few messages back at most).
-        subject = history[asked_before[-1]].text
+        # What only wraps it goes ("Hello, I wonder if you could help. My card snapped.").
+        subject = smalltalk.unwrapped(history[asked_before[-1]].text)
         if len(asked_before) > 1 and len(history) < CHAIN_TURNS:
             subject = retrieval_query(history[: asked_before[-1] + 1], new_topic=new_topic, mend=mend)[0]
         if answer_types.asked(question) is not None:

@@ -196,7 +196,7 @@ _CLOSING_PLEA = re.compile(
 _NAMES_ABOUT = re.compile(r"\b(?:about|with|regarding|on|for)\s+(?!(?:this|that|something|it)\b)\w", re.IGNORECASE)
 
 
-def _only_announces(sentence: str) -> bool:
+def only_announces(sentence: str) -> bool:
     """Whether ``sentence`` only asks for help or says a question follows, naming nothing."""
     return announces(sentence) is not None and not _NAMES_ABOUT.search(sentence)
 
@@ -214,7 +214,7 @@ def unwrapped(text: str) -> str:
         sentence = _FIRST_SENTENCE.match(rest)
         if greeting and greeting.end() < len(rest):
             rest = rest[greeting.end() :]
-        elif sentence and (_only_announces(sentence.group(1)) or _PLEASANTRY.match(sentence.group(1))):
+        elif sentence and (only_announces(sentence.group(1)) or _PLEASANTRY.match(sentence.group(1))):
             rest = rest[sentence.end() :]
         else:
             break

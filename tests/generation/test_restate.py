@@ -130,6 +130,21 @@ def test_a_follow_up_to_a_follow_up_keeps_the_first_subject() -> None:
     assert retrieval_query(history) == ("What is the warranty on Tidewater tents? how long?", True)
 
 
+def test_a_follow_up_leans_on_what_the_message_before_asked_not_on_its_wrapping() -> None:
+    history = [
+        Turn("customer", "Hi, I wonder if you can help me"),
+        Turn("assistant", phrases.SMALLTALK_REPLIES["question"]),
+        Turn("customer", "how much is it to ship?"),
+    ]
+    # The message before only asked for the question: this one is searched alone.
+    assert retrieval_query(history) == ("how much is it to ship?", False)
+    # What the message before names stays, without its greeting and plea.
+    history[0] = Turn("customer", "Hello, I wonder if you could help. I bought a tent from you.")
+    assert retrieval_query(history) == ("I bought a tent from you. how much is it to ship?", True)
+    history[0] = Turn("customer", "I have a question about my order")
+    assert retrieval_query(history)[0] == "I have a question about my order how much is it to ship?"
+
+
 def test_a_restatement_streams_word_by_word_and_is_never_taken_back() -> None:
     allowed = Restatements(UNITS, "Which cards do you take at the kiosk?", first=1)
     shown: list[str] = []
