@@ -161,7 +161,7 @@ def announces(text: str) -> str | None:
 # asks for help, says a question follows or is kind ("I wonder if you could help.", "Quick
 # question -", "Hope you're well."); thanks that close it ("Many thanks, Janet").
 _OPENING_GREETING = re.compile(
-    r"^\W*(?:hi|hiya|hello|hey|good (?:morning|afternoon|evening)|dear (?:team|sir|madam|sir or madam|all))"
+    r"^\W*(?:hi|hiya|hello|hey|good (?:morning|afternoon|evening)|dear (?:team|sir or madam|sir|madam|all))"
     r"(?: (?:there|all|team|again)(?=\s*[,.!:;-]))?[\s,.!:;-]+",
     re.IGNORECASE,
 )

@@ -321,6 +321,7 @@ def test_a_question_wrapped_in_greetings_and_thanks_is_answered_as_if_asked_alon
 def test_a_message_is_unwrapped_only_of_its_greeting_help_asked_and_closing_thanks() -> None:
     assert smalltalk.unwrapped("Hi, I hope you can help. Can I pay with bitcoin? Thanks!") == "Can I pay with bitcoin?"
     assert smalltalk.unwrapped("hi there, how much is it to zone 3") == "how much is it to zone 3"
+    assert smalltalk.unwrapped("Dear Sir or Madam, my order is late. Where is it?") == "my order is late. Where is it?"
     for kind in ["Hey, quick question - ", "Hi, hope you're well. ", "Good morning, how are you today? "]:
         assert smalltalk.unwrapped(kind + "do you ship to Canada?") == "do you ship to Canada?", kind
     for plea in [
