@@ -116,7 +116,8 @@ def _exemplars(embedder: Any) -> tuple[list[str], np.ndarray]:
     return _cache[embedder.name]
 
 
-_GREETING = r"^\W*(?:(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?\W+)?"
+_HELLO = r"hi|hello|hey|good (?:morning|afternoon|evening)"
+_GREETING = rf"^\W*(?:(?:{_HELLO})(?: there)?\W+)?"
 _ABOUT = r"(?:\s+(?:about|with|regarding|on|for)\s+[\w' -]{1,40}?)?(?:\W+please)?\W*$"
 # "I wonder if you could help", "I'm hoping someone can help me", "can I ask you something?",
 # "I'd like to ask a question", "are you able to help me?", "is there anyone who can help?".
@@ -161,7 +162,7 @@ def announces(text: str) -> str | None:
 # asks for help, says a question follows or is kind ("I wonder if you could help.", "Quick
 # question -", "Hope you're well."); thanks that close it ("Many thanks, Janet").
 _OPENING_GREETING = re.compile(
-    r"^\W*(?:hi|hiya|hello|hey|good (?:morning|afternoon|evening)|dear (?:team|sir or madam|sir|madam|all))"
+    rf"^\W*(?:{_HELLO}|hiya|dear (?:team|sir or madam|sir|madam|all))"
     r"(?: (?:there|all|team|again)(?=\s*[,.!:;-]))?[\s,.!:;-]+",
     re.IGNORECASE,
 )
