@@ -45,7 +45,7 @@ from generation.answering import answer_types, quantities
 from generation.answering.gate import has_negation, is_yes_no_question, says_no
 from generation.knowledge.bm25 import tokenize
 from generation.knowledge.index import KnowledgeIndex, PassageHit
-from generation.knowledge.passages import GOES_ON, split_sentences
+from generation.knowledge.passages import GOES_ON, split_sentences, table_cells
 
 KEYWORD_WEIGHT = 0.25
 # A second unit that scores within this of the best joins it.
@@ -62,6 +62,13 @@ NEIGHBOURS = 2
 # too: a long article's answer may sit in the section next to the one that matched best.
 SAME_ARTICLE_MARGIN = 0.03
 MAX_CHARS = 420
+# Evidence shorter than this is one thin sentence ("check whether one of them is still showing
+# as Pending in the app"): the next sentence of its passage, which most often says what it means
+# ("Pending payments ... drop off by themselves within 7 days"), joins where it answers within
+# ``THIN_MARGIN`` of the best one (150 characters or a margin of 0.2 added as many right answers
+# and lengthened more replies).
+THIN_CHARS = 120
+THIN_MARGIN = 0.15
 LIST_MAX_CHARS = 600
 # This many items of one list answering nearly as well as the best are alternatives: the list
 # comes whole.
@@ -586,6 +593,22 @@ def select(
     # keeping it with you ..."), unless that sentence is the one that answers.
     while ordered[0] != position and ordered[0] not in kept and refers_back(units[ordered[0]]):
         ordered.pop(0)
+    # One thin sentence goes on into the next of its passage (``THIN_CHARS``), unless that one
+    # opens a list, asks, says what the article is about, or either is a table's row: another
+    # row reads as another case, not as more about this one.
+    last = max(ordered)
+    after = last + 1
+    if (
+        sum(len(units[q]) + 1 for q in ordered) < THIN_CHARS
+        and passage.start <= after < passage.end
+        and lead_ins[after] < 0
+        and not table_cells(units[after])
+        and not table_cells(units[last])
+        and not units[after].rstrip().endswith((":", "?"))
+        and not _ABOUT_ITSELF.match(units[after])
+        and scored(after) >= score - THIN_MARGIN
+    ):
+        ordered.append(after)
     best = ordered.index(position)
     # "How much is the late fee?": an article states its rule ("we add a late fee of $8") before
     # its exceptions ("we don't charge one under $10"). Where an earlier unit that scored nearly

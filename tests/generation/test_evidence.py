@@ -220,6 +220,42 @@ def test_an_item_that_runs_on_ends_the_evidence_with_a_full_stop() -> None:
     assert shape.units[first].endswith("ticket;")
 
 
+DUPLICATES = (
+    "## Before you raise a dispute\n\nPlease contact the merchant first. Many problems are sorted out quickly once "
+    "the merchant knows about them, and the card scheme's rules usually require you to have tried.\n\n"
+    "If a payment looks taken twice, check whether one is still Pending. Pending payments are amounts the "
+    "merchant has asked us to reserve, and duplicate pending payments often drop off within 7 days. Hotels, "
+    "fuel stations and car hire companies also place temporary holds on your balance that are released later, "
+    "once the final amount is known."
+)
+
+
+def test_one_thin_sentence_goes_on_into_the_next_that_says_what_it_means() -> None:
+    shape = outline(DUPLICATES)
+    best = shape.units.index("If a payment looks taken twice, check whether one is still Pending.")
+    question = "the shop took my money two times"
+    # The next sentence answers within THIN_MARGIN of the best, though not within the margin
+    # at which any unit joins it.
+    found = select_where_two(shape, best, best + 1, 0.87, question)
+    assert found.texts[found.best :] == (shape.units[best], shape.units[best + 1])
+    # Far from the question, it stays out: the answer is the one sentence.
+    alone = select_where_two(shape, best, best + 1, 0.7, question)
+    assert alone.texts[alone.best :] == (shape.units[best],)
+
+
+def test_a_thin_table_row_does_not_go_on_into_the_next_row() -> None:
+    shape = outline(
+        "## How long each part is guaranteed\n\n| Product or part | Guarantee |\n|---|---|\n"
+        "| Sofa and armchair frames | 15 years |\n| Sofa springs and webbing | 5 years |\n"
+        "| Fabric and leather upholstery, including cushions and covers | 1 year |\n"
+        "| Mattresses from our own range, excluding toppers | 10 years |\n"
+        "| Beds, bed frames and headboards in solid wood | 10 years |\n"
+    )
+    row = next(i for i, unit in enumerate(shape.units) if "frames" in unit)
+    found = select_where_two(shape, row, row + 1, 0.87, "how many years is the base of a settee covered")
+    assert found.texts[found.best :] == (shape.units[row],)
+
+
 PRICES = (
     "## Checked bag prices\n\nYou can add checked bags in two weight options. Prices are per bag, per one-way "
     "flight, and depend on when you add the bag:\n\n"
