@@ -120,7 +120,9 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
 _LATIN_END = 0x24F
 # A word as ``Speller.correct`` reads it: "b4" and "2day" too.
-_CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|[A-Za-z][A-Za-z'’]*", re.IGNORECASE)
+# Letters run into digits are a code ("N4", "u2", "3g"), not a word: the chat word "n" is not in
+# the night bus "N4".
+_CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|(?<![A-Za-z0-9'’])[A-Za-z][A-Za-z'’]*+(?![0-9])", re.IGNORECASE)
 # What comes before a word that starts a sentence (or a line, a list item, a heading).
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*[\"'(]?|\n\s*(?:[-*#]+\s*|\d+[.)]\s*)?)\s*$")
 # A name of two to four capitalised words ("Direct Debit", "Warm Home Discount"), which

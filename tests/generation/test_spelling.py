@@ -199,6 +199,8 @@ def test_chat_words_read_as_the_english_ones_unless_the_articles_use_them() -> N
     assert Speller(["Plan UR costs less."], english={}).correct("is ur cheaper") == "is ur cheaper"
     # ... but a letter of an abbreviation ("the U.S.") is no word of theirs.
     assert Speller(["Shipping within the U.S. is free."], english={}).correct("can u ship") == "can you ship"
+    # Letters run into digits are a code: the night bus "N4" and route "u2" are not "and", "you".
+    assert speller.correct("is the N4 late, or the u2? 3g gone") == "is the N4 late, or the u2? 3g gone"
 
 
 def test_a_short_word_missing_a_doubled_letter_is_the_articles_word() -> None:
