@@ -120,6 +120,7 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
 _LATIN_END = 0x24F
 # A word as ``Speller.correct`` reads it: "b4" and "2day" too.
+_VOWELS = frozenset("aeiouy")
 # Letters run into digits are a code ("N4", "u2", "3g"), not a word: the chat word "n" is not in
 # the night bus "N4".
 _CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|(?<![A-Za-z0-9'’])[A-Za-z][A-Za-z'’]*+(?![0-9])", re.IGNORECASE)
@@ -404,7 +405,11 @@ class Speller:
             if distance <= limit and (best is None or rank < best):
                 best = rank
         if best and best[0] == 1:
-            return self._as_written(best[-1])
+            # A letter left out is the commonest slip: where the articles' word is another slip
+            # away ("maried" is "marked" with a letter changed), a common English word the typo
+            # leaves a letter out of is the one meant ("married").
+            meant = self._left_out_of_english(lower, best[-1]) if best[4] else None
+            return self._as_written(meant or best[-1])
         contraction = contraction_typo(lower)
         if contraction is not None:
             return contraction
@@ -693,6 +698,20 @@ class Speller:
         if count > RARE_ENGLISH_TYPO:
             found = {w for w in found if self.english_count(w) >= FAR_COMMONER * count}
         return max(found, key=lambda w: (self.counts[w], w), default=None)
+
+    def _left_out_of_english(self, lower: str, theirs: str) -> str | None:
+        """The commonest English word that ``lower`` writes with one letter left out (never the
+        first), where English uses it ``TYPO_OF_ENGLISH`` times or more and at least as often as
+        the articles' word ``theirs``, which ``lower`` is another slip of: "maried" -> "married"
+        (not "marked"), "dedline" -> "deadline" (not "decline"), "totaly" -> "totally". Not
+        where ``theirs`` has a vowel for a vowel of ``lower``, a slip as common: "rading" is
+        the articles' "riding", not "reading"."""
+        if len(theirs) == len(lower):
+            changes = [(a, b) for a, b in zip(lower, theirs, strict=True) if a != b]
+            if len(changes) == 1 and all(c in _VOWELS for c in changes[0]):
+                return None
+        count, word = max((self.english.get(w, 0), w) for w in inserted(lower, 1))
+        return word if count >= max(TYPO_OF_ENGLISH, self.english_count(theirs)) else None
 
     def _theirs_typed_twice(self, lower: str) -> str | None:
         """The articles' word that the rare English ``lower`` (used ``RARE_ENGLISH_TYPO`` times

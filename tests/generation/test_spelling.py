@@ -599,3 +599,19 @@ def test_a_word_stretched_with_a_letter_held_down_is_the_word_it_stretches() -> 
     assert speller.correct_word("plzzz") == "please"  # a chat word, once its run is typed once
     # An English word with a run of three stays as written, and so does a run that makes no word.
     assert [speller.correct_word(w) for w in ["iii", "hmmm"]] == [None, None]
+
+
+def test_a_letter_left_out_of_a_common_english_word_is_that_word_not_another_slip_of_theirs() -> None:
+    english = {"married": 240_829, "marked": 21_385, "deadline": 5_640, "decline": 5_504, "totally": 206_247}
+    english |= dict.fromkeys(["we", "got", "lost", "is", "my", "seat", "can", "i", "the"], 10**5)
+    speller = Speller(["Seats are marked. You can decline the offer. The total is shown."], english=english)
+    assert speller.correct("we got maried, whats the dedline? totaly lost") == (
+        "we got married, what's the deadline? totally lost"
+    )
+    # A typo that leaves a letter out of the articles' word, or is no slip of a common English
+    # word, is still theirs.
+    assert speller.correct("is my seat markd? can i declne") == "is my seat marked? can i decline"
+    assert speller.correct("the totl") == "the total"
+    # A vowel for a vowel is as common a slip: "rading" is the articles' "riding".
+    riding = Speller(["Riding is fun."], english={"reading": 98_786, "riding": 54_591, "start": 10**5})
+    assert riding.correct("start rading") == "start riding"
