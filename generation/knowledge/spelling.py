@@ -408,7 +408,9 @@ class Speller:
             # A letter left out is the commonest slip: where the articles' word is another slip
             # away ("maried" is "marked" with a letter changed), a common English word the typo
             # leaves a letter out of is the one meant ("married").
-            meant = self._left_out_of_english(lower, best[-1]) if best[4] else None
+            # (Not where the articles' word holds the typo's letters, two swapped: "metor" is
+            # "metro", not "meteor".)
+            meant = self._left_out_of_english(lower, best[-1], elsewhere=best[1]) if best[4] and best[3] else None
             return self._as_written(meant or best[-1])
         contraction = contraction_typo(lower)
         if contraction is not None:
@@ -699,19 +701,21 @@ class Speller:
             found = {w for w in found if self.english_count(w) >= FAR_COMMONER * count}
         return max(found, key=lambda w: (self.counts[w], w), default=None)
 
-    def _left_out_of_english(self, lower: str, theirs: str) -> str | None:
+    def _left_out_of_english(self, lower: str, theirs: str, *, elsewhere: bool = False) -> str | None:
         """The commonest English word that ``lower`` writes with one letter left out (never the
         first), where English uses it ``TYPO_OF_ENGLISH`` times or more and at least as often as
         the articles' word ``theirs``, which ``lower`` is another slip of: "maried" -> "married"
-        (not "marked"), "dedline" -> "deadline" (not "decline"), "totaly" -> "totally". Not
-        where ``theirs`` has a vowel for a vowel of ``lower``, a slip as common: "rading" is
-        the articles' "riding", not "reading"."""
+        (not "marked"), "dedline" -> "deadline" (not "decline"), "totaly" -> "totally"; however
+        rare beside it where ``theirs`` starts ``elsewhere``, with another letter: "wnter" ->
+        "winter" (not "enter"). Not where ``theirs`` has a vowel for a vowel of ``lower``, a slip
+        as common: "rading" is the articles' "riding", not "reading"."""
         if len(theirs) == len(lower):
             changes = [(a, b) for a, b in zip(lower, theirs, strict=True) if a != b]
             if len(changes) == 1 and all(c in _VOWELS for c in changes[0]):
                 return None
         count, word = max((self.english.get(w, 0), w) for w in inserted(lower, 1))
-        return word if count >= max(TYPO_OF_ENGLISH, self.english_count(theirs)) else None
+        floor = TYPO_OF_ENGLISH if elsewhere else max(TYPO_OF_ENGLISH, self.english_count(theirs))
+        return word if count >= floor else None
 
     def _theirs_typed_twice(self, lower: str) -> str | None:
         """The articles' word that the rare English ``lower`` (used ``RARE_ENGLISH_TYPO`` times

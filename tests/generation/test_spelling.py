@@ -615,3 +615,10 @@ def test_a_letter_left_out_of_a_common_english_word_is_that_word_not_another_sli
     # A vowel for a vowel is as common a slip: "rading" is the articles' "riding".
     riding = Speller(["Riding is fun."], english={"reading": 98_786, "riding": 54_591, "start": 10**5})
     assert riding.correct("start rading") == "start riding"
+    # Nor is it where their word holds the typo's letters, two swapped: "metor" is "metro".
+    metro = Speller(["Take the metro."], english={"meteor": 9_000, "metro": 700, "the": 10**5})
+    assert metro.correct("the metor") == "the metro"
+    # Where their word starts with another letter, the English word is meant, however rare
+    # beside it: "wnter" is "winter", not "enter".
+    enter = Speller(["Enter your code."], english={"winter": 30_000, "enter": 50_000, "in": 10**5})
+    assert enter.correct("in wnter") == "in winter"
