@@ -119,10 +119,10 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 # Extended-B are another script's.
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
 _LATIN_END = 0x24F
-# A word as ``Speller.correct`` reads it: "b4" and "2day" too.
+# A vowel typed for another is as common a slip as a letter left out (``Speller._left_out_of_english``).
 _VOWELS = frozenset("aeiouy")
-# Letters run into digits are a code ("N4", "u2", "3g"), not a word: the chat word "n" is not in
-# the night bus "N4".
+# A word as ``Speller.correct`` reads it: "b4" and "2day" too. Letters run into digits are a
+# code ("N4", "u2", "3g"), not a word: the chat word "n" is not in the night bus "N4".
 _CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|(?<![A-Za-z0-9'’])[A-Za-z][A-Za-z'’]*+(?![0-9])", re.IGNORECASE)
 # What comes before a word that starts a sentence (or a line, a list item, a heading).
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*[\"'(]?|\n\s*(?:[-*#]+\s*|\d+[.)]\s*)?)\s*$")
@@ -405,13 +405,15 @@ class Speller:
             if distance <= limit and (best is None or rank < best):
                 best = rank
         if best and best[0] == 1:
+            _, elsewhere, _, other_letters, not_left_out, _, theirs = best
             # A letter left out is the commonest slip: where the articles' word is another slip
             # away ("maried" is "marked" with a letter changed), a common English word the typo
-            # leaves a letter out of is the one meant ("married").
-            # (Not where the articles' word holds the typo's letters, two swapped: "metor" is
-            # "metro", not "meteor".)
-            meant = self._left_out_of_english(lower, best[-1], elsewhere=best[1]) if best[4] and best[3] else None
-            return self._as_written(meant or best[-1])
+            # leaves a letter out of is the one meant ("married"); not where the articles' word
+            # holds the typo's letters, two swapped ("metor" is "metro", not "meteor").
+            meant = None
+            if not_left_out and other_letters:
+                meant = self._left_out_of_english(lower, theirs, elsewhere=elsewhere)
+            return self._as_written(meant or theirs)
         contraction = contraction_typo(lower)
         if contraction is not None:
             return contraction
