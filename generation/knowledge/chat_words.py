@@ -75,6 +75,7 @@ CHAT_WORDS = {
     "idk": "i don't know",
     "dunno": "don't know",
     "hav": "have",
+    "payed": "paid",  # English only at sea; customers write it for "paid"
     "rn": "right now",
     "uni": "university",
     "dept": "department",

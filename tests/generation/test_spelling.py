@@ -195,6 +195,7 @@ def test_chat_words_read_as_the_english_ones_unless_the_articles_use_them() -> N
     )
     assert speller.correct("dunno my acc number, do i hav to call") == "don't know my account number, do i have to call"
     assert speller.correct("my laptop at uni, tbh") == "my laptop at university, to be honest"
+    assert speller.correct("i dont get payed until friday") == "i don't get paid until friday"
     # A base that writes "Plan UR" keeps its word.
     assert Speller(["Plan UR costs less."], english={}).correct("is ur cheaper") == "is ur cheaper"
     # ... but a letter of an abbreviation ("the U.S.") is no word of theirs.
