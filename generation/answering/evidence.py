@@ -606,7 +606,7 @@ def select(
         and not table_cells(units[last])
         and not units[after].rstrip().endswith((":", "?"))
         and not _ABOUT_ITSELF.match(units[after])
-        and scored(after) >= score - THIN_MARGIN
+        and scores[after] >= score - THIN_MARGIN
     ):
         ordered.append(after)
     best = ordered.index(position)

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from generation.knowledge.edits import VOWELS
+
 STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being am
     do does did doing have has had having i me my mine you your yours we our ours it its this that
@@ -20,9 +22,6 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
-_VOWELS = frozenset("aeiouy")
-
-
 def stem(word: str) -> str:
     """A light stemmer: plurals, "-ing", "-ed" and a final "e" go, so that "fees" meets "fee",
     "receiving" and "received" meet "receive", and "shipping" meets "ship"."""
@@ -32,7 +31,7 @@ def stem(word: str) -> str:
         word = word[:-1]
     for suffix in ("ing", "ed"):
         stem_ = word[: -len(suffix)]
-        if word.endswith(suffix) and len(stem_) >= 3 and _VOWELS & set(stem_):
+        if word.endswith(suffix) and len(stem_) >= 3 and VOWELS & set(stem_):
             word = stem_
             if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
                 word = word[:-1]  # "shipp" -> "ship"

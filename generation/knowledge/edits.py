@@ -18,6 +18,7 @@ MIN_LENGTH = 4
 STRETCHED = 3
 # A word may stretch this many runs of one letter ("hellooo": two); longer ones stay as typed.
 STRETCHED_RUNS = 3
+VOWELS = frozenset("aeiouy")
 
 
 def deletions(word: str, depth: int) -> set[str]:
@@ -83,6 +84,14 @@ def stretched_readings(lower: str, least: int = STRETCHED) -> Iterator[str]:
 def changed_or_swapped(word: str) -> set[str]:
     """``word`` with one letter changed, or two neighbouring letters swapped."""
     return changed(word) | swapped(word)
+
+
+def vowel_for_vowel(typo: str, word: str) -> bool:
+    """Whether ``typo`` writes ``word`` with one vowel typed for another ("rading", "riding")."""
+    if len(typo) != len(word):
+        return False
+    changes = [(a, b) for a, b in zip(typo, word, strict=True) if a != b]
+    return len(changes) == 1 and all(c in VOWELS for c in changes[0])
 
 
 def sole(readings: set[str]) -> str | None:

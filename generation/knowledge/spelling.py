@@ -43,6 +43,7 @@ from generation.knowledge.edits import (
     swapped,
     two_slips_apart,
     undoubled,
+    vowel_for_vowel,
 )
 from generation.knowledge.synonyms import Synonyms
 
@@ -119,8 +120,6 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 # Extended-B are another script's.
 _ANY_SCRIPT_WORD = re.compile(r"[^\W\d_]+")
 _LATIN_END = 0x24F
-# A vowel typed for another is as common a slip as a letter left out (``Speller._left_out_of_english``).
-_VOWELS = frozenset("aeiouy")
 # A word as ``Speller.correct`` reads it: "b4" and "2day" too. Letters run into digits are a
 # code ("N4", "u2", "3g"), not a word: the chat word "n" is not in the night bus "N4".
 _CHAT_OR_WORD = re.compile(r"\b(?:b4|2day|2moro)\b|(?<![A-Za-z0-9'’])[A-Za-z][A-Za-z'’]*+(?![0-9])", re.IGNORECASE)
@@ -711,10 +710,8 @@ class Speller:
         rare beside it where ``theirs`` starts ``elsewhere``, with another letter: "wnter" ->
         "winter" (not "enter"). Not where ``theirs`` has a vowel for a vowel of ``lower``, a slip
         as common: "rading" is the articles' "riding", not "reading"."""
-        if len(theirs) == len(lower):
-            changes = [(a, b) for a, b in zip(lower, theirs, strict=True) if a != b]
-            if len(changes) == 1 and all(c in _VOWELS for c in changes[0]):
-                return None
+        if vowel_for_vowel(lower, theirs):
+            return None
         count, word = max((self.english.get(w, 0), w) for w in inserted(lower, 1))
         floor = TYPO_OF_ENGLISH if elsewhere else max(TYPO_OF_ENGLISH, self.english_count(theirs))
         return word if count >= floor else None
