@@ -405,19 +405,33 @@ def select(
     items = [p for p in range(position + 1, len(units)) if lead_ins[p] == position]
     if units[position].rstrip().endswith(":") and items:
         return _listed(hit, position, items, score)
+
     # "How much is a checked bag?": where two more items of the best one's list answer nearly as
     # well, the items are alternatives ("15 kg bag: $30 ...", "23 kg bag: $40 ..."), and
     # showing some of them would read as the only ones: the list comes whole, with its lead-in.
     # (Not where the customer's amount picks one, "a 30 kg bag", nor their code, "error P-07",
     # nor where the reply before gave the list: "what about at the airport?" asks for one item.)
-    lead = lead_ins[position]
-    siblings = [p for p in range(lead + 1, len(units)) if lead >= 0 and lead_ins[p] == lead]
-    if (
-        not fit(position)
-        and not all(said(units[p]) for p in siblings)
-        and sum(scores.get(p, 0.0) >= near for p in siblings) >= LIST_ALTERNATIVES
-    ):
+    def alternatives(p: int) -> tuple[int, list[int]]:
+        lead = lead_ins[p]
+        return lead, [q for q in range(lead + 1, len(units)) if lead >= 0 and lead_ins[q] == lead]
+
+    def whole_list(p: int) -> bool:
+        siblings = alternatives(p)[1]
+        return (
+            not fit(p)
+            and not all(said(units[q]) for q in siblings)
+            and sum(scores.get(q, 0.0) >= near for q in siblings) >= LIST_ALTERNATIVES
+        )
+
+    lead, siblings = alternatives(position)
+    if whole_list(position):
         return _listed(hit, lead, siblings, score)
+    # The same where the unit that scores best of the whole article is another passage's list
+    # item: "will my netflix still go out if I freeze my card?" is answered by "While your card
+    # is frozen:" and its cases, declined and not, more than by the passage found.
+    top = max(scores, key=lambda p: scores[p])
+    if top not in found and scores[top] > score and whole_list(top):
+        return _listed(hit, *alternatives(top), scores[top])
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
     # means nothing without "Call our 24-hour line on 555-0199 if:".

@@ -851,3 +851,36 @@ def test_an_address_asked_for_joins_with_the_sentence_that_leads_to_it(monkeypat
     assert found.texts[found.best] == shape.units[post]
     # Asked whether cheques can be posted, no place is asked for: the address stays out.
     assert "PO Box" not in select_where_only(shape, post, "can i post a cheque?").text
+
+
+FROZEN = (
+    "## Freezing your card\n\nIf you've misplaced your card, you can freeze it in Card > Freeze card. "
+    "Freezing your card doesn't cancel it.\n\n"
+    "## What still works\n\nWhile your card is frozen:\n\n"
+    "- card payments and cash machine withdrawals will be declined.\n"
+    "- recurring card payments, such as streaming subscriptions, will also be declined.\n"
+    "- Direct Debits and standing orders still go out as normal.\n"
+    "- you can still receive money into your account.\n"
+)
+
+
+@pytest.mark.parametrize(("item_cosine", "whole"), [(0.92, True), (0.85, False)])
+def test_a_list_elsewhere_whose_items_answer_better_than_the_passage_found_comes_whole(
+    item_cosine: float, whole: bool
+) -> None:
+    shape = outline(FROZEN)
+    cancel = next(i for i, unit in enumerate(shape.units) if unit.startswith("Freezing"))
+    items = [i for i, lead in enumerate(shape.lead_ins) if lead >= 0]
+    nearness = [0.9 if i == cancel else item_cosine if i in items else 0.2 for i in range(len(shape.units))]
+    entry = SimpleNamespace(outline=shape, context_vectors=np.array([[c, np.sqrt(1 - c * c)] for c in nearness]))
+    passage = next(p for p in shape.passages if p.start <= cancel < p.end)
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.7)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, QUESTION, "if i freeze my card will my netflix still go out?")
+    # Every case the list holds, declined and not, after its lead-in: one alone would read as the
+    # only one. Where the passage found answers better, its sentence is the answer.
+    assert found.whole is whole
+    if whole:
+        assert found.texts[0] == "While your card is frozen:" and len(found.texts) == 5
+    else:
+        assert shape.units[cancel] in found.texts
