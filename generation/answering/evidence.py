@@ -517,9 +517,12 @@ def select(
                 chosen.add(fitting)
                 kept.add(fitting)
         # "How much do you charge for a banker's reference?": where the best unit says what the
-        # thing is and another of the passage found states the kind of value asked for ("It
-        # costs £10.00"), that one joins and stays: the answer holds what was asked. One with a
-        # figure first: "an account confirmation letter, which is free" speaks of another thing.
+        # thing is and another of the passage found, or one of the article that answers nearly
+        # as well, states the kind of value asked for ("It costs £10.00"), that one joins and
+        # stays: the answer holds what was asked ("how quick can I get it back?": "We'll refund
+        # you straight away, usually within 1 working day", from the guarantee's section). One
+        # with a figure first: "an account confirmation letter, which is free" speaks of another
+        # thing.
         # "Where do I send it?" asks for a place, and an address is one whatever else is said:
         # the passage's line that gives it joins ("Fernbank Cheques, PO Box 7321, Leeds").
         asked_only = (
@@ -528,8 +531,9 @@ def select(
             or (_PLACE if kind is _PLACE else None)
         )
         if asked_only is not None and not asked_only.states.search(units[position]):
-            # A value from the passage found; an address from any passage found beside it.
-            within = found if asked_only is _PLACE else range(passage.start, passage.end)
+            # A value from the passage found or that answers nearly as well; an address from
+            # any passage found beside it.
+            within = found if asked_only is _PLACE else {*range(passage.start, passage.end), *near_ones}
             stating = max(
                 (p for p in others if p in within and asked_only.states.search(units[p])),
                 key=lambda p: (_FIGURE.search(units[p]) is not None, scores[p]),

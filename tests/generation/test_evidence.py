@@ -884,3 +884,21 @@ def test_a_list_elsewhere_whose_items_answer_better_than_the_passage_found_comes
         assert found.texts[0] == "While your card is frozen:" and len(found.texts) == 5
     else:
         assert shape.units[cancel] in found.texts
+
+
+GUARANTEE = (
+    "## Returned payments\n\nIf there isn't enough money when a Direct Debit is due, we'll try again at 2pm the same "
+    "day. We won't charge you a fee for a returned Direct Debit. Each standing order payment can be up to £25,000.\n\n"
+    "## The Direct Debit Guarantee\n\nIf a Direct Debit is taken in error, you're covered by the Direct Debit "
+    "Guarantee. We'll refund you straight away, usually within 1 working day.\n"
+)
+
+
+def test_the_value_asked_for_comes_from_a_sentence_elsewhere_that_answers_nearly_as_well() -> None:
+    shape = outline(GUARANTEE)
+    fee = next(i for i, unit in enumerate(shape.units) if "a fee" in unit)
+    refund = next(i for i, unit in enumerate(shape.units) if "straight away" in unit)
+    found = select_where_two(shape, fee, refund, 0.9, "they took too much, how quick can i get that back?")
+    # How long the refund takes, from the guarantee's section, not only the passage found's
+    # "2pm the same day", which is when a payment is tried again.
+    assert shape.units[refund] in found.texts
