@@ -126,7 +126,9 @@ TYPES = (
     AnswerType(
         "money",
         asks=_any(
-            r"\bhow much\b(?![^?.]*\bweigh\b)|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharged?\b|\bpay\b|\bspend\b",
+            r"\bhow much\b(?![^?.]*\bweigh\b)|\bcosts?\b|\bprices?\b|\bfees?\b|\bcharged?\b|\bspend\b",
+            # "pay as you go" names a way of paying, not a question of what it costs.
+            r"\bpay\b(?! as (?:you|i|we) go\b)",
             r"\bexpensive\b|\bcheap(?:er|est)?\b|\bfines?\b|\brates?\b|\$|€|£",
         ),
         asks_only=_any(

@@ -24,6 +24,9 @@ from generation.answering import answer_types
         ("do I need to be there? my 16 year old son will be home", "age", None),
         ("How much is express shipping?", "money", "money"),
         ("whats the cheapest boiler cover you do", "money", None),
+        ("do i have to pay anything for that?", "money", None),
+        # A way of paying names no price: "what do i get back?" asks for nothing of a kind.
+        ("the tram was 40 mins late, what do i get back? i pay as i go", None, None),
         ("What time do you open on Sundays?", "clock", "clock"),
         ("what times are the valets at union square?", "clock", "clock"),
         ("what limits can i set?", "count", None),
