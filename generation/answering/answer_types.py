@@ -139,7 +139,7 @@ TYPES = (
         states=_any(
             r"[$€£¥]\s?\d",
             r"\d\s?(?:dollars?|euros?|pounds?|usd|eur|gbp|cents?|pence)\b",
-            r"\b\d+(?:\.\d+)?p\b(?!\.m)",  # "15p per kWh"
+            r"\b\d{1,2}(?:\.\d+)?p\b(?!\.m)",  # "15p per kWh"; not a video's "1080p"
             r"\bfree\b|\bno charge\b|\bfee\b",
         ),
     ),
