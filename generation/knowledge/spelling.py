@@ -155,9 +155,25 @@ _TO = re.compile(r"\bto\s+$", re.IGNORECASE)
 # A word after "very" or "quite" (or "so", "really" after "is") says how something is, and is no
 # thing the articles lack: "my husband is very fussy", "the sofa is so comfy".
 _DEGREE = re.compile(
-    r"\b(?:very|quite|extremely|incredibly|rather|too|(?:is|are|was|were|am|'s|'re|'m)\s+(?:so|really))\s+$",
+    r"\b(?:very|quite|extremely|incredibly|rather|too|a bit|a little|kinda|(?:is|are|was|were|am|'s|'re|'m)"
+    r"\s+(?:so|really))\s+$",
     re.IGNORECASE,
 )
+# And a word that ends a clause after "it's", "they are not", "it feels" says how the thing
+# spoken of is ("can i return my mattress if it's not comfy?"); after "the sofa is", a word
+# ending in "y" does ("the sofa is lumpy", "the bed is saggy"), where another may be a thing
+# ("my payment method is bitcoin").
+_ADVERBS = r"(?:\s+(?:not|really|so|too|still|just|always|never))*\s+$"
+_COPULA = (
+    r"(?:['’]s|['’]re|\s+(?:is|are|was|were|be|been|isn['’]?t|aren['’]?t|wasn['’]?t|weren['’]?t|feels?|felt|looks?"
+    rf"|looked|seems?|seemed|gets?|got|getting)){_ADVERBS}"
+)
+_IT_IS = re.compile(
+    rf"\b(?:(?:it|they|that|this|these|those|he|she){_COPULA}|(?:its|theyre|thats){_ADVERBS}"
+    rf"|(?:is|are|was|were|will|would)\s+(?:it|they|that|this|these|those)(?:\s+be)?{_ADVERBS})",
+    re.IGNORECASE,
+)
+_SOMETHING_IS = re.compile(rf"\b(?!(?:what|who|where|which|there|here|how|why|when)\b)[a-z]+{_COPULA}", re.IGNORECASE)
 
 
 # So does a word that ends a clause after "I'm" or "my brother is": "i'm celiac, can i get a
@@ -175,10 +191,18 @@ _CLAUSE_END = re.compile(r"^\s*(?:[,.!?;:]|$|(?:and|but|so)\b)", re.IGNORECASE)
 
 
 def _a_quality(text: str, match: re.Match[str]) -> bool:
-    """Whether the word ``match`` of ``text`` says how something is (``_DEGREE``), or how
-    someone is (``_SOMEONE_IS``)."""
+    """Whether the word ``match`` of ``text`` says how something is (``_DEGREE``, ``_IT_IS``,
+    ``_SOMETHING_IS``), or how someone is (``_SOMEONE_IS``)."""
     before, after = text[: match.start()], text[match.end() :]
-    return bool(_DEGREE.search(before)) or (bool(_SOMEONE_IS.search(before)) and bool(_CLAUSE_END.match(after)))
+    if _DEGREE.search(before):
+        return True
+    if not _CLAUSE_END.match(after):
+        return False
+    return bool(
+        _SOMEONE_IS.search(before)
+        or _IT_IS.search(before)
+        or (match.group().lower().endswith("y") and _SOMETHING_IS.search(before))
+    )
 
 
 def _a_verb(text: str, match: re.Match[str]) -> bool:

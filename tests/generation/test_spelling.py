@@ -138,16 +138,27 @@ def test_a_word_the_articles_use_only_as_a_possessive_is_theirs() -> None:
 
 
 def test_how_something_is_is_no_thing_the_articles_lack() -> None:
-    english = dict.fromkeys(["my", "husband", "is", "very", "the", "sofa", "so", "do", "you", "sell"], 10**5)
-    english |= {"fussy": 900, "comfy": 800, "futons": 300, "problem": 10**5, "rust": 900}
+    words = "my husband is very the sofa so do you sell can i return it if its it's not feels a bit method what"
+    english = dict.fromkeys(words.split(), 10**5)
+    english |= {"fussy": 900, "comfy": 800, "futons": 300, "problem": 10**5, "rust": 900, "lumpy": 700}
+    english |= {"pricey": 800, "payment": 10**5, "bitcoin": 0}
     speller = Speller(ARTICLES, english=english)
     # After "very", or "so" after "is", a word says how something is: there is nothing to find.
     assert speller.unknown_topic("my husband is very fussy") is None
     assert speller.unknown_topic("the sofa is so comfy") is None
     assert speller.unknown_topic("do you sell very comfy futons?") == "futons"
-    # Without one, "is" may be followed by a thing: still named, unless it tells how a person is
-    # (``test_how_the_customer_is_is_no_thing_the_articles_lack``).
+    # So does one that ends a clause after "it's", "is it", "it feels", and one ending in "y"
+    # after "the sofa is".
+    assert speller.unknown_topic("can i return it if it's not comfy?") is None
+    assert speller.unknown_topic("can i return it if its not comfy?") is None
+    assert speller.unknown_topic("is it comfy?") is None
+    assert speller.unknown_topic("it feels a bit pricey") is None
+    assert speller.unknown_topic("the sofa is lumpy") is None
+    # Otherwise "is" may be followed by a thing: still named, unless it tells how a person is
+    # (``test_how_the_customer_is_is_no_thing_the_articles_lack``), as is what "what is" asks of.
     assert speller.unknown_topic("the problem is rust") == "rust"
+    assert speller.unknown_topic("my payment method is bitcoin, ok?") == "bitcoin"
+    assert speller.unknown_topic("what is bitcoin?") == "bitcoin"
 
 
 def test_other_forms_of_the_articles_words_and_typos_of_english_ones_are_no_topic() -> None:
