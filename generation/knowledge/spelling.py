@@ -152,8 +152,9 @@ _DONE_TO = re.compile(r"^\s+(?:this|it|that|them|me|my|our|your|the|a|an|his|her
 _TO = re.compile(r"\bto\s+$", re.IGNORECASE)
 
 
-# A word after "very" or "quite" (or "so", "really" after "is") says how something is, and is no
-# thing the articles lack: "my husband is very fussy", "the sofa is so comfy".
+# A word after "very", "quite" or "a bit" (or "so", "really" after "is") says how something is,
+# and is no thing the articles lack: "my husband is very fussy", "the sofa is so comfy", "it
+# feels a bit pricey".
 _DEGREE = re.compile(
     r"\b(?:very|quite|extremely|incredibly|rather|too|a bit|a little|kinda|(?:is|are|was|were|am|'s|'re|'m)"
     r"\s+(?:so|really))\s+$",
