@@ -902,3 +902,28 @@ def test_the_value_asked_for_comes_from_a_sentence_elsewhere_that_answers_nearly
     # How long the refund takes, from the guarantee's section, not only the passage found's
     # "2pm the same day", which is when a payment is tried again.
     assert shape.units[refund] in found.texts
+
+
+REPLACEMENTS = (
+    "## Replacement cards\n\n| Replacement | Cost |\n|---|---|\n"
+    "| First two damaged-card replacements in any 12 months | Free |\n"
+    "| Third and later damaged-card replacements in 12 months | £5.00 per card |\n"
+    "| Standard delivery (3 to 5 working days) | Free |\n"
+    "| Express delivery (next working day) | £7.50 |\n"
+)
+
+
+def test_the_rows_kept_beside_the_best_are_those_that_answer_best_wherever_they_stand() -> None:
+    shape = outline(REPLACEMENTS)
+    rows = [i for i, unit in enumerate(shape.units) if unit.startswith("Replacement:")]
+    first, third, standard, express = rows
+    nearness = {third: 1.0, express: 0.97, first: 0.95, standard: 0.95}
+    vectors = np.array([[c, np.sqrt(1 - c * c)] for c in (nearness.get(i, 0.2) for i in range(len(shape.units)))])
+    entry = SimpleNamespace(outline=shape, context_vectors=vectors)
+    passage = next(p for p in shape.passages if p.start <= third < p.end)
+    hit: Any = SimpleNamespace(entry=entry, passage=passage, score=0.8)
+    index: Any = SimpleNamespace(bm25=SimpleNamespace(idf={}))
+    found = evidence.select(index, hit, QUESTION, "can i get it quicker? how much is that")
+    # Another row is another case, whether it stands next to the best one or two rows down: the
+    # express row answers "quicker" better than the standard one beside it.
+    assert shape.units[express] in found.texts and shape.units[third] in found.texts
