@@ -412,11 +412,11 @@ def select(
     # (Not where the customer's amount picks one, "a 30 kg bag", nor their code, "error P-07",
     # nor where the reply before gave the list: "what about at the airport?" asks for one item.)
     def alternatives(p: int) -> tuple[int, list[int]]:
+        """The lead-in of ``p``'s list and its items (none where ``p`` is no list item)."""
         lead = lead_ins[p]
         return lead, [q for q in range(lead + 1, len(units)) if lead >= 0 and lead_ins[q] == lead]
 
-    def whole_list(p: int) -> bool:
-        siblings = alternatives(p)[1]
+    def whole_list(p: int, siblings: Sequence[int]) -> bool:
         return (
             not fit(p)
             and not all(said(units[q]) for q in siblings)
@@ -424,14 +424,16 @@ def select(
         )
 
     lead, siblings = alternatives(position)
-    if whole_list(position):
+    if whole_list(position, siblings):
         return _listed(hit, lead, siblings, score)
     # The same where the unit that scores best of the whole article is another passage's list
     # item: "will my netflix still go out if I freeze my card?" is answered by "While your card
     # is frozen:" and its cases, declined and not, more than by the passage found.
     top = max(scores, key=lambda p: scores[p])
-    if top not in found and scores[top] > score and whole_list(top):
-        return _listed(hit, *alternatives(top), scores[top])
+    if top not in found and scores[top] > score:
+        top_lead, top_items = alternatives(top)
+        if whole_list(top, top_items):
+            return _listed(hit, top_lead, top_items, scores[top])
     chosen = {position}
     # A list item comes with the sentence that introduces its list: "A bike is stuck in a dock"
     # means nothing without "Call our 24-hour line on 555-0199 if:".
